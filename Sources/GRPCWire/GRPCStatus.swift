@@ -1,0 +1,39 @@
+/// A gRPC status code, as listed in gRPC's `doc/statuscodes.md`.
+public enum GRPCStatusCode: Int, Sendable, CaseIterable {
+    case ok = 0
+    case cancelled = 1
+    case unknown = 2
+    case invalidArgument = 3
+    case deadlineExceeded = 4
+    case notFound = 5
+    case alreadyExists = 6
+    case permissionDenied = 7
+    case resourceExhausted = 8
+    case failedPrecondition = 9
+    case aborted = 10
+    case outOfRange = 11
+    case unimplemented = 12
+    case `internal` = 13
+    case unavailable = 14
+    case dataLoss = 15
+    case unauthenticated = 16
+}
+
+/// A status a handler returns or throws: the code and a human-readable message for `grpc-message`.
+public struct GRPCStatus: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The status code sent in `grpc-status`.
+    public var code: GRPCStatusCode
+    /// The message sent, percent-encoded, in `grpc-message`.
+    public var message: String
+
+    /// Creates a status with a code and message.
+    public init(_ code: GRPCStatusCode, _ message: String = "") {
+        self.code = code
+        self.message = message
+    }
+
+    /// The OK status.
+    public static let ok = GRPCStatus(.ok)
+
+    public var description: String { "\(code) (\(code.rawValue)): \(message)" }
+}

@@ -1,0 +1,161 @@
+public import GRPCWire
+
+// The contract between the transport and the layers above it (the gRPC service bindings and the
+// REST shim). The transport owns sockets, HTTP/2 sessions and HTTP/1.1 parsing; the layers above
+// see only the types in this file.
+
+/// One metadata entry (an HTTP/2 header or trailer), name in lower case.
+public struct Metadata: Sendable, Equatable {
+    public var name: String
+    public var value: String
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension Array where Element == Metadata {
+    /// The first value of a header, by lower-case name.
+    public func first(_ name: String) -> String? {
+        first(where: { $0.name == name })?.value
+    }
+}
+
+/// What a gRPC handler knows about the call it serves.
+public struct GRPCCallContext: Sendable {
+    /// The full method path, e.g. `/learning.v1.LearningSystem/GetHealth`.
+    public var method: String
+    /// Custom request metadata (reserved HTTP/2 and gRPC headers removed), e.g. `authorization`.
+    public var metadata: [Metadata]
+    /// When the call must have finished (from `grpc-timeout`), if the client set a deadline.
+    public var deadline: ContinuousClock.Instant?
+    /// The peer's address, e.g. `127.0.0.1:53412`.
+    public var peer: String
+
+    public init(method: String, metadata: [Metadata], deadline: ContinuousClock.Instant?, peer: String) {
+        self.method = method
+        self.metadata = metadata
+        self.deadline = deadline
+        self.peer = peer
+    }
+}
+
+/// The messages a client sends on a client-streaming or bidirectional call, each a serialized
+/// protobuf message (already de-framed and decompressed). Ends when the client half-closes;
+/// throws `GRPCStatus(.cancelled)` when the client resets the stream.
+public protocol GRPCRequestStream: AsyncSequence, Sendable where Element == [UInt8] {}
+
+/// Sends response messages of a server-streaming or bidirectional call.
+public protocol GRPCResponseWriter: Sendable {
+    /// Sends one serialized protobuf message. Suspends while the peer's flow-control window is full;
+    /// throws `GRPCStatus(.cancelled)` once the client has gone.
+    func send(_ message: [UInt8]) async throws
+    /// Adds custom metadata to the trailers sent when the handler returns.
+    func addTrailingMetadata(_ metadata: Metadata)
+}
+
+/// A type-erased request stream handed to handlers.
+public struct AnyGRPCRequestStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    private let makeNext: @Sendable () -> @Sendable () async throws -> [UInt8]?
+
+    /// Wraps a function that makes an iterator's `next`.
+    public init(makeNext: @escaping @Sendable () -> @Sendable () async throws -> [UInt8]?) {
+        self.makeNext = makeNext
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let nextFunction: @Sendable () async throws -> [UInt8]?
+        public mutating func next() async throws -> [UInt8]? { try await nextFunction() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(nextFunction: makeNext()) }
+}
+
+/// How one gRPC method is served. Handlers receive and return serialized protobuf messages; they
+/// report failures by throwing `GRPCStatus` (any other error becomes `INTERNAL`, its text not leaked).
+public enum GRPCMethodHandler: Sendable {
+    /// A unary method that never blocks (reads in-memory state only). Runs inline on the event
+    /// loop thread: the fastest path, for health checks and similar.
+    case unaryInline(@Sendable (GRPCCallContext, [UInt8]) throws -> [UInt8])
+    /// A unary method that may wait (database, long computations). Runs off the event loop.
+    case unary(@Sendable (GRPCCallContext, [UInt8]) async throws -> [UInt8])
+    /// One request, a stream of responses.
+    case serverStreaming(@Sendable (GRPCCallContext, [UInt8], any GRPCResponseWriter) async throws -> Void)
+    /// A stream of requests, one response.
+    case clientStreaming(@Sendable (GRPCCallContext, AnyGRPCRequestStream) async throws -> [UInt8])
+    /// Streams both ways.
+    case bidirectional(@Sendable (GRPCCallContext, AnyGRPCRequestStream, any GRPCResponseWriter) async throws -> Void)
+}
+
+/// An HTTP request for the REST shim, whether it arrived over HTTP/1.1 or HTTP/2.
+public struct HTTPRequest: Sendable {
+    /// `GET`, `POST`, ...
+    public var method: String
+    /// The path without the query, percent-decoding left to the handler, e.g. `/agents/director/status`.
+    public var path: String
+    /// The raw query string without `?`, empty when absent.
+    public var query: String
+    /// Request headers, names in lower case.
+    public var headers: [Metadata]
+    /// The whole body (the transport enforces the size limit before calling the handler).
+    public var body: [UInt8]
+    /// The peer's address.
+    public var peer: String
+
+    public init(method: String, path: String, query: String, headers: [Metadata], body: [UInt8], peer: String) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.peer = peer
+    }
+}
+
+/// An HTTP response of the REST shim.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Response headers; the transport adds `content-length`, `date` and connection headers itself.
+    public var headers: [Metadata]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [Metadata] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// How the REST shim is served: inline on the loop (never blocks) or off the loop.
+public enum HTTPRequestHandler: Sendable {
+    /// Answers from in-memory state only; runs on the event loop thread.
+    case inline(@Sendable (HTTPRequest) -> HTTPResponse)
+    /// May wait; runs off the event loop.
+    case async(@Sendable (HTTPRequest) async -> HTTPResponse)
+}
+
+/// Where requests go: gRPC methods by path, and HTTP routes for everything that is not gRPC.
+///
+/// Build it before the server starts; it is read-only afterwards.
+public struct Router: Sendable {
+    /// gRPC methods by full path (`/package.Service/Method`).
+    public private(set) var grpcMethods: [String: GRPCMethodHandler] = [:]
+    /// Called for every non-gRPC request; chooses per request whether to run inline.
+    public var http: (@Sendable (HTTPRequest) -> HTTPRequestHandler)?
+
+    public init() {}
+
+    /// Registers a gRPC method, e.g. `register("/learning.v1.LearningSystem/GetHealth", .unaryInline { ... })`.
+    public mutating func register(_ path: String, _ handler: GRPCMethodHandler) {
+        grpcMethods[path] = handler
+    }
+
+    /// The names of the gRPC services that have at least one method, e.g. `learning.v1.LearningSystem`.
+    public var serviceNames: [String] {
+        Set(grpcMethods.keys.compactMap { path -> String? in
+            let parts = path.split(separator: "/")
+            return parts.count == 2 ? String(parts[0]) : nil
+        }).sorted()
+    }
+}

@@ -1,0 +1,1 @@
+// The HTTP1Wire module. See README.md, "Layout".

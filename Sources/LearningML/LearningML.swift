@@ -1,0 +1,1 @@
+// The LearningML module. See README.md, "Layout".

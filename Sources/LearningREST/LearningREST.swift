@@ -1,0 +1,1 @@
+// The LearningREST module. See README.md, "Layout".

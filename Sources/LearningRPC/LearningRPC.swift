@@ -1,0 +1,1 @@
+// The LearningRPC module. See README.md, "Layout".

@@ -1,0 +1,1 @@
+// The LearningService module. See README.md, "Layout".

@@ -1,0 +1,1 @@
+// The LearningStore module. See README.md, "Layout".

@@ -1,0 +1,1 @@
+// The ProtobufCSupport module. See README.md, "Layout".

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The README's test command: installs what it needs, checks Generated/ is fresh, starts a throwaway
+# PostgreSQL on a private socket and port, runs the whole test suite, and stops the cluster whatever
+# happened.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+scripts/install-deps.sh
+scripts/generate-protos.sh --check
+
+PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX)
+PGPORT=${TEST_PG_PORT:-$(( 20000 + RANDOM % 20000 ))}
+cleanup() { scripts/pg-cluster.sh stop "$PGDIR" || true; rm -rf "$PGDIR"; }
+trap cleanup EXIT
+export LEARNING_TEST_DATABASE_URL
+LEARNING_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$PGDIR" "$PGPORT")
+echo "test database: $LEARNING_TEST_DATABASE_URL"
+
+swift build --build-tests
+swift test --skip-build
