@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 scripts/install-deps.sh
 scripts/generate-protos.sh --check
+export LEARNING_TEST_PYTHON LEARNING_TEST_PYGEN="$ROOT/.venv/gen"
+LEARNING_TEST_PYTHON=$(scripts/python-env.sh)
 
 PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX)
 PGPORT=${TEST_PG_PORT:-$(( 20000 + RANDOM % 20000 ))}
