@@ -2,7 +2,7 @@
 #ifndef LEARNING_DESCRIPTOR_SET_H
 #define LEARNING_DESCRIPTOR_SET_H
 /** A serialized google.protobuf.FileDescriptorSet of every service file and its imports. */
-extern const unsigned char learning_descriptor_set[];
+const unsigned char *learning_descriptor_set_bytes(void);
 /** Its length in bytes. */
-extern const unsigned long learning_descriptor_set_len;
+unsigned long learning_descriptor_set_length(void);
 #endif
