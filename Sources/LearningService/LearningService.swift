@@ -1,1 +1,0 @@
-// The LearningService module. See README.md, "Layout".
