@@ -24,6 +24,8 @@ struct ExecutionAnalytics {
         var cpu: Double        // NaN: unknown
         var memory: Double
         var tokens: Double
+        var taskID: UUID?
+        var error: String?
     }
 
     /// Running sums of one group of executions.
@@ -186,7 +188,8 @@ struct ExecutionAnalytics {
         let entry = Entry(id: record.id ?? 0, agent: intern(agent: record.agentName), task: intern(task: record.taskType),
                           time: time, success: record.success, timestamp: record.timestamp.timeIntervalSince1970,
                           cpu: record.resourceUsage.cpu ?? .nan, memory: record.resourceUsage.memoryMB ?? .nan,
-                          tokens: record.resourceUsage.tokens ?? .nan)
+                          tokens: record.resourceUsage.tokens ?? .nan, taskID: record.taskID.flatMap(UUID.init(uuidString:)),
+                          error: record.success ? nil : record.errorMessage)
         if held == capacity { dropOldest() }
         if entries.count < capacity {
             entries.append(entry)
@@ -230,6 +233,96 @@ struct ExecutionAnalytics {
             dropped += 1
         }
         return dropped
+    }
+
+    // MARK: History
+
+    /// The held executions from sequence number `sequence` on (sequence numbers count every
+    /// execution ever added, from 0), as records for training.
+    func records(fromSequence sequence: Int64 = 0) -> [ExecutionRecord] {
+        let oldest = ingested - Int64(held)
+        let start = Int(max(0, sequence - oldest))
+        guard start < held else { return [] }
+        var result: [ExecutionRecord] = []
+        result.reserveCapacity(held - start)
+        for offset in start..<held {
+            let entry = entries[(head + offset) % capacity]
+            var usage = ResourceUsage()
+            if !entry.cpu.isNaN { usage.cpu = entry.cpu }
+            if !entry.memory.isNaN { usage.memoryMB = entry.memory }
+            if !entry.tokens.isNaN { usage.tokens = entry.tokens }
+            result.append(ExecutionRecord(
+                id: entry.id, agentName: agentNames[Int(entry.agent)], taskID: entry.taskID?.uuidString.lowercased(),
+                taskType: entry.task < 0 ? nil : taskNames[Int(entry.task)], executionTime: entry.time.isNaN ? nil : entry.time,
+                success: entry.success, errorMessage: entry.error, resourceUsage: usage,
+                timestamp: Date(timeIntervalSince1970: entry.timestamp)))
+        }
+        return result
+    }
+
+    /// Success fraction of the latest `count` held executions (nil when none).
+    func latestSuccessRate(count: Int) -> Double? {
+        let n = min(count, held)
+        guard n > 0 else { return nil }
+        var successes = 0
+        for offset in (held - n)..<held where entries[(head + offset) % capacity].success { successes += 1 }
+        return Double(successes) / Double(n)
+    }
+
+    /// Multi-agent work: tasks (by task id) that two or more agents worked on.
+    struct Coordination {
+        /// Tasks with at least two distinct agents.
+        var multiAgentTasks = 0
+        /// Of those, the ones whose latest execution succeeded.
+        var succeededTasks = 0
+        /// Per agent pair (sorted names): shared tasks, and executions and successes of the two on them.
+        var pairs: [String: (tasks: Int, executions: Int, successes: Int)] = [:]
+        /// Per agent: multi-agent tasks joined and how many of them succeeded.
+        var agents: [String: (tasks: Int, succeeded: Int)] = [:]
+
+        static func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)\u{0}\(b)" : "\(b)\u{0}\(a)" }
+    }
+
+    /// Groups the held executions by task id; a task succeeded when its latest execution did.
+    func coordination() -> Coordination {
+        struct Task { var agents: [Int32: (executions: Int, successes: Int)] = [:]; var latest = -Double.infinity; var success = false }
+        var tasks: [UUID: Task] = [:]
+        for offset in 0..<held {
+            let entry = entries[(head + offset) % capacity]
+            guard let id = entry.taskID else { continue }
+            var task = tasks[id] ?? Task()
+            var counts = task.agents[entry.agent] ?? (0, 0)
+            counts.executions += 1
+            if entry.success { counts.successes += 1 }
+            task.agents[entry.agent] = counts
+            if entry.timestamp >= task.latest { task.latest = entry.timestamp; task.success = entry.success }
+            tasks[id] = task
+        }
+        var result = Coordination()
+        for task in tasks.values where task.agents.count >= 2 {
+            result.multiAgentTasks += 1
+            if task.success { result.succeededTasks += 1 }
+            let members = task.agents.keys.sorted()
+            for member in members {
+                let name = agentNames[Int(member)]
+                var agent = result.agents[name] ?? (0, 0)
+                agent.tasks += 1
+                if task.success { agent.succeeded += 1 }
+                result.agents[name] = agent
+            }
+            for i in 0..<members.count {
+                for j in (i + 1)..<members.count {
+                    let a = task.agents[members[i]]!, b = task.agents[members[j]]!
+                    let key = Coordination.pairKey(agentNames[Int(members[i])], agentNames[Int(members[j])])
+                    var pair = result.pairs[key] ?? (0, 0, 0)
+                    pair.tasks += 1
+                    pair.executions += a.executions + b.executions
+                    pair.successes += a.successes + b.successes
+                    result.pairs[key] = pair
+                }
+            }
+        }
+        return result
     }
 
     // MARK: Queries
