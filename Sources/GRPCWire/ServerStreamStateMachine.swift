@@ -36,7 +36,7 @@ public struct GRPCServerStreamStateMachine: Sendable {
     public enum ReceiveAction: Sendable, Equatable {
         /// Hand these complete messages to the handler; `endOfInput` when the client half-closed.
         case deliver([GRPCMessage], endOfInput: Bool)
-        /// The call failed: send this status (the machine is already closed on the server side).
+        /// The call failed: send this status with `sendingStatus()`; later input is ignored.
         case fail(GRPCStatus)
         /// Nothing to do (e.g. data after the server closed).
         case ignore
@@ -76,6 +76,9 @@ public struct GRPCServerStreamStateMachine: Sendable {
     public private(set) var requestEncoding: String?
     private var deframer: GRPCMessageDeframer
     private let supportedEncodings: Set<String>
+    /// Set once request input failed (bad message, too large): later input is ignored while the
+    /// failure status is sent.
+    public private(set) var inputFailed = false
 
     /// Creates the machine for one stream.
     /// - Parameters:
@@ -124,6 +127,17 @@ public struct GRPCServerStreamStateMachine: Sendable {
 
     /// Request bytes from a DATA frame arrived (`endStream` when the frame ended the stream).
     public mutating func receivedData(_ bytes: UnsafeRawBufferPointer, endStream: Bool) -> ReceiveAction {
+        if inputFailed {
+            if endStream {
+                switch state {
+                case .clientOpenServerIdle: state = .clientClosedServerIdle
+                case .clientOpenServerOpen: state = .clientClosedServerOpen
+                case .clientOpenServerClosed: state = .clientClosedServerClosed
+                default: break
+                }
+            }
+            return .ignore
+        }
         switch state {
         case .clientOpenServerIdle, .clientOpenServerOpen:
             deframer.append(bytes)
@@ -172,8 +186,9 @@ public struct GRPCServerStreamStateMachine: Sendable {
         return .deliver(messages, endOfInput: endStream)
     }
 
+    /// Input failed: the caller sends `status` (via `sendingStatus()`); further input is ignored.
     private mutating func failReceiving(_ status: GRPCStatus) -> ReceiveAction {
-        state = .clientOpenServerClosed
+        inputFailed = true
         return .fail(status)
     }
 

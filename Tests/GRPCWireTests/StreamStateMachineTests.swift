@@ -59,6 +59,10 @@ private func acceptedMachine(endStream: Bool = false, encodings: Set<String> = [
     let action = machine.receivedData(GRPCMessageFramer.frame([1], compressed: true), endStream: false)
     guard case .fail(let status) = action else { Issue.record("expected failure, got \(action)"); return }
     #expect(status.code == .internal)
+    #expect(machine.inputFailed)
+    // More input in the same read is ignored while the status goes out.
+    #expect(machine.receivedData(GRPCMessageFramer.frame([2]), endStream: false) == .ignore)
+    #expect(machine.sendingStatus() == .trailersOnly)
     #expect(machine.state == .clientOpenServerClosed)
     #expect(machine.receivedData([0], endStream: true) == .ignore)
     #expect(machine.state == .clientClosedServerClosed)
