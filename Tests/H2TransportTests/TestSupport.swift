@@ -11,6 +11,7 @@ import ProtobufCSupport
 final class HandlerProbe: Sendable {
     let cancelledCalls = Atomic<Int>(0)
     let completedSlowCalls = Atomic<Int>(0)
+    let startedSlowCalls = Atomic<Int>(0)
     let inlineCalls = Atomic<Int>(0)
 }
 
@@ -58,6 +59,7 @@ func makeTestRouter(probe: HandlerProbe) -> Router {
                 throw error
             }
         case "short":
+            probe.startedSlowCalls.add(1, ordering: .relaxed)
             try await Task.sleep(for: .milliseconds(600))
             probe.completedSlowCalls.add(1, ordering: .relaxed)
         case "boom":
