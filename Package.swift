@@ -40,6 +40,16 @@ let package = Package(
                 dependencies: ["CNghttp2", "CLearningShims", "GRPCWire", "HTTP1Wire"],
                 swiftSettings: swiftSettings),
 
+        /// grpc.health.v1 and server reflection (v1, v1alpha) for any router.
+        .target(name: "GRPCStandardServices",
+                dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC", "CProtobufC"],
+                swiftSettings: swiftSettings),
+        /// A small server for bench/ until the real service is wired (GetHealth inline, REST /health).
+        .executableTarget(name: "H2BenchServer",
+                          dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "ProtobufCSupport",
+                                         "LearningProtoC", "CProtobufC"],
+                          swiftSettings: swiftSettings),
+
         // MARK: Domain, learning and storage
         .target(name: "LearningCore", swiftSettings: swiftSettings),
         .target(name: "LearningML", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
@@ -76,7 +86,11 @@ let package = Package(
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1WireTests", dependencies: ["HTTP1Wire"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningMLTests", dependencies: ["LearningML", "LearningCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "H2TransportTests", dependencies: ["H2Transport", "GRPCWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "H2TransportTests",
+                    dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "HTTP1Wire", "CNghttp2",
+                                   "ProtobufCSupport",
+                                   "LearningProtoC", "CProtobufC"],
+                    exclude: ["python"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
