@@ -45,28 +45,26 @@ struct TestQuery {
 /// Splits one CSV line into fields (RFC 4180 quoting with doubled quotes).
 func csvFields(_ line: Substring) -> [String] {
     var fields: [String] = []
-    var cur = ""
+    var cur: [UInt8] = []
     var inQuotes = false
-    var it = line.makeIterator()
-    var pending: Character? = nil
-    while true {
-        let c: Character
-        if let p = pending { c = p; pending = nil } else if let n = it.next() { c = n } else { break }
+    let u = Array(line.utf8)
+    var i = 0
+    while i < u.count {
+        let c = u[i]
         if inQuotes {
-            if c == "\"" {
-                if let n = it.next() {
-                    if n == "\"" { cur.append("\"") } else { inQuotes = false; pending = n }
-                } else { inQuotes = false }
+            if c == 34 {
+                if i + 1 < u.count && u[i + 1] == 34 { cur.append(34); i += 1 } else { inQuotes = false }
             } else { cur.append(c) }
-        } else if c == "\"" {
+        } else if c == 34 {
             inQuotes = true
-        } else if c == "," {
-            fields.append(cur); cur = ""
+        } else if c == 44 {
+            fields.append(String(decoding: cur, as: UTF8.self)); cur.removeAll(keepingCapacity: true)
         } else {
             cur.append(c)
         }
+        i += 1
     }
-    fields.append(cur)
+    fields.append(String(decoding: cur, as: UTF8.self))
     return fields
 }
 
@@ -98,19 +96,30 @@ func parseTimestamp(_ s: String) -> Date? {
     return Date(timeIntervalSince1970: secs)
 }
 
-/// Reads `{"cpu": x, "memory_mb": y, "tokens": z}` (any key order; unknown numeric keys kept).
+/// Reads a flat JSON object of numbers such as `{"cpu": x, "memory_mb": y, "tokens": z}`
+/// (any key order; unknown numeric keys kept in `other`; anything else ignored).
 func parseResourceUsage(_ s: String) -> ResourceUsage {
     var r = ResourceUsage()
-    guard let data = s.data(using: .utf8), !s.isEmpty,
-          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return r }
-    for (k, v) in obj {
-        guard let x = (v as? NSNumber)?.doubleValue else { continue }
-        switch k {
-        case "cpu": r.cpu = x
-        case "memory_mb": r.memoryMB = x
-        case "tokens": r.tokens = x
-        default: r.other[k] = x
+    let u = Array(s.utf8)
+    var i = 0
+    while i < u.count {
+        guard u[i] == 34 else { i += 1; continue }
+        var j = i + 1
+        while j < u.count && u[j] != 34 { j += 1 }
+        let key = String(decoding: u[(i + 1)..<min(j, u.count)], as: UTF8.self)
+        j += 1
+        while j < u.count && (u[j] == 58 || u[j] == 32) { j += 1 }
+        var k = j
+        while k < u.count && u[k] != 44 && u[k] != 125 && u[k] != 32 { k += 1 }
+        if let x = Double(String(decoding: u[j..<k], as: UTF8.self)) {
+            switch key {
+            case "cpu": r.cpu = x
+            case "memory_mb": r.memoryMB = x
+            case "tokens": r.tokens = x
+            default: r.other[key] = x
+            }
         }
+        i = k
     }
     return r
 }

@@ -39,7 +39,7 @@ do {
     let msg = """
     read \(records.count) rows in \(tRead - t0); retrain on \(nTrain) rows: \(tTrain - tRead) \
     (holdout accuracy \(String(format: "%.4f", report.accuracy)), log-time MAE \(String(format: "%.3f", report.holdoutLogTimeMAE))); \
-    observed \(records.count - nTrain) rows online in \(tObserve - tTrain); \(anomalies.count) anomalies; wrote \(w.lines.count) records to \(out)
+    observed \(records.count - nTrain) rows online in \(tObserve - tTrain); \(anomalies.count) anomalies; wrote \(w.count) records to \(out)
 
     """
     FileHandle.standardError.write(msg.data(using: .utf8)!)

@@ -93,8 +93,21 @@ extension LearningEngine {
     mutating func sequenceUpdate(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
                                  anomalies: inout [Anomaly]) {
         // Failure bursts.
-        var s = agentStates[Int(a)]
-        let window = parameters.burstWindowMinutes / 1440
+        Self.detectBurst(&agentStates[Int(a)], r, day: day, window: parameters.burstWindowMinutes,
+                         threshold: parameters.anomalyThreshold, anomalies: &anomalies)
+        guard let t else { return }
+        // Residuals against the model, for drift signal and collaboration.
+        let e = expected(a, t, day: day, hour: hour)
+        let y = r.success ? 1.0 : 0.0
+        let logT = r.executionTime.flatMap { $0 > 0 ? log($0) : nil }
+        agentStates[Int(a)].successTrend.add(t: day, y: y - e.p)
+        if let lt = logT { agentStates[Int(a)].timeTrend.add(t: day, y: lt - e.mu) }
+        collaborate(r, a, day: day, e: e, logT: logT)
+    }
+
+    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, day: Double, window minutes: Double,
+                            threshold: Double, anomalies: inout [Anomaly]) {
+        let window = minutes / 1440
         var cut = 0
         while cut < s.recentTimes.count && s.recentTimes[cut] < day - window { cut += 1 }
         if cut > 0 || s.recentTimes.count >= 64 {
@@ -110,7 +123,7 @@ extension LearningEngine {
             let failPerDay = Double(s.n - s.successes + 1) / span
             let lambda = max(failPerDay * window, 1e-6)
             let z = normalQuantileUpper(poissonUpperTail(failures, lambda: lambda))
-            if failures >= 3, z / AnomalyScale.zPerUnit >= parameters.anomalyThreshold {
+            if failures >= 3, z / AnomalyScale.zPerUnit >= threshold {
                 var ids: [Int64] = []
                 for k in s.recentTimes.indices where s.recentFailed[k] && !s.recentFlagged[k] {
                     s.recentFlagged[k] = true
@@ -121,24 +134,19 @@ extension LearningEngine {
                                              recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
                                              observed: Double(failures), expected: lambda,
                                              description: String(format: "%@ failed %d times in %.0f minutes, usually %.2f",
-                                                                 r.agentName, failures, parameters.burstWindowMinutes, lambda)))
+                                                                 r.agentName, failures, minutes, lambda)))
                 }
             }
         }
-        guard let t else { agentStates[Int(a)] = s; return }
-        // Residuals against the model, for drift signal and collaboration.
-        let e = expected(a, t, day: day, hour: hour)
-        let y = r.success ? 1.0 : 0.0
-        let logT = r.executionTime.flatMap { $0 > 0 ? log($0) : nil }
-        s.successTrend.add(t: day, y: y - e.p)
-        if let lt = logT { s.timeTrend.add(t: day, y: lt - e.mu) }
-        agentStates[Int(a)] = s
+    }
 
+    mutating func collaborate(_ r: ExecutionRecord, _ a: Int32, day: Double, e: Expectation, logT: Double?) {
+        let y = r.success ? 1.0 : 0.0
         guard let taskKey = r.taskID, !taskKey.isEmpty else { return }
         let me = TaskMember(agent: a, time: day, success: r.success, successRes: y - e.p, pq: e.p * (1 - e.p),
                             timeRes: logT.map { min(max($0 - e.mu, -4 * e.sigma), 4 * e.sigma) } ?? 0,
                             timeVar: logT == nil ? 0 : e.sigma * e.sigma)
-        var members = openTasks[taskKey] ?? []
+        let members = openTasks[taskKey] ?? []
         if let prev = members.max(by: { $0.time < $1.time }), prev.agent != a {
             let key = Int64(prev.agent) << 32 | Int64(a)
             var h = handoffStats[key] ?? HandoffStats()
@@ -159,8 +167,7 @@ extension LearningEngine {
             st.timeVar += m.timeVar + me.timeVar
             synergy[key] = st
         }
-        members.append(me)
-        openTasks[taskKey] = members
+        openTasks[taskKey, default: []].append(me)
         if openTasks.count > 200_000 {
             openTasks = openTasks.filter { ($0.value.last?.time ?? 0) > day - 1 }
         }

@@ -20,19 +20,33 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     var clusters: [Cluster] = []
     /// (token count, first token) -> cluster indices.
     var buckets: [String: [Int]] = [:]
+    /// Masked message -> cluster: most failures repeat a masked form exactly, so the Drain
+    /// search runs once per distinct masked form.
+    var known: [String: Int] = [:]
 
     /// Adds a failure's message; returns its cluster index.
     @discardableResult
     mutating func add(_ message: String, agent: Int32, taskType: Int32?) -> Int {
-        let tokens = Self.tokens(of: message)
+        let masked = Self.mask(message)
+        if let i = known[masked] {
+            clusters[i].count += 1
+            clusters[i].agents.insert(agent)
+            if let t = taskType { clusters[i].taskTypes.insert(t) }
+            return i
+        }
+        let i = addNew(masked, message: message, agent: agent, taskType: taskType)
+        if known.count < 100_000 { known[masked] = i }
+        return i
+    }
+
+    private mutating func addNew(_ masked: String, message: String, agent: Int32, taskType: Int32?) -> Int {
+        let tokens = Self.split(masked)
         let key = Self.bucketKey(tokens)
         if let i = bestMatch(tokens, key: key) {
-            var c = clusters[i]
-            for j in c.tokens.indices where c.tokens[j] != tokens[j] { c.tokens[j] = "<*>" }
-            c.count += 1
-            c.agents.insert(agent)
-            if let t = taskType { c.taskTypes.insert(t) }
-            clusters[i] = c
+            for j in clusters[i].tokens.indices where clusters[i].tokens[j] != tokens[j] { clusters[i].tokens[j] = "<*>" }
+            clusters[i].count += 1
+            clusters[i].agents.insert(agent)
+            if let t = taskType { clusters[i].taskTypes.insert(t) }
             return i
         }
         clusters.append(Cluster(tokens: tokens, count: 1, agents: [agent],
@@ -43,7 +57,9 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
 
     /// The signature `message` has now (its cluster's template, or its masked form if it matches none).
     func signature(of message: String) -> String {
-        let tokens = Self.tokens(of: message)
+        let masked = Self.mask(message)
+        if let i = known[masked] { return clusters[i].template }
+        let tokens = Self.split(masked)
         if let i = bestMatch(tokens, key: Self.bucketKey(tokens)) { return clusters[i].template }
         return tokens.joined(separator: " ")
     }
@@ -66,75 +82,70 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
 
     static func bucketKey(_ tokens: [String]) -> String { "\(tokens.count)|\(tokens.first ?? "")" }
 
-    static func tokens(of message: String) -> [String] {
-        mask(message).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+    static func tokens(of message: String) -> [String] { split(mask(message)) }
+
+    static func split(_ masked: String) -> [String] {
+        masked.utf8.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 10 }).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Replaces the variable parts of an error message by placeholders.
     static func mask(_ message: String) -> String {
-        let s = Array(message.unicodeScalars)
-        var out = String.UnicodeScalarView()
+        var s = Array(message.utf8)
+        s.append(0)  // sentinel
+        let n = s.count - 1
+        var out: [UInt8] = []
+        out.reserveCapacity(n)
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        @inline(__always) func isHex(_ c: UInt8) -> Bool { isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+        @inline(__always) func isWord(_ c: UInt8) -> Bool {
+            isDigit(c) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c == 95 || c >= 128
+        }
+        func put(_ t: StaticString) { out.append(contentsOf: UnsafeBufferPointer(start: t.utf8Start, count: t.utf8CodeUnitCount)) }
         var i = 0
-        func isHex(_ c: Unicode.Scalar) -> Bool {
-            ("0"..."9").contains(c) || ("a"..."f").contains(c) || ("A"..."F").contains(c)
-        }
-        func isDigit(_ c: Unicode.Scalar) -> Bool { ("0"..."9").contains(c) }
-        func isWordChar(_ c: Unicode.Scalar) -> Bool {
-            ("a"..."z").contains(c) || ("A"..."Z").contains(c) || isDigit(c) || c == "_"
-        }
-        func append(_ t: String) { out.append(contentsOf: t.unicodeScalars) }
-        while i < s.count {
+        while i < n {
             let c = s[i]
             // Quoted strings.
-            if c == "'" || c == "\"" || c == "`" {
-                if let j = s[(i + 1)...].firstIndex(of: c), j - i <= 200 {
-                    append("<str>"); i = j + 1; continue
-                }
+            if c == 39 || c == 34 || c == 96 {
+                var j = i + 1
+                while j < n && s[j] != c && j - i <= 200 { j += 1 }
+                if j < n && s[j] == c { put("<str>"); i = j + 1; continue }
             }
-            let atWordStart = i == 0 || !isWordChar(s[i - 1])
-            // Paths: a '/' starting a run of non-space characters containing another '/' or a '.'.
-            if c == "/" && atWordStart {
+            let atWordStart = i == 0 || !isWord(s[i - 1])
+            // Paths: '/' at a word start followed by a run without spaces.
+            if c == 47 && atWordStart {
                 var j = i
-                while j < s.count, s[j] != " ", s[j] != ",", s[j] != ";", s[j] != ")" { j += 1 }
+                while j < n && s[j] != 32 && s[j] != 44 && s[j] != 59 && s[j] != 41 { j += 1 }
                 var end = j
-                if end > i + 1, s[end - 1] == ":" { end -= 1 }
-                if end - i > 1 { append("<path>"); i = end; continue }
+                if end > i + 1 && s[end - 1] == 58 { end -= 1 }
+                if end - i > 1 { put("<path>"); i = end; continue }
+            }
+            if c == 48 && (s[i + 1] == 120 || s[i + 1] == 88) && atWordStart {
+                var j = i + 2
+                while j < n && isHex(s[j]) { j += 1 }
+                if j > i + 2 { put("<hex>"); i = j; continue }
             }
             if atWordStart && isHex(c) {
-                var j = i
-                while j < s.count, isHex(s[j]) || s[j] == "-" { j += 1 }
-                let run = s[i..<j]
-                // UUID: 8-4-4-4-12.
-                if run.count == 36, run.filter({ $0 == "-" }).count == 4 {
-                    append("<uuid>"); i = j; continue
-                }
-                let hasDigit = run.contains(where: isDigit)
-                let hasAlpha = run.contains(where: { !isDigit($0) && $0 != "-" })
-                if !run.contains("-"), run.count >= 6, hasDigit, hasAlpha,
-                   j == s.count || !isWordChar(s[j]) {
-                    append("<hex>"); i = j; continue
-                }
-            }
-            if c == "0", i + 1 < s.count, s[i + 1] == "x" || s[i + 1] == "X", atWordStart {
-                var j = i + 2
-                while j < s.count, isHex(s[j]) { j += 1 }
-                if j > i + 2 { append("<hex>"); i = j; continue }
-            }
-            if isDigit(c) {
-                // IPv4 (with optional port) or a number.
-                var j = i
-                var dots = 0
-                while j < s.count, isDigit(s[j]) || (s[j] == "." && j + 1 < s.count && isDigit(s[j + 1])) {
-                    if s[j] == "." { dots += 1 }
+                var j = i, dashes = 0, digits = 0, alpha = 0
+                while j < n && (isHex(s[j]) || s[j] == 45) {
+                    if s[j] == 45 { dashes += 1 } else if isDigit(s[j]) { digits += 1 } else { alpha += 1 }
                     j += 1
                 }
-                append(dots == 3 ? "<ip>" : "<num>")
+                if j - i == 36 && dashes == 4 { put("<uuid>"); i = j; continue }
+                if dashes == 0 && j - i >= 6 && digits > 0 && alpha > 0 && !isWord(s[j]) { put("<hex>"); i = j; continue }
+            }
+            if isDigit(c) {
+                var j = i, dots = 0
+                while j < n && (isDigit(s[j]) || (s[j] == 46 && isDigit(s[j + 1]))) {
+                    if s[j] == 46 { dots += 1 }
+                    j += 1
+                }
+                if dots == 3 { put("<ip>") } else { put("<num>") }
                 i = j
                 continue
             }
             out.append(c)
             i += 1
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -33,6 +33,8 @@ public struct LearningEngine: Sendable {
     var handoffStats: [Int64: HandoffStats] = [:]
     var openTasks: [String: [TaskMember]] = [:]
     var recordsSeen = 0
+    /// Set on the holdout copy during retrain: skips error signatures (not scored there).
+    var skipErrors = false
     var latest = -Double.infinity
 
     /// The model format version written by ``serialize()``.
@@ -91,29 +93,35 @@ public struct LearningEngine: Sendable {
         recordsSeen += 1
         latest = max(latest, day)
         let logT: Double? = r.executionTime.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
-        do {
-            var s = agentStates[Int(a)]
-            s.n += 1
-            if r.success { s.successes += 1 }
-            s.firstSeen = min(s.firstSeen, day)
-            s.lastSeen = max(s.lastSeen, day)
-            if let m = r.resourceUsage.memoryMB, m > 0 { s.logMemory.add(log(m)) }
-            if let k = r.resourceUsage.tokens, k > 0 { s.logTokens.add(log(k)) }
-            if let c = r.resourceUsage.cpu { s.cpu.add(c) }
-            agentStates[Int(a)] = s
-        }
+        Self.update(&agentStates[Int(a)], r, day: day)
         guard let t else {
-            if !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: nil) }
+            if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: nil) }
             return
         }
-        var ts = taskStates[Int(t)]
+        Self.update(&taskStates[Int(t)], r, logT: logT)
+        let pi = pairID(a, t)
+        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife)
+        if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
+    }
+
+    // In-place updates (inout on the array element: no copy-on-write of the nested arrays).
+    static func update(_ s: inout AgentState, _ r: ExecutionRecord, day: Double) {
+        s.n += 1
+        if r.success { s.successes += 1 }
+        s.firstSeen = min(s.firstSeen, day)
+        s.lastSeen = max(s.lastSeen, day)
+        if let m = r.resourceUsage.memoryMB, m > 0 { s.logMemory.add(log(m)) }
+        if let k = r.resourceUsage.tokens, k > 0 { s.logTokens.add(log(k)) }
+        if let c = r.resourceUsage.cpu { s.cpu.add(c) }
+    }
+
+    static func update(_ ts: inout TaskState, _ r: ExecutionRecord, logT: Double?) {
         ts.n += 1
         if r.success { ts.successes += 1 }
         if let lt = logT { ts.logTime.add(lt) }
-        taskStates[Int(t)] = ts
+    }
 
-        let pi = pairID(a, t)
-        var p = pairs[pi]
+    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double) {
         p.n += 1
         if r.success { p.successes += 1 }
         if let lt = logT {
@@ -121,7 +129,7 @@ public struct LearningEngine: Sendable {
             p.timeSketch.add(r.executionTime!)
         }
         if day > p.lastSeen, p.recentWeight > 0 {
-            let f = exp(-0.6931471805599453 * (day - p.lastSeen) / parameters.recencyHalfLife)
+            let f = exp(-0.6931471805599453 * (day - p.lastSeen) / halfLife)
             p.recentWeight *= f; p.recentSuccess *= f; p.recentLogTime *= f
         }
         p.recentWeight += 1
@@ -131,8 +139,6 @@ public struct LearningEngine: Sendable {
         if let m = r.resourceUsage.memoryMB, m > 0 { p.logMemory.addClipped(log(m), clip: 3); p.memorySketch.add(m) }
         if let k = r.resourceUsage.tokens, k > 0 { p.logTokens.addClipped(log(k), clip: 3); p.tokenSketch.add(k) }
         if let c = r.resourceUsage.cpu { p.cpu.addClipped(c, clip: 3) }
-        pairs[pi] = p
-        if !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
     }
 
     static func hourOf(_ d: Date) -> Int {

@@ -28,6 +28,7 @@ extension LearningEngine {
 
         // Held-out accuracy: fit on the rows before the cut-off, score the window after it.
         var holdout = LearningEngine(parameters: parameters)
+        holdout.skipErrors = true
         let trainPart = order.filter { days(records[$0].timestamp) < cutoff }
         var brier = 0.0, mae = 0.0, nB = 0, nT = 0
         if trainPart.count >= 50 && trainPart.count < order.count {
