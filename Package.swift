@@ -59,6 +59,12 @@ let package = Package(
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "H2Transport"],
                           swiftSettings: swiftSettings),
+        /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
+        .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
+                          swiftSettings: swiftSettings),
+        /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
+        .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
+                          swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
                                          "CProtobufC", "LearningCore"],

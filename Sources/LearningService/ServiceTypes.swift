@@ -992,7 +992,7 @@ public struct AnomaliesQuery: Sendable, Equatable {
 // MARK: - Service metrics
 
 /// Per-method request figures from the transport.
-public struct MethodMetrics: Sendable, Equatable, Codable {
+public struct ServiceMethodMetrics: Sendable, Equatable, Codable {
     public var method: String
     public var requests: Int64
     public var errors: Int64
@@ -1027,11 +1027,11 @@ public struct ServiceMetrics: Sendable, Equatable, Codable {
     public var memoryUsageMB: Double
     /// Process CPU over the recent window (100 = one core).
     public var cpuUsagePercent: Double
-    public var methods: [MethodMetrics]
+    public var methods: [ServiceMethodMetrics]
     public var executionsIngested: Int64
 
     public init(queriesPerSec: Double, predictionAccuracy: Double, trainingTime: Double, agentResponseTime: Double,
-                memoryUsageMB: Double, cpuUsagePercent: Double, methods: [MethodMetrics], executionsIngested: Int64) {
+                memoryUsageMB: Double, cpuUsagePercent: Double, methods: [ServiceMethodMetrics], executionsIngested: Int64) {
         self.queriesPerSec = queriesPerSec
         self.predictionAccuracy = predictionAccuracy
         self.trainingTime = trainingTime
