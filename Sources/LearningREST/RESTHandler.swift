@@ -12,7 +12,7 @@ public import LearningService
 /// router.http = makeRESTHandler(service: service)
 /// ```
 public func makeRESTHandler(service: any LearningHandlers,
-                            maxBodyBytes: Int = 4 * 1024 * 1024) -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
+                            maxBodyBytes: Int = 8 << 20) -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
     let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes)
     return { request in shim.handler(for: request) }
 }
@@ -30,7 +30,7 @@ public struct RESTShim: Sendable {
     private static let docsBody = Array(APIDocumentation.htmlPage().utf8)
 
     /// A shim over `service`.
-    public init(service: any LearningHandlers, maxBodyBytes: Int = 4 * 1024 * 1024) {
+    public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20) {
         self.service = service
         self.maxBodyBytes = maxBodyBytes
     }

@@ -216,7 +216,7 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
     func metrics() -> ServiceMetrics {
         ServiceMetrics(queriesPerSec: 10, predictionAccuracy: 0.8, trainingTime: 1.5, agentResponseTime: 3,
                        memoryUsageMB: 100, cpuUsagePercent: 12,
-                       methods: [MethodMetrics(method: "GET /health", requests: 5, errors: 0, avgLatencyMs: 0.1, p99LatencyMs: 0.2)],
+                       methods: [ServiceMethodMetrics(method: "GET /health", requests: 5, errors: 0, avgLatencyMs: 0.1, p99LatencyMs: 0.2)],
                        executionsIngested: Int64(state.withLock { $0.executions.count }))
     }
 
