@@ -39,6 +39,17 @@ public struct Endpoint: Sendable {
     public var errors: [Int] = []
 }
 
+extension Endpoint {
+    /// Every error status this endpoint can answer with: its own list, 405 for a wrong method,
+    /// and 401 when it needs a key.
+    public var errorStatuses: [Int] {
+        var codes = Set(errors)
+        codes.insert(405)
+        if requiresKey { codes.insert(401) }
+        return codes.sorted()
+    }
+}
+
 /// The catalogue of endpoints.
 public enum EndpointCatalogue {
     private static func obj(_ members: KeyValuePairs<String, JSONValue>) -> JSONValue {
@@ -153,12 +164,12 @@ public enum EndpointCatalogue {
                  rpc: "GetHealth", tag: "System", responseExample: healthExample),
         Endpoint(id: .status, method: "GET", path: "/status",
                  summary: "System status with request rate, latency and agent success rate over the recent window.",
-                 rpc: "GetStatus", tag: "System", responseExample: statusExample, errors: [503]),
+                 rpc: "GetStatus", tag: "System", responseExample: statusExample),
         Endpoint(id: .metrics, method: "GET", path: "/metrics",
                  summary: "Service metrics as JSON; Prometheus text with Accept: text/plain or ?format=prometheus.",
                  rpc: "GetMetrics", tag: "System",
                  query: [QueryParameterSpec(name: "format", type: "string", description: "json (default) or prometheus")],
-                 responseExample: metricsExample, errors: [503]),
+                 responseExample: metricsExample, errors: [400, 422, 503]),
         Endpoint(id: .metricsPrometheus, method: "GET", path: "/metrics/prometheus",
                  summary: "The same metrics in the Prometheus text exposition format 0.0.4.",
                  rpc: "GetMetrics", tag: "System", responseType: "text/plain; version=0.0.4; charset=utf-8", errors: [503]),
@@ -264,12 +275,12 @@ public enum EndpointCatalogue {
                  summary: "Learned patterns: collaboration, performance (scheduling), resources, failures.", rpc: "GetPatterns",
                  tag: "Machine learning",
                  query: [QueryParameterSpec(name: "kinds", type: "string", description: "comma-separated subset of collaboration,performance,resources,failures")],
-                 responseExample: patternsExample, errors: [400, 422, 503]),
+                 responseExample: patternsExample, errors: [400, 409, 422, 503]),
         Endpoint(id: .predict, method: "POST", path: "/predict",
                  summary: "Predicts an agent's execution time, success rate and resources for a task type.",
                  rpc: "PredictPerformance", tag: "Machine learning",
                  requestExample: obj(["agent_name": .string("director"), "task_type": .string("strategic_planning")]),
-                 responseExample: predictionExample, errors: [400, 404, 415, 422, 503]),
+                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503]),
         Endpoint(id: .recommendations, method: "GET", path: "/recommendations",
                  summary: "The agents best suited to a task type, ranked.", rpc: "GetRecommendations", tag: "Machine learning",
                  query: [QueryParameterSpec(name: "task_type", type: "string", description: "the task type (required)"),
@@ -290,12 +301,12 @@ public enum EndpointCatalogue {
                  ]), requiresKey: true, errors: [401, 409, 503]),
         Endpoint(id: .testPatterns, method: "GET", path: "/ml/test/patterns",
                  summary: "The guide's pattern-recognition smoke test: the learned patterns.", rpc: "GetPatterns",
-                 tag: "Machine learning", responseExample: patternsExample, errors: [503]),
+                 tag: "Machine learning", responseExample: patternsExample, errors: [409, 503]),
         Endpoint(id: .testPrediction, method: "POST", path: "/ml/test/prediction",
                  summary: "The guide's prediction smoke test, with {\"agent\", \"task\"}.", rpc: "PredictPerformance",
                  tag: "Machine learning",
                  requestExample: obj(["agent": .string("director"), "task": .string("strategic_planning")]),
-                 responseExample: predictionExample, errors: [400, 404, 415, 422, 503]),
+                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503]),
 
         Endpoint(id: .docs, method: "GET", path: "/api/docs",
                  summary: "This documentation page (self-contained HTML).", rpc: nil, tag: "Documentation",

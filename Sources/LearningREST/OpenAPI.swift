@@ -79,12 +79,7 @@ public enum APIDocumentation {
                 ]))])))
             }
             var responses: [(String, JSONValue)] = [("200", .object(success))]
-            var codes = Set(endpoint.errors)
-            codes.insert(404)
-            codes.insert(405)
-            codes.insert(429)
-            if endpoint.requiresKey { codes.insert(401) }
-            for code in codes.sorted() {
+            for code in endpoint.errorStatuses {
                 responses.append((String(code), .object([
                     ("description", .string(reasons[code] ?? "Error")),
                     ("content", .object([("application/json", .object([
@@ -238,5 +233,37 @@ public enum APIDocumentation {
         \(body)</div></main></body></html>
 
         """
+    }
+
+    /// The endpoint reference in Markdown (the body of docs/API.md's reference section), from the
+    /// same catalogue as the OpenAPI document and the HTML page.
+    public static func markdownReference() -> String {
+        var out = ""
+        var tag = ""
+        for endpoint in EndpointCatalogue.all {
+            if endpoint.tag != tag {
+                tag = endpoint.tag
+                out += "## \(tag)\n\n"
+            }
+            out += "### `\(endpoint.method) \(endpoint.path)`\n\n\(endpoint.summary)\n\n"
+            if let rpc = endpoint.rpc {
+                out += "- RPC twin: `learning.v1.LearningSystem/\(rpc)`\n"
+            }
+            out += "- API key: \(endpoint.requiresKey ? "required when keys are configured (`Authorization: Bearer <key>`)" : "not needed")\n"
+            if endpoint.responseType != "application/json" {
+                out += "- Response type: `\(endpoint.responseType)`\n"
+            }
+            for parameter in endpoint.query {
+                out += "- Query `\(parameter.name)` (\(parameter.type)): \(parameter.description)\n"
+            }
+            out += "- Errors: " + endpoint.errorStatuses.map { "\($0)" }.joined(separator: ", ") + "\n\n"
+            if let request = endpoint.requestExample {
+                out += "Request:\n\n```json\n\(pretty(request))\n```\n\n"
+            }
+            if let response = endpoint.responseExample {
+                out += "Response `200`:\n\n```json\n\(pretty(response))\n```\n\n"
+            }
+        }
+        return out
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import H2Transport
 @testable import LearningREST
@@ -74,4 +75,29 @@ import H2Transport
     for forbidden in ["<script", "<link", "<img", "@import", "url(", "src=", "http://", "https://"] {
         #expect(!page.contains(forbidden), "\(forbidden)")
     }
+}
+
+/// docs/API.md's reference section and docs/openapi.json are generated from the catalogue; this
+/// test fails when they are stale (set LEARNING_REGENERATE_DOCS=1 to rewrite them).
+@Test func apiMarkdownAndOpenAPIFileAreUpToDate() throws {
+    let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs")
+    let regenerate = ProcessInfo.processInfo.environment["LEARNING_REGENERATE_DOCS"] == "1"
+    let markdownURL = docs.appendingPathComponent("API.md")
+    let markdown = try String(contentsOf: markdownURL, encoding: .utf8)
+    let begin = try #require(markdown.range(of: "<!-- BEGIN GENERATED REFERENCE"))
+    let beginLineEnd = try #require(markdown.range(of: "-->\n", range: begin.upperBound..<markdown.endIndex))
+    let end = try #require(markdown.range(of: "<!-- END GENERATED REFERENCE -->"))
+    let current = String(markdown[beginLineEnd.upperBound..<end.lowerBound])
+    let expected = APIDocumentation.markdownReference()
+    let openAPIURL = docs.appendingPathComponent("openapi.json")
+    let openAPI = APIDocumentation.pretty(APIDocumentation.openAPIDocument()) + "\n"
+    if regenerate {
+        try (String(markdown[..<beginLineEnd.upperBound]) + expected + String(markdown[end.lowerBound...]))
+            .write(to: markdownURL, atomically: true, encoding: .utf8)
+        try openAPI.write(to: openAPIURL, atomically: true, encoding: .utf8)
+        return
+    }
+    #expect(current == expected, "docs/API.md is stale: run LEARNING_REGENERATE_DOCS=1 swift test --filter apiMarkdown")
+    #expect((try? String(contentsOf: openAPIURL, encoding: .utf8)) == openAPI, "docs/openapi.json is stale")
 }
