@@ -77,7 +77,7 @@ let package = Package(
                           swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
-                                         "CProtobufC", "LearningCore"],
+                                         "CProtobufC", "LearningCore", "LearningREST", "LearningService"],
                           swiftSettings: swiftSettings),
 
         // MARK: Tests: fast pure tests per module, integration tests against real servers
@@ -92,6 +92,11 @@ let package = Package(
                                    "LearningProtoC", "CProtobufC"],
                     exclude: ["python"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LearningRESTTests",
+                    dependencies: ["LearningREST", "LearningService", "H2Transport", "LearningCore"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningREST", "LearningService", "LearningCore", "GRPCWire"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore"],
