@@ -1,5 +1,6 @@
 public import H2Transport
 public import LearningService
+import Synchronization
 
 // The REST shim: route, authorize, decode into the service's request struct, call the same handler
 // the RPC calls, encode. `/health`, `/status`, JSON `/metrics`, the docs and every error found
@@ -24,6 +25,7 @@ public struct RESTShim: Sendable {
     /// Bodies larger than this get 413 (the transport enforces its own limit before this one).
     public let maxBodyBytes: Int
     private let router = RESTRouter()
+    private let healthCache = HealthBodyCache()
 
     /// The static documents, built once.
     private static let openAPIBody = APIDocumentation.openAPIDocument().encoded()
@@ -50,7 +52,11 @@ public struct RESTShim: Sendable {
         switch match.route {
         case .health:
             let service = service
-            return .inline { _ in RESTShim.json(RESTEncoding.health(service.health())) }
+            let cache = healthCache
+            return .inline { _ in
+                HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")],
+                             body: cache.body(for: service.health()))
+            }
         case .status:
             let service = service
             return .inline { _ in RESTShim.json(RESTEncoding.status(service.status())) }
@@ -214,5 +220,36 @@ public struct RESTShim: Sendable {
             _ = try parseJSONBody(request, allowEmpty: true)
             return Self.json(RESTEncoding.retrain(try await service.retrain()))
         }
+    }
+}
+
+/// The encoded `/health` body, re-encoded only when what it shows changes (the timestamp has
+/// whole seconds, so at most once a second under steady load): `/health` is the hot path.
+final class HealthBodyCache: Sendable {
+    private struct Entry {
+        var report: HealthReport
+        var second: Int64
+        var body: [UInt8]
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+
+    func body(for report: HealthReport) -> [UInt8] {
+        let second = Int64(report.timestamp.timeIntervalSince1970.rounded(.down))
+        if let cached = entry.withLock({ entry -> [UInt8]? in
+            guard let entry, entry.second == second, Self.sameContent(entry.report, report) else { return nil }
+            return entry.body
+        }) {
+            return cached
+        }
+        let body = RESTEncoding.health(report).encoded()
+        entry.withLock { $0 = Entry(report: report, second: second, body: body) }
+        return body
+    }
+
+    /// Equal in every field the body shows (the timestamp is compared by whole second above).
+    private static func sameContent(_ a: HealthReport, _ b: HealthReport) -> Bool {
+        a.status == b.status && a.service == b.service && a.database == b.database
+            && a.agentsRegistered == b.agentsRegistered && a.mlModels == b.mlModels
     }
 }
