@@ -67,7 +67,8 @@ let package = Package(
                 dependencies: ["LearningService", "H2Transport"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
-                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "H2Transport"],
+                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
+                                         "H2Transport", "GRPCStandardServices"],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
         .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
@@ -99,7 +100,8 @@ let package = Package(
         .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningREST", "LearningService", "LearningCore", "GRPCWire"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
-                    dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore"],
-                    swiftSettings: swiftSettings),
+                    dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
+                                   "LearningStore"],
+                    exclude: ["python"], swiftSettings: swiftSettings),
     ]
 )
