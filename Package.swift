@@ -59,6 +59,9 @@ let package = Package(
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "H2Transport"],
                           swiftSettings: swiftSettings),
+        /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
+        .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
+                          swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
                                          "CProtobufC", "LearningCore"],
