@@ -76,6 +76,9 @@ let package = Package(
         /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
         .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
+        .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
+                          swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
                                          "CProtobufC", "LearningCore", "LearningREST", "LearningService"],
