@@ -11,7 +11,11 @@ struct ServerTests {
     static let apiKey = "test-key-0123456789abcdef"
 
     @Test func everyRPCAnswersWithTheDocumentedShapesAndStatuses() throws {
-        let server = try ServerProcess.start(environment: ["LEARNING_API_KEYS": Self.apiKey])
+        let configPath = NSTemporaryDirectory() + "learning-\(UUID().uuidString).json"
+        try #"{"performance": {"performance_tracking_interval": 1}, "agents": {"health_check_interval": 30}}"#
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: configPath) }
+        let server = try ServerProcess.start(environment: ["LEARNING_API_KEYS": Self.apiKey, "LEARNING_CONFIG_FILE": configPath])
         defer { server.stop() }
         let output = try server.runPython("rpc_suite.py", ["127.0.0.1:\(server.port)", server.databaseURL, Self.apiKey])
         #expect(output.contains("ALL CHECKS PASSED"))

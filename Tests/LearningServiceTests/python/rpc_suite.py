@@ -271,6 +271,30 @@ expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.GetPatterns(pb.GetPat
 coordination = stub.GetCoordinationPatterns(pb.GetCoordinationPatternsRequest(limit=5))
 check(coordination.multi_agent_tasks == 300 and 0 < coordination.coordination_score <= 1, "GetCoordinationPatterns figures")
 check(any(h.from_agent == "fast-coder" and h.to_agent == "slow-coder" for h in coordination.handoffs), "GetCoordinationPatterns hand-offs")
+
+
+async def database_rows():
+    conn = await asyncpg.connect(database_url)
+    try:
+        # The guide's DatabaseIntegration.get_agent_performance query, unchanged.
+        performance = await conn.fetch("""
+        SELECT agent_name, avg_execution_time, success_rate, last_updated
+        FROM agents.performance_metrics 
+        WHERE agent_name = $1
+        ORDER BY last_updated DESC
+        LIMIT 10
+        """, "fast-coder")
+        embeddings = await conn.fetchval("SELECT count(*) FROM agents.agent_embeddings")
+        models = await conn.fetch("SELECT model_name, accuracy, trained_on FROM agents.ml_models")
+        return performance, embeddings, models
+    finally:
+        await conn.close()
+
+
+performance_rows, embedding_count, model_rows = asyncio.run(database_rows())
+check(len(performance_rows) >= 1 and performance_rows[0]["avg_execution_time"] > 0,
+      f"roll-ups fill agents.performance_metrics for the guide's query: {len(performance_rows)} rows")
+check(embedding_count >= 4, f"agent embeddings stored in agents.agent_embeddings: {embedding_count}")
 insights = stub.GetInsights(pb.GetInsightsRequest(limit=10))
 check(any(i.kind == "model" for i in insights.insights), "GetInsights lists the retrain")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.GetInsights(pb.GetInsightsRequest(kind="rumour")), "GetInsights bad kind")
