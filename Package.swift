@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .executable(name: "learning-server", targets: ["LearningServer"]),
         .executable(name: "learning", targets: ["LearningCLI"]),
+        // The pure wire-format modules, as libraries so fuzz/ (a separate package) can depend on them.
+        .library(name: "GRPCWire", targets: ["GRPCWire"]),
+        .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
     ],
     targets: [
         // MARK: C libraries and generated bindings
