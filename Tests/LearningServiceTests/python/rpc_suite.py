@@ -291,6 +291,7 @@ async def database_rows():
         await conn.close()
 
 
+eventually(lambda: len(asyncio.run(database_rows())[0]) >= 1, "the periodic roll-up writes fast-coder's row")
 performance_rows, embedding_count, model_rows = asyncio.run(database_rows())
 check(len(performance_rows) >= 1 and performance_rows[0]["avg_execution_time"] > 0,
       f"roll-ups fill agents.performance_metrics for the guide's query: {len(performance_rows)} rows")
