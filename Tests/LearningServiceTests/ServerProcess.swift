@@ -45,9 +45,13 @@ final class ServerProcess: Sendable {
         process.standardError = pipe
         process.standardOutput = pipe
         let output = OutputBuffer()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.append(data) }
+        let reader = pipe.fileHandleForReading
+        Thread.detachNewThread {
+            while true {
+                let data = reader.availableData
+                if data.isEmpty { break }
+                output.append(data)
+            }
         }
         try process.run()
         let deadline = Date().addingTimeInterval(60)
