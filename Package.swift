@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .executable(name: "learning-server", targets: ["LearningServer"]),
         .executable(name: "learning", targets: ["LearningCLI"]),
+        // The pure wire-format modules, as libraries so fuzz/ (a separate package) can depend on them.
+        .library(name: "GRPCWire", targets: ["GRPCWire"]),
+        .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
     ],
     targets: [
         // MARK: C libraries and generated bindings
@@ -67,13 +70,17 @@ let package = Package(
                 dependencies: ["LearningService", "H2Transport"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
-                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "H2Transport"],
+                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
+                                         "H2Transport", "GRPCStandardServices"],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
         .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
                           swiftSettings: swiftSettings),
         /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
         .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
+                          swiftSettings: swiftSettings),
+        /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
+        .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
                           swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
@@ -103,7 +110,8 @@ let package = Package(
                                    "H2Transport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
-                    dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore"],
-                    swiftSettings: swiftSettings),
+                    dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
+                                   "LearningStore"],
+                    exclude: ["python"], swiftSettings: swiftSettings),
     ]
 )

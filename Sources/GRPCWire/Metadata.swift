@@ -91,6 +91,12 @@ public enum GRPCContentType: Sendable, Equatable {
     /// Classifies a `content-type` header value.
     public init(_ value: String?) {
         guard let value else { self = .notGRPC; return }
+        // The common spellings, without allocating.
+        if value == "application/grpc" || value == "application/grpc+proto" {
+            self = .grpcProto
+            return
+        }
+        guard value.utf8.count >= 16 else { self = .notGRPC; return }
         let lowered = value.lowercased()
         let mediaType = lowered.split(separator: ";", maxSplits: 1).first
             .map { $0.trimmingSpaces() } ?? ""

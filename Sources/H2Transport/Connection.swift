@@ -151,7 +151,13 @@ final class Connection: LoopWatched, @unchecked Sendable {
             close()
             return
         }
-        if closeAfterFlush { close() }
+        if closeAfterFlush {
+            close()
+            return
+        }
+        if case .http1(let handler) = mode, !handler.requestInFlight {
+            handler.processRequests() // requests held back while responses were unsent
+        }
     }
 
     private func setWatchingWritable(_ on: Bool) {
@@ -254,10 +260,14 @@ final class HTTP1Handler: @unchecked Sendable {
         processRequests()
     }
 
-    private func processRequests() {
-        while !requestInFlight && !stopped {
+    /// Answers parsed requests in order while none is in flight and the client keeps reading its
+    /// responses (at most 1 MiB of unsent responses: a client that pipelines without reading waits).
+    func processRequests() {
+        while !requestInFlight && !stopped && connection.pendingWriteBytes < 1 << 20 {
             guard let event = parser.next() else {
-                if parser.isIdle { connection.headStarted = nil }
+                // Only a request head being read is timed; a body in progress is covered by the
+                // idle timeout.
+                connection.headStarted = parser.isReadingHead ? (connection.headStarted ?? .now) : nil
                 return
             }
             switch event {

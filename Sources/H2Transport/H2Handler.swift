@@ -48,6 +48,40 @@ final class H2Stream {
     var pendingOutboundBytes: Int { outbound.count - outboundOffset }
 }
 
+/// An `nghttp2_nv` array over storage that lives for the whole process, submitted without copies
+/// (NO_COPY flags): the response headers and OK trailers every successful call sends.
+final class StaticHeaderVector: @unchecked Sendable {
+    let entries: UnsafeMutablePointer<nghttp2_nv>
+    let count: Int
+
+    init(_ headers: [(String, String)]) {
+        count = headers.count
+        entries = .allocate(capacity: headers.count)
+        for (index, (name, value)) in headers.enumerated() {
+            let nameCopy = strdup(name)!, valueCopy = strdup(value)!
+            entries[index] = nghttp2_nv(
+                name: UnsafeMutableRawPointer(nameCopy).assumingMemoryBound(to: UInt8.self),
+                value: UnsafeMutableRawPointer(valueCopy).assumingMemoryBound(to: UInt8.self),
+                namelen: name.utf8.count, valuelen: value.utf8.count,
+                flags: UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue))
+        }
+    }
+
+    static let grpcResponseHeaders = StaticHeaderVector([(":status", "200"), ("content-type", "application/grpc"),
+                                                         ("grpc-accept-encoding", "identity")])
+    static let grpcOKTrailers = StaticHeaderVector([("grpc-status", "0")])
+}
+
+/// Header names compared as bytes in the header callback (no String per header).
+enum HeaderName {
+    static let method = Array(":method".utf8)
+    static let path = Array(":path".utf8)
+    static let te = Array("te".utf8)
+    static let contentType = Array("content-type".utf8)
+    static let grpcTimeout = Array("grpc-timeout".utf8)
+    static let grpcEncoding = Array("grpc-encoding".utf8)
+}
+
 /// Counters that pin the rule "never call nghttp2_session_mem_recv/mem_send from inside an nghttp2
 /// callback, and never run handlers there either".
 struct ReentrancyCounters {
@@ -207,7 +241,7 @@ final class H2Handler: @unchecked Sendable {
     }
 
     private func onHeader(_ frame: UnsafePointer<nghttp2_frame>, _ name: UnsafePointer<UInt8>, _ nameLength: Int,
-                          _ value: UnsafePointer<UInt8>, _ valueLength: Int) -> Int32 {
+                          _ valuePointer: UnsafePointer<UInt8>, _ valueLength: Int) -> Int32 {
         counters.callbacks += 1
         guard frame.pointee.headers.cat.rawValue == 0 /* NGHTTP2_HCAT_REQUEST */,
               let stream = streams[frame.pointee.hd.stream_id] else { return 0 }
@@ -215,16 +249,29 @@ final class H2Handler: @unchecked Sendable {
         if stream.headerBytes > configuration.maxHeaderListBytes {
             return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue // resets this stream only
         }
-        let nameText = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
-        let valueText = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
-        switch nameText {
-        case ":method": stream.method = valueText
-        case ":path": stream.path = valueText
-        case "content-type": stream.contentType = valueText; stream.metadata.append(Metadata(nameText, valueText))
-        case "grpc-encoding": stream.grpcEncoding = valueText
-        case "grpc-timeout": stream.grpcTimeout = valueText
-        default:
-            if !nameText.hasPrefix(":") { stream.metadata.append(Metadata(nameText, valueText)) }
+        let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
+        let valueBytes = UnsafeBufferPointer(start: valuePointer, count: valueLength)
+        func value() -> String { String(decoding: valueBytes, as: UTF8.self) }
+        if nameBytes.first == UInt8(ascii: ":") {
+            // Pseudo-headers: only :method and :path matter (nghttp2 validated the rest).
+            if nameBytes.elementsEqual(HeaderName.method) {
+                stream.method = value()
+            } else if nameBytes.elementsEqual(HeaderName.path) {
+                stream.path = value()
+            }
+            return 0
+        }
+        if nameBytes.elementsEqual(HeaderName.te) { return 0 }
+        if nameBytes.elementsEqual(HeaderName.contentType) {
+            let text = value()
+            stream.contentType = text
+            stream.metadata.append(Metadata("content-type", text))
+        } else if nameBytes.elementsEqual(HeaderName.grpcTimeout) {
+            stream.grpcTimeout = value()
+        } else if nameBytes.elementsEqual(HeaderName.grpcEncoding) {
+            stream.grpcEncoding = value()
+        } else {
+            stream.metadata.append(Metadata(String(decoding: nameBytes, as: UTF8.self), value()))
         }
         return 0
     }
@@ -527,10 +574,15 @@ final class H2Handler: @unchecked Sendable {
             return false
         case .sendHeadersAndMessage:
             GRPCMessageFramer.append(message, to: &stream.outbound)
-            var headers = [(":status", "200"), ("content-type", "application/grpc"),
-                           ("grpc-accept-encoding", "identity")]
-            for item in stream.context?.responseMetadata.initial ?? [] { headers.append((item.name, item.value)) }
-            submitResponseWithProvider(stream.id, headers)
+            let initial = stream.context?.responseMetadata.initial ?? []
+            if initial.isEmpty {
+                submitResponseWithProvider(stream.id, static: StaticHeaderVector.grpcResponseHeaders)
+            } else {
+                var headers = [(":status", "200"), ("content-type", "application/grpc"),
+                               ("grpc-accept-encoding", "identity")]
+                for item in initial { headers.append((item.name, item.value)) }
+                submitResponseWithProvider(stream.id, headers)
+            }
         case .sendMessage:
             GRPCMessageFramer.append(message, to: &stream.outbound)
             resumeIfDeferred(stream)
@@ -547,15 +599,21 @@ final class H2Handler: @unchecked Sendable {
             connection.loop.cancelTimer(timer)
             stream.deadlineTimer = nil
         }
-        var trailers = [("grpc-status", String(status.code.rawValue))]
-        if !status.message.isEmpty { trailers.append(("grpc-message", GRPCMessageText.percentEncode(status.message))) }
-        for item in stream.context?.responseMetadata.trailing ?? [] { trailers.append((item.name, item.value)) }
+        let trailing = stream.context?.responseMetadata.trailing ?? []
+        var trailers: [(String, String)] = []
+        if status.code != .ok || !status.message.isEmpty || !trailing.isEmpty {
+            trailers.append(("grpc-status", String(status.code.rawValue)))
+            if !status.message.isEmpty { trailers.append(("grpc-message", GRPCMessageText.percentEncode(status.message))) }
+            for item in trailing { trailers.append((item.name, item.value)) }
+        }
         switch action {
         case .drop:
             return
         case .trailersOnly:
-            submitHeadersOnly(stream.id, [(":status", "200"), ("content-type", "application/grpc")] + trailers)
+            submitHeadersOnly(stream.id, [(":status", "200"), ("content-type", "application/grpc")]
+                              + (trailers.isEmpty ? [("grpc-status", "0")] : trailers))
         case .trailers:
+            // Empty: the static `grpc-status: 0` vector is sent.
             stream.trailers = trailers
             stream.outboundEnded = true
             resumeIfDeferred(stream)
@@ -676,15 +734,27 @@ final class H2Handler: @unchecked Sendable {
 
     private func submitResponseWithProvider(_ streamID: Int32, _ headers: [(String, String)]) {
         guard let session else { return }
-        var provider = nghttp2_data_provider()
-        provider.read_callback = { _, streamID, buffer, length, flags, _, userData in
-            H2Handler.owner(userData).readData(streamID, buffer!, length, flags!)
-        }
+        var provider = Self.dataProvider
         withHeaderVector(headers) { vector, count in
             _ = nghttp2_submit_response(session, streamID, vector, count, &provider)
         }
         connection.loop.scheduleFlush(connection)
     }
+
+    private func submitResponseWithProvider(_ streamID: Int32, static vector: StaticHeaderVector) {
+        guard let session else { return }
+        var provider = Self.dataProvider
+        _ = nghttp2_submit_response(session, streamID, vector.entries, vector.count, &provider)
+        connection.loop.scheduleFlush(connection)
+    }
+
+    private static let dataProvider: nghttp2_data_provider = {
+        var provider = nghttp2_data_provider()
+        provider.read_callback = { _, streamID, buffer, length, flags, _, userData in
+            H2Handler.owner(userData).readData(streamID, buffer!, length, flags!)
+        }
+        return provider
+    }()
 
     /// nghttp2's data source callback (runs inside mem_send): copies queued response bytes, defers
     /// when none are queued yet, and at the end submits the trailers (allowed inside this callback).
@@ -715,8 +785,13 @@ final class H2Handler: @unchecked Sendable {
                 flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
                 if let trailers = stream.trailers, let session {
                     flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                    withHeaderVector(trailers) { vector, count in
-                        _ = nghttp2_submit_trailer(session, streamID, vector, count)
+                    if trailers.isEmpty {
+                        let vector = StaticHeaderVector.grpcOKTrailers
+                        _ = nghttp2_submit_trailer(session, streamID, vector.entries, vector.count)
+                    } else {
+                        withHeaderVector(trailers) { vector, count in
+                            _ = nghttp2_submit_trailer(session, streamID, vector, count)
+                        }
                     }
                 }
                 return count

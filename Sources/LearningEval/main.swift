@@ -19,7 +19,20 @@ do {
     let queries = try readTestQueries(dir + "/test_queries.csv")
     let nTrain = min(meta.nTrain, records.count)
     let tRead = clock.now
-    var engine = LearningEngine(parameters: EngineParameters(config: LearningConfig()))
+    var params = EngineParameters(config: LearningConfig())
+    // Tuning knobs for experiments (documented in docs/ML.md); defaults are the engine's.
+    let env = ProcessInfo.processInfo.environment
+    if let v = env["ML_DRIFT_PENALTY"].flatMap(Double.init) { params.driftPenalty = v }
+    if let v = env["ML_PAIR_DRIFT_PENALTY"].flatMap(Double.init) { params.pairDriftPenalty = v }
+    if let v = env["ML_RECENT_MIX"].flatMap(Double.init) { params.recentMix = v }
+    if let v = env["ML_RECENT_MIX_C"].flatMap(Double.init) { params.recentMixC = v }
+    if let v = env["ML_REC_MIX"].flatMap(Double.init) { params.recommendRecentMix = v }
+    if let v = env["ML_REC_MIX_C"].flatMap(Double.init) { params.recommendRecentMixC = v }
+    if let v = env["ML_LAT_UNIT"].flatMap(Double.init) { params.latencyZPerUnit = v }
+    if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
+    if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
+    if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }
+    var engine = LearningEngine(parameters: params)
     let train = Array(records[0..<nTrain])
     let report = engine.retrain(on: train, now: meta.splitTimestamp)
     let tTrain = clock.now
@@ -34,6 +47,9 @@ do {
     var anomalies = report.anomalies
     for r in records[nTrain...] { anomalies += engine.observe(r) }
     let tObserve = clock.now
+    var kinds: [String: Int] = [:]
+    for a in anomalies { kinds[a.kind.rawValue, default: 0] += max(a.recordIDs.count, 1) }
+    FileHandle.standardError.write("anomaly rows by kind: \(kinds.sorted { $0.key < $1.key })\n".data(using: .utf8)!)
     exportPhase2(engine, anomalies: anomalies, records: records, into: &w)
     try w.write(to: out)
     let msg = """

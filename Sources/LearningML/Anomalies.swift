@@ -12,7 +12,7 @@ public import LearningCore
 /// (`zPerUnit = 2`), and a row is flagged when `score >= threshold`: the default threshold 2.0
 /// flags deviations beyond 4 standard deviations (about 3 in 100,000 for a normal tail).
 public enum AnomalyScale {
-    /// Standard deviations per unit of threshold.
+    /// Standard deviations per unit of threshold (resources, failure bursts).
     public static let zPerUnit = 2.0
     /// Executions a pair needs before its latency and resource baselines are trusted.
     public static let minBaseline = 10
@@ -59,6 +59,7 @@ extension LearningEngine {
         if let x = r.executionTime, x > 0 {
             let e = expected(a, t, day: day, hour: hour)
             let z = (log(x) - e.mu) / max(e.sigma, 0.05)
+            let unit = parameters.latencyZPerUnit
             if z / unit >= thr {
                 out.append(Anomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
                                    timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
@@ -92,12 +93,16 @@ extension LearningEngine {
     /// detection, collaboration and hand-off statistics, and the agent's online drift signal.
     mutating func sequenceUpdate(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
                                  anomalies: inout [Anomaly]) {
+        let e: Expectation? = t.map { expected(a, $0, day: day, hour: hour) }
+        let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)]
+            : Double(agentStates[Int(a)].successes + 1) / Double(agentStates[Int(a)].n + 2)
         // Failure bursts.
-        Self.detectBurst(&agentStates[Int(a)], r, day: day, window: parameters.burstWindowMinutes,
-                         threshold: parameters.anomalyThreshold, anomalies: &anomalies)
-        guard let t else { return }
+        Self.detectBurst(&agentStates[Int(a)], r, pFail: 1 - (e?.p ?? rate), day: day,
+                         window: parameters.burstWindowMinutes, threshold: parameters.anomalyThreshold,
+                         anomalies: &anomalies)
+        guard let t, let e else { return }
+        _ = t
         // Residuals against the model, for drift signal and collaboration.
-        let e = expected(a, t, day: day, hour: hour)
         let y = r.success ? 1.0 : 0.0
         let logT = r.executionTime.flatMap { $0 > 0 ? log($0) : nil }
         agentStates[Int(a)].successTrend.add(t: day, y: y - e.p)
@@ -105,7 +110,12 @@ extension LearningEngine {
         collaborate(r, a, day: day, e: e, logT: logT)
     }
 
-    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, day: Double, window minutes: Double,
+    /// Failure-burst scan: over the agent's executions of the last `window` minutes, every run
+    /// that starts at a failure and ends at this failure is tested: observed failures against
+    /// the Poisson tail with mean Σ(expected failure probability) of those executions (so hours
+    /// and task types that usually fail more do not count). The most significant run, if its
+    /// score reaches the threshold, is reported with all its failures not reported before.
+    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, day: Double, window minutes: Double,
                             threshold: Double, anomalies: inout [Anomaly]) {
         let window = minutes / 1440
         var cut = 0
@@ -113,31 +123,37 @@ extension LearningEngine {
         if cut > 0 || s.recentTimes.count >= 64 {
             let drop = max(cut, s.recentTimes.count - 63)
             s.recentTimes.removeFirst(drop); s.recentFailed.removeFirst(drop)
-            s.recentIDs.removeFirst(drop); s.recentFlagged.removeFirst(drop)
+            s.recentIDs.removeFirst(drop); s.recentFlagged.removeFirst(drop); s.recentPFail.removeFirst(drop)
         }
         s.recentTimes.append(day); s.recentFailed.append(!r.success)
         s.recentIDs.append(r.id ?? -1); s.recentFlagged.append(false)
-        if !r.success {
-            let failures = s.recentFailed.filter { $0 }.count
-            let span = max(s.lastSeen - s.firstSeen, 1)
-            let failPerDay = Double(s.n - s.successes + 1) / span
-            let lambda = max(failPerDay * window, 1e-6)
-            let z = normalQuantileUpper(poissonUpperTail(failures, lambda: lambda))
-            if failures >= 3, z / AnomalyScale.zPerUnit >= threshold {
-                var ids: [Int64] = []
-                for k in s.recentTimes.indices where s.recentFailed[k] && !s.recentFlagged[k] {
-                    s.recentFlagged[k] = true
-                    if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
-                }
-                if !ids.isEmpty || r.id == nil {
-                    anomalies.append(Anomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
-                                             recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
-                                             observed: Double(failures), expected: lambda,
-                                             description: String(format: "%@ failed %d times in %.0f minutes, usually %.2f",
-                                                                 r.agentName, failures, minutes, lambda)))
-                }
-            }
+        s.recentPFail.append(min(max(pFail, 0.01), 0.99))
+        guard !r.success else { return }
+        var f = 0, lambda = 0.0
+        var best = (z: -Double.infinity, start: s.recentTimes.count - 1, f: 0, lambda: 0.0)
+        for j in stride(from: s.recentTimes.count - 1, through: 0, by: -1) {
+            lambda += s.recentPFail[j]
+            guard s.recentFailed[j] else { continue }
+            f += 1
+            guard f >= 3 else { continue }
+            let z = normalQuantileUpper(poissonUpperTail(f, lambda: lambda))
+            if z > best.z { best = (z, j, f, lambda) }
         }
+        guard best.z / AnomalyScale.zPerUnit >= threshold else { return }
+        var ids: [Int64] = []
+        var fresh = false
+        for k in best.start..<s.recentTimes.count where s.recentFailed[k] && !s.recentFlagged[k] {
+            s.recentFlagged[k] = true
+            fresh = true
+            if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
+        }
+        guard fresh else { return }
+        let mins = (day - s.recentTimes[best.start]) * 1440
+        anomalies.append(Anomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
+                                 recordIDs: ids, timestamp: r.timestamp, score: best.z / AnomalyScale.zPerUnit,
+                                 observed: Double(best.f), expected: best.lambda,
+                                 description: String(format: "%@ failed %d times in %.0f minutes, %.1f expected",
+                                                     r.agentName, best.f, mins, best.lambda)))
     }
 
     mutating func collaborate(_ r: ExecutionRecord, _ a: Int32, day: Double, e: Expectation, logT: Double?) {

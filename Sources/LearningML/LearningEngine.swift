@@ -150,13 +150,25 @@ public struct LearningEngine: Sendable {
     // MARK: - Baselines
 
     /// The shrunk success probability of a pair (no drift, no hour), and its standard error.
-    func pairRate(_ a: Int32, _ t: Int32) -> (p: Double, se: Double, n: Int) {
+    /// With `recent`, the rate moves towards the pair's recency-weighted rate (see
+    /// `EngineParameters.recentMix`): used for forecasts, not for in-sample residuals.
+    func pairRate(_ a: Int32, _ t: Int32, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
         let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t)
                              + similarLogitOffset(a, t))
         let m = model.successStrength
         if let pi = pairIndex[Self.pairKey(a, t)] {
             let ps = pairs[Int(pi)]
-            let p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
+            var p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
+            if recent && parameters.recentMix > 0 {
+                let f = ps.lastSeen.isFinite && latest > ps.lastSeen
+                    ? exp(-0.6931471805599453 * (latest - ps.lastSeen) / parameters.recencyHalfLife) : 1
+                let nr = ps.recentWeight * f
+                let pr = (ps.recentSuccess * f + m * p) / (nr + m)
+                let v = max(p * (1 - p) * (1 / (nr + m) - 1 / (Double(ps.n) + m)), 1e-6)
+                let z2 = (pr - p) * (pr - p) / v
+                p += parameters.recentMix * z2 / (z2 + parameters.recentMixC) * (pr - p)
+                p = min(max(p, 0.001), 0.999)
+            }
             return (p, (p * (1 - p) / (Double(ps.n) + m + 1)).squareRoot(), ps.n)
         }
         return (prior, (prior * (1 - prior) / (m + 1)).squareRoot(), 0)

@@ -23,6 +23,9 @@ struct Model: Sendable, Codable, Equatable {
     var hourLogit: [[Double]] = []
     var successDrift: [Drift] = []
     var timeDrift: [Drift] = []
+    /// Per pair (same index as `pairs`): drift of the pair beyond its agent's drift.
+    var pairSuccessDrift: [Drift] = []
+    var pairTimeDrift: [Drift] = []
     /// Per pair (same index as `pairs`): similar agents' mean interaction on this task type
     /// (logit, log time) and the weight of that evidence.
     var similarLogit: [Double] = []

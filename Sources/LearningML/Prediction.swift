@@ -15,7 +15,7 @@ struct Expectation {
 extension LearningEngine {
     /// Expected success and log time of agent `a` on task type `t` at `day` (days since 1970).
     func expected(_ a: Int32, _ t: Int32, day: Double, hour: Int?) -> Expectation {
-        let pr = pairRate(a, t)
+        let pr = pairRate(a, t, recent: model.trained && day >= model.trainedAt)
         let pt = pairLogTime(a, t)
         let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)] : logistic(model.globalLogit)
         var l = logit(pr.p)
@@ -25,16 +25,35 @@ extension LearningEngine {
         if Int(a) < model.successDrift.count {
             let d = model.successDrift[Int(a)]
             let scale = 1 / max(rate * (1 - rate), 0.05)
-            l += d.value(at: day) * scale
+            l += d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation) * scale
             let ahead = max(0, day - model.trainedAt)
             let se = d.detected ? d.se * (1 + ahead / 4) : 0
             pSE = (pSE * pSE + se * se).squareRoot()
             drift = drift || d.detected
             let td = model.timeDrift[Int(a)]
-            mu += td.value(at: day)
+            mu += td.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
             let tse = td.detected ? td.se * (1 + ahead / 4) : 0
             muSE = (muSE * muSE + tse * tse).squareRoot()
             drift = drift || td.detected
+        }
+        if let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.pairSuccessDrift.count {
+            let ahead = max(0, day - model.trainedAt)
+            let d = model.pairSuccessDrift[Int(pi)]
+            if d.detected {
+                let q = logistic(l)
+                l += d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
+                    / max(q * (1 - q), 0.05)
+                let se = d.se * (1 + ahead / 4)
+                pSE = (pSE * pSE + se * se).squareRoot()
+                drift = true
+            }
+            let td = model.pairTimeDrift[Int(pi)]
+            if td.detected {
+                mu += td.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
+                let se = td.se * (1 + ahead / 4)
+                muSE = (muSE * muSE + se * se).squareRoot()
+                drift = true
+            }
         }
         if let h = hour {
             l += model.hourLogitEffect(t, h)
@@ -150,7 +169,10 @@ extension LearningEngine {
         } else {
             cands = (0..<Int32(agents.count)).map { $0 }
         }
-        let preds = cands.map { predict(agent: agents[$0], taskType: taskType, at: date) }
+        var view = self
+        view.parameters.recentMix = parameters.recommendRecentMix
+        view.parameters.recentMixC = parameters.recommendRecentMixC
+        let preds = cands.map { view.predict(agent: agents[$0], taskType: taskType, at: date) }
         let logs = preds.map { log(max($0.medianExecutionTime, 1e-9)) }
         let lo = logs.min() ?? 0, hi = logs.max() ?? 0
         var recs: [Recommendation] = []

@@ -40,6 +40,7 @@ struct AgentState: Sendable, Codable, Equatable {
     var recentFailed: [Bool] = []
     var recentIDs: [Int64] = []
     var recentFlagged: [Bool] = []
+    var recentPFail: [Double] = []
     var logMemory = Moments()
     var logTokens = Moments()
     var cpu = Moments()
@@ -73,8 +74,10 @@ struct Drift: Sendable, Codable, Equatable {
     var se = 0.0
     var detected = false
 
-    func value(at t: Double) -> Double {
-        level + slope * max(0, t - start) + (t > start ? jump : 0)
+    /// Value at `t`; beyond `horizon` (the training time) the slope is scaled by `extrapolation`.
+    func value(at t: Double, horizon: Double = .infinity, extrapolation: Double = 1) -> Double {
+        let tt = t > horizon ? horizon + (t - horizon) * extrapolation : t
+        return level + slope * max(0, tt - start) + (t > start ? jump : 0)
     }
 }
 

@@ -251,12 +251,57 @@ extension LearningEngine {
         for a in 0..<nA {
             let rate = Int(a) < model.agentRate.count ? model.agentRate[a] : 0.7
             sd.append(Self.fitChange(weights: sw[a], sums: ss[a], noise: sCnt[a] > 0 ? sVar[a] / sCnt[a] : rate * (1 - rate),
-                                     origin: origin, now: now))
+                                     origin: origin, now: now, penalty: parameters.driftPenalty))
             td.append(Self.fitChange(weights: tw[a], sums: ts[a], noise: tCnt[a] > 0 ? tVar[a] / tCnt[a] : 0.25,
-                                     origin: origin, now: now))
+                                     origin: origin, now: now, penalty: parameters.driftPenalty))
         }
         model.successDrift = sd
         model.timeDrift = td
+        fitPairDrifts(rows, origin: origin, nBins: nBins, now: now, pairP: pairP, pairMu: pairMu)
+    }
+
+    /// Per pair: the same change-point fit on the pair's daily residuals left after its agent's drift.
+    mutating func fitPairDrifts(_ rows: [Row], origin: Double, nBins: Int, now: Double, pairP: [Double], pairMu: [Double]) {
+        let nP = pairs.count
+        var sw = [Double](repeating: 0, count: nP * nBins), ss = sw, tw = sw, ts = sw
+        var sVar = [Double](repeating: 0, count: nP), sCnt = sVar, tVar = sVar, tCnt = sVar
+        for r in rows where r.task >= 0 {
+            let b = min(max(Int(r.day - origin), 0), nBins - 1)
+            let pi = Int(pairIndex[Self.pairKey(r.agent, r.task)]!)
+            let a = Int(r.agent)
+            let rate = a < model.agentRate.count ? model.agentRate[a] : 0.7
+            let l = logit(pairP[pi]) + model.hourLogitEffect(r.task, r.hour)
+                + model.successDrift[a].value(at: r.day) / max(rate * (1 - rate), 0.05)
+            let p = logistic(l)
+            let res = (r.success ? 1 : 0) - p
+            sw[pi * nBins + b] += 1; ss[pi * nBins + b] += res
+            sVar[pi] += res * res; sCnt[pi] += 1
+            if !r.logTime.isNaN {
+                let sg = model.taskSigma(r.task)
+                var e = r.logTime - pairMu[pi] - model.hourTimeEffect(r.task, r.hour) - model.timeDrift[a].value(at: r.day)
+                e = min(max(e, -4 * sg), 4 * sg)
+                tw[pi * nBins + b] += 1; ts[pi * nBins + b] += e
+                tVar[pi] += e * e; tCnt[pi] += 1
+            }
+        }
+        var psd = [Drift](), ptd = [Drift]()
+        psd.reserveCapacity(nP); ptd.reserveCapacity(nP)
+        for pi in 0..<nP {
+            let lo = pi * nBins, hi = lo + nBins
+            let p = pairP[pi]
+            var d = Self.fitChange(weights: Array(sw[lo..<hi]), sums: Array(ss[lo..<hi]),
+                                   noise: sCnt[pi] > 0 ? max(sVar[pi] / sCnt[pi], 0.02) : p * (1 - p),
+                                   origin: origin, now: now, penalty: parameters.pairDriftPenalty)
+            if !d.detected { d = Drift() }
+            psd.append(d)
+            var e = Self.fitChange(weights: Array(tw[lo..<hi]), sums: Array(ts[lo..<hi]),
+                                   noise: tCnt[pi] > 0 ? max(tVar[pi] / tCnt[pi], 0.01) : 0.25,
+                                   origin: origin, now: now, penalty: parameters.pairDriftPenalty)
+            if !e.detected { e = Drift() }
+            ptd.append(e)
+        }
+        model.pairSuccessDrift = psd
+        model.pairTimeDrift = ptd
     }
 
     /// Fits `c`, `c + β·max(0, x - s)` or `c + δ·[x > s]` to binned residual means.
@@ -299,7 +344,7 @@ extension LearningEngine {
         }
         let gain = (sse0 - best.sse) / noise
         guard gain > penalty else {
-            return Drift(level: c0, start: 0, slope: 0, jump: 0, se: (noise / sW).squareRoot(), detected: false)
+            return Drift(level: 0, start: 0, slope: 0, jump: 0, se: (noise / sW).squareRoot(), detected: false)
         }
         var d = Drift(level: best.c, start: best.s, slope: best.ramp ? best.b : 0, jump: best.ramp ? 0 : best.b,
                       se: 0, detected: true)

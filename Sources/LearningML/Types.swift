@@ -16,8 +16,29 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recencyHalfLife = 5.0
     /// Length (days) of the most recent window held out to measure a model's accuracy at retrain.
     public var holdoutDays = 2.0
-    /// Window (minutes) in which failures of one agent are counted for a failure burst.
-    public var burstWindowMinutes = 10.0
+    /// Standard deviations of log time per unit of anomaly threshold for latency spikes.
+    public var latencyZPerUnit = 1.75
+    /// Longest window (minutes) scanned for a burst of one agent's failures.
+    public var burstWindowMinutes = 120.0
+    /// Evidence (chi-square units) a change point must add before an agent counts as drifting.
+    public var driftPenalty = 16.0
+    /// How far a pair's success forecast follows its recency-weighted rate when that departs
+    /// from the all-time rate: the weight is `k·z²/(z² + c)` where z is the departure's
+    /// significance, `c = recentMixC` and `k = recentMix` (k > 1 extrapolates the change).
+    public var recentMix = 1.0
+    /// See `recentMix`.
+    public var recentMixC = 4.0
+    /// `recentMix` used when ranking agents for a recommendation. Ranking is decided among the
+    /// few strongest agents of a task type, where a recent decline matters most, so it follows
+    /// recent form more than the pair forecasts do (which minimise error over all pairs).
+    public var recommendRecentMix = 1.0
+    /// `recentMixC` used when ranking agents for a recommendation.
+    public var recommendRecentMixC = 0.0
+    /// The same for one (agent, task type) pair's own drift beyond its agent's.
+    public var pairDriftPenalty = 1e9
+    /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
+    /// current level, 1 = follow the fitted line).
+    public var driftExtrapolation = 1.0
 
     /// Defaults (the guide's values).
     public init() {}

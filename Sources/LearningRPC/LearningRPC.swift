@@ -263,16 +263,22 @@ public enum LearningRPC {
         let (pending, continuation) = AsyncStream.makeStream(of: (Int64, Task<LogExecutionResult, any Error>).self)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                // The acknowledger: awaits each record in order and sends its ack.
-                for await (sequence, task) in pending {
-                    let result: LogExecutionResult
-                    do {
-                        result = try await task.value
-                    } catch ServiceError.invalidArgument(let detail) {
-                        throw ServiceError.invalidArgument("message \(sequence): \(detail)")
+                // The acknowledger: awaits each record in order and sends its ack. When it stops
+                // (a failed record, or the client went away) the reader is released.
+                do {
+                    for await (sequence, task) in pending {
+                        let result: LogExecutionResult
+                        do {
+                            result = try await task.value
+                        } catch ServiceError.invalidArgument(let detail) {
+                            throw ServiceError.invalidArgument("message \(sequence): \(detail)")
+                        }
+                        window.signal()
+                        try await writer.send(ProtoEncode.ack(sequence: sequence, result: result))
                     }
-                    window.signal()
-                    try await writer.send(ProtoEncode.ack(sequence: sequence, result: result))
+                } catch {
+                    window.close()
+                    throw error
                 }
             }
             var sequence: Int64 = 0
@@ -284,6 +290,9 @@ public enum LearningRPC {
                     continuation.yield((sequence, task))
                     sequence += 1
                 }
+                continuation.finish()
+            } catch is CancellationError {
+                // The acknowledger stopped first; its error is the call's outcome.
                 continuation.finish()
             } catch {
                 continuation.finish()
@@ -314,11 +323,13 @@ final class HealthCache: Sendable {
     }
 }
 
-/// A counting semaphore for async code; `wait` suspends while no permit is free.
+/// A counting semaphore for async code; `wait` suspends while no permit is free. `close` wakes
+/// every waiter and makes later waits fail, so a reader cannot hang once its consumer has gone.
 final class AsyncSemaphore: Sendable {
     private struct State {
         var permits: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var closed = false
+        var waiters: [CheckedContinuation<Bool, Never>] = []
     }
 
     private let state: Mutex<State>
@@ -329,27 +340,39 @@ final class AsyncSemaphore: Sendable {
 
     func wait() async throws {
         try Task.checkCancellation()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { state -> Bool in
+        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let immediate = state.withLock { state -> Bool? in
+                if state.closed { return false }
                 if state.permits > 0 {
                     state.permits -= 1
                     return true
                 }
                 state.waiters.append(continuation)
-                return false
+                return nil
             }
-            if resumeNow { continuation.resume() }
+            if let immediate { continuation.resume(returning: immediate) }
         }
+        if !granted { throw CancellationError() }
     }
 
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if state.waiters.isEmpty {
                 state.permits += 1
                 return nil
             }
             return state.waiters.removeFirst()
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
+    }
+
+    func close() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.closed = true
+            let waiters = state.waiters
+            state.waiters.removeAll()
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(returning: false) }
     }
 }

@@ -135,11 +135,12 @@ public final class LearningService: LearningHandlers {
     public func status() -> StatusReport {
         let database = store.health.state
         let figures = requestFigures.withLock { $0 }?()
-        let (models, lifecycle, agents, successRate) = core.withLock { state in
-            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.recentSuccessRate())
+        let (models, lifecycle, agents, successRate, replayed) = core.withLock { state in
+            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.recentSuccessRate(), state.replayDone)
         }
         let word: String
         switch lifecycle {
+        case .running where !replayed: word = "starting"
         case .starting: word = "starting"
         case .draining: word = "draining"
         case .running: word = database == "connected" && !models.contains(where: { $0.state == .failed }) ? "operational" : "degraded"

@@ -39,7 +39,8 @@ extension LearningService {
         let feedTask = Task.detached { [self] in await consumeFeed() }
         let housekeepingTask = Task.detached { [self] in await housekeeping() }
         let retrainTask = Task.detached { [self] in await retrainTimer() }
-        tasks.withLock { $0 = [feedTask, housekeepingTask, retrainTask] }
+        let maintenanceTask = Task.detached { [self] in await maintenance() }
+        tasks.withLock { $0 = [feedTask, housekeepingTask, retrainTask, maintenanceTask] }
         core.withLock { $0.lifecycle = .running }
         logger("learning runtime started: replaying \(counts?.executions ?? 0) stored executions")
     }
@@ -223,6 +224,33 @@ extension LearningService {
         }
     }
 
+    /// Roll-ups into `agents.performance_metrics` every `performance.performance_tracking_interval`
+    /// seconds (when performance tracking is on) and retention every hour.
+    func maintenance() async {
+        let interval = Double(max(1, config.performance.performanceTrackingInterval))
+        var lastRetention = Date.distantPast
+        while !Task.isCancelled {
+            if config.agents.performanceTracking {
+                do {
+                    try await store.rollUpPerformance()
+                } catch {
+                    logger("performance roll-up failed: \(error)")
+                }
+            }
+            if Date().timeIntervalSince(lastRetention) >= 3_600 {
+                do {
+                    let deleted = try await store.applyRetention()
+                    lastRetention = Date()
+                    let total = deleted.values.reduce(0, +)
+                    if total > 0 { logger("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
+                } catch {
+                    logger("retention failed: \(error)")
+                }
+            }
+            try? await Task.sleep(for: .seconds(interval))
+        }
+    }
+
     // MARK: Training
 
     func retrainTimer() async {
@@ -267,6 +295,7 @@ extension LearningService {
         logger("retrained (\(reason)) on \(records.count) executions in \(String(format: "%.3f", report.durationSeconds)) s; "
                + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
         await storeModel(engine, info: info)
+        await storeEmbeddings(engine)
         await publishTrainingInsights(engine, info: info, records: records.count, reason: reason)
         let models = core.withLock { $0.modelStatuses() }
         return RetrainResult(mlModels: models, trainingTime: report.durationSeconds, trainedOnExecutions: Int64(records.count))
@@ -276,6 +305,22 @@ extension LearningService {
     func storeModel(_ engine: LearningEngine, info: TrainingInfo) async {
         let hyperparameters = Self.hyperparametersJSON(engine.parameters)
         _ = hyperparameters
+    }
+
+    /// Saves every agent's embedding in `agents.agent_embeddings`.
+    func storeEmbeddings(_ engine: LearningEngine) async {
+        var saved = 0
+        for agent in engine.agentNames {
+            guard let vector = engine.embedding(agent: agent) else { continue }
+            do {
+                _ = try await store.saveEmbedding(agentName: agent, vector: vector)
+                saved += 1
+            } catch {
+                logger("could not store the embedding of \(agent): \(error)")
+                return
+            }
+        }
+        if saved > 0 { logger("stored \(saved) agent embeddings") }
     }
 
     static func hyperparametersJSON(_ parameters: EngineParameters) -> String? {

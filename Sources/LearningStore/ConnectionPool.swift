@@ -88,12 +88,13 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     }
 }
 
-/// Reconnect delays: 50 ms doubling up to 2 s.
+/// Reconnect delays: the first attempt after a lost connection is immediate, then 50 ms doubling
+/// up to 2 s while connecting keeps failing.
 struct Backoff {
     private(set) var delay: Double = 0
     private(set) var notBefore: DispatchTime = .now()
 
-    mutating func failed() {
+    mutating func connectFailed() {
         delay = delay == 0 ? 0.05 : min(delay * 2, 2.0)
         notBefore = .now() + delay
     }
@@ -104,6 +105,8 @@ struct Backoff {
 }
 
 /// One connection slot: connects lazily, reconnects with backoff, reports to the health flag.
+/// Health turns `disconnected` when connecting fails (a connection found broken is replaced at
+/// once, so a server restart does not flip the state once per stale pooled connection).
 final class ConnectionSlot {
     private let url: String
     private let name: String
@@ -119,7 +122,7 @@ final class ConnectionSlot {
 
     /// The live connection, connecting if needed; throws `unavailable` while backing off or down.
     func get() throws -> PGConnection {
-        if let connection, connection.isHealthy { return connection }
+        if let connection, connection.probe() { return connection }
         connection = nil
         guard backoff.mayTry else {
             throw StoreError.unavailable(health.lastError ?? "database unreachable (retrying)")
@@ -131,23 +134,23 @@ final class ConnectionSlot {
             health.markConnected()
             return c
         } catch {
-            backoff.failed()
+            backoff.connectFailed()
             health.markDisconnected("\(error)")
             throw error
         }
     }
 
-    /// Runs `body` on the connection; a failure that broke the connection drops it.
+    /// Runs `body` on the connection; a failure that broke the connection drops it (the next
+    /// call reconnects) and is reported as `unavailable`.
     func run<T>(_ body: (PGConnection) throws -> T) throws -> T {
         let c = try get()
         do {
             let value = try body(c)
+            health.markConnected()
             return value
         } catch {
             if !c.isHealthy {
                 connection = nil
-                backoff.failed()
-                health.markDisconnected("\(error)")
                 if case StoreError.unavailable = error { throw error }
                 throw StoreError.unavailable("\(error)")
             }

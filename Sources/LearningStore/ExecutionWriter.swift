@@ -280,31 +280,24 @@ final class ExecutionWriter: Sendable {
 
     // MARK: - SQL
 
-    /// Ids are drawn from the table's own sequence inside the statement, so each input row's id
-    /// is known (RETURNING says which were inserted); a conflicting event id inserts nothing.
+    /// One statement, one transaction (autocommit: the reply comes after the commit). Rows are
+    /// inserted in input order (ORDER BY ord), so RETURNING lists them in input order too, minus
+    /// the rows whose event id conflicted; `acks(for:returned:)` matches them up and checks it.
     static let insertSQL = """
-        WITH input AS MATERIALIZED (
-            SELECT nextval('agents.execution_log_id_seq'::regclass) AS id, t.*
-            FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
-                        $7::jsonb[], $8::float8[], $9::text[]) WITH ORDINALITY
-                 AS t(agent_name, task_id, task_type, execution_time, success, error_message,
-                      resource_usage, ts, event_id, ord)
-            ORDER BY t.ord
-        ), ins AS (
-            INSERT INTO agents.execution_log AS e
-                (id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
-                 timestamp, event_id)
-            SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
-                   to_timestamp(ts) AT TIME ZONE 'UTC', event_id
-            FROM input ORDER BY ord
-            ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
-            RETURNING e.id
-        )
-        SELECT i.id, ins.id IS NOT NULL FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord
+        INSERT INTO agents.execution_log AS e
+            (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
+        SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
+               to_timestamp(ts) AT TIME ZONE 'UTC', event_id
+        FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
+                    $7::jsonb[], $8::float8[], $9::text[]) WITH ORDINALITY
+             AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
+        ORDER BY ord
+        ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
+        RETURNING e.id, e.event_id
         """
 
-    /// Writes records in one transaction; acks in input order.
-    static func insert(_ records: [ExecutionRecord], on c: PGConnection) throws -> [IngestAck] {
+    /// Writes records in one transaction (one autocommit statement); acks in input order.
+    static func insert(_ records: [ExecutionRecord], on c: PGConnection, attempt: Int = 0) throws -> [IngestAck] {
         var agent: [String?] = [], task: [String?] = [], type: [String?] = [], time: [String?] = []
         var success: [String?] = [], error: [String?] = [], usage: [String?] = [], ts: [String?] = []
         var event: [String?] = []
@@ -320,47 +313,64 @@ final class ExecutionWriter: Sendable {
             event.append(r.eventID)
         }
         let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event].map { .text(PGText.array($0)) }
-        return try c.transaction {
-            let rows = try c.queryPrepared("ingest_executions", insertSQL, params)
-            guard rows.count == records.count else {
-                throw StoreError.database(sqlState: "", message: "ingest returned \(rows.count) rows for \(records.count)")
+        let rows = try c.queryPrepared("ingest_executions", insertSQL, params)
+        var acks = try matchReturned(records, ids: (0..<rows.count).map { rows.int64($0, 0) ?? 0 },
+                                     eventIDs: (0..<rows.count).map { rows[$0, 1] })
+        // Duplicates of rows stored by earlier transactions: those rows are committed (ON CONFLICT
+        // waited for them), so a later statement finds them.
+        let lookup = (0..<records.count).compactMap { acks[$0].id == 0 ? records[$0].eventID : nil }
+        if !lookup.isEmpty {
+            let found = try c.queryPrepared("ingest_lookup",
+                "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
+                [.text(PGText.array(lookup))])
+            var ids: [String: Int64] = [:]
+            for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { ids[e] = id } }
+            var vanished: [Int] = []
+            for i in 0..<acks.count where acks[i].id == 0 {
+                if let e = records[i].eventID, let id = ids[e] { acks[i].id = id } else { vanished.append(i) }
             }
-            var acks: [IngestAck] = []
-            acks.reserveCapacity(records.count)
-            var firstInBatch: [String: Int64] = [:]
-            var lookup: [String] = []
-            for i in 0..<rows.count {
-                let id = rows.int64(i, 0) ?? 0
-                let inserted = rows.bool(i, 1) ?? false
-                if inserted {
-                    if let e = records[i].eventID { firstInBatch[e] = id }
-                    acks.append(IngestAck(id: id, duplicate: false))
-                } else if let e = records[i].eventID, let earlier = firstInBatch[e] {
-                    acks.append(IngestAck(id: earlier, duplicate: true))
-                } else {
-                    acks.append(IngestAck(id: 0, duplicate: true))
-                    if let e = records[i].eventID { lookup.append(e) }
+            if !vanished.isEmpty {
+                // The conflicting row was deleted meanwhile (retention): store these records now.
+                // They all carry event ids, so this cannot store anything twice.
+                guard attempt < 3 else {
+                    throw StoreError.retryable("event ids conflicted with rows that keep disappearing")
                 }
+                let again = try insert(vanished.map { records[$0] }, on: c, attempt: attempt + 1)
+                for (k, i) in vanished.enumerated() { acks[i] = again[k] }
             }
-            if !lookup.isEmpty {
-                // Stored by an earlier transaction (READ COMMITTED: this statement sees it).
-                let found = try c.queryPrepared("ingest_lookup",
-                    "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
-                    [.text(PGText.array(lookup))])
-                var ids: [String: Int64] = [:]
-                for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { ids[e] = id } }
-                for i in 0..<acks.count where acks[i].id == 0 {
-                    if let e = records[i].eventID, let id = ids[e] {
-                        acks[i].id = id
-                    } else if let e = records[i].eventID, let earlier = firstInBatch[e] {
-                        acks[i].id = earlier
-                    } else {
-                        // The conflicting row vanished (deleted by retention meanwhile): let the caller retry.
-                        throw StoreError.retryable("event \(records[i].eventID ?? "") conflicted with a row that is gone")
-                    }
-                }
-            }
-            return acks
         }
+        return acks
     }
+
+    /// Matches RETURNING rows (input order, conflicting rows absent) to the input records. Any
+    /// inconsistency (ids not ascending, an event id out of place) is an error, never a wrong ack.
+    static func matchReturned(_ records: [ExecutionRecord], ids: [Int64], eventIDs: [String?]) throws -> [IngestAck] {
+        var acks: [IngestAck] = []
+        acks.reserveCapacity(records.count)
+        var next = 0
+        var firstInBatch: [String: Int64] = [:]
+        var lastID: Int64 = 0
+        for r in records {
+            let takesNext = next < ids.count && eventIDs[next] == r.eventID
+                && (r.eventID == nil || firstInBatch[r.eventID!] == nil)
+            if takesNext {
+                guard ids[next] > lastID else {
+                    throw StoreError.database(sqlState: "", message: "ingest: RETURNING rows out of input order")
+                }
+                lastID = ids[next]
+                if let e = r.eventID { firstInBatch[e] = ids[next] }
+                acks.append(IngestAck(id: ids[next], duplicate: false))
+                next += 1
+            } else if let e = r.eventID {
+                acks.append(IngestAck(id: firstInBatch[e] ?? 0, duplicate: true)) // 0: look it up
+            } else {
+                throw StoreError.database(sqlState: "", message: "ingest: a record without event id was not returned")
+            }
+        }
+        guard next == ids.count else {
+            throw StoreError.database(sqlState: "", message: "ingest: \(ids.count - next) returned rows matched no record")
+        }
+        return acks
+    }
+
 }

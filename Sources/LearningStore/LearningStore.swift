@@ -166,6 +166,20 @@ public final class LearningStore: Sendable {
                            agents: rows.int64(0, 2) ?? 0)
     }
 
+    /// How many rows hold each event id starting with `prefix` (the unique index makes it 1; used
+    /// by the fault drill to prove acknowledged writes are stored exactly once).
+    public func eventIDCounts(prefix: String) async throws -> [String: Int] {
+        let rows = try await pool.withConnection { c in
+            try c.query("""
+                SELECT event_id, count(*) FROM agents.execution_log
+                WHERE event_id >= $1 AND event_id < $1 || chr(1114111) GROUP BY event_id
+                """, [.text(prefix)])
+        }
+        var counts: [String: Int] = [:]
+        for r in 0..<rows.count { if let e = rows[r, 0] { counts[e] = Int(rows.int64(r, 1) ?? 0) } }
+        return counts
+    }
+
     /// The execution with an event id, if stored.
     public func execution(eventID: String) async throws -> ExecutionRecord? {
         let rows = try await pool.withConnection { c in

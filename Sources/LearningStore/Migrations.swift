@@ -89,9 +89,9 @@ enum Migrations {
                 CREATE UNIQUE INDEX IF NOT EXISTS execution_log_event_id_key
                     ON agents.execution_log (event_id) WHERE event_id IS NOT NULL
                 """,
+                // Retention and windows scan by time. No further index on this table: every index
+                // is paid for by every ingested row (the learning layer reads rows from the feed).
                 "CREATE INDEX IF NOT EXISTS execution_log_timestamp_idx ON agents.execution_log (timestamp)",
-                "CREATE INDEX IF NOT EXISTS execution_log_agent_idx ON agents.execution_log (agent_name, timestamp)",
-                "CREATE INDEX IF NOT EXISTS execution_log_task_idx ON agents.execution_log (task_id) WHERE task_id IS NOT NULL",
                 // Submitted metrics (SubmitMetrics) beside the roll-up snapshots.
                 "ALTER TABLE agents.performance_metrics ADD COLUMN IF NOT EXISTS throughput FLOAT",
                 "ALTER TABLE agents.performance_metrics ADD COLUMN IF NOT EXISTS resource_usage JSONB",

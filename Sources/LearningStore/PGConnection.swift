@@ -55,12 +55,20 @@ final class PGConnection {
             throw StoreError.unavailable(message)
         }
         conn = c
+        // Server notices and warnings are not printed on our stderr.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
     }
 
     deinit { PQfinish(conn) }
 
     /// True while the server connection is usable.
     var isHealthy: Bool { PQstatus(conn) == CONNECTION_OK }
+
+    /// Reads whatever the server sent meanwhile (without blocking) and says whether the connection
+    /// is still usable: a pooled connection whose server went away is noticed before it is used.
+    func probe() -> Bool {
+        PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK
+    }
 
     /// The server's version number, e.g. 150018.
     var serverVersion: Int { Int(PQserverVersion(conn)) }

@@ -215,13 +215,13 @@ func runProcess(_ executable: String, _ arguments: [String], environment: [Strin
     let outData = Mutex(Data()), errData = Mutex(Data())
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async {
+    startThread {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         outData.withLock { $0 = data }
         group.leave()
     }
     group.enter()
-    DispatchQueue.global().async {
+    startThread {
         let data = err.fileHandleForReading.readDataToEndOfFile()
         errData.withLock { $0 = data }
         group.leave()
@@ -257,4 +257,21 @@ func tool(_ name: String) throws -> String {
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     throw TestFailure("\(name) is not installed")
+}
+
+/// Runs blocking test code (subprocesses, sockets, waits) on a thread of its own, so it never
+/// occupies the Swift concurrency pool the server's async handlers run on.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+}
+
+/// Runs blocking work on a new thread. (Blocking Dispatch's global queues would starve the Swift
+/// concurrency pool on Linux, which shares their threads, and with it the server's async handlers.)
+func startThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.start()
 }

@@ -113,3 +113,20 @@ struct IngestTests {
         }
     }
 }
+
+@Suite("Ack matching")
+struct AckMatchingTests {
+    @Test func returnedRowsMapToInputsAndConflictsBecomeDuplicates() throws {
+        let rs = [record(event: "a"), record(), record(event: "a"), record(event: "old"), record()]
+        let acks = try ExecutionWriter.matchReturned(rs, ids: [10, 11, 12], eventIDs: ["a", nil, nil])
+        #expect(acks == [IngestAck(id: 10, duplicate: false), IngestAck(id: 11, duplicate: false),
+                         IngestAck(id: 10, duplicate: true), IngestAck(id: 0, duplicate: true),
+                         IngestAck(id: 12, duplicate: false)])
+    }
+
+    @Test func inconsistentReturnedRowsAreAnErrorNotAWrongAck() {
+        #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(), record()], ids: [5, 4], eventIDs: [nil, nil]) }
+        #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(), record()], ids: [5], eventIDs: [nil]) }
+        #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(event: "x")], ids: [5, 6], eventIDs: ["x", nil]) }
+    }
+}

@@ -85,7 +85,7 @@ struct MaintenanceTests {
     }
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LEARNING_TEST_PGVECTOR_URL"] != nil,
-                   "needs a PostgreSQL with pgvector (LEARNING_TEST_PGVECTOR_URL, see bench/pgvector-server.sh)"))
+                   "needs a PostgreSQL with pgvector (LEARNING_TEST_PGVECTOR_URL, scripts/pgvector-cluster.sh starts one)"))
     func pgvectorAndRealArrayModesReturnTheSameTopK() async throws {
         let vectorBase = ProcessInfo.processInfo.environment["LEARNING_TEST_PGVECTOR_URL"]!
         let withVector = try await TestDatabase.withStore(base: vectorBase) { store, _ in

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import CProtobufC
+import LearningProtoC
+import ProtobufCSupport
+@testable import GRPCWire
+@testable import H2Transport
+
+private func agentRequest(_ name: String) -> [UInt8] {
+    let arena = ProtoArena()
+    let request = arena.message(learning__v1__get_agent_status_request__init)
+    request.pointee.agent_name = arena.string(name)
+    return packMessage(request)
+}
+
+@Suite(.serialized) struct GRPCClientTests {
+    @Test func unaryCallCarriesMetadataBothWays() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            let response = try client.unary(TestPaths.getHealth, request: [], metadata: [Metadata("authorization", "Bearer x")],
+                                            timeout: .seconds(5))
+            let decoded = try #require(unpackMessage(response.message, learning__v1__get_health_response__unpack))
+            #expect(stringField(decoded.message.status) == "healthy")
+            #expect(response.initialMetadata.first("x-echo-authorization") == "Bearer x")
+            #expect(response.trailingMetadata.first("x-trailer-check") == "trailer-Bearer x")
+            // The connection is reused for a second call.
+            _ = try client.unary(TestPaths.getHealth, request: [])
+            #expect(server.server.metrics.acceptedConnections == 1)
+        }
+    }
+
+    @Test func errorsArriveAsStatuses() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            #expect(throws: GRPCStatus(.notFound, "agent 'missing' not found: naïve 100% ✗")) {
+                try client.unary(TestPaths.getAgentStatus, request: agentRequest("missing"))
+            }
+            #expect(throws: GRPCStatus(.unimplemented, "unknown method /x.Y/Z")) {
+                try client.unary("/x.Y/Z", request: [])
+            }
+            #expect(throws: GRPCStatus(.deadlineExceeded, "deadline exceeded")) {
+                try client.unary(TestPaths.getAgentStatus, request: agentRequest("slow"), timeout: .milliseconds(200))
+            }
+            try waitUntil { server.probe.cancelledCalls.load(ordering: .relaxed) == 1 }
+        }
+    }
+
+    @Test func serverStreamingDeliversMessagesToTheCallback() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            let arena = ProtoArena()
+            let request = arena.message(learning__v1__watch_insights_request__init)
+            request.pointee.agent_name = arena.string("300")
+            var ids: [String] = []
+            let response = try client.serverStreaming(TestPaths.watchInsights, request: packMessage(request)) { bytes in
+                let event = try #require(unpackMessage(bytes, learning__v1__insight_event__unpack))
+                ids.append(stringField(event.message.insight.pointee.id))
+            }
+            #expect(ids.count == 300)
+            #expect(ids.last == "i299")
+            #expect(response.trailingMetadata.first("x-sent") == "300")
+        }
+    }
+
+    @Test func clientStreamingSendsManyMessages() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            let requests = (0..<20_000).lazy.map { index -> [UInt8] in
+                let arena = ProtoArena()
+                let execution = arena.message(learning__v1__execution__init)
+                execution.pointee.agent_name = arena.string("agent-\(index)")
+                execution.pointee.task_type = arena.string("analysis")
+                return packMessage(execution)
+            }
+            let response = try client.clientStreaming(TestPaths.streamExecutions, requests: requests, timeout: .seconds(30))
+            let decoded = try #require(unpackMessage(response.message, learning__v1__log_executions_response__unpack))
+            #expect(decoded.message.accepted == 20_000)
+        }
+    }
+
+    @Test func connectingToAClosedPortIsUnavailable() async throws {
+        try await offload {
+            let server = try TestServer()
+            let port = server.port
+            server.stop()
+            #expect(throws: GRPCStatus.self) { try GRPCClient(host: "127.0.0.1", port: port) }
+        }
+    }
+}
