@@ -25,7 +25,9 @@ public struct RESTShim: Sendable {
     /// Bodies larger than this get 413 (the transport enforces its own limit before this one).
     public let maxBodyBytes: Int
     private let router = RESTRouter()
-    private let healthCache = HealthBodyCache()
+    /// `GET /health`, built once: the hot path skips routing and allocates nothing per request
+    /// beyond what the service's report needs.
+    private let healthHandler: HTTPRequestHandler
 
     /// The static documents, built once.
     private static let openAPIBody = APIDocumentation.openAPIDocument().encoded()
@@ -35,10 +37,18 @@ public struct RESTShim: Sendable {
     public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20) {
         self.service = service
         self.maxBodyBytes = maxBodyBytes
+        let cache = HealthBodyCache()
+        healthHandler = .inline { _ in
+            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.body(for: service.health()))
+        }
     }
+
+    /// `content-type: application/json`, shared by every JSON response.
+    static let jsonHeaders = [Metadata("content-type", "application/json")]
 
     /// Chooses how to serve `request`: inline when it needs no I/O, async otherwise.
     public func handler(for request: HTTPRequest) -> HTTPRequestHandler {
+        if request.path == "/health", request.method == "GET" { return healthHandler }
         let match: RouteMatch
         do {
             match = try router.match(method: request.method, path: request.path)
@@ -51,12 +61,7 @@ public struct RESTShim: Sendable {
         }
         switch match.route {
         case .health:
-            let service = service
-            let cache = healthCache
-            return .inline { _ in
-                HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")],
-                             body: cache.body(for: service.health()))
-            }
+            return healthHandler
         case .status:
             let service = service
             return .inline { _ in RESTShim.json(RESTEncoding.status(service.status())) }
@@ -114,7 +119,7 @@ public struct RESTShim: Sendable {
 
     /// A 200 JSON response.
     static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [Metadata("content-type", "application/json")], body: value.encoded())
+        HTTPResponse(status: status, headers: jsonHeaders, body: value.encoded())
     }
 
     /// Serves a matched route off the loop; every error becomes its JSON error response.
