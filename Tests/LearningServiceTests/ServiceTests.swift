@@ -297,4 +297,33 @@ struct ServiceTests {
         #expect(after.cpuUsagePercent > 0)
         #expect(service.status().performance.successRate == 75)
     }
+
+    @Test func scheduledRetrainsFollowTheModelUpdateInterval() async throws {
+        let fixture = try await ServiceFixture.start { $0.ml.modelUpdateFrequency = 1 }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.logExecutions((0..<30).map { i in execution("timer-agent", "t", 1 + Double(i % 3), true) })
+        try await eventually("a scheduled retrain") {
+            try await service.insights(InsightsQuery(kind: "model")).contains { $0.title.contains("scheduled") }
+        }
+        let first = service.health().mlModels.first { $0.name == "performance_prediction" }
+        #expect(first?.state == .active)
+        try await Task.sleep(for: .milliseconds(2_500))
+        let later = service.health().mlModels.first { $0.name == "performance_prediction" }
+        #expect(later?.trainedOn != nil && later?.trainedOn != first?.trainedOn, "retrained again a second later")
+    }
+
+    @Test func anAgentNotSeenForTwoIntervalsIsDegraded() async throws {
+        let fixture = try await ServiceFixture.start { $0.agents.healthCheckInterval = 1 }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.registerAgent(RegisterAgentRequest(name: "sleepy"))
+        _ = try await service.heartbeat(HeartbeatRequest(agentName: "sleepy"))
+        #expect(try await service.agentStatus(name: "sleepy").status == "healthy")
+        try await Task.sleep(for: .milliseconds(2_300))
+        let status = try await service.agentStatus(name: "sleepy")
+        #expect(status.status == "degraded")
+        #expect(status.reason.contains("more than 2 intervals"))
+        #expect(try await service.listAgents(status: "degraded").agents.map(\.name) == ["sleepy"])
+    }
 }
