@@ -76,7 +76,8 @@ struct ServiceTests {
         let list = try await service.listAgents(status: "")
         #expect(list.agents.map(\.source) == ["discovered", "discovered"])
         #expect(try await service.agentStatus(name: "tester-02").executionsTotal == 1, "the retried event id is stored once")
-        #expect(service.metrics().executionsIngested == 4)
+        // Health, status and metrics read a snapshot refreshed every half second.
+        try await eventually("metrics to count the four executions") { service.metrics().executionsIngested == 4 }
         #expect(service.metrics().agentResponseTime == 13.0 / 4)
         #expect(service.status().performance.successRate == 75)
     }
@@ -291,6 +292,7 @@ struct ServiceTests {
             _ = try await service.logExecutions((0..<200).map { i in execution("worker-\(i % 5)", "load", 3, (i + round) % 4 != 0) })
         }
         try await eventually("the load held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4000 }
+        try await eventually("metrics to count the load") { service.metrics().executionsIngested == 4000 }
         let after = service.metrics()
         #expect(after.executionsIngested == 4000)
         #expect(after.agentResponseTime == 3)
