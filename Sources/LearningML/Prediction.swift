@@ -58,6 +58,11 @@ extension LearningEngine {
         if let h = hour {
             l += model.hourLogitEffect(t, h)
             mu += model.hourTimeEffect(t, h)
+        } else if Int(t) < model.typicalHourLogit.count {
+            // No hour given: success at a typical hour (the median hour effect), so failures
+            // confined to a few hours (maintenance windows) do not lower the base rate; time
+            // stays the all-hours average.
+            l += model.typicalHourLogit[Int(t)]
         }
         return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift)
     }

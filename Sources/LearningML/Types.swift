@@ -25,9 +25,9 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// How far a pair's success forecast follows its recency-weighted rate when that departs
     /// from the all-time rate: the weight is `k·z²/(z² + c)` where z is the departure's
     /// significance, `c = recentMixC` and `k = recentMix` (k > 1 extrapolates the change).
-    public var recentMix = 1.0
+    public var recentMix = 0.7
     /// See `recentMix`.
-    public var recentMixC = 4.0
+    public var recentMixC = 0.0
     /// `recentMix` used when ranking agents for a recommendation. Ranking is decided among the
     /// few strongest agents of a task type, where a recent decline matters most, so it follows
     /// recent form more than the pair forecasts do (which minimise error over all pairs).
