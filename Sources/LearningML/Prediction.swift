@@ -36,6 +36,15 @@ extension LearningEngine {
             muSE = (muSE * muSE + tse * tse).squareRoot()
             drift = drift || td.detected
         }
+        if parameters.agentRecentMix > 0, model.trained, day >= model.trainedAt {
+            // The agent's recency-weighted residual across its task types (online drift signal).
+            let tr = agentStates[Int(a)].successTrend
+            let n = tr.effectiveCount
+            if n > 0 {
+                let q = logistic(l)
+                l += parameters.agentRecentMix * tr.mean * n / (n + 50) / max(q * (1 - q), 0.05)
+            }
+        }
         if let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.pairSuccessDrift.count {
             let ahead = max(0, day - model.trainedAt)
             let d = model.pairSuccessDrift[Int(pi)]
