@@ -29,6 +29,7 @@ do {
     if let v = env["ML_REC_MIX"].flatMap(Double.init) { params.recommendRecentMix = v }
     if let v = env["ML_REC_MIX_C"].flatMap(Double.init) { params.recommendRecentMixC = v }
     if let v = env["ML_LAT_UNIT"].flatMap(Double.init) { params.latencyZPerUnit = v }
+    if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
     if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }
@@ -52,10 +53,16 @@ do {
     FileHandle.standardError.write("anomaly rows by kind: \(kinds.sorted { $0.key < $1.key })\n".data(using: .utf8)!)
     exportPhase2(engine, anomalies: anomalies, records: records, into: &w)
     try w.write(to: out)
+    // The issue's retrain budget: a full retrain over every row of the workload.
+    var full = LearningEngine(parameters: params)
+    let tf0 = clock.now
+    _ = full.retrain(on: records, now: meta.end)
+    let fullRetrain = clock.now - tf0
     let msg = """
     read \(records.count) rows in \(tRead - t0); retrain on \(nTrain) rows: \(tTrain - tRead) \
     (holdout accuracy \(String(format: "%.4f", report.accuracy)), log-time MAE \(String(format: "%.3f", report.holdoutLogTimeMAE))); \
-    observed \(records.count - nTrain) rows online in \(tObserve - tTrain); \(anomalies.count) anomalies; wrote \(w.count) records to \(out)
+    observed \(records.count - nTrain) rows online in \(tObserve - tTrain); \(anomalies.count) anomalies; wrote \(w.count) records to \(out); \
+    full retrain on all \(records.count) rows: \(fullRetrain)
 
     """
     FileHandle.standardError.write(msg.data(using: .utf8)!)

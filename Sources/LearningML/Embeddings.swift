@@ -3,7 +3,7 @@ import Foundation
 extension LearningEngine {
     /// Builds each agent's embedding: a profile of named features (per task type: share of the
     /// agent's executions, success and time interaction beyond the additive prior; overall
-    /// success and speed effects; resource use), standardised across agents, then projected to
+    /// success and speed effects; resource use), in natural units, then projected to
     /// `vectorSize` dimensions with fixed pseudo-random directions derived from each feature's
     /// name (so the same profile always gives the same vector) and normalised to unit length.
     mutating func computeEmbeddings() {
@@ -29,19 +29,21 @@ extension LearningEngine {
             if s.logTokens.weight > 0 { feats[a]["res:tok"] = s.logTokens.mean }
             if s.cpu.weight > 0 { feats[a]["res:cpu"] = s.cpu.mean / 100 }
         }
-        // Standardise each feature across agents (missing = 0 before standardising).
+        // Features keep their natural units (shares, logit and log-time offsets), so noise in a
+        // feature that barely varies is not blown up; resource features (log scale, large) are
+        // centred across agents and halved.
         var keys = Set<String>()
         for f in feats { keys.formUnion(f.keys) }
         let dim = max(parameters.vectorSize, 1)
         var emb = [[Float]](repeating: [Float](repeating: 0, count: dim), count: nA)
         for key in keys.sorted() {
             let vals = (0..<nA).map { feats[$0][key] ?? 0 }
-            let m = vals.reduce(0, +) / Double(nA)
-            let sd = (vals.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(nA)).squareRoot()
-            guard sd > 1e-12 else { continue }
+            let centred = key.hasPrefix("res:")
+            let m = centred ? vals.reduce(0, +) / Double(nA) : 0
+            let scale = centred ? 0.5 : 1.0
             let dir = Self.direction(for: key, dim: dim)
             for a in 0..<nA {
-                let z = Float((vals[a] - m) / sd)
+                let z = Float((vals[a] - m) * scale)
                 if z == 0 { continue }
                 for j in 0..<dim { emb[a][j] += z * dir[j] }
             }

@@ -21,6 +21,8 @@ struct Model: Sendable, Codable, Equatable {
     /// Per task type and hour: log-time effect and success logit effect.
     var hourTime: [[Double]] = []
     var hourLogit: [[Double]] = []
+    /// Per task type: the median of its hour logit effects (a typical hour).
+    var typicalHourLogit: [Double] = []
     var successDrift: [Drift] = []
     var timeDrift: [Drift] = []
     /// Per pair (same index as `pairs`): drift of the pair beyond its agent's drift.

@@ -36,6 +36,15 @@ extension LearningEngine {
             muSE = (muSE * muSE + tse * tse).squareRoot()
             drift = drift || td.detected
         }
+        if parameters.agentRecentMix > 0, model.trained, day >= model.trainedAt {
+            // The agent's recency-weighted residual across its task types (online drift signal).
+            let tr = agentStates[Int(a)].successTrend
+            let n = tr.effectiveCount
+            if n > 0 {
+                let q = logistic(l)
+                l += parameters.agentRecentMix * tr.mean * n / (n + 50) / max(q * (1 - q), 0.05)
+            }
+        }
         if let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.pairSuccessDrift.count {
             let ahead = max(0, day - model.trainedAt)
             let d = model.pairSuccessDrift[Int(pi)]
@@ -58,6 +67,11 @@ extension LearningEngine {
         if let h = hour {
             l += model.hourLogitEffect(t, h)
             mu += model.hourTimeEffect(t, h)
+        } else if Int(t) < model.typicalHourLogit.count {
+            // No hour given: success at a typical hour (the median hour effect), so failures
+            // confined to a few hours (maintenance windows) do not lower the base rate; time
+            // stays the all-hours average.
+            l += model.typicalHourLogit[Int(t)]
         }
         return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift)
     }

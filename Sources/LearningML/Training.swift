@@ -214,6 +214,7 @@ extension LearningEngine {
         }
         model.hourTime = ht
         model.hourLogit = hl
+        model.typicalHourLogit = hl.map { e in let s = e.sorted(); return (s[11] + s[12]) / 2 }
     }
 
     /// Per agent: daily means of its residuals (success and log time, against pair and hour

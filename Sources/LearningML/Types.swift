@@ -25,13 +25,15 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// How far a pair's success forecast follows its recency-weighted rate when that departs
     /// from the all-time rate: the weight is `k·z²/(z² + c)` where z is the departure's
     /// significance, `c = recentMixC` and `k = recentMix` (k > 1 extrapolates the change).
-    public var recentMix = 1.0
+    public var recentMix = 0.7
     /// See `recentMix`.
-    public var recentMixC = 4.0
+    public var recentMixC = 0.0
+    /// Weight of the agent's recency-weighted residual (across all its task types) in forecasts.
+    public var agentRecentMix = 0.0
     /// `recentMix` used when ranking agents for a recommendation. Ranking is decided among the
     /// few strongest agents of a task type, where a recent decline matters most, so it follows
     /// recent form more than the pair forecasts do (which minimise error over all pairs).
-    public var recommendRecentMix = 1.0
+    public var recommendRecentMix = 1.3
     /// `recentMixC` used when ranking agents for a recommendation.
     public var recommendRecentMixC = 0.0
     /// The same for one (agent, task type) pair's own drift beyond its agent's.

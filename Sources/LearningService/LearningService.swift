@@ -79,6 +79,9 @@ public final class LearningService: LearningHandlers {
     public let store: LearningStore
     let auth: APIKeyAuthenticator
     let core: Mutex<RuntimeState>
+    /// What health, status and metrics read: refreshed from `core` by housekeeping (every 0.5 s)
+    /// and after every change that matters, so those calls never wait for the runtime's lock.
+    let snapshot: Mutex<StateSnapshot>
     let broadcaster = InsightBroadcaster()
     let process = ProcessMetrics(window: .seconds(10))
     let requestFigures = Mutex<(@Sendable () -> RequestFigures)?>(nil)
@@ -98,7 +101,15 @@ public final class LearningService: LearningHandlers {
         self.store = store
         self.auth = APIKeyAuthenticator(keys: config.server.apiKeys)
         self.logger = logger
-        core = Mutex(RuntimeState(config: config, historyCapacity: historyCapacity))
+        let state = RuntimeState(config: config, historyCapacity: historyCapacity)
+        snapshot = Mutex(StateSnapshot(state))
+        core = Mutex(state)
+    }
+
+    /// Copies the figures health, status and metrics report out of the runtime state.
+    func refreshSnapshot() {
+        let fresh = core.withLock { StateSnapshot($0) }
+        snapshot.withLock { $0 = fresh }
     }
 
     /// Supplies the transport's request figures (queries/sec, latency) for status and metrics.
@@ -116,9 +127,7 @@ public final class LearningService: LearningHandlers {
 
     public func health() -> HealthReport {
         let database = store.health.state
-        let (models, lifecycle, agents, total) = core.withLock { state in
-            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.totalExecutions)
-        }
+        let (models, lifecycle, agents, total) = snapshot.withLock { s in (s.models, s.lifecycle, s.agentsRegistered, s.totalExecutions) }
         let status: String
         if lifecycle == .draining || database != "connected" {
             status = "unhealthy"
@@ -135,8 +144,8 @@ public final class LearningService: LearningHandlers {
     public func status() -> StatusReport {
         let database = store.health.state
         let figures = requestFigures.withLock { $0 }?()
-        let (models, lifecycle, agents, successRate, replayed) = core.withLock { state in
-            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.recentSuccessRate(), state.replayDone)
+        let (models, lifecycle, agents, successRate, replayed) = snapshot.withLock { s in
+            (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone)
         }
         let word: String
         switch lifecycle {
@@ -160,12 +169,12 @@ public final class LearningService: LearningHandlers {
 
     public func metrics() -> ServiceMetrics {
         let figures = requestFigures.withLock { $0 }?()
-        let (training, responseTime, ingested) = core.withLock { state in
-            (state.lastTraining, state.analytics.recent().averageTime, state.analytics.ingested)
+        let (accuracy, trainingTime, responseTime, ingested) = snapshot.withLock { s in
+            (s.predictionAccuracy, s.trainingTime, s.recentAverageTime, s.ingested)
         }
         return ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
-                              predictionAccuracy: training?.report.accuracy ?? 0,
-                              trainingTime: training?.report.durationSeconds ?? 0,
+                              predictionAccuracy: accuracy,
+                              trainingTime: trainingTime,
                               agentResponseTime: responseTime ?? 0,
                               memoryUsageMB: process.residentMemoryMB(),
                               cpuUsagePercent: process.cpuUsagePercent(),
@@ -180,7 +189,22 @@ public final class LearningService: LearningHandlers {
         guard allowed.contains(filter) else {
             throw ServiceError.invalidArgument("status must be one of healthy, degraded, unhealthy, unknown (got \(Validation.quoted(filter)))")
         }
-        let stored = try await call { try await self.store.listAgents() }
+        var stored = try await call { try await self.store.listAgents() }
+        // Agents of executions the feed has not reported yet are registered now (read-your-writes).
+        let listed = Set(stored.map(\.name))
+        let unlisted = core.withLock { state -> [String: Date] in
+            var missing: [String: Date] = [:]
+            for name in state.knownAgents where !listed.contains(name) {
+                if let track = state.analytics.track(agent: name), track.lastSeen.isFinite {
+                    missing[name] = Date(timeIntervalSince1970: track.lastSeen)
+                }
+            }
+            return missing
+        }
+        if !unlisted.isEmpty {
+            try await call { try await self.store.noteAgentsSeen(unlisted) }
+            stored = try await call { try await self.store.listAgents() }
+        }
         let now = Date()
         let infos = core.withLock { state in stored.map { state.info($0, now: now) } }
         core.withLock { $0.noteRegistered(stored.map(\.name)) }
@@ -208,10 +232,12 @@ public final class LearningService: LearningHandlers {
                                          model: request.model, source: "api", metadata: request.metadata, registeredAt: Date())
         let (agent, created) = try await call { try await self.store.upsertAgent(definition) }
         let now = Date()
-        return core.withLock { state in
+        let result = core.withLock { state in
             state.noteRegistered([agent.name])
             return RegisterAgentResult(agent: state.info(agent, now: now), created: created)
         }
+        refreshSnapshot()
+        return result
     }
 
     public func heartbeat(_ request: HeartbeatRequest) async throws -> AgentInfo {
@@ -232,12 +258,29 @@ public final class LearningService: LearningHandlers {
         }
     }
 
-    /// The registered agent with this name, or `notFound`.
-    func registered(_ name: String) async throws -> AgentDefinition {
-        guard let agent = try await call({ try await self.store.agent(named: name) }) else {
-            throw ServiceError.notFound("agent \(Validation.quoted(name)) is not registered")
+    /// Makes acknowledged writes visible to analytics and learning at once (read-your-writes);
+    /// anomalies they reveal are stored and streamed in the background.
+    func applyOwnWrites(_ records: [ExecutionRecord]) {
+        guard !records.isEmpty else { return }
+        let anomalies = core.withLock { state in state.applyDirect(records, arrival: Date()) }
+        if !anomalies.isEmpty {
+            Task { [self] in for anomaly in anomalies { await publish(anomaly) } }
         }
-        return agent
+    }
+
+    /// The registered agent with this name, or `notFound`.
+    /// An agent seen in executions the feed has not yet reported is registered (as `discovered`) now.
+    func registered(_ name: String) async throws -> AgentDefinition {
+        if let agent = try await call({ try await self.store.agent(named: name) }) { return agent }
+        let seen = core.withLock { state -> Date? in
+            guard state.knownAgents.contains(name), let track = state.analytics.track(agent: name), track.lastSeen.isFinite else { return nil }
+            return Date(timeIntervalSince1970: track.lastSeen)
+        }
+        if let seen {
+            try await call { try await self.store.noteAgentsSeen([name: seen]) }
+            if let agent = try await call({ try await self.store.agent(named: name) }) { return agent }
+        }
+        throw ServiceError.notFound("agent \(Validation.quoted(name)) is not registered")
     }
 
     // MARK: - Ingest
@@ -245,6 +288,11 @@ public final class LearningService: LearningHandlers {
     public func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
         let record = try Validation.execution(execution)
         let ack = try await call { try await self.store.logExecution(record) }
+        if !ack.duplicate {
+            var stored = record
+            stored.id = ack.id
+            applyOwnWrites([stored])
+        }
         return LogExecutionResult(id: ack.id, duplicate: ack.duplicate)
     }
 
@@ -260,6 +308,14 @@ public final class LearningService: LearningHandlers {
             records.append(try Validation.execution(input, field: "executions[\(index)]", now: now))
         }
         let acks = try await call { try await self.store.logExecutions(records) }
+        var stored: [ExecutionRecord] = []
+        stored.reserveCapacity(records.count)
+        for (index, ack) in acks.enumerated() where !ack.duplicate && index < records.count {
+            var record = records[index]
+            record.id = ack.id
+            stored.append(record)
+        }
+        applyOwnWrites(stored)
         let results = acks.map { LogExecutionResult(id: $0.id, duplicate: $0.duplicate) }
         let duplicates = Int64(results.filter(\.duplicate).count)
         return LogBatchResult(accepted: Int64(results.count) - duplicates, duplicates: duplicates, results: results)

@@ -42,6 +42,7 @@ extension LearningService {
         let maintenanceTask = Task.detached { [self] in await maintenance() }
         tasks.withLock { $0 = [feedTask, housekeepingTask, retrainTask, maintenanceTask] }
         core.withLock { $0.lifecycle = .running }
+        refreshSnapshot()
         logger("learning runtime started: replaying \(counts?.executions ?? 0) stored executions")
     }
 
@@ -49,6 +50,7 @@ extension LearningService {
     /// queued writes). Health reports `unhealthy` from the first moment.
     public func shutdown() async {
         core.withLock { $0.lifecycle = .draining }
+        refreshSnapshot()
         let running = tasks.withLock { tasks -> [Task<Void, Never>] in
             let running = tasks
             tasks.removeAll()
@@ -64,6 +66,7 @@ extension LearningService {
     /// Marks the service as draining (health turns unhealthy) without stopping anything yet.
     public func beginDraining() {
         core.withLock { $0.lifecycle = .draining }
+        refreshSnapshot()
     }
 
     // MARK: Feed
@@ -89,10 +92,11 @@ extension LearningService {
                 state.replayDone = false
             }
             replay.withLock { $0 = ReplayProgress(target: 0) }
+            refreshSnapshot()
             logger("execution_log was truncated: learned state reset, rebuilding from the table")
         case .executions(let records):
             let now = Date()
-            let anomalies = core.withLock { state in state.apply(records, arrival: now) }
+            let anomalies = core.withLock { state in state.applyFeed(records, arrival: now) }
             replay.withLock { progress in
                 progress.delivered += Int64(records.count)
                 progress.lastEvent = now
@@ -167,11 +171,13 @@ extension LearningService {
             tick += 1
             if tick % 2 == 0 { process.sample() }
             checkReplay()
+            refreshSnapshot()
             if tick % 4 == 0, let counts = try? await store.counts() {
                 core.withLock { state in
                     state.agentsRegistered = Int(counts.agents)
                     state.totalExecutions = counts.executions
                 }
+                refreshSnapshot()
             }
             if tick % 6 == 0, let scanner = definitionScanner.withLock({ $0 }) {
                 await syncDefinitions(scanner)
@@ -198,6 +204,7 @@ extension LearningService {
             return true
         }
         if first {
+            refreshSnapshot()
             let count = core.withLock { $0.analytics.count }
             logger("change feed replay complete: \(count) executions held; training")
             Task.detached { [self] in
@@ -276,6 +283,7 @@ extension LearningService {
             state.trainingRunning = true
             return (state.analytics.records(), state.analytics.ingested, state.generation)
         }
+        refreshSnapshot()
         let parameters = EngineParameters(config: config)
         let trainedOn = Date()
         let (engine, report) = await Self.runOnThread {
@@ -289,6 +297,7 @@ extension LearningService {
             state.trainingRunning = false
             return state.install(engine, info: info, sequence: sequence, generation: generation)
         }
+        refreshSnapshot()
         guard installed else {
             throw ServiceError.unavailable("the execution table was reset during training; retry")
         }

@@ -10,6 +10,33 @@ struct TrainingInfo: Sendable {
     var version: String
 }
 
+/// The figures health, status and metrics report, copied out of `RuntimeState`.
+struct StateSnapshot: Sendable {
+    var models: [ModelStatus]
+    var lifecycle: RuntimeState.Lifecycle
+    var agentsRegistered: Int
+    var totalExecutions: Int64
+    var recentSuccessRate: Double?
+    var recentAverageTime: Double
+    var replayDone: Bool
+    var predictionAccuracy: Double
+    var trainingTime: Double
+    var ingested: Int64
+
+    init(_ state: RuntimeState) {
+        models = state.modelStatuses()
+        lifecycle = state.lifecycle
+        agentsRegistered = state.agentsRegistered
+        totalExecutions = state.totalExecutions
+        recentSuccessRate = state.recentSuccessRate()
+        recentAverageTime = state.analytics.recent().averageTime ?? 0
+        replayDone = state.replayDone
+        predictionAccuracy = state.lastTraining?.report.accuracy ?? 0
+        trainingTime = state.lastTraining?.report.durationSeconds ?? 0
+        ingested = state.analytics.ingested
+    }
+}
+
 /// The learning runtime's state, kept behind `LearningService.core`. Every method runs under that
 /// lock and touches memory only (no I/O, no waiting).
 struct RuntimeState: Sendable {
@@ -36,6 +63,14 @@ struct RuntimeState: Sendable {
     var knownAgents: Set<String> = []
     var heartbeats: [String: Date] = [:]
     var coordinationCache: (ingested: Int64, generation: Int, at: Date, value: ExecutionAnalytics.Coordination)?
+    /// Ids of our own writes applied as soon as they were acknowledged; the feed skips them once.
+    var appliedDirectly: Set<Int64> = []
+    /// Ids the feed delivered recently (bounded), so an acknowledgement arriving after the feed
+    /// already delivered its row is not applied twice.
+    var feedRecent: Set<Int64> = []
+    var feedRecentOrder: [Int64] = []
+    var feedRecentNext = 0
+    static let feedRecentCapacity = 65_536
 
     init(config: LearningConfig, historyCapacity: Int) {
         self.config = config
@@ -45,17 +80,50 @@ struct RuntimeState: Sendable {
 
     // MARK: Feed
 
-    /// Applies newly stored executions; returns the anomalies to publish (none while replaying the
-    /// table at start-up or when anomaly detection is off).
-    mutating func apply(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+    /// Applies executions this service just stored (acknowledged, not duplicates), so a client
+    /// sees its own writes at once; the change feed will skip them.
+    mutating func applyDirect(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+        var fresh: [ExecutionRecord] = []
+        for record in records {
+            guard let id = record.id, !feedRecent.contains(id), appliedDirectly.insert(id).inserted else { continue }
+            fresh.append(record)
+        }
+        return apply(fresh, arrival: arrival, new: true)
+    }
+
+    /// Applies executions the change feed delivered, skipping those applied directly.
+    mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+        var fresh: [ExecutionRecord] = []
+        fresh.reserveCapacity(records.count)
+        for record in records {
+            let id = record.id ?? 0
+            if appliedDirectly.remove(id) != nil { continue }
+            if feedRecentOrder.count < Self.feedRecentCapacity {
+                feedRecentOrder.append(id)
+            } else {
+                feedRecent.remove(feedRecentOrder[feedRecentNext])
+                feedRecentOrder[feedRecentNext] = id
+                feedRecentNext = (feedRecentNext + 1) % Self.feedRecentCapacity
+            }
+            feedRecent.insert(id)
+            fresh.append(record)
+        }
+        return apply(fresh, arrival: arrival, new: false)
+    }
+
+    /// Applies stored executions; returns the anomalies to publish: none for rows of the table's
+    /// replay at start-up (they are history, not news) or when anomaly detection is off. `new`
+    /// marks this service's own fresh writes, which are news even during the replay.
+    mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
         var found: [LearningML.Anomaly] = []
-        let live = engine.isTrained || replayDone
+        let live = engine.isTrained || replayDone || new
+        let report = config.anomalyDetectionEnabled && (replayDone || new)
         for record in records {
             analytics.add(record, arrival: arrival)
             knownAgents.insert(record.agentName)
             if live {
                 let anomalies = engine.observe(record)
-                if config.anomalyDetectionEnabled && replayDone { found.append(contentsOf: anomalies) }
+                if report { found.append(contentsOf: anomalies) }
             }
         }
         totalExecutions = max(totalExecutions, Int64(analytics.count))
@@ -65,6 +133,10 @@ struct RuntimeState: Sendable {
     /// Forgets everything derived from the execution table (it was truncated).
     mutating func reset() {
         analytics.reset()
+        appliedDirectly.removeAll()
+        feedRecent.removeAll()
+        feedRecentOrder.removeAll()
+        feedRecentNext = 0
         engine = LearningEngine(parameters: EngineParameters(config: config))
         generation += 1
         lastTraining = nil

@@ -76,7 +76,8 @@ struct ServiceTests {
         let list = try await service.listAgents(status: "")
         #expect(list.agents.map(\.source) == ["discovered", "discovered"])
         #expect(try await service.agentStatus(name: "tester-02").executionsTotal == 1, "the retried event id is stored once")
-        #expect(service.metrics().executionsIngested == 4)
+        // Health, status and metrics read a snapshot refreshed every half second.
+        try await eventually("metrics to count the four executions") { service.metrics().executionsIngested == 4 }
         #expect(service.metrics().agentResponseTime == 13.0 / 4)
         #expect(service.status().performance.successRate == 75)
     }
@@ -291,10 +292,40 @@ struct ServiceTests {
             _ = try await service.logExecutions((0..<200).map { i in execution("worker-\(i % 5)", "load", 3, (i + round) % 4 != 0) })
         }
         try await eventually("the load held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4000 }
+        try await eventually("metrics to count the load") { service.metrics().executionsIngested == 4000 }
         let after = service.metrics()
         #expect(after.executionsIngested == 4000)
         #expect(after.agentResponseTime == 3)
         #expect(after.cpuUsagePercent > 0)
         #expect(service.status().performance.successRate == 75)
+    }
+
+    @Test func scheduledRetrainsFollowTheModelUpdateInterval() async throws {
+        let fixture = try await ServiceFixture.start { $0.ml.modelUpdateFrequency = 1 }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.logExecutions((0..<30).map { i in execution("timer-agent", "t", 1 + Double(i % 3), true) })
+        try await eventually("a scheduled retrain") {
+            try await service.insights(InsightsQuery(kind: "model")).contains { $0.title.contains("scheduled") }
+        }
+        let first = service.health().mlModels.first { $0.name == "performance_prediction" }
+        #expect(first?.state == .active)
+        try await Task.sleep(for: .milliseconds(2_500))
+        let later = service.health().mlModels.first { $0.name == "performance_prediction" }
+        #expect(later?.trainedOn != nil && later?.trainedOn != first?.trainedOn, "retrained again a second later")
+    }
+
+    @Test func anAgentNotSeenForTwoIntervalsIsDegraded() async throws {
+        let fixture = try await ServiceFixture.start { $0.agents.healthCheckInterval = 1 }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.registerAgent(RegisterAgentRequest(name: "sleepy"))
+        _ = try await service.heartbeat(HeartbeatRequest(agentName: "sleepy"))
+        #expect(try await service.agentStatus(name: "sleepy").status == "healthy")
+        try await Task.sleep(for: .milliseconds(2_300))
+        let status = try await service.agentStatus(name: "sleepy")
+        #expect(status.status == "degraded")
+        #expect(status.reason.contains("more than 2 intervals"))
+        #expect(try await service.listAgents(status: "degraded").agents.map(\.name) == ["sleepy"])
     }
 }
