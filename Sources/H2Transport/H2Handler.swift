@@ -42,7 +42,8 @@ final class H2Stream {
 
     init(id: Int32, maxReceiveMessageBytes: Int) {
         self.id = id
-        machine = GRPCServerStreamStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes)
+        machine = GRPCServerStreamStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
+                                               supportedEncodings: ["gzip"])
     }
 
     var pendingOutboundBytes: Int { outbound.count - outboundOffset }
@@ -68,7 +69,7 @@ final class StaticHeaderVector: @unchecked Sendable {
     }
 
     static let grpcResponseHeaders = StaticHeaderVector([(":status", "200"), ("content-type", "application/grpc"),
-                                                         ("grpc-accept-encoding", "identity")])
+                                                         ("grpc-accept-encoding", "identity,gzip")])
     static let grpcOKTrailers = StaticHeaderVector([("grpc-status", "0")])
 }
 
@@ -379,7 +380,7 @@ final class H2Handler: @unchecked Sendable {
             stream.kind = .rejected
             stream.finished = true
             var headers = [(":status", "200"), ("content-type", "application/grpc")]
-            if advertise { headers.append(("grpc-accept-encoding", "identity")) }
+            if advertise { headers.append(("grpc-accept-encoding", "identity,gzip")) }
             headers.append(("grpc-status", String(status.code.rawValue)))
             if !status.message.isEmpty { headers.append(("grpc-message", GRPCMessageText.percentEncode(status.message))) }
             submitHeadersOnly(stream.id, headers)
@@ -444,13 +445,18 @@ final class H2Handler: @unchecked Sendable {
                 var payloads: [[UInt8]] = []
                 payloads.reserveCapacity(messages.count)
                 for message in messages {
-                    if message.compressed {
-                        // Only identity is advertised; a compressed message here means the
-                        // request named an encoding we accepted but cannot decode.
-                        failInput(stream, GRPCStatus(.internal, "cannot decompress message"))
+                    guard message.compressed else {
+                        payloads.append(message.bytes)
+                        continue
+                    }
+                    // The state machine only lets compressed messages through for a supported
+                    // grpc-encoding, which is gzip.
+                    do {
+                        payloads.append(try Gzip.decompress(message.bytes, limit: configuration.maxReceiveMessageBytes))
+                    } catch {
+                        failInput(stream, error)
                         return
                     }
-                    payloads.append(message.bytes)
                 }
                 deliver(stream, payloads, endOfInput: endOfInput)
             }
@@ -579,7 +585,7 @@ final class H2Handler: @unchecked Sendable {
                 submitResponseWithProvider(stream.id, static: StaticHeaderVector.grpcResponseHeaders)
             } else {
                 var headers = [(":status", "200"), ("content-type", "application/grpc"),
-                               ("grpc-accept-encoding", "identity")]
+                               ("grpc-accept-encoding", "identity,gzip")]
                 for item in initial { headers.append((item.name, item.value)) }
                 submitResponseWithProvider(stream.id, headers)
             }
