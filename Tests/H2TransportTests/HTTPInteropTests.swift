@@ -203,6 +203,22 @@ func occurrences(of needle: String, in text: String) -> Int {
         }
     }
 
+    @Test func http2HeaderListAboveTheLimitIsRefusedAndTheServerCarriesOn() async throws {
+        try await offload {
+            let server = try TestServer { $0.maxHeaderListBytes = 2048 }
+            defer { server.stop() }
+            let url = "http://127.0.0.1:\(server.port)/health"
+            let big = try runProcess(try tool("curl"), ["-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                                        "--http2-prior-knowledge",
+                                                        "-H", "x-big: \(String(repeating: "h", count: 4000))", url])
+            #expect(big.status != 0)
+            #expect(big.stdout != "200")
+            let fine = try runProcess(try tool("curl"), ["-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                                         "--http2-prior-knowledge", url])
+            #expect(fine.stdout == "200")
+        }
+    }
+
     @Test func unsupportedGRPCContentTypeGets415() async throws {
         try await offload {
             let server = try TestServer()
