@@ -219,15 +219,21 @@ func occurrences(of needle: String, in text: String) -> Int {
         }
     }
 
-    @Test func unsupportedGRPCContentTypeGets415() async throws {
+    @Test func unsupportedGRPCContentTypeGets415EvenWhileTheBodyIsStillComing() async throws {
         try await offload {
             let server = try TestServer()
             defer { server.stop() }
-            let result = try runProcess(try tool("curl"), ["-sS", "-o", "/dev/null", "-w", "%{http_code}",
-                                                           "--http2-prior-knowledge", "-H", "content-type: application/grpc+json",
-                                                           "--data-binary", "{}",
-                                                           "http://127.0.0.1:\(server.port)\(TestPaths.getHealth)"])
-            #expect(result.stdout == "415")
+            // Repeated: the refusal must not race the request body (curl hangs on an early answer
+            // and reports an error on the reset that should follow it).
+            for _ in 0..<15 {
+                let result = try runProcess(try tool("curl"), ["-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                                               "--http2-prior-knowledge", "-H", "content-type: application/grpc+json",
+                                                               "--data-binary", "{}",
+                                                               "http://127.0.0.1:\(server.port)\(TestPaths.getHealth)"],
+                                            timeout: .seconds(10))
+                #expect(result.stdout == "415")
+                #expect(result.status == 0)
+            }
         }
     }
 
