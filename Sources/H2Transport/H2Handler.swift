@@ -48,10 +48,13 @@ final class H2Stream {
     init(id: Int32, maxReceiveMessageBytes: Int) {
         self.id = id
         machine = GRPCServerStreamStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
-                                               supportedEncodings: ["gzip"])
+                                               supportedEncodings: H2Stream.supportedEncodings)
     }
 
     var pendingOutboundBytes: Int { outbound.count - outboundOffset }
+
+    /// Request encodings the server decodes besides identity (one shared set, no allocation per stream).
+    static let supportedEncodings: Set<String> = ["gzip"]
 }
 
 /// An `nghttp2_nv` array over storage that lives for the whole process, submitted without copies
