@@ -255,6 +255,28 @@ func occurrences(of needle: String, in text: String) -> Int {
         }
     }
 
+    @Test func accessLogAtErrorLevelRecordsOnlyFailures() async throws {
+        try await offload {
+            let server = try TestServer { $0.accessLog = .errors }
+            defer { server.stop() }
+            let base = "http://127.0.0.1:\(server.port)"
+            _ = try runProcess(try tool("curl"), ["-sS", "--http1.1", "\(base)/health", "\(base)/nope"])
+            try waitUntil { server.server.metrics.total.requests == 2 }
+            let lines = server.log.lines.withLock { $0 }
+            #expect(lines.count == 1)
+            #expect(lines.first?.contains("\"path\":\"/nope\"") == true)
+            #expect(lines.first?.contains("\"status\":404") == true)
+        }
+    }
+
+    @Test func accessLogIsOffByDefault() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            #expect(server.server.configuration.accessLog == .off)
+        }
+    }
+
     @Test func accessLogWritesOneStructuredLinePerRequest() async throws {
         try await offload {
             let server = try TestServer { $0.accessLog = .all }
