@@ -285,3 +285,26 @@ func statusAndMetricsFiguresMoveUnderLoad() async throws {
     }
 }
 }
+
+extension IntegrationSuite {
+@Test(.timeLimit(.minutes(3)))
+func databaseGoneIs503WithRetryAfter() async throws {
+    try await ServerFixture.with { fixture in
+        let base = fixture.base
+        #expect(try await curl("GET", "\(base)/agents/list").status == 200)
+        // Take the database away under the running server.
+        guard let components = URLComponents(string: fixture.databaseURL), let host = components.host else {
+            throw FixtureError(description: "bad database URL")
+        }
+        let name = String(components.path.dropFirst())
+        let dropped = try await run("/usr/bin/env", ["dropdb", "--force", "-h", host, "-p", String(components.port ?? 5432),
+                                                     "-U", components.user ?? "postgres", name])
+        #expect(dropped.status == 0, "\(dropped.error)")
+        let reply = try await curlUntil("\(base)/agents/list", seconds: 30) { $0.status == 503 }
+        #expect(reply.status == 503, "\(reply.status) \(reply.body)")
+        #expect(reply.errorCode == "unavailable", "\(reply.body)")
+        #expect(reply.json?.keys == ["error", "detail"])
+        #expect(reply.headers["retry-after"] != nil)
+    }
+}
+}
