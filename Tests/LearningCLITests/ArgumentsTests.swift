@@ -175,3 +175,33 @@ func runOffline(_ arguments: [String]) async -> (Int32, Captured) {
     #expect(throws: ProtoJSONError.self) { try ProtoJSON.encode(.object([("limit", .number("1e12"))]), method.input) }
     #expect(ProtoJSON.decode([0xFF, 0xFF, 0xFF], method.output) == nil)
 }
+
+@Test func randomImportFilesNeverCrashTheReader() throws {
+    var state = UInt64(Date().timeIntervalSince1970 * 1000)
+    func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    let header = "agent_name,task_id,task_type,execution_time,success,error_message,resource_usage,timestamp\n"
+    let pieces = ["a", ",", "\"", "\"\"", "\n", "\r\n", "true", "false", "1e999", "-1", "{", "}", "{\"cpu\": 1}", "2025-01-06T00:00:02.933Z",
+                  "é", "\u{0}", "120f4156-2bf0-4841-9994-cd8c5d83e6cf", "[", "nan"]
+    for round in 0..<200 {
+        for ext in ["csv", "jsonl"] {
+            var text = ext == "csv" ? header : ""
+            for _ in 0..<Int(next() % 60) { text += pieces[Int(next() % UInt64(pieces.count))] }
+            let path = NSTemporaryDirectory() + "fuzz-\(round).\(ext)"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            guard var reader = try? ExecutionFileReader(path: path) else { continue }
+            var count = 0
+            while let record = reader.next() {
+                count += 1
+                #expect(record.line >= 1)
+                if count > 10_000 { Issue.record("reader does not advance"); break }
+            }
+        }
+    }
+}
