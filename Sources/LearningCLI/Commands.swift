@@ -51,7 +51,7 @@ Exit codes: 0 ok, 1 server or connection error, 2 usage error.
 """
 
 let commandHelp: [String: String] = [
-    "health": "usage: learning health [--json]\n\nShows the service's health: status, database, registered agents and model states.",
+    "health": "usage: learning health [--json]\n\nShows the service's health: status, database, registered agents and model states.\nExits 0 when the service is healthy, 1 when it is degraded, unhealthy or unreachable.",
     "agents": "usage: learning agents list [--status healthy|degraded|unhealthy|unknown]\n       learning agents status NAME\n       learning agents register NAME [--description TEXT] [--model MODEL] [--tools Read,Edit]",
     "log": "usage: learning log --agent NAME --task-type TYPE --time SECONDS (--success | --failure) [--error MESSAGE] [--task-id UUID] [--event-id ID]\n\nLogs one execution (needs an API key when the server has keys).",
     "import": "usage: learning import FILE.csv|FILE.jsonl [--batch-size N] [--no-progress]\n\nBulk-imports execution logs. CSV columns are those of agents.execution_log:\nagent_name,task_id,task_type,execution_time,success,error_message,resource_usage,timestamp[,event_id]\nJSONL lines are POST /executions bodies. Rows are validated locally, sent in batches, and\nimporting the same file again stores nothing twice (each row gets a stable event id).\nA progress bar goes to stderr; the summary (read, accepted, duplicates, rejected with reasons) to stdout.",

@@ -37,8 +37,11 @@ let guideStatus = """
 
 /// The first `rows` executions of the shared dev data set, as a CSV file.
 func devCSV(rows: Int) throws -> String {
-    let source = "/work/shared/ml-eval/dev/executions.csv"
-    guard let data = FileManager.default.contents(atPath: source) else {
+    // ../shared/ml-eval/dev next to the repository, as bench/ml-eval.sh finds it.
+    let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let source = repository.deletingLastPathComponent().appendingPathComponent("shared/ml-eval/dev/executions.csv").path
+    guard let data = FileManager.default.contents(atPath: source) ?? FileManager.default.contents(atPath: "/work/shared/ml-eval/dev/executions.csv") else {
         throw FixtureError(description: "cannot read \(source)")
     }
     var lines = 0
