@@ -56,6 +56,29 @@ public enum JSONValue: Sendable, Equatable {
         return members.map(\.0)
     }
 
+    /// The same value with object keys in the order `template` lists them (recursively, arrays by
+    /// their first element); keys the template lacks keep their order after those it has.
+    public func ordered(like template: JSONValue) -> JSONValue {
+        switch (self, template) {
+        case let (.object(members), .object(order)) where !order.isEmpty:
+            var rest = members
+            var result: [(String, JSONValue)] = []
+            result.reserveCapacity(members.count)
+            for (key, shape) in order {
+                if let index = rest.firstIndex(where: { $0.0 == key }) {
+                    result.append((key, rest[index].1.ordered(like: shape)))
+                    rest.remove(at: index)
+                }
+            }
+            return .object(result + rest)
+        case let (.array(elements), .array(order)):
+            guard let first = order.first else { return self }
+            return .array(elements.map { $0.ordered(like: first) })
+        default:
+            return self
+        }
+    }
+
     /// The JSON type name used in error messages: `null`, `boolean`, `number`, `string`, `array`, `object`.
     public var typeName: String {
         switch self {

@@ -81,7 +81,8 @@ public struct RESTShim: Sendable {
                 let service = service
                 return .inline { _ in
                     do {
-                        return RESTShim.json(try JSONValueEncoder.encode(service.metrics()))
+                        return RESTShim.json(try JSONValueEncoder.encode(service.metrics())
+                            .ordered(like: EndpointCatalogue.metricsExample))
                     } catch {
                         return RESTError.internal().response
                     }
@@ -125,7 +126,7 @@ public struct RESTShim: Sendable {
     /// Serves a matched route off the loop; every error becomes its JSON error response.
     public func respond(to request: HTTPRequest, match: RouteMatch) async -> HTTPResponse {
         do {
-            return try await dispatch(request, match)
+            return try await dispatch(request, match, example: EndpointCatalogue.endpoint(match.route).responseExample)
         } catch let error as RESTError {
             return error.response
         } catch {
@@ -140,16 +141,20 @@ public struct RESTShim: Sendable {
 
     private func name(_ match: RouteMatch) -> String { match.parameters["name"] ?? "" }
 
-    private func dispatch(_ request: HTTPRequest, _ match: RouteMatch) async throws -> HTTPResponse {
+    private func dispatch(_ request: HTTPRequest, _ match: RouteMatch, example: JSONValue?) async throws -> HTTPResponse {
         let query = try QueryParameters(request.query)
+        /// A JSON response with its keys in the documented order.
+        func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
+            Self.json(example.map { value.ordered(like: $0) } ?? value, status: status)
+        }
         switch match.route {
         case .health:
-            return Self.json(RESTEncoding.health(service.health()))
+            return json(RESTEncoding.health(service.health()))
         case .status:
-            return Self.json(RESTEncoding.status(service.status()))
+            return json(RESTEncoding.status(service.status()))
         case .metrics, .metricsPrometheus:
             if match.route == .metrics, case .success(false) = Self.metricsFormat(request) {
-                return Self.json(try JSONValueEncoder.encode(service.metrics()))
+                return json(try JSONValueEncoder.encode(service.metrics()))
             }
             let metrics = service.metrics()
             let analytics = try await service.performanceAnalytics(windowHours: 0)
@@ -161,69 +166,69 @@ public struct RESTShim: Sendable {
             return HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")], body: Self.openAPIBody)
 
         case .listAgents:
-            return Self.json(try JSONValueEncoder.encode(try await service.listAgents(status: query["status"] ?? "")))
+            return json(try JSONValueEncoder.encode(try await service.listAgents(status: query["status"] ?? "")))
         case .agentStatus:
-            return Self.json(try JSONValueEncoder.encode(try await service.agentStatus(name: name(match))))
+            return json(try JSONValueEncoder.encode(try await service.agentStatus(name: name(match))))
         case .agentPerformance:
-            return Self.json(try JSONValueEncoder.encode(try await service.agentPerformance(name: name(match))))
+            return json(try JSONValueEncoder.encode(try await service.agentPerformance(name: name(match))))
         case .registerAgent:
             try authorize(.registerAgent, request)
             let body = try requireJSONBody(request)
             let result = try await service.registerAgent(try RESTDecoding.registration(body))
-            return Self.json(try JSONValueEncoder.encode(result), status: result.created ? 201 : 200)
+            return json(try JSONValueEncoder.encode(result), status: result.created ? 201 : 200)
         case .heartbeat:
             try authorize(.heartbeat, request)
             let body = try parseJSONBody(request, allowEmpty: true)
             let agent = try await service.heartbeat(try RESTDecoding.heartbeat(name: name(match), body: body))
-            return Self.json(.object([("agent", try JSONValueEncoder.encode(agent))]))
+            return json(.object([("agent", try JSONValueEncoder.encode(agent))]))
         case .submitMetrics:
             try authorize(.submitMetrics, request)
             let body = try requireJSONBody(request)
             let result = try await service.submitMetrics(try RESTDecoding.metrics(name: name(match), body: body))
-            return Self.json(try JSONValueEncoder.encode(result), status: 201)
+            return json(try JSONValueEncoder.encode(result), status: 201)
         case .similarAgents:
             let result = try await service.similarAgents(try RESTDecoding.similarAgents(name: name(match), query))
-            return Self.json(try JSONValueEncoder.encode(result))
+            return json(try JSONValueEncoder.encode(result))
 
         case .logExecution:
             try authorize(.logExecution, request)
             let body = try requireJSONBody(request)
             let result = try await service.logExecution(try RESTDecoding.execution(body))
-            return Self.json(try JSONValueEncoder.encode(result), status: result.duplicate ? 200 : 201)
+            return json(try JSONValueEncoder.encode(result), status: result.duplicate ? 200 : 201)
         case .logExecutions:
             try authorize(.logExecutions, request)
             let body = try requireJSONBody(request)
             let result = try await service.logExecutions(try RESTDecoding.executionBatch(body))
-            return Self.json(RESTEncoding.batch(result))
+            return json(RESTEncoding.batch(result))
 
         case .performanceAnalytics:
             let hours = try query.int("window_hours", minimum: 0, maximum: 24 * 365 * 100) ?? 0
-            return Self.json(try JSONValueEncoder.encode(try await service.performanceAnalytics(windowHours: hours)))
+            return json(try JSONValueEncoder.encode(try await service.performanceAnalytics(windowHours: hours)))
         case .coordination:
             let limit = try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0
-            return Self.json(try JSONValueEncoder.encode(try await service.coordinationPatterns(limit: limit)))
+            return json(try JSONValueEncoder.encode(try await service.coordinationPatterns(limit: limit)))
         case .insights:
-            return Self.json(try RESTEncoding.insights(try await service.insights(try RESTDecoding.insights(query))))
+            return json(try RESTEncoding.insights(try await service.insights(try RESTDecoding.insights(query))))
         case .anomalies:
-            return Self.json(try RESTEncoding.anomalies(try await service.anomalies(try RESTDecoding.anomalies(query))))
+            return json(try RESTEncoding.anomalies(try await service.anomalies(try RESTDecoding.anomalies(query))))
 
         case .patterns:
-            return Self.json(try RESTEncoding.patterns(try await service.patterns(kinds: try RESTDecoding.patternKinds(query))))
+            return json(try RESTEncoding.patterns(try await service.patterns(kinds: try RESTDecoding.patternKinds(query))))
         case .testPatterns:
-            return Self.json(try RESTEncoding.patterns(try await service.patterns(kinds: [])))
+            return json(try RESTEncoding.patterns(try await service.patterns(kinds: [])))
         case .predict:
             let body = try requireJSONBody(request)
-            return Self.json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.prediction(body))))
+            return json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.prediction(body))))
         case .testPrediction:
             let body = try requireJSONBody(request)
-            return Self.json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.testPrediction(body))))
+            return json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.testPrediction(body))))
         case .recommendations:
             let result = try await service.recommendations(try RESTDecoding.recommendations(query))
-            return Self.json(try JSONValueEncoder.encode(result))
+            return json(try JSONValueEncoder.encode(result))
         case .retrain:
             try authorize(.retrain, request)
             _ = try parseJSONBody(request, allowEmpty: true)
-            return Self.json(RESTEncoding.retrain(try await service.retrain()))
+            return json(RESTEncoding.retrain(try await service.retrain()))
         }
     }
 }

@@ -131,8 +131,24 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
         if let example = endpoint.responseExample {
             let json = try #require(reply.json, "\(endpoint.path)")
             #expect(Shape(json).matches(Shape(example)), "\(endpoint.path): \(Shape(json)) vs \(Shape(example))")
+            // Keys come in the documented order.
+            #expect(json.keys == example.keys, "\(endpoint.path)")
         }
     }
+}
+
+@Test func responseKeysFollowTheDocumentedOrderAtEveryLevel() async throws {
+    let (service, shim) = await registered("director")
+    _ = try await service.logExecution(ExecutionInput(agentName: "director", executionTime: 1, success: true))
+    let reply = await send(shim, "GET", "/analytics/performance")
+    let example = try #require(EndpointCatalogue.endpoint(.performanceAnalytics).responseExample)
+    guard case let .array(agents)? = reply.json?["agents"], let first = agents.first,
+          case let .array(documented)? = example["agents"], let documentedFirst = documented.first else {
+        Issue.record("no agents in \(reply.text)")
+        return
+    }
+    #expect(first.keys == documentedFirst.keys)
+    #expect(first.keys.first == "agent_name")
 }
 
 @Test func requestFieldsReachTheServiceUnchanged() async throws {
