@@ -51,7 +51,7 @@ stop_all() {
     say "stopping the service (pid $SERVER_PID)"
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     local waited=0 # tenths of a second; after 30 s it is killed
-    while kill -0 "$SERVER_PID" 2>/dev/null && [ $waited -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+    while kill -0 "$SERVER_PID" 2>/dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
     if kill -0 "$SERVER_PID" 2>/dev/null; then
       say "the service did not stop within 30 s: killing it"
       kill -KILL "$SERVER_PID" 2>/dev/null || true

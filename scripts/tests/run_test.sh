@@ -6,8 +6,7 @@
 # run reuses the data; a cluster it did not start is left running; a configured database is used
 # as is. Everything lives in a temporary folder on private ports.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
+cd "$(dirname "$0")/../.." || exit 1
 source scripts/tests/lib.sh
 
 WORK=$(mktemp -d /tmp/learning-run-test.XXXXXX)

@@ -3,7 +3,7 @@
 # finding: a hadolint finding, a compose file the Compose v2 spec rejects, a compose warning, and a
 # compose file that drifts from the guide. Works on copies, never on the tree itself.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source scripts/tests/lib.sh
 WORK=$(mktemp -d /tmp/learning-docker-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
