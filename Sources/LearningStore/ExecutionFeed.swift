@@ -1,0 +1,181 @@
+// The change feed of agents.execution_log: every row that reaches the table by any path (the
+// writer, or an outside program inserting directly) is delivered once, within about a poll interval.
+//
+// Ids come from a sequence, so a transaction holding a low id can commit after one holding a higher
+// id. The feed delivers every visible row above the highest id seen, and remembers the missing ids
+// below it as gaps. A gap is either a transaction still in flight (its rows will appear and are then
+// delivered) or ids that will never appear (rollback, ON CONFLICT skip, deleted). A gap is closed
+// only once every transaction that could still hold it has ended: its ids were drawn before it was
+// seen, so by the transactions running when it was seen (plus a grace period for the instant between
+// nextval and xid assignment); `pg_snapshot_xmin` passing the xmax of a snapshot taken after that
+// grace period proves they all finished. Each poll reads the snapshot and the rows in one
+// REPEATABLE READ transaction, so both describe the same instant.
+//
+// TRUNCATE (the guide's recovery procedure) bumps a generation through a trigger; the feed sees it
+// and emits `.reset`, then replays the table from the start.
+import Foundation
+public import LearningCore
+
+/// What the change feed delivers.
+public enum FeedEvent: Sendable, Equatable {
+    /// Newly visible executions (each delivered once; ids ascending within one event, not across).
+    case executions([ExecutionRecord])
+    /// The table was truncated: drop everything derived from it; the feed replays from the start.
+    case reset
+}
+
+/// Settings of the change feed.
+public struct FeedSettings: Sendable, Equatable {
+    /// Seconds between polls when idle.
+    public var pollInterval = 0.25
+    /// Most rows read per poll (a replay runs polls back to back).
+    public var batchSize = 5_000
+    /// Seconds a gap waits before its snapshot is taken (covers nextval-before-xid).
+    public var gapGrace = 0.5
+
+    /// Defaults.
+    public init() {}
+}
+
+/// The gap bookkeeping of the feed: pure state, driven by polls, no I/O.
+struct FeedCursor: Sendable {
+    struct Gap: Sendable, Equatable {
+        var lo: Int64
+        var hi: Int64
+        var seenAt: Double
+        /// xmax of the first snapshot taken `gapGrace` after the gap was seen.
+        var closesAtXmin: UInt64?
+    }
+
+    /// Ids at or below are final.
+    var maxSeen: Int64 = 0
+    var gaps: [Gap] = []
+    var generation: Int64?
+
+    /// Lowest id not yet final, minus one.
+    var cursor: Int64 { gaps.first.map { $0.lo - 1 } ?? maxSeen }
+
+    /// Applies the rows (ascending ids) a poll fetched; returns the ids to deliver.
+    mutating func apply(ids: [Int64], now: Double) -> [Int64] {
+        var deliver: [Int64] = []
+        for id in ids {
+            if id > maxSeen {
+                if id > maxSeen + 1 { gaps.append(Gap(lo: maxSeen + 1, hi: id - 1, seenAt: now)) }
+                maxSeen = id
+                deliver.append(id)
+            } else if let g = gaps.firstIndex(where: { $0.lo <= id && id <= $0.hi }) {
+                let gap = gaps[g]
+                var replacement: [Gap] = []
+                if gap.lo < id { var a = gap; a.hi = id - 1; replacement.append(a) }
+                if id < gap.hi { var b = gap; b.lo = id + 1; replacement.append(b) }
+                gaps.replaceSubrange(g...g, with: replacement)
+                deliver.append(id)
+            }
+        }
+        return deliver
+    }
+
+    /// Closes gaps no transaction can fill any more. `complete` is false when the fetch hit its
+    /// limit: then only gaps below `lastFetched` are known to hold no unread rows.
+    mutating func closeGaps(xmin: UInt64, xmax: UInt64, now: Double, grace: Double, complete: Bool, lastFetched: Int64) {
+        gaps.removeAll { g in
+            guard let closes = g.closesAtXmin, xmin >= closes else { return false }
+            return complete || g.hi < lastFetched
+        }
+        for i in gaps.indices where gaps[i].closesAtXmin == nil && now - gaps[i].seenAt >= grace {
+            gaps[i].closesAtXmin = xmax
+        }
+    }
+}
+
+/// Follows agents.execution_log; see the file comment for how out-of-order commits are handled.
+public final class ExecutionFeed: Sendable {
+    private let pool: ConnectionPool
+    private let settings: FeedSettings
+
+    init(pool: ConnectionPool, settings: FeedSettings) {
+        self.pool = pool
+        self.settings = settings
+    }
+
+    /// Polls until the task is cancelled, calling `handler` with each event in order; the next poll
+    /// waits for the handler. Replays the whole table first. Database outages are waited out
+    /// (the gap bookkeeping survives them); other errors are thrown.
+    public func run(_ handler: @Sendable (FeedEvent) async throws -> Void) async throws {
+        var state = FeedCursor()
+        while !Task.isCancelled {
+            let poll: Poll
+            do {
+                poll = try await self.poll(state)
+            } catch let error as StoreError where error.isRetryable {
+                try? await Task.sleep(for: .seconds(max(settings.pollInterval, 0.5)))
+                continue
+            }
+            if let previous = state.generation, previous != poll.generation {
+                state = FeedCursor()
+                state.generation = poll.generation
+                try await handler(.reset)
+                continue
+            }
+            state.generation = poll.generation
+            let now = Date().timeIntervalSince1970
+            let ids = poll.records.map { $0.id ?? 0 }
+            let deliver = Set(state.apply(ids: ids, now: now))
+            state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, now: now, grace: settings.gapGrace,
+                            complete: poll.records.count < settings.batchSize, lastFetched: ids.last ?? 0)
+            let records = poll.records.filter { deliver.contains($0.id ?? 0) }
+            if !records.isEmpty { try await handler(.executions(records)) }
+            if poll.records.count < settings.batchSize {
+                try? await Task.sleep(for: .seconds(settings.pollInterval))
+            }
+        }
+    }
+
+    private struct Poll: Sendable {
+        var xmin: UInt64
+        var xmax: UInt64
+        var generation: Int64
+        var records: [ExecutionRecord]
+    }
+
+    private func poll(_ state: FeedCursor) async throws -> Poll {
+        let lo = PGText.array(state.gaps.map { String($0.lo) })
+        let hi = PGText.array(state.gaps.map { String($0.hi) })
+        let after = state.maxSeen
+        let limit = settings.batchSize
+        return try await pool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            let snap = try c.query("""
+                SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
+                       (SELECT truncate_generation FROM agents.feed_state WHERE id = 1)
+                FROM pg_current_snapshot() s
+                """)
+            let rows = try c.queryPrepared("feed_rows", """
+                SELECT \(ExecutionColumns.select) FROM (
+                    SELECT e.* FROM agents.execution_log e WHERE e.id > $1
+                    UNION ALL
+                    SELECT e.* FROM unnest($2::int8[], $3::int8[]) AS g(lo, hi)
+                        JOIN agents.execution_log e ON e.id BETWEEN g.lo AND g.hi
+                ) e ORDER BY e.id LIMIT $4
+                """, [.int(after), .text(lo), .text(hi), .int(limit)])
+            return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
+                        generation: snap.int64(0, 2) ?? 0, records: ExecutionColumns.records(rows))
+        }
+    }
+}
+
+/// The column list and decoding of execution_log rows, shared by every reader.
+enum ExecutionColumns {
+    static let select = """
+        e.id, e.agent_name, e.task_id::text, e.task_type, e.execution_time, e.success, e.error_message,
+        e.resource_usage::text, extract(epoch from e.timestamp)::float8, e.event_id
+        """
+
+    static func records(_ rows: PGRows) -> [ExecutionRecord] {
+        (0..<rows.count).map { r in
+            ExecutionRecord(id: rows.int64(r, 0), agentName: rows[r, 1] ?? "", taskID: rows[r, 2], taskType: rows[r, 3],
+                            executionTime: rows.double(r, 4), success: rows.bool(r, 5) ?? false,
+                            errorMessage: rows[r, 6], resourceUsage: PGText.resourceUsage(fromJSON: rows[r, 7]),
+                            timestamp: PGText.date(rows[r, 8]) ?? Date(timeIntervalSince1970: 0), eventID: rows[r, 9])
+        }
+    }
+}

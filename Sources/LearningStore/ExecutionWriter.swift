@@ -1,0 +1,366 @@
+// Group-commit ingest: callers enqueue execution records into one bounded queue; writer threads
+// (each with its own connection) drain everything queued into one transaction (one multi-row
+// INSERT ... ON CONFLICT (event_id) DO NOTHING), commit, and only then resume the callers.
+import Dispatch
+import Foundation
+import LearningCore
+import Synchronization
+
+/// The acknowledgement of one stored execution.
+public struct IngestAck: Sendable, Equatable {
+    /// `execution_log.id` of the stored row (for a duplicate event id: the row stored before).
+    public var id: Int64
+    /// True when the record's event id was stored before and nothing new was written.
+    public var duplicate: Bool
+
+    /// Creates an acknowledgement.
+    public init(id: Int64, duplicate: Bool) {
+        self.id = id
+        self.duplicate = duplicate
+    }
+}
+
+/// Settings of the group-commit writer.
+public struct IngestSettings: Sendable, Equatable {
+    /// Records that may wait in the queue; beyond it callers get `overloaded` (memory stays bounded).
+    public var queueCapacity = 50_000
+    /// Most records written by one transaction.
+    public var maxBatchRows = 5_000
+    /// Writer threads, each with its own connection (one commits while the next batch fills).
+    public var writers = 2
+
+    /// Defaults.
+    public init() {}
+}
+
+/// The group-commit writer of `agents.execution_log`.
+final class ExecutionWriter: Sendable {
+    private struct Group: @unchecked Sendable {
+        let records: [ExecutionRecord]
+        let continuation: CheckedContinuation<[IngestAck], any Error>
+    }
+
+    private struct Queue {
+        var groups: [Group] = []
+        var head = 0
+        var rows = 0
+        var closed = false
+    }
+
+    private let condition = NSCondition()
+    private nonisolated(unsafe) var queue = Queue() // guarded by `condition`
+    private let settings: IngestSettings
+    private let health: DatabaseHealth
+    private let connectedWriters = Atomic<Int>(0)
+    private let stoppedWriters = Atomic<Int>(0)
+    /// Recent rows per second, for the retry advice of `overloaded`.
+    private let rate = Mutex<Double>(10_000)
+    private let counters = Mutex<(batches: Int, rows: Int)>((0, 0))
+
+    init(url: String, settings: IngestSettings, health: DatabaseHealth) {
+        self.settings = settings
+        self.health = health
+        for i in 0..<max(1, settings.writers) {
+            let thread = Thread { [self] in
+                self.writerLoop(ConnectionSlot(url: url, name: "learning-system-writer-\(i)", health: health))
+            }
+            thread.name = "pg-writer-\(i)"
+            thread.start()
+        }
+    }
+
+    /// (transactions, rows) written so far.
+    var stats: (batches: Int, rows: Int) { counters.withLock { $0 } }
+
+    /// True while at least one writer thread holds a connection.
+    var isConnected: Bool { connectedWriters.load(ordering: .relaxed) > 0 }
+
+    /// Rows waiting in the queue.
+    var queuedRows: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.rows
+    }
+
+    /// Enqueues records and returns once their transaction committed.
+    func write(_ records: [ExecutionRecord]) async throws -> [IngestAck] {
+        if records.isEmpty { return [] }
+        for r in records { try Self.validate(r) }
+        if records.count > settings.queueCapacity {
+            throw StoreError.invalidInput("batch of \(records.count) records exceeds the ingest queue (\(settings.queueCapacity))")
+        }
+        if connectedWriters.load(ordering: .relaxed) == 0 {
+            throw StoreError.unavailable(health.lastError ?? "database not connected")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            if queue.closed {
+                condition.unlock()
+                continuation.resume(throwing: StoreError.closed)
+                return
+            }
+            if queue.rows + records.count > settings.queueCapacity {
+                let backlog = queue.rows
+                condition.unlock()
+                let perSecond = rate.withLock { $0 }
+                let wait = min(5.0, max(0.05, Double(backlog) / max(perSecond, 1)))
+                continuation.resume(throwing: StoreError.overloaded(retryAfter: (wait * 100).rounded(.up) / 100))
+                return
+            }
+            queue.groups.append(Group(records: records, continuation: continuation))
+            queue.rows += records.count
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Stops accepting records; writers finish what is queued, then exit.
+    func shutdown() {
+        condition.lock()
+        queue.closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits (blocking, off the cooperative pool) until every writer thread exited.
+    func waitStopped(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while stoppedWriters.load(ordering: .acquiring) < max(1, settings.writers) {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// Rejects what PostgreSQL would reject, before it can fail a whole shared batch.
+    static func validate(_ r: ExecutionRecord) throws {
+        func text(_ s: String?, _ field: String, max: Int?) throws {
+            guard let s else { return }
+            if s.utf8.contains(0) { throw StoreError.invalidInput("\(field) contains a NUL byte") }
+            if let max, s.count > max { throw StoreError.invalidInput("\(field) is longer than \(max) characters") }
+        }
+        if r.agentName.isEmpty { throw StoreError.invalidInput("agent_name is required") }
+        try text(r.agentName, "agent_name", max: 255)
+        try text(r.taskType, "task_type", max: 255)
+        try text(r.errorMessage, "error_message", max: nil)
+        try text(r.eventID, "event_id", max: 1024)
+        if let t = r.taskID, UUID(uuidString: t) == nil { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
+        if let e = r.executionTime, !e.isFinite || e < 0 {
+            throw StoreError.invalidInput("execution_time must be a finite number of seconds >= 0")
+        }
+        let ts = r.timestamp.timeIntervalSince1970
+        if !ts.isFinite || ts < -62_135_596_800 || ts > 253_402_300_799 {
+            throw StoreError.invalidInput("timestamp out of range")
+        }
+        for (k, v) in r.resourceUsage.other {
+            try text(k, "resource_usage key", max: 255)
+            if !v.isFinite { throw StoreError.invalidInput("resource_usage.\(k) is not finite") }
+        }
+        for v in [r.resourceUsage.cpu, r.resourceUsage.memoryMB, r.resourceUsage.tokens] {
+            if let v, !v.isFinite { throw StoreError.invalidInput("resource_usage values must be finite") }
+        }
+    }
+
+    // MARK: - Writer thread
+
+    private func writerLoop(_ slot: ConnectionSlot) {
+        var connected = false
+        func setConnected(_ up: Bool) {
+            if up != connected {
+                connected = up
+                connectedWriters.add(up ? 1 : -1, ordering: .relaxed)
+            }
+        }
+        defer {
+            setConnected(false)
+            slot.close()
+            stoppedWriters.add(1, ordering: .releasing)
+        }
+        while true {
+            // Keep a connection: reconnect with backoff by itself, failing queued callers meanwhile.
+            if !connected {
+                do {
+                    _ = try slot.get()
+                    setConnected(true)
+                } catch {
+                    failQueued(with: StoreError.unavailable(health.lastError ?? "\(error)"))
+                    if isClosedAndEmpty() { return }
+                    let pause = max(0.01, slot.secondsUntilRetry)
+                    condition.lock()
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: pause))
+                    condition.unlock()
+                    continue
+                }
+            }
+            guard let batch = takeBatch() else { return }
+            let started = DispatchTime.now()
+            do {
+                let acks = try slot.run { c in try Self.insert(batch.flatMap(\.records), on: c) }
+                var offset = 0
+                for g in batch {
+                    g.continuation.resume(returning: Array(acks[offset..<offset + g.records.count]))
+                    offset += g.records.count
+                }
+                noteRate(rows: offset, since: started)
+            } catch let error as StoreError {
+                if case .unavailable = error {
+                    setConnected(false)
+                    for g in batch { g.continuation.resume(throwing: error) }
+                    failQueued(with: error)
+                } else if batch.count > 1 {
+                    // One caller's bad record must not fail the others: retry each group alone.
+                    for g in batch {
+                        do {
+                            g.continuation.resume(returning: try slot.run { c in try Self.insert(g.records, on: c) })
+                        } catch {
+                            g.continuation.resume(throwing: error)
+                            if case StoreError.unavailable = error { setConnected(false) }
+                        }
+                    }
+                } else {
+                    batch[0].continuation.resume(throwing: error)
+                }
+            } catch {
+                for g in batch { g.continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func isClosedAndEmpty() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.closed && queue.head == queue.groups.count
+    }
+
+    /// Blocks until records are queued; takes whole groups up to `maxBatchRows` (at least one).
+    private func takeBatch() -> [Group]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.head == queue.groups.count {
+            if queue.closed { return nil }
+            condition.wait()
+        }
+        var batch: [Group] = []
+        var rows = 0
+        while queue.head < queue.groups.count {
+            let g = queue.groups[queue.head]
+            if !batch.isEmpty && rows + g.records.count > settings.maxBatchRows { break }
+            batch.append(g)
+            rows += g.records.count
+            queue.head += 1
+        }
+        queue.rows -= rows
+        if queue.head == queue.groups.count {
+            queue.groups.removeAll(keepingCapacity: true)
+            queue.head = 0
+        } else if queue.head > 4096 {
+            queue.groups.removeFirst(queue.head)
+            queue.head = 0
+        }
+        return batch
+    }
+
+    private func failQueued(with error: StoreError) {
+        condition.lock()
+        let rest = queue.groups[queue.head...]
+        queue.groups.removeAll()
+        queue.head = 0
+        queue.rows = 0
+        condition.unlock()
+        for g in rest { g.continuation.resume(throwing: error) }
+    }
+
+    private func noteRate(rows: Int, since start: DispatchTime) {
+        counters.withLock { $0.batches += 1; $0.rows += rows }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        guard seconds > 0 else { return }
+        let observed = Double(rows) / seconds * Double(max(1, settings.writers))
+        rate.withLock { $0 = $0 * 0.9 + observed * 0.1 }
+    }
+
+    // MARK: - SQL
+
+    /// Ids are drawn from the table's own sequence inside the statement, so each input row's id
+    /// is known (RETURNING says which were inserted); a conflicting event id inserts nothing.
+    static let insertSQL = """
+        WITH input AS MATERIALIZED (
+            SELECT nextval('agents.execution_log_id_seq'::regclass) AS id, t.*
+            FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
+                        $7::jsonb[], $8::float8[], $9::text[]) WITH ORDINALITY
+                 AS t(agent_name, task_id, task_type, execution_time, success, error_message,
+                      resource_usage, ts, event_id, ord)
+            ORDER BY t.ord
+        ), ins AS (
+            INSERT INTO agents.execution_log AS e
+                (id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
+                 timestamp, event_id)
+            SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
+                   to_timestamp(ts) AT TIME ZONE 'UTC', event_id
+            FROM input ORDER BY ord
+            ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
+            RETURNING e.id
+        )
+        SELECT i.id, ins.id IS NOT NULL FROM input i LEFT JOIN ins ON ins.id = i.id ORDER BY i.ord
+        """
+
+    /// Writes records in one transaction; acks in input order.
+    static func insert(_ records: [ExecutionRecord], on c: PGConnection) throws -> [IngestAck] {
+        var agent: [String?] = [], task: [String?] = [], type: [String?] = [], time: [String?] = []
+        var success: [String?] = [], error: [String?] = [], usage: [String?] = [], ts: [String?] = []
+        var event: [String?] = []
+        for r in records {
+            agent.append(r.agentName)
+            task.append(r.taskID)
+            type.append(r.taskType)
+            time.append(r.executionTime.map(PGText.double))
+            success.append(r.success ? "t" : "f")
+            error.append(r.errorMessage)
+            usage.append(PGText.resourceUsageJSON(r.resourceUsage))
+            ts.append(PGText.epoch(r.timestamp))
+            event.append(r.eventID)
+        }
+        let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event].map { .text(PGText.array($0)) }
+        return try c.transaction {
+            let rows = try c.queryPrepared("ingest_executions", insertSQL, params)
+            guard rows.count == records.count else {
+                throw StoreError.database(sqlState: "", message: "ingest returned \(rows.count) rows for \(records.count)")
+            }
+            var acks: [IngestAck] = []
+            acks.reserveCapacity(records.count)
+            var firstInBatch: [String: Int64] = [:]
+            var lookup: [String] = []
+            for i in 0..<rows.count {
+                let id = rows.int64(i, 0) ?? 0
+                let inserted = rows.bool(i, 1) ?? false
+                if inserted {
+                    if let e = records[i].eventID { firstInBatch[e] = id }
+                    acks.append(IngestAck(id: id, duplicate: false))
+                } else if let e = records[i].eventID, let earlier = firstInBatch[e] {
+                    acks.append(IngestAck(id: earlier, duplicate: true))
+                } else {
+                    acks.append(IngestAck(id: 0, duplicate: true))
+                    if let e = records[i].eventID { lookup.append(e) }
+                }
+            }
+            if !lookup.isEmpty {
+                // Stored by an earlier transaction (READ COMMITTED: this statement sees it).
+                let found = try c.queryPrepared("ingest_lookup",
+                    "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
+                    [.text(PGText.array(lookup))])
+                var ids: [String: Int64] = [:]
+                for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { ids[e] = id } }
+                for i in 0..<acks.count where acks[i].id == 0 {
+                    if let e = records[i].eventID, let id = ids[e] {
+                        acks[i].id = id
+                    } else if let e = records[i].eventID, let earlier = firstInBatch[e] {
+                        acks[i].id = earlier
+                    } else {
+                        // The conflicting row vanished (deleted by retention meanwhile): let the caller retry.
+                        throw StoreError.retryable("event \(records[i].eventID ?? "") conflicted with a row that is gone")
+                    }
+                }
+            }
+            return acks
+        }
+    }
+}

@@ -1,0 +1,194 @@
+// PostgreSQL text formats for the values LearningStore binds and reads: numbers, arrays, JSON,
+// BYTEA hex. Pure functions, no I/O.
+import Foundation
+import LearningCore
+
+/// Text encodings of PostgreSQL values.
+enum PGText {
+    /// A float8 literal that round-trips (`NaN`/`Infinity` spelled the PostgreSQL way).
+    static func double(_ v: Double) -> String {
+        if v.isNaN { return "NaN" }
+        if v.isInfinite { return v < 0 ? "-Infinity" : "Infinity" }
+        return String(v)
+    }
+
+    /// Appends `s` as one quoted array element (`"..."` with `\` and `"` escaped).
+    static func appendArrayElement(_ s: String, to out: inout String) {
+        out.append("\"")
+        for ch in s.unicodeScalars {
+            if ch == "\"" || ch == "\\" { out.append("\\") }
+            out.unicodeScalars.append(ch)
+        }
+        out.append("\"")
+    }
+
+    /// An array literal (`{"a",NULL,"b"}`) of optional text elements.
+    static func array(_ items: [String?]) -> String {
+        var out = "{"
+        out.reserveCapacity(items.count * 16)
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.append(",") }
+            if let item { appendArrayElement(item, to: &out) } else { out.append("NULL") }
+        }
+        out.append("}")
+        return out
+    }
+
+    /// Parses a one-dimensional array literal of the kind PostgreSQL prints (`{a,"b c",NULL}`).
+    static func parseArray(_ text: String) -> [String?] {
+        var result: [String?] = []
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.first == "{", scalars.last == "}" else { return [] }
+        var i = 1
+        let end = scalars.count - 1
+        if i == end { return [] }
+        while i < end {
+            var item = String.UnicodeScalarView()
+            var quoted = false
+            if scalars[i] == "\"" {
+                quoted = true
+                i += 1
+                while i < end, scalars[i] != "\"" {
+                    if scalars[i] == "\\" { i += 1 }
+                    if i < end { item.append(scalars[i]) }
+                    i += 1
+                }
+                i += 1 // closing quote
+            } else {
+                while i < end, scalars[i] != "," { item.append(scalars[i]); i += 1 }
+            }
+            let s = String(item)
+            result.append(!quoted && s == "NULL" ? nil : s)
+            i += 1 // comma
+        }
+        return result
+    }
+
+    /// Decodes BYTEA's hex output format (`\x0a1b...`).
+    static func bytea(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        let u = Array(text.utf8)
+        guard u.count >= 2, u[0] == UInt8(ascii: "\\"), u[1] == UInt8(ascii: "x") else { return Array(text.utf8) }
+        bytes.reserveCapacity((u.count - 2) / 2)
+        func nibble(_ c: UInt8) -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            default: return c - UInt8(ascii: "A") + 10
+            }
+        }
+        var i = 2
+        while i + 1 < u.count { bytes.append(nibble(u[i]) << 4 | nibble(u[i + 1])); i += 2 }
+        return bytes
+    }
+
+    /// A JSON string literal with escapes.
+    static func jsonString(_ s: String, into out: inout String) {
+        out.append("\"")
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            default:
+                if ch.value < 0x20 {
+                    out.append(String(format: "\\u%04x", ch.value))
+                } else {
+                    out.unicodeScalars.append(ch)
+                }
+            }
+        }
+        out.append("\"")
+    }
+
+    /// A JSON number (non-finite values become null: JSON has no NaN).
+    static func jsonNumber(_ v: Double) -> String { v.isFinite ? String(v) : "null" }
+
+    /// The `resource_usage` JSONB of an execution: `{"cpu":..,"memory_mb":..,"tokens":..,...other}`.
+    static func resourceUsageJSON(_ r: ResourceUsage) -> String? {
+        if r.isEmpty { return nil }
+        var out = "{"
+        var first = true
+        func field(_ key: String, _ v: Double) {
+            if !first { out.append(",") }
+            first = false
+            jsonString(key, into: &out)
+            out.append(":")
+            out.append(jsonNumber(v))
+        }
+        if let v = r.cpu { field("cpu", v) }
+        if let v = r.memoryMB { field("memory_mb", v) }
+        if let v = r.tokens { field("tokens", v) }
+        for key in r.other.keys.sorted() where !["cpu", "memory_mb", "tokens"].contains(key) {
+            field(key, r.other[key]!)
+        }
+        out.append("}")
+        return out
+    }
+
+    /// Reads `resource_usage` JSONB written by anyone: numeric keys only; `cpu_percent` counts as cpu.
+    static func resourceUsage(fromJSON text: String?) -> ResourceUsage {
+        guard let text, let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return ResourceUsage() }
+        var usage = ResourceUsage()
+        for (key, value) in object {
+            guard let number = (value as? NSNumber)?.doubleValue ?? (value as? Double) else { continue }
+            if value is Bool { continue }
+            switch key {
+            case "cpu": usage.cpu = number
+            case "cpu_percent": if usage.cpu == nil { usage.cpu = number } else { usage.other[key] = number }
+            case "memory_mb": usage.memoryMB = number
+            case "tokens": usage.tokens = number
+            default: usage.other[key] = number
+            }
+        }
+        return usage
+    }
+
+    /// A JSON object of strings.
+    static func jsonObject(_ map: [String: String]) -> String {
+        var out = "{"
+        for (i, key) in map.keys.sorted().enumerated() {
+            if i > 0 { out.append(",") }
+            jsonString(key, into: &out)
+            out.append(":")
+            jsonString(map[key]!, into: &out)
+        }
+        out.append("}")
+        return out
+    }
+
+    /// Parses a JSON object of strings (non-string values are printed as JSON).
+    static func stringMap(fromJSON text: String?) -> [String: String] {
+        guard let text, let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        var map: [String: String] = [:]
+        for (k, v) in object { map[k] = (v as? String) ?? "\(v)" }
+        return map
+    }
+
+    /// A float4 array literal (`{0.1,0.2}`) for the `real[]` embedding column.
+    static func floatArray(_ v: [Float]) -> String {
+        "{" + v.map { $0.isFinite ? String($0) : "0" }.joined(separator: ",") + "}"
+    }
+
+    /// A pgvector literal (`[0.1,0.2]`).
+    static func vector(_ v: [Float]) -> String {
+        "[" + v.map { $0.isFinite ? String($0) : "0" }.joined(separator: ",") + "]"
+    }
+
+    /// Parses `{..}` or `[..]` of numbers.
+    static func floats(_ text: String) -> [Float] {
+        let trimmed = text.dropFirst().dropLast()
+        if trimmed.isEmpty { return [] }
+        return trimmed.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) ?? 0 }
+    }
+
+    /// Seconds since 1970 of a `Date`, as bound to `to_timestamp($n) AT TIME ZONE 'UTC'`.
+    static func epoch(_ d: Date) -> String { double(d.timeIntervalSince1970) }
+
+    /// A Date from `extract(epoch from ...)` text.
+    static func date(_ text: String?) -> Date? { text.flatMap(Double.init).map(Date.init(timeIntervalSince1970:)) }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+@testable import LearningStore
+import LearningCore
+
+/// Collects what a feed delivers.
+actor FeedLog {
+    var ids: [Int64] = []
+    var records: [ExecutionRecord] = []
+    var resets = 0
+    func take(_ e: FeedEvent) {
+        switch e {
+        case .executions(let rs): records += rs; ids += rs.compactMap(\.id)
+        case .reset: resets += 1; ids = []; records = []
+        }
+    }
+    var duplicates: Int { ids.count - Set(ids).count }
+}
+
+func startFeed(_ store: LearningStore, _ log: FeedLog) -> Task<Void, any Error> {
+    var s = FeedSettings()
+    s.pollInterval = 0.05
+    s.gapGrace = 0.2
+    let feed = store.feed(s)
+    return Task { try await feed.run { await log.take($0) } }
+}
+
+@Suite("Change feed", .serialized)
+struct FeedTests {
+    @Test func outsideInsertWithPsqlIsDeliveredOnce() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            let mine = try await store.logExecution(record("ours"))
+            // The guide's INSERT, by psql, a different program on its own connection.
+            let psql = Process()
+            psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            psql.arguments = [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", """
+                INSERT INTO agents.execution_log (agent_name, task_id, execution_time, success, timestamp)
+                VALUES ('outside-psql', gen_random_uuid(), 3.5, true, NOW())
+                """]
+            try psql.run()
+            psql.waitUntilExit()
+            #expect(psql.terminationStatus == 0)
+            #expect(await eventually(5) { await log.records.contains { $0.agentName == "outside-psql" } })
+            #expect(await log.ids.contains(mine.id))
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await log.ids.count == 2)
+            #expect(await log.duplicates == 0)
+        }
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["LEARNING_TEST_PYTHON"] != nil, "needs LEARNING_TEST_PYTHON (asyncpg)"))
+    func outsideInsertWithAsyncpgIsDeliveredOnce() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            let script = """
+                import asyncio, asyncpg, sys, uuid
+                async def main():
+                    conn = await asyncpg.connect(sys.argv[1])
+                    query = \"\"\"
+                    INSERT INTO agents.execution_log (agent_name, task_id, execution_time, success, timestamp)
+                    VALUES ($1, $2, $3, $4, NOW())
+                    \"\"\"
+                    for i in range(20):
+                        await conn.execute(query, 'outside-asyncpg', uuid.uuid4(), 1.25, True)
+                    await conn.close()
+                asyncio.run(main())
+                """
+            let py = Process()
+            py.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["LEARNING_TEST_PYTHON"]!)
+            py.arguments = ["-c", script, url]
+            try py.run()
+            py.waitUntilExit()
+            #expect(py.terminationStatus == 0)
+            #expect(await eventually(5) { await log.records.filter { $0.agentName == "outside-asyncpg" }.count == 20 })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await log.ids.count == 20)
+            #expect(await log.duplicates == 0)
+        }
+    }
+
+    @Test func lowerIDCommittingAfterHigherIDIsStillDelivered() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            // Transaction A takes an id and stays open.
+            let a = try PGConnection(url: url)
+            try a.execute("BEGIN")
+            let low = try a.query("""
+                INSERT INTO agents.execution_log (agent_name, success, timestamp) VALUES ('slow', true, NOW()) RETURNING id
+                """).int64(0, 0)!
+            // A rolled-back transaction leaves a gap that is never filled.
+            let b = try PGConnection(url: url)
+            try b.execute("BEGIN")
+            try b.query("INSERT INTO agents.execution_log (agent_name, success) VALUES ('rolled-back', true)")
+            try b.execute("ROLLBACK")
+            // Later ids commit first.
+            let high = try await store.logExecutions((0..<5).map { _ in record("fast") })
+            #expect(high[0].id > low)
+            #expect(await eventually(5) { await log.ids.count == 5 })
+            try await Task.sleep(for: .milliseconds(600)) // well past the gap grace: A still holds the gap open
+            #expect(await !log.ids.contains(low))
+            try a.execute("COMMIT")
+            #expect(await eventually(5) { await log.ids.contains(low) })
+            // More rows after that: each delivered once, the rolled-back id never.
+            _ = try await store.logExecutions((0..<5).map { _ in record("after") })
+            #expect(await eventually(5) { await log.ids.count == 11 })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await log.ids.count == 11)
+            #expect(await log.duplicates == 0)
+            #expect(await !log.records.contains { $0.agentName == "rolled-back" })
+        }
+    }
+
+    @Test func manyConcurrentWritersNeverLoseOrRepeatARow() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            // Outside writers with randomly delayed commits, interleaved with the group-commit writer.
+            let outside = (0..<4).map { w in
+                Thread {
+                    guard let c = try? PGConnection(url: url) else { return }
+                    for i in 0..<25 {
+                        _ = try? c.execute("BEGIN")
+                        _ = try? c.query("INSERT INTO agents.execution_log (agent_name, success, event_id) VALUES ($1, true, $2)",
+                                         [.text("outside-\(w)"), .text("o-\(w)-\(i)")])
+                        usleep(UInt32.random(in: 0...20_000))
+                        _ = try? c.execute(i % 5 == 0 ? "ROLLBACK" : "COMMIT")
+                    }
+                }
+            }
+            outside.forEach { $0.start() }
+            for _ in 0..<20 {
+                _ = try await store.logExecutions((0..<10).map { _ in record("ours") })
+            }
+            let expected = 200 + 4 * 20
+            let c = try PGConnection(url: url)
+            #expect(await eventually(20) { (try? c.query("SELECT count(*) FROM agents.execution_log").int64(0, 0)) == Int64(expected) })
+            #expect(await eventually(10) { await log.ids.count == expected })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await log.ids.count == expected)
+            #expect(await log.duplicates == 0)
+        }
+    }
+
+    @Test func truncateWhileRunningSignalsResetAndReplays() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            _ = try await store.logExecutions((0..<10).map { _ in record() })
+            #expect(await eventually(5) { await log.ids.count == 10 })
+            // The guide's recovery procedure, by an operator.
+            let psql = Process()
+            psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+            psql.arguments = [url, "-X", "-q", "-c",
+                              "TRUNCATE agents.performance_metrics, agents.execution_log, agents.agent_embeddings;"]
+            try psql.run()
+            psql.waitUntilExit()
+            #expect(psql.terminationStatus == 0)
+            #expect(await eventually(5) { await log.resets == 1 })
+            #expect(await log.ids.isEmpty)
+            _ = try await store.logExecutions((0..<3).map { _ in record("post") })
+            #expect(await eventually(5) { await log.ids.count == 3 })
+            #expect(await log.records.allSatisfy { $0.agentName == "post" })
+        }
+    }
+
+    @Test func feedReplaysExistingRowsInBatchesAndBulkLoaderStreamsRetainedRows() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let old = Date().addingTimeInterval(-200 * 86_400)
+            _ = try await store.logExecutions((0..<30).map { _ in record("old", at: old) })
+            _ = try await store.logExecutions((0..<2_500).map { _ in record("new") })
+            var s = FeedSettings()
+            s.batchSize = 1_000
+            s.pollInterval = 0.05
+            let log = FeedLog()
+            let feed = store.feed(s)
+            let t = Task { try await feed.run { await log.take($0) } }
+            defer { t.cancel() }
+            #expect(await eventually(10) { await log.ids.count == 2_530 })
+            var batches = 0, rows = 0
+            for try await batch in store.loadExecutions(batchSize: 1_000) {
+                batches += 1
+                rows += batch.count
+                #expect(batch.allSatisfy { $0.agentName == "new" })
+            }
+            #expect(rows == 2_500 && batches == 3)
+        }
+    }
+
+    @Test func cursorClosesGapsOnlyAfterTheirTransactionsEnded() {
+        var c = FeedCursor()
+        #expect(c.apply(ids: [1, 2, 5], now: 0) == [1, 2, 5])
+        #expect(c.gaps.map { [$0.lo, $0.hi] } == [[3, 4]])
+        #expect(c.cursor == 2)
+        c.closeGaps(xmin: 100, xmax: 110, now: 1, grace: 0.5, complete: true, lastFetched: 5)
+        #expect(c.gaps.first?.closesAtXmin == 110)
+        c.closeGaps(xmin: 109, xmax: 120, now: 2, grace: 0.5, complete: true, lastFetched: 5)
+        #expect(c.gaps.count == 1, "a transaction older than the snapshot may still run")
+        #expect(c.apply(ids: [4], now: 2) == [4])
+        #expect(c.apply(ids: [4, 5], now: 2) == [], "nothing twice")
+        c.closeGaps(xmin: 110, xmax: 120, now: 3, grace: 0.5, complete: true, lastFetched: 5)
+        #expect(c.gaps.isEmpty)
+        #expect(c.cursor == 5)
+    }
+}

@@ -1,0 +1,84 @@
+// Each test gets a database of its own on the cluster named by LEARNING_TEST_DATABASE_URL, so
+// tests that TRUNCATE or count rows cannot disturb each other.
+import Foundation
+@testable import LearningStore
+import LearningCore
+
+enum TestDatabase {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String { "LEARNING_TEST_DATABASE_URL is not set (scripts/test.sh sets it)" }
+    }
+
+    /// The cluster URL from the environment; missing is a failure, not a skip.
+    static func baseURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["LEARNING_TEST_DATABASE_URL"], !url.isEmpty else { throw Missing() }
+        return url
+    }
+
+    /// `url` with its database replaced.
+    static func url(_ base: String, database: String) -> String {
+        var c = URLComponents(string: base)!
+        c.path = "/" + database
+        return c.string!
+    }
+
+    /// Creates a fresh empty database and returns its URL.
+    static func create(base: String? = nil) throws -> String {
+        let base = try base ?? baseURL()
+        let name = "store_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        let admin = try PGConnection(url: base)
+        try admin.execute("CREATE DATABASE \(name)")
+        return url(base, database: name)
+    }
+
+    /// Drops a database made by `create` (closing other sessions first).
+    static func drop(_ url: String, base: String? = nil) {
+        guard let base = try? base ?? baseURL(), let name = URLComponents(string: url)?.path.dropFirst(),
+              let admin = try? PGConnection(url: base) else { return }
+        _ = try? admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                             [.text(String(name))])
+        try? admin.execute("DROP DATABASE IF EXISTS \(name)")
+    }
+
+    /// A configuration pointing at `url`.
+    static func config(_ url: String, maxConnections: Int = 6) -> LearningConfig {
+        var config = LearningConfig()
+        config.database.url = url
+        config.database.maxConnections = maxConnections
+        return config
+    }
+
+    /// Opens a store on a fresh database, runs `body`, shuts down and drops the database.
+    static func withStore<T>(ingest: IngestSettings = IngestSettings(), base: String? = nil,
+                             _ body: (LearningStore, String) async throws -> T) async throws -> T {
+        let url = try create(base: base)
+        let store = try await LearningStore.open(config: config(url), ingest: ingest)
+        do {
+            let value = try await body(store, url)
+            await store.shutdown()
+            drop(url, base: base)
+            return value
+        } catch {
+            await store.shutdown()
+            drop(url, base: base)
+            throw error
+        }
+    }
+}
+
+/// An execution record for tests.
+func record(_ agent: String = "agent-a", event: String? = nil, task: String? = nil, type: String? = "analysis",
+            time: Double? = 1.5, success: Bool = true, at date: Date = Date(), cpu: Double? = nil) -> ExecutionRecord {
+    ExecutionRecord(agentName: agent, taskID: task, taskType: type, executionTime: time, success: success,
+                    resourceUsage: ResourceUsage(cpu: cpu), timestamp: date, eventID: event)
+}
+
+/// Polls `condition` until it holds or `seconds` pass.
+func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = Date(timeIntervalSinceNow: seconds)
+    while Date() < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
