@@ -7,11 +7,14 @@ let package = Package(
     name: "learning-system-fuzz",
     dependencies: [.package(name: "learning-system", path: "..")],
     targets: [
+        /// Declares libFuzzer's LLVMFuzzerRunDriver: SwiftPM renames an executable's `main` to
+        /// `<Target>_main`, so each harness defines that and hands control to libFuzzer.
+        .target(name: "CFuzzerDriver"),
         .executableTarget(name: "FuzzHTTP1Parser",
-                          dependencies: [.product(name: "HTTP1Wire", package: "learning-system")],
+                          dependencies: ["CFuzzerDriver", .product(name: "HTTP1Wire", package: "learning-system")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "FuzzGRPCDeframer",
-                          dependencies: [.product(name: "GRPCWire", package: "learning-system")],
+                          dependencies: ["CFuzzerDriver", .product(name: "GRPCWire", package: "learning-system")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -244,6 +244,8 @@ final class HTTP1Handler: @unchecked Sendable {
     private(set) var requestInFlight = false
     var closeAfterCurrent = false
     private var stopped = false
+    /// Set when the connection closed: `connection` (unowned) must not be touched any more.
+    private var connectionGone = false
 
     init(connection: Connection) {
         self.connection = connection
@@ -311,7 +313,7 @@ final class HTTP1Handler: @unchecked Sendable {
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false
-                    guard !connection.isClosed else { return }
+                    guard !connectionGone, !connection.isClosed else { return }
                     respond(response, keepAlive: keepAlive && !closeAfterCurrent, head: head, route: route,
                             method: request.method, path: request.path, start: start)
                     processRequests()
@@ -347,5 +349,6 @@ final class HTTP1Handler: @unchecked Sendable {
 
     func connectionClosed() {
         stopped = true
+        connectionGone = true
     }
 }

@@ -28,7 +28,7 @@ public struct GRPCClientResponse: Sendable {
 /// Failures are thrown as `GRPCStatus` (UNAVAILABLE for connection problems).
 public final class GRPCClient {
     private let fd: Int32
-    private let session = H2ClientSession()
+    let session = H2ClientSession()
     private let authority: String
     /// The largest response message accepted.
     public var maxReceiveMessageBytes = 4 << 20

@@ -179,6 +179,11 @@ final class H2ClientSession {
         return output
     }
 
+    /// A setting the server sent (e.g. `NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS`).
+    func remoteSetting(_ id: nghttp2_settings_id) -> UInt32 {
+        nghttp2_session_get_remote_settings(session, id)
+    }
+
     /// Whether the session still wants to talk.
     var isAlive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
 }

@@ -28,6 +28,11 @@ final class H2Stream {
     var httpBody: [UInt8] = []
     var httpBodyTooLarge = false
     var httpComplete = false
+    /// The client sent END_STREAM.
+    var clientEnded = false
+    /// A refusal decided from the headers alone, held until the client finishes its request.
+    var pendingRejection: (() -> Void)?
+    var rejectionTimer: UInt64?
     // Response side.
     var outbound: [UInt8] = []
     var outboundOffset = 0
@@ -42,10 +47,14 @@ final class H2Stream {
 
     init(id: Int32, maxReceiveMessageBytes: Int) {
         self.id = id
-        machine = GRPCServerStreamStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes)
+        machine = GRPCServerStreamStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
+                                               supportedEncodings: H2Stream.supportedEncodings)
     }
 
     var pendingOutboundBytes: Int { outbound.count - outboundOffset }
+
+    /// Request encodings the server decodes besides identity (one shared set, no allocation per stream).
+    static let supportedEncodings: Set<String> = ["gzip"]
 }
 
 /// An `nghttp2_nv` array over storage that lives for the whole process, submitted without copies
@@ -68,7 +77,7 @@ final class StaticHeaderVector: @unchecked Sendable {
     }
 
     static let grpcResponseHeaders = StaticHeaderVector([(":status", "200"), ("content-type", "application/grpc"),
-                                                         ("grpc-accept-encoding", "identity")])
+                                                         ("grpc-accept-encoding", "identity,gzip")])
     static let grpcOKTrailers = StaticHeaderVector([("grpc-status", "0")])
 }
 
@@ -103,6 +112,10 @@ final class H2Handler: @unchecked Sendable {
         case input(Int32)
         case httpComplete(Int32)
         case closed(Int32)
+        /// The response ended while the client was still sending.
+        case responseEndedEarly(Int32)
+        /// The client finished a request whose refusal was held back.
+        case clientEnded(Int32)
     }
 
     unowned let connection: Connection
@@ -146,6 +159,9 @@ final class H2Handler: @unchecked Sendable {
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, _, userData in
             H2Handler.owner(userData).onStreamClose(streamID)
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            H2Handler.owner(userData).onFrameSent(frame!)
         }
         var option: OpaquePointer?
         nghttp2_option_new(&option)
@@ -281,6 +297,10 @@ final class H2Handler: @unchecked Sendable {
         let header = frame.pointee.hd
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         guard let stream = streams[header.stream_id] else { return 0 }
+        if endStream && (UInt32(header.type) == NGHTTP2_HEADERS.rawValue || UInt32(header.type) == NGHTTP2_DATA.rawValue) {
+            stream.clientEnded = true
+            if stream.pendingRejection != nil { events.append(.clientEnded(stream.id)) }
+        }
         if UInt32(header.type) == NGHTTP2_HEADERS.rawValue && frame.pointee.headers.cat.rawValue == 0 /* NGHTTP2_HCAT_REQUEST */ {
             if case .notGRPC = GRPCContentType(stream.contentType) {
                 stream.kind = .http
@@ -308,6 +328,16 @@ final class H2Handler: @unchecked Sendable {
                 break
             }
         }
+        return 0
+    }
+
+    private func onFrameSent(_ frame: UnsafePointer<nghttp2_frame>) -> Int32 {
+        counters.callbacks += 1
+        let header = frame.pointee.hd
+        guard header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+              UInt32(header.type) == NGHTTP2_HEADERS.rawValue || UInt32(header.type) == NGHTTP2_DATA.rawValue,
+              let stream = streams[header.stream_id], !stream.clientEnded else { return 0 }
+        events.append(.responseEndedEarly(stream.id))
         return 0
     }
 
@@ -362,6 +392,20 @@ final class H2Handler: @unchecked Sendable {
                     if let stream = streams[id] { httpRequestComplete(stream) }
                 case .closed(let id):
                     if let stream = streams.removeValue(forKey: id) { streamClosed(stream) }
+                case .clientEnded(let id):
+                    if let stream = streams[id], let reject = stream.pendingRejection {
+                        stream.pendingRejection = nil
+                        if let timer = stream.rejectionTimer { connection.loop.cancelTimer(timer) }
+                        reject()
+                    }
+                case .responseEndedEarly(let id):
+                    // RFC 9113 8.1: after a complete response, ask a client that is still sending
+                    // to stop, without error (clients such as curl otherwise wait to finish).
+                    if let stream = streams[id], !stream.clientEnded, let session {
+                        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id,
+                                                  NGHTTP2_NO_ERROR.rawValue)
+                        connection.loop.scheduleFlush(connection)
+                    }
                 }
             }
         }
@@ -372,22 +416,29 @@ final class H2Handler: @unchecked Sendable {
         switch action {
         case .rejectHTTP(let status):
             stream.kind = .rejected
-            stream.finished = true
-            submitResponse(stream, status: status, headers: [], body: [])
-            record(stream, httpStatus: status, grpcStatus: nil)
+            rejectWhenRequestEnds(stream) { [self] in
+                stream.finished = true
+                submitResponse(stream, status: status, headers: [], body: [])
+                record(stream, httpStatus: status, grpcStatus: nil)
+            }
         case .rejectWithStatus(let status, let advertise):
             stream.kind = .rejected
-            stream.finished = true
-            var headers = [(":status", "200"), ("content-type", "application/grpc")]
-            if advertise { headers.append(("grpc-accept-encoding", "identity")) }
-            headers.append(("grpc-status", String(status.code.rawValue)))
-            if !status.message.isEmpty { headers.append(("grpc-message", GRPCMessageText.percentEncode(status.message))) }
-            submitHeadersOnly(stream.id, headers)
-            record(stream, httpStatus: 200, grpcStatus: status)
+            rejectWhenRequestEnds(stream) { [self] in
+                stream.finished = true
+                var headers = [(":status", "200"), ("content-type", "application/grpc")]
+                if advertise { headers.append(("grpc-accept-encoding", "identity,gzip")) }
+                headers.append(("grpc-status", String(status.code.rawValue)))
+                if !status.message.isEmpty { headers.append(("grpc-message", GRPCMessageText.percentEncode(status.message))) }
+                submitHeadersOnly(stream.id, headers)
+                record(stream, httpStatus: 200, grpcStatus: status)
+            }
         case .accept(let timeout):
             let path = stream.path ?? ""
             guard let handler = server.router.grpcMethods[path] else {
-                finish(stream, GRPCStatus(.unimplemented, "unknown method \(path)"))
+                stream.kind = .rejected // request messages are not even deframed
+                rejectWhenRequestEnds(stream) { [self] in
+                    finish(stream, GRPCStatus(.unimplemented, "unknown method \(path)"))
+                }
                 return
             }
             let deadline = timeout.map { stream.start + $0 }
@@ -420,6 +471,23 @@ final class H2Handler: @unchecked Sendable {
         }
     }
 
+    /// Runs a refusal decided from the headers once the client has finished sending (at most
+    /// 100 ms later). Answering while the client still uploads is allowed, but then the stream must
+    /// be reset, and clients such as curl report that reset as an error.
+    private func rejectWhenRequestEnds(_ stream: H2Stream, _ reject: @escaping () -> Void) {
+        if stream.clientEnded {
+            reject()
+            return
+        }
+        stream.pendingRejection = reject
+        stream.rejectionTimer = connection.loop.scheduleTimer(at: .now + .milliseconds(100)) { [weak self, weak stream] in
+            guard let self, let stream, self.streams[stream.id] != nil, let reject = stream.pendingRejection else { return }
+            stream.pendingRejection = nil
+            reject()
+            self.connection.loop.scheduleFlush(self.connection)
+        }
+    }
+
     private func startRequestStream(_ stream: H2Stream) -> AnyGRPCRequestStream {
         let (input, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         stream.requestContinuation = continuation
@@ -444,13 +512,18 @@ final class H2Handler: @unchecked Sendable {
                 var payloads: [[UInt8]] = []
                 payloads.reserveCapacity(messages.count)
                 for message in messages {
-                    if message.compressed {
-                        // Only identity is advertised; a compressed message here means the
-                        // request named an encoding we accepted but cannot decode.
-                        failInput(stream, GRPCStatus(.internal, "cannot decompress message"))
+                    guard message.compressed else {
+                        payloads.append(message.bytes)
+                        continue
+                    }
+                    // The state machine only lets compressed messages through for a supported
+                    // grpc-encoding, which is gzip.
+                    do {
+                        payloads.append(try Gzip.decompress(message.bytes, limit: configuration.maxReceiveMessageBytes))
+                    } catch {
+                        failInput(stream, error)
                         return
                     }
-                    payloads.append(message.bytes)
                 }
                 deliver(stream, payloads, endOfInput: endOfInput)
             }
@@ -550,6 +623,8 @@ final class H2Handler: @unchecked Sendable {
 
     private func streamClosed(_ stream: H2Stream) {
         if let timer = stream.deadlineTimer { connection.loop.cancelTimer(timer) }
+        if let timer = stream.rejectionTimer { connection.loop.cancelTimer(timer) }
+        stream.pendingRejection = nil
         let cancelled = GRPCStatus(.cancelled, "the client cancelled the call")
         if !stream.finished {
             stream.finished = true
@@ -579,7 +654,7 @@ final class H2Handler: @unchecked Sendable {
                 submitResponseWithProvider(stream.id, static: StaticHeaderVector.grpcResponseHeaders)
             } else {
                 var headers = [(":status", "200"), ("content-type", "application/grpc"),
-                               ("grpc-accept-encoding", "identity")]
+                               ("grpc-accept-encoding", "identity,gzip")]
                 for item in initial { headers.append((item.name, item.value)) }
                 submitResponseWithProvider(stream.id, headers)
             }

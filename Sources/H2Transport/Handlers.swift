@@ -1,4 +1,4 @@
-public import GRPCWire
+import GRPCWire
 import Synchronization
 
 // The contract between the transport and the layers above it (the gRPC service bindings and the

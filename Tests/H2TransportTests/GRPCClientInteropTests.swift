@@ -125,6 +125,37 @@ import Testing
         }
     }
 
+    @Test func gzipCompressedRequestsAreDecompressedWithinTheLimit() async throws {
+        try await offload {
+            let server = try TestServer { $0.maxReceiveMessageBytes = 64 * 1024 }
+            defer { server.stop() }
+            let small = try runPythonClient(["gzip", String(server.port), "5000"]).json()
+            #expect(small["code"] as? String == "OK")
+            #expect(small["reason"] as? String == "agent 5000 chars")
+            // 200 KB of "x" compresses to a few hundred bytes: the limit applies to the inflated size.
+            let bomb = try runPythonClient(["gzip", String(server.port), "200000"]).json()
+            #expect(bomb["code"] as? String == "RESOURCE_EXHAUSTED")
+        }
+    }
+
+    @Test func unsupportedEncodingIsUnimplementedAndAdvertisesWhatIsSupported() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let body = FileManager.default.temporaryDirectory.appendingPathComponent("snappy-\(UUID()).bin")
+            try Data([1, 0, 0, 0, 1, 0]).write(to: body)
+            defer { try? FileManager.default.removeItem(at: body) }
+            // nghttp, not curl: the server answers before the request body and then resets the
+            // stream with NO_ERROR (RFC 9113 8.1), which curl 7.88 reports as error 92.
+            let result = try runProcess(try tool("nghttp"), ["-v", "-H", "content-type: application/grpc",
+                                                             "-H", "te: trailers", "-H", "grpc-encoding: snappy",
+                                                             "-d", body.path,
+                                                             "http://127.0.0.1:\(server.port)\(TestPaths.getHealth)"])
+            #expect(result.stdout.contains("grpc-status: 12"))
+            #expect(result.stdout.contains("grpc-accept-encoding: identity,gzip"))
+        }
+    }
+
     @Test func garbageProtobufIsInvalidArgument() async throws {
         try await offload {
             let server = try TestServer()

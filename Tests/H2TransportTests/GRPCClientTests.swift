@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CNghttp2
 import CProtobufC
 import LearningProtoC
 import ProtobufCSupport
@@ -83,6 +84,32 @@ private func agentRequest(_ name: String) -> [UInt8] {
             let response = try client.clientStreaming(TestPaths.streamExecutions, requests: requests, timeout: .seconds(30))
             let decoded = try #require(unpackMessage(response.message, learning__v1__log_executions_response__unpack))
             #expect(decoded.message.accepted == 20_000)
+        }
+    }
+
+    @Test func serverAnnouncesItsStreamAndHeaderLimits() async throws {
+        try await offload {
+            let server = try TestServer {
+                $0.maxConcurrentStreams = 7
+                $0.maxHeaderListBytes = 3000
+            }
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            _ = try client.unary(TestPaths.getHealth, request: [])
+            #expect(client.session.remoteSetting(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) == 7)
+            #expect(client.session.remoteSetting(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE) == 3000)
+        }
+    }
+
+    @Test func idleHTTP2ConnectionsGetGoAwayAndAreClosed() async throws {
+        try await offload {
+            let server = try TestServer { $0.idleTimeout = .milliseconds(300) }
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            _ = try client.unary(TestPaths.getHealth, request: [])
+            #expect(server.server.metrics.openConnections == 1)
+            try waitUntil { server.server.metrics.openConnections == 0 }
+            #expect(throws: GRPCStatus.self) { try client.unary(TestPaths.getHealth, request: []) }
         }
     }
 

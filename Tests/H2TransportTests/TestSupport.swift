@@ -136,6 +136,11 @@ func makeTestRouter(probe: HandlerProbe) -> Router {
                 HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")],
                              body: Array("{\"status\":\"healthy\"}".utf8))
             }
+        case ("GET", "/slow"):
+            return .async { _ in
+                try? await Task.sleep(for: .milliseconds(300))
+                return HTTPResponse(status: 200, body: Array("slow".utf8))
+            }
         case ("POST", "/echo"):
             return .async { request in
                 HTTPResponse(status: 200, headers: [Metadata("content-type", "application/octet-stream"),

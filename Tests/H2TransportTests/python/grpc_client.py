@@ -42,6 +42,14 @@ def main():
             out(code="OK", status=response.status, reason=response.reason)
         except grpc.RpcError as error:
             out(**error_fields(error))
+    elif command == "gzip":
+        # GetAgentStatus with an agent name of the given length, gzip-compressed by grpcio.
+        try:
+            response = stub.GetAgentStatus(learning_pb2.GetAgentStatusRequest(agent_name="x" * int(args[0])),
+                                           timeout=10, compression=grpc.Compression.Gzip)
+            out(code="OK", reason=response.reason)
+        except grpc.RpcError as error:
+            out(**error_fields(error))
     elif command == "agent_cancel":
         future = stub.GetAgentStatus.future(learning_pb2.GetAgentStatusRequest(agent_name="slow"), timeout=10)
         threading.Event().wait(float(args[0]))

@@ -2,6 +2,8 @@
 // fed in pieces whose sizes come from the input itself, and invariants are checked on every message.
 import GRPCWire
 
+import CFuzzerDriver
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGRPCDeframer(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -37,4 +39,12 @@ public func fuzzGRPCDeframer(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     precondition(GRPCMessageText.percentDecode(GRPCMessageText.percentEncode(text)) == text, "percent round trip")
     _ = GRPCTimeout.parse(text)
     return 0
+}
+
+/// The entry point SwiftPM links as `main`; it runs libFuzzer's driver with the harness.
+@_cdecl("FuzzGRPCDeframer_main")
+public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzGRPCDeframer(data!, size) }
 }

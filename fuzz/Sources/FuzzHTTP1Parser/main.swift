@@ -2,6 +2,8 @@
 // input itself, and invariants are checked on every event.
 import HTTP1Wire
 
+import CFuzzerDriver
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP1Parser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
@@ -32,4 +34,12 @@ public func fuzzHTTP1Parser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 
         }
     }
     return 0
+}
+
+/// The entry point SwiftPM links as `main`; it runs libFuzzer's driver with the harness.
+@_cdecl("FuzzHTTP1Parser_main")
+public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments) { data, size in fuzzHTTP1Parser(data!, size) }
 }

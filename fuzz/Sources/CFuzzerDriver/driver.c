@@ -1,0 +1,2 @@
+/* Only declares libFuzzer's driver for Swift (see include/CFuzzerDriver.h). */
+#include "CFuzzerDriver.h"
