@@ -298,6 +298,14 @@ final class ExecutionWriter: Sendable {
 
     /// Writes records in one transaction (one autocommit statement); acks in input order.
     static func insert(_ records: [ExecutionRecord], on c: PGConnection, attempt: Int = 0) throws -> [IngestAck] {
+        if records.count >= copyThreshold, attempt == 0 {
+            do {
+                return try copyInsert(records, on: c)
+            } catch StoreError.alreadyExists {
+                // Another transaction stored one of these event ids after the look-up: nothing of
+                // this COPY was committed; the INSERT ... ON CONFLICT path sorts it out.
+            }
+        }
         var agent: [String?] = [], task: [String?] = [], type: [String?] = [], time: [String?] = []
         var success: [String?] = [], error: [String?] = [], usage: [String?] = [], ts: [String?] = []
         var event: [String?] = []
@@ -342,6 +350,61 @@ final class ExecutionWriter: Sendable {
         return acks
     }
 
+    /// Batches at least this large go through COPY (PostgreSQL's multi-row insert path).
+    static let copyThreshold = 256
+
+    /// Writes a large batch with COPY inside one transaction: event ids stored before are answered
+    /// from a look-up, the rest get ids from the table's sequence and are copied with them.
+    static func copyInsert(_ records: [ExecutionRecord], on c: PGConnection) throws -> [IngestAck] {
+        try c.transaction {
+            // An xid before any id is drawn: the change feed then sees this transaction as in
+            // flight for as long as its ids are missing from the table.
+            try c.queryPrepared("ingest_xid", "SELECT pg_current_xact_id()", [])
+            var existing: [String: Int64] = [:]
+            let events = records.compactMap(\.eventID)
+            if !events.isEmpty {
+                let found = try c.queryPrepared("ingest_lookup",
+                    "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
+                    [.text(PGText.array(events))])
+                for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { existing[e] = id } }
+            }
+            var acks = [IngestAck](repeating: IngestAck(id: 0, duplicate: true), count: records.count)
+            var fresh: [Int] = []
+            var firstInBatch: [String: Int] = [:]
+            var sameAs: [(Int, Int)] = []
+            for (i, r) in records.enumerated() {
+                if let e = r.eventID {
+                    if let id = existing[e] { acks[i].id = id; continue }
+                    if let j = firstInBatch[e] { sameAs.append((i, j)); continue }
+                    firstInBatch[e] = i
+                }
+                fresh.append(i)
+            }
+            if !fresh.isEmpty {
+                let ids = try c.queryPrepared("ingest_ids",
+                    "SELECT nextval('agents.execution_log_id_seq'::regclass) FROM generate_series(1, $1::int)",
+                    [.int(fresh.count)])
+                guard ids.count == fresh.count else { throw StoreError.database(sqlState: "", message: "ingest: id allocation") }
+                var data: [UInt8] = []
+                data.reserveCapacity(fresh.count * 200)
+                for (k, i) in fresh.enumerated() {
+                    let id = ids.int64(k, 0) ?? 0
+                    acks[i] = IngestAck(id: id, duplicate: false)
+                    CopyText.appendRow(id: id, records[i], to: &data)
+                }
+                let copied = try c.copyIn("""
+                    COPY agents.execution_log (id, agent_name, task_id, task_type, execution_time, success, error_message,
+                        resource_usage, timestamp, event_id) FROM STDIN
+                    """, data: data)
+                guard copied == fresh.count else {
+                    throw StoreError.database(sqlState: "", message: "ingest: COPY stored \(copied) of \(fresh.count) rows")
+                }
+            }
+            for (i, j) in sameAs { acks[i] = IngestAck(id: acks[j].id, duplicate: true) }
+            return acks
+        }
+    }
+
     /// Matches RETURNING rows (input order, conflicting rows absent) to the input records. Any
     /// inconsistency (ids not ascending, an event id out of place) is an error, never a wrong ack.
     static func matchReturned(_ records: [ExecutionRecord], ids: [Int64], eventIDs: [String?]) throws -> [IngestAck] {
@@ -373,4 +436,64 @@ final class ExecutionWriter: Sendable {
         return acks
     }
 
+}
+
+/// COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+enum CopyText {
+    static func appendField(_ s: String?, to out: inout [UInt8]) {
+        guard let s else { out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "N")); return }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"): out.append(b); out.append(b)
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            default: out.append(b)
+            }
+        }
+    }
+
+    static func appendRow(id: Int64, _ r: ExecutionRecord, to out: inout [UInt8]) {
+        let tab = UInt8(ascii: "\t")
+        out.append(contentsOf: String(id).utf8); out.append(tab)
+        appendField(r.agentName, to: &out); out.append(tab)
+        appendField(r.taskID, to: &out); out.append(tab)
+        appendField(r.taskType, to: &out); out.append(tab)
+        appendField(r.executionTime.map(PGText.double), to: &out); out.append(tab)
+        out.append(r.success ? UInt8(ascii: "t") : UInt8(ascii: "f")); out.append(tab)
+        appendField(r.errorMessage, to: &out); out.append(tab)
+        appendField(PGText.resourceUsageJSON(r.resourceUsage), to: &out); out.append(tab)
+        appendTimestamp(r.timestamp, to: &out); out.append(tab)
+        appendField(r.eventID, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (years 1...9999, checked by `validate`).
+    static func appendTimestamp(_ date: Date, to out: inout [UInt8]) {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var days = micros / 86_400_000_000
+        var rest = micros % 86_400_000_000
+        if rest < 0 { rest += 86_400_000_000; days -= 1 }
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func digits(_ v: Int64, _ width: Int) {
+            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) { buf[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            out.append(contentsOf: buf)
+        }
+        digits(y, 4); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        out.append(UInt8(ascii: " "))
+        let secs = rest / 1_000_000
+        digits(secs / 3600, 2); out.append(UInt8(ascii: ":")); digits(secs / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(secs % 60, 2); out.append(UInt8(ascii: ".")); digits(rest % 1_000_000, 6)
+    }
 }

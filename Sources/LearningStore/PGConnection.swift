@@ -111,6 +111,38 @@ final class PGConnection {
         }
     }
 
+    /// Runs `COPY ... FROM STDIN` (text format) with `data` as the whole input; returns the rows copied.
+    @discardableResult
+    func copyIn(_ sql: String, data: [UInt8]) throws -> Int {
+        guard let start = PQexec(conn, sql) else { throw StoreError.unavailable(lastError(default: "no result (connection lost)")) }
+        if PQresultStatus(start) != PGRES_COPY_IN {
+            _ = try consume(start) // throws the server's error
+            throw StoreError.database(sqlState: "", message: "COPY did not start")
+        }
+        PQclear(start)
+        var ok = true
+        data.withUnsafeBufferPointer { raw in
+            raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { base in
+                var offset = 0
+                while offset < raw.count, ok {
+                    let n = min(1 << 20, raw.count - offset)
+                    ok = PQputCopyData(conn, base + offset, Int32(n)) == 1
+                    offset += n
+                }
+            }
+        }
+        let ended = PQputCopyEnd(conn, ok ? nil : "client failed to send the data") == 1
+        // Drain every result; the first failure wins.
+        var failure: (any Error)?
+        var copied = 0
+        while let r = PQgetResult(conn) {
+            do { copied = try consume(r).affected } catch { if failure == nil { failure = error } }
+        }
+        if let failure { throw failure }
+        if !ok || !ended { throw StoreError.unavailable(lastError(default: "COPY data could not be sent")) }
+        return copied
+    }
+
     // MARK: - Internals
 
     private func withParams(
