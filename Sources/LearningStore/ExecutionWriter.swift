@@ -85,13 +85,15 @@ final class ExecutionWriter: Sendable {
     /// Enqueues records and returns once their transaction committed.
     func write(_ records: [ExecutionRecord]) async throws -> [IngestAck] {
         if records.isEmpty { return [] }
-        for r in records { try Self.validate(r) }
         if records.count > settings.queueCapacity {
             throw StoreError.invalidInput("batch of \(records.count) records exceeds the ingest queue (\(settings.queueCapacity))")
         }
         if connectedWriters.load(ordering: .relaxed) == 0 {
             throw StoreError.unavailable(health.lastError ?? "database not connected")
         }
+        // Refuse before validating: a rejected caller must cost next to nothing.
+        if let advice = overloadAdvice(adding: records.count) { throw StoreError.overloaded(retryAfter: advice) }
+        for r in records { try Self.validate(r) }
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             if queue.closed {
@@ -102,9 +104,7 @@ final class ExecutionWriter: Sendable {
             if queue.rows + records.count > settings.queueCapacity {
                 let backlog = queue.rows
                 condition.unlock()
-                let perSecond = rate.withLock { $0 }
-                let wait = min(5.0, max(0.05, Double(backlog) / max(perSecond, 1)))
-                continuation.resume(throwing: StoreError.overloaded(retryAfter: (wait * 100).rounded(.up) / 100))
+                continuation.resume(throwing: StoreError.overloaded(retryAfter: retryAdvice(backlog: backlog)))
                 return
             }
             queue.groups.append(Group(records: records, continuation: continuation))
@@ -112,6 +112,21 @@ final class ExecutionWriter: Sendable {
             condition.signal()
             condition.unlock()
         }
+    }
+
+    /// Retry advice when `adding` more rows would overflow the queue, else nil.
+    private func overloadAdvice(adding n: Int) -> Double? {
+        condition.lock()
+        let backlog = queue.rows
+        condition.unlock()
+        return backlog + n > settings.queueCapacity ? retryAdvice(backlog: backlog) : nil
+    }
+
+    /// Seconds until the backlog should have drained at the recent write rate (0.05 ... 5).
+    private func retryAdvice(backlog: Int) -> Double {
+        let perSecond = rate.withLock { $0 }
+        let wait = min(5.0, max(0.05, Double(backlog) / max(perSecond, 1)))
+        return (wait * 100).rounded(.up) / 100
     }
 
     /// Stops accepting records; writers finish what is queued, then exit.
@@ -144,7 +159,7 @@ final class ExecutionWriter: Sendable {
         try text(r.taskType, "task_type", max: 255)
         try text(r.errorMessage, "error_message", max: nil)
         try text(r.eventID, "event_id", max: 1024)
-        if let t = r.taskID, UUID(uuidString: t) == nil { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
+        if let t = r.taskID, !isCanonicalUUID(t) { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
         if let e = r.executionTime, !e.isFinite || e < 0 {
             throw StoreError.invalidInput("execution_time must be a finite number of seconds >= 0")
         }
@@ -159,6 +174,25 @@ final class ExecutionWriter: Sendable {
         for v in [r.resourceUsage.cpu, r.resourceUsage.memoryMB, r.resourceUsage.tokens] {
             if let v, !v.isFinite { throw StoreError.invalidInput("resource_usage values must be finite") }
         }
+    }
+
+    /// True for `8-4-4-4-12` hex digits (either case). Foundation's UUID parser uses sscanf,
+    /// which cost a quarter of the ingest CPU.
+    static func isCanonicalUUID(_ s: String) -> Bool {
+        var count = 0
+        for b in s.utf8 {
+            switch count {
+            case 8, 13, 18, 23: if b != UInt8(ascii: "-") { return false }
+            default:
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): break
+                default: return false
+                }
+            }
+            count += 1
+            if count > 36 { return false }
+        }
+        return count == 36
     }
 
     // MARK: - Writer thread

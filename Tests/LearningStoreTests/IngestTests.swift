@@ -192,6 +192,15 @@ struct TextFormatTests {
         #expect(PGText.resourceUsage(fromJSON: "[1,2]") == ResourceUsage())
     }
 
+    @Test func uuidCheckAcceptsCanonicalFormOnly() {
+        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString))
+        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString.lowercased()))
+        #expect(!ExecutionWriter.isCanonicalUUID("not-a-uuid"))
+        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString + "0"))
+        #expect(!ExecutionWriter.isCanonicalUUID(String(UUID().uuidString.dropLast()) + "g"))
+        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString.replacingOccurrences(of: "-", with: "")))
+    }
+
     @Test func copyTimestampsAreUTCWithMicroseconds() {
         var out: [UInt8] = []
         CopyText.appendTimestamp(Date(timeIntervalSince1970: 1_760_000_000.123456), to: &out)
