@@ -26,8 +26,9 @@ public struct IngestSettings: Sendable, Equatable {
     public var queueCapacity = 50_000
     /// Most records written by one transaction.
     public var maxBatchRows = 5_000
-    /// Writer threads, each with its own connection (one commits while the next batch fills).
-    public var writers = 2
+    /// Writer threads, each with its own connection: while some wait for their commit's WAL flush,
+    /// others fill the next batch (taken from `database.max_connections`).
+    public var writers = 4
 
     /// Defaults.
     public init() {}
