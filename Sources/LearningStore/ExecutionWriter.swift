@@ -239,9 +239,11 @@ final class ExecutionWriter: Sendable {
                 noteRate(rows: offset, since: started)
             } catch let error as StoreError {
                 if case .unavailable = error {
+                    // This connection broke: its batch may or may not have committed, so its callers
+                    // get `unavailable` (a retry with the same event id is answered as a duplicate).
+                    // The queue waits for the reconnect; only if that fails is it failed too.
                     setConnected(false)
                     for g in batch { g.continuation.resume(throwing: error) }
-                    failQueued(with: error)
                 } else if batch.count > 1 {
                     // One caller's bad record must not fail the others: retry each group alone.
                     for g in batch {

@@ -67,7 +67,12 @@ final class PGConnection {
     /// Reads whatever the server sent meanwhile (without blocking) and says whether the connection
     /// is still usable: a pooled connection whose server went away is noticed before it is used.
     func probe() -> Bool {
-        PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK
+        // A terminated backend sends its FATAL message, then closes: the first read may return
+        // the message and only the next one the end of the stream.
+        for _ in 0..<3 {
+            if PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK { return false }
+        }
+        return true
     }
 
     /// The server's version number, e.g. 150018.
