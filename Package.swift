@@ -40,6 +40,16 @@ let package = Package(
                 dependencies: ["CNghttp2", "CLearningShims", "GRPCWire", "HTTP1Wire"],
                 swiftSettings: swiftSettings),
 
+        /// grpc.health.v1 and server reflection (v1, v1alpha) for any router.
+        .target(name: "GRPCStandardServices",
+                dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC", "CProtobufC"],
+                swiftSettings: swiftSettings),
+        /// A small server for bench/ until the real service is wired (GetHealth inline, REST /health).
+        .executableTarget(name: "H2BenchServer",
+                          dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "ProtobufCSupport",
+                                         "LearningProtoC", "CProtobufC"],
+                          swiftSettings: swiftSettings),
+
         // MARK: Domain, learning and storage
         .target(name: "LearningCore", swiftSettings: swiftSettings),
         .target(name: "LearningML", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
@@ -62,9 +72,15 @@ let package = Package(
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
         .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
+        .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
+                          swiftSettings: swiftSettings),
+        /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
+        .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
+                          swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
-                                         "CProtobufC", "LearningCore"],
+                                         "CProtobufC", "LearningCore", "LearningREST", "LearningService"],
                           swiftSettings: swiftSettings),
 
         // MARK: Tests: fast pure tests per module, integration tests against real servers
@@ -73,8 +89,17 @@ let package = Package(
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1WireTests", dependencies: ["HTTP1Wire"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningMLTests", dependencies: ["LearningML", "LearningCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "H2TransportTests", dependencies: ["H2Transport", "GRPCWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "H2TransportTests",
+                    dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "HTTP1Wire", "CNghttp2",
+                                   "ProtobufCSupport",
+                                   "LearningProtoC", "CProtobufC"],
+                    exclude: ["python"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LearningRESTTests",
+                    dependencies: ["LearningREST", "LearningService", "H2Transport", "LearningCore"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningREST", "LearningService", "LearningCore", "GRPCWire"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore"],

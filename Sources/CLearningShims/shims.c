@@ -1,4 +1,13 @@
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <sys/epoll.h>
 #include "CLearningShims.h"
 
-/* The transport relies on the nghttp2 1.52 API names (nghttp2_session_mem_recv, nghttp2_data_provider). */
-_Static_assert(NGHTTP2_VERSION_NUM >= 0x013400, "nghttp2 1.52 or newer is required");
+/* Swift reads epoll_event through the imported struct; x86_64 packs it to 12 bytes. */
+#if defined(__x86_64__)
+_Static_assert(sizeof(struct epoll_event) == 12, "epoll_event is packed on x86_64");
+#endif
+
+int clearning_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length) {
+    return accept4(fd, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

@@ -1,4 +1,5 @@
 public import GRPCWire
+import Synchronization
 
 // The contract between the transport and the layers above it (the gRPC service bindings and the
 // REST shim). The transport owns sockets, HTTP/2 sessions and HTTP/1.1 parsing; the layers above
@@ -31,13 +32,40 @@ public struct GRPCCallContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The peer's address, e.g. `127.0.0.1:53412`.
     public var peer: String
+    /// Custom response metadata the handler wants sent: initial metadata goes out with the response
+    /// headers, trailing metadata with the status (added by the transport; additive to the contract).
+    public var responseMetadata: GRPCResponseMetadata
 
     public init(method: String, metadata: [Metadata], deadline: ContinuousClock.Instant?, peer: String) {
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
+        self.responseMetadata = GRPCResponseMetadata()
     }
+}
+
+/// Response metadata a handler adds while it runs (e.g. a request id echoed back).
+public final class GRPCResponseMetadata: Sendable {
+    private let storage = Mutex<(initial: [Metadata], trailing: [Metadata])>(([], []))
+
+    /// Creates an empty set.
+    public init() {}
+
+    /// Adds metadata sent with the response headers (ignored once the first message has gone out).
+    public func addInitial(_ metadata: Metadata) {
+        storage.withLock { $0.initial.append(metadata) }
+    }
+
+    /// Adds metadata sent with the trailers, after the last message.
+    public func addTrailing(_ metadata: Metadata) {
+        storage.withLock { $0.trailing.append(metadata) }
+    }
+
+    /// The initial metadata added so far.
+    public var initial: [Metadata] { storage.withLock { $0.initial } }
+    /// The trailing metadata added so far.
+    public var trailing: [Metadata] { storage.withLock { $0.trailing } }
 }
 
 /// The messages a client sends on a client-streaming or bidirectional call, each a serialized

@@ -1,1 +1,355 @@
-// The LearningRPC module. See README.md, "Layout".
+// The gRPC bindings of learning.v1.LearningSystem: each method decodes its request with
+// protobuf-c, checks the caller's API key, calls the shared handler and encodes the response.
+// `ServiceError`s become the gRPC status of the same name; undecodable requests INVALID_ARGUMENT.
+public import H2Transport
+public import LearningService
+public import GRPCWire
+import Foundation
+import LearningProtoC
+import ProtobufCSupport
+import Synchronization
+
+/// Registers the learning.v1.LearningSystem service in a transport `Router`.
+///
+/// ```swift
+/// var router = Router()
+/// LearningRPC.register(into: &router, handlers: service)
+/// ```
+public enum LearningRPC {
+    /// The service's full name.
+    public static let serviceName = "learning.v1.LearningSystem"
+
+    /// Every method's full path, e.g. `/learning.v1.LearningSystem/GetHealth`.
+    public static let methodPaths: [String] = [
+        "GetHealth", "GetStatus", "ListAgents", "GetAgentStatus", "GetAgentPerformance", "RegisterAgent", "Heartbeat",
+        "LogExecution", "LogExecutions", "StreamExecutions", "IngestExecutions", "SubmitMetrics",
+        "GetPerformanceAnalytics", "GetCoordinationPatterns", "GetInsights", "GetPatterns", "PredictPerformance",
+        "GetRecommendations", "GetMetrics", "FindSimilarAgents", "GetAnomalies", "WatchInsights", "Retrain",
+    ].map { "/\(serviceName)/\($0)" }
+
+    /// Records per `logExecutions` call made by the streaming ingest methods.
+    public static let streamChunkSize = 1_000
+    /// Most records of one bidirectional ingest call in flight (received but not yet acknowledged).
+    public static let ingestWindow = 512
+
+    /// Adds every method of the service to `router`.
+    public static func register(into router: inout Router, handlers: any LearningHandlers) {
+        let path = { (method: String) in "/\(serviceName)/\(method)" }
+        let health = HealthCache(handlers: handlers)
+
+        router.register(path("GetHealth"), .unaryInline { _, bytes in
+            _ = try decode(bytes, learning__v1__get_health_request__unpack, "GetHealthRequest")
+            return health.encoded()
+        })
+        router.register(path("GetStatus"), .unaryInline { _, bytes in
+            _ = try decode(bytes, learning__v1__get_status_request__unpack, "GetStatusRequest")
+            return ProtoEncode.status(handlers.status())
+        })
+        router.register(path("ListAgents"), unary(.listAgents, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__list_agents_request__unpack, "ListAgentsRequest")
+            return ProtoEncode.agentList(try await handlers.listAgents(status: stringField(request.message.status)))
+        })
+        router.register(path("GetAgentStatus"), unary(.agentStatus, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_agent_status_request__unpack, "GetAgentStatusRequest")
+            return ProtoEncode.agentStatus(try await handlers.agentStatus(name: stringField(request.message.agent_name)))
+        })
+        router.register(path("GetAgentPerformance"), unary(.agentPerformance, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_agent_performance_request__unpack, "GetAgentPerformanceRequest")
+            return ProtoEncode.agentPerformance(try await handlers.agentPerformance(name: stringField(request.message.agent_name)))
+        })
+        router.register(path("RegisterAgent"), unary(.registerAgent, handlers) { bytes in
+            ProtoEncode.registered(try await handlers.registerAgent(try ProtoDecode.registration(bytes)))
+        })
+        router.register(path("Heartbeat"), unary(.heartbeat, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__heartbeat_request__unpack, "HeartbeatRequest")
+            let heartbeat = HeartbeatRequest(agentName: stringField(request.message.agent_name), status: stringField(request.message.status))
+            return ProtoEncode.heartbeat(try await handlers.heartbeat(heartbeat))
+        })
+        router.register(path("LogExecution"), unary(.logExecution, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__log_execution_request__unpack, "LogExecutionRequest")
+            guard let execution = request.message.execution else {
+                throw ServiceError.invalidArgument("execution is required")
+            }
+            return ProtoEncode.logged(try await handlers.logExecution(try ProtoDecode.execution(execution.pointee, field: "execution")))
+        })
+        router.register(path("LogExecutions"), unary(.logExecutions, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__log_executions_request__unpack, "LogExecutionsRequest")
+            var inputs: [ExecutionInput] = []
+            inputs.reserveCapacity(request.message.n_executions)
+            for (index, pointer) in repeatedField(request.message.n_executions, request.message.executions, { $0 }).enumerated() {
+                guard let pointer else { continue }
+                inputs.append(try ProtoDecode.execution(pointer.pointee, field: "executions[\(index)]"))
+            }
+            let result = try await handlers.logExecutions(inputs)
+            return ProtoEncode.loggedBatch(accepted: result.accepted, duplicates: result.duplicates)
+        })
+        router.register(path("StreamExecutions"), .clientStreaming { context, requests in
+            try await serve(.logExecutions, handlers, context) {
+                try await streamExecutions(requests, handlers: handlers)
+            }
+        })
+        router.register(path("IngestExecutions"), .bidirectional { context, requests, writer in
+            _ = try await serve(.logExecutions, handlers, context) {
+                try await ingestExecutions(requests, writer: writer, handlers: handlers)
+                return []
+            }
+        })
+        router.register(path("SubmitMetrics"), unary(.submitMetrics, handlers) { bytes in
+            ProtoEncode.metricsSubmitted(try await handlers.submitMetrics(try ProtoDecode.metricsRequest(bytes)))
+        })
+        router.register(path("GetPerformanceAnalytics"), unary(.performanceAnalytics, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_performance_analytics_request__unpack, "GetPerformanceAnalyticsRequest")
+            return ProtoEncode.performanceAnalytics(try await handlers.performanceAnalytics(windowHours: Int(request.message.window_hours)))
+        })
+        router.register(path("GetCoordinationPatterns"), unary(.coordinationPatterns, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_coordination_patterns_request__unpack, "GetCoordinationPatternsRequest")
+            return ProtoEncode.coordination(try await handlers.coordinationPatterns(limit: Int(request.message.limit)))
+        })
+        router.register(path("GetInsights"), unary(.insights, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_insights_request__unpack, "GetInsightsRequest")
+            let query = InsightsQuery(limit: Int(request.message.limit), kind: stringField(request.message.kind))
+            return ProtoEncode.insights(try await handlers.insights(query))
+        })
+        router.register(path("GetPatterns"), unary(.patterns, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_patterns_request__unpack, "GetPatternsRequest")
+            var kinds: [PatternKind] = []
+            for name in repeatedStrings(request.message.n_kinds, request.message.kinds) {
+                guard let kind = PatternKind(rawValue: name) else {
+                    throw ServiceError.invalidArgument("kinds: unknown pattern kind \"\(name.prefix(64))\" (collaboration, performance, resources, failures)")
+                }
+                kinds.append(kind)
+            }
+            return ProtoEncode.patterns(try await handlers.patterns(kinds: kinds))
+        })
+        router.register(path("PredictPerformance"), unary(.predict, handlers) { bytes in
+            ProtoEncode.prediction(try await handlers.predict(try ProtoDecode.prediction(bytes)))
+        })
+        router.register(path("GetRecommendations"), unary(.recommendations, handlers) { bytes in
+            ProtoEncode.recommendations(try await handlers.recommendations(try ProtoDecode.recommendations(bytes)))
+        })
+        router.register(path("GetMetrics"), .unaryInline { _, bytes in
+            _ = try decode(bytes, learning__v1__get_metrics_request__unpack, "GetMetricsRequest")
+            return ProtoEncode.metrics(handlers.metrics())
+        })
+        router.register(path("FindSimilarAgents"), unary(.similarAgents, handlers) { bytes in
+            ProtoEncode.similar(try await handlers.similarAgents(try ProtoDecode.similar(bytes)))
+        })
+        router.register(path("GetAnomalies"), unary(.anomalies, handlers) { bytes in
+            ProtoEncode.anomalies(try await handlers.anomalies(try ProtoDecode.anomalies(bytes)))
+        })
+        router.register(path("WatchInsights"), .serverStreaming { context, bytes, writer in
+            _ = try await serve(.watchInsights, handlers, context) {
+                let request = try ProtoDecode.watch(bytes)
+                let events = try handlers.watchInsights(request)
+                for await event in events {
+                    try await writer.send(ProtoEncode.insightEvent(event))
+                }
+                return []
+            }
+        })
+        router.register(path("Retrain"), unary(.retrain, handlers) { bytes in
+            _ = try decode(bytes, learning__v1__retrain_request__unpack, "RetrainRequest")
+            return ProtoEncode.retrained(try await handlers.retrain())
+        })
+    }
+
+    /// The gRPC status for a service error.
+    public static func status(for error: ServiceError) -> GRPCStatus {
+        switch error {
+        case .invalidArgument(let detail): GRPCStatus(.invalidArgument, detail)
+        case .notFound(let detail): GRPCStatus(.notFound, detail)
+        case .alreadyExists(let detail): GRPCStatus(.alreadyExists, detail)
+        case .unauthenticated(let detail): GRPCStatus(.unauthenticated, detail)
+        case .permissionDenied(let detail): GRPCStatus(.permissionDenied, detail)
+        case .overloaded: GRPCStatus(.resourceExhausted, error.detail)
+        case .unavailable(let detail): GRPCStatus(.unavailable, detail)
+        case .failedPrecondition(let detail): GRPCStatus(.failedPrecondition, detail)
+        case .internal(let detail): GRPCStatus(.internal, detail)
+        }
+    }
+
+    /// Maps anything a handler threw to the status the client sees.
+    static func grpcStatus(_ error: any Error) -> GRPCStatus {
+        if let status = error as? GRPCStatus { return status }
+        if let undecodable = error as? UndecodableRequest { return GRPCStatus(.invalidArgument, undecodable.detail) }
+        if error is CancellationError { return GRPCStatus(.cancelled, "the call was cancelled") }
+        return status(for: ServiceError.wrap(error))
+    }
+
+    static func decode<Message>(_ bytes: [UInt8], _ unpack: ProtobufCUnpackFunction<Message>, _ name: String) throws -> UnpackedMessage<Message> {
+        do {
+            return try ProtoDecode.unpack(bytes, unpack, "learning.v1.\(name)")
+        } catch let error as UndecodableRequest {
+            throw GRPCStatus(.invalidArgument, error.detail)
+        }
+    }
+
+    /// Authorizes, runs `body` and maps its errors to gRPC statuses.
+    static func serve(_ operation: ServiceOperation, _ handlers: any LearningHandlers, _ context: GRPCCallContext,
+                      _ body: () async throws -> [UInt8]) async throws -> [UInt8] {
+        do {
+            try handlers.authorize(operation, bearerToken: context.metadata.first("authorization"))
+            return try await body()
+        } catch {
+            throw grpcStatus(error)
+        }
+    }
+
+    static func unary(_ operation: ServiceOperation, _ handlers: any LearningHandlers,
+                      _ body: @escaping @Sendable ([UInt8]) async throws -> [UInt8]) -> GRPCMethodHandler {
+        .unary { context, bytes in
+            try await serve(operation, handlers, context) { try await body(bytes) }
+        }
+    }
+
+    // MARK: Streaming ingest
+
+    /// Client streaming: stores the records in chunks as they arrive and answers the totals once
+    /// every record is committed. A bad record ends the call with INVALID_ARGUMENT naming its index
+    /// (records of earlier chunks are stored; retry with event ids to stay idempotent).
+    static func streamExecutions(_ requests: AnyGRPCRequestStream, handlers: any LearningHandlers) async throws -> [UInt8] {
+        var accepted: Int64 = 0
+        var duplicates: Int64 = 0
+        var chunk: [ExecutionInput] = []
+        chunk.reserveCapacity(streamChunkSize)
+        var index = 0
+        try await withThrowingTaskGroup(of: LogBatchResult.self) { group in
+            var inFlight = 0
+            func collect() async throws {
+                if let result = try await group.next() {
+                    accepted += result.accepted
+                    duplicates += result.duplicates
+                    inFlight -= 1
+                }
+            }
+            for try await bytes in requests {
+                chunk.append(try ProtoDecode.executionBytes(bytes, field: "message[\(index)]"))
+                index += 1
+                if chunk.count >= streamChunkSize {
+                    let records = chunk
+                    let first = index - records.count
+                    chunk.removeAll(keepingCapacity: true)
+                    if inFlight >= 4 { try await collect() }
+                    group.addTask { try await logChunk(records, firstIndex: first, handlers: handlers) }
+                    inFlight += 1
+                }
+            }
+            if !chunk.isEmpty {
+                let records = chunk
+                let first = index - records.count
+                group.addTask { try await logChunk(records, firstIndex: first, handlers: handlers) }
+                inFlight += 1
+            }
+            while inFlight > 0 { try await collect() }
+        }
+        return ProtoEncode.loggedBatch(accepted: accepted, duplicates: duplicates)
+    }
+
+    /// Stores one chunk; an invalid record's index is made relative to the whole stream.
+    static func logChunk(_ records: [ExecutionInput], firstIndex: Int, handlers: any LearningHandlers) async throws -> LogBatchResult {
+        do {
+            return try await handlers.logExecutions(records)
+        } catch ServiceError.invalidArgument(let detail) where firstIndex > 0 {
+            throw ServiceError.invalidArgument("in the chunk of messages starting at \(firstIndex): \(detail)")
+        }
+    }
+
+    /// Bidirectional: each record is stored on its own (so group commit batches concurrent
+    /// records) and acknowledged in order once committed. At most `ingestWindow` records are in
+    /// flight; reading pauses beyond that.
+    static func ingestExecutions(_ requests: AnyGRPCRequestStream, writer: any GRPCResponseWriter,
+                                 handlers: any LearningHandlers) async throws {
+        let window = AsyncSemaphore(permits: ingestWindow)
+        let (pending, continuation) = AsyncStream.makeStream(of: (Int64, Task<LogExecutionResult, any Error>).self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // The acknowledger: awaits each record in order and sends its ack.
+                for await (sequence, task) in pending {
+                    let result: LogExecutionResult
+                    do {
+                        result = try await task.value
+                    } catch ServiceError.invalidArgument(let detail) {
+                        throw ServiceError.invalidArgument("message \(sequence): \(detail)")
+                    }
+                    window.signal()
+                    try await writer.send(ProtoEncode.ack(sequence: sequence, result: result))
+                }
+            }
+            var sequence: Int64 = 0
+            do {
+                for try await bytes in requests {
+                    let input = try ProtoDecode.executionBytes(bytes, field: "message[\(sequence)]")
+                    try await window.wait()
+                    let task = Task { try await handlers.logExecution(input) }
+                    continuation.yield((sequence, task))
+                    sequence += 1
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish()
+                throw error
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// Caches the encoded health response for a short time: GetHealth is polled at very high rates,
+/// and the state it reports changes far more slowly.
+final class HealthCache: Sendable {
+    private let handlers: any LearningHandlers
+    private let cached = Mutex<(bytes: [UInt8], at: ContinuousClock.Instant)?>(nil)
+    private let lifetime = Duration.milliseconds(50)
+
+    init(handlers: any LearningHandlers) {
+        self.handlers = handlers
+    }
+
+    func encoded() -> [UInt8] {
+        let now = ContinuousClock.now
+        if let entry = cached.withLock({ $0 }), now - entry.at < lifetime { return entry.bytes }
+        let bytes = ProtoEncode.health(handlers.health())
+        cached.withLock { $0 = (bytes, now) }
+        return bytes
+    }
+}
+
+/// A counting semaphore for async code; `wait` suspends while no permit is free.
+final class AsyncSemaphore: Sendable {
+    private struct State {
+        var permits: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(permits: Int) {
+        state = Mutex(State(permits: permits))
+    }
+
+    func wait() async throws {
+        try Task.checkCancellation()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.permits > 0 {
+                    state.permits -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.permits += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume()
+    }
+}

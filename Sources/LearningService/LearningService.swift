@@ -1,1 +1,477 @@
-// The LearningService module. See README.md, "Layout".
+// The service core: the implementation of every handler over the store (LearningStore) and the
+// learning engine (LearningML). See LearningHandlers.swift for the API and its contract.
+//
+// One `LearningService` owns:
+// - the learning runtime: the `LearningEngine`, the execution analytics and the model states,
+//   behind one lock (`core`). Every execution reaching `agents.execution_log` (our writes and
+//   anyone else's) arrives through the store's change feed and updates them once; a TRUNCATE
+//   resets and rebuilds them from the replay.
+// - background jobs: the feed consumer, housekeeping (process sampling, agent definition files,
+//   cached counts, retention of the in-memory history) and the retrain timer.
+// - the insight broadcaster for `WatchInsights`.
+import Foundation
+public import LearningCore
+import LearningML
+public import LearningStore
+import Synchronization
+
+/// Request-rate figures of the transport, supplied by the server (the service does not depend on
+/// the transport module).
+public struct RequestFigures: Sendable, Equatable {
+    /// Requests per second over the recent window.
+    public var queriesPerSec: Double
+    /// Mean latency over the recent window, ms.
+    public var avgLatencyMs: Double
+    /// The window's length, seconds.
+    public var windowSeconds: Int
+    /// Per-method figures since start.
+    public var methods: [ServiceMethodMetrics]
+
+    /// Creates figures.
+    public init(queriesPerSec: Double, avgLatencyMs: Double, windowSeconds: Int, methods: [ServiceMethodMetrics]) {
+        self.queriesPerSec = queriesPerSec
+        self.avgLatencyMs = avgLatencyMs
+        self.windowSeconds = windowSeconds
+        self.methods = methods
+    }
+}
+
+extension StoreError: ServiceErrorConvertible {
+    /// The service-level meaning of a storage failure.
+    public var serviceError: ServiceError {
+        switch self {
+        case .alreadyExists(let message): .alreadyExists(message)
+        case .unavailable: .unavailable("the database is unavailable; retry later")
+        case .retryable: .unavailable("a transient database conflict occurred; retry")
+        case .invalidInput(let message): .invalidArgument(message)
+        case .overloaded(let retryAfter): .overloaded(retryAfter: retryAfter, detail: "the ingest queue is full")
+        case .notFound(let message): .notFound(message)
+        case .closed: .unavailable("the service is shutting down")
+        case .database: .internal("database error")
+        }
+    }
+}
+
+/// The implementation of `LearningHandlers`.
+///
+/// ```swift
+/// let store = try await LearningStore.open(config: config)
+/// let service = LearningService(config: config, store: store)
+/// await service.start()
+/// // ... serve ...
+/// await service.shutdown()
+/// ```
+public final class LearningService: LearningHandlers {
+    /// The service's version, reported by health.
+    public static let version = "1.0.0"
+    /// The three models health and status report on.
+    public static let modelNames = ["pattern_recognition", "performance_prediction", "anomaly_detection"]
+    /// Anomaly kinds as the API names them.
+    public static let anomalyKinds = ["latency_spike", "resource_spike", "failure_burst"]
+    /// Insight kinds as the API names them.
+    public static let insightKinds = ["anomaly", "synergy", "conflict", "drift", "schedule", "failure_pattern", "model"]
+    /// Fewest executions for a trained model to count as `active` rather than `insufficient_data`.
+    public static let minimumTrainingRecords = 20
+
+    /// The configuration the service runs with.
+    public let config: LearningConfig
+    /// The repository.
+    public let store: LearningStore
+    let auth: APIKeyAuthenticator
+    let core: Mutex<RuntimeState>
+    let broadcaster = InsightBroadcaster()
+    let process = ProcessMetrics(window: .seconds(10))
+    let requestFigures = Mutex<(@Sendable () -> RequestFigures)?>(nil)
+    let retrainGate = ServiceSemaphore(permits: 1)
+    let tasks = Mutex<[Task<Void, Never>]>([])
+    let startedAt = Date()
+    let replay = Mutex(ReplayProgress())
+    let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
+    /// Keys (`kind:agent+agent`) of collaboration insights already published.
+    let published = Mutex<Set<String>>([])
+    let logger: @Sendable (String) -> Void
+
+    /// Creates the service over an open store; call `start()` to begin learning.
+    public init(config: LearningConfig, store: LearningStore, historyCapacity: Int = 1_000_000,
+                logger: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.config = config
+        self.store = store
+        self.auth = APIKeyAuthenticator(keys: config.server.apiKeys)
+        self.logger = logger
+        core = Mutex(RuntimeState(config: config, historyCapacity: historyCapacity))
+    }
+
+    /// Supplies the transport's request figures (queries/sec, latency) for status and metrics.
+    public func setRequestFigures(_ provider: @escaping @Sendable () -> RequestFigures) {
+        requestFigures.withLock { $0 = provider }
+    }
+
+    // MARK: - Authorization
+
+    public func authorize(_ operation: ServiceOperation, bearerToken: String?) throws {
+        try auth.authorize(operation, bearerToken: bearerToken)
+    }
+
+    // MARK: - Health, status, metrics
+
+    public func health() -> HealthReport {
+        let database = store.health.state
+        let (models, lifecycle, agents, total) = core.withLock { state in
+            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.totalExecutions)
+        }
+        let status: String
+        if lifecycle == .draining || database != "connected" {
+            status = "unhealthy"
+        } else if models.contains(where: { $0.state == .failed }) {
+            status = "degraded"
+        } else {
+            status = "healthy"
+        }
+        return HealthReport(status: status, service: "learning-system", database: database, agentsRegistered: agents,
+                            timestamp: Date(), mlModels: models, version: Self.version,
+                            uptimeSeconds: Int64(Date().timeIntervalSince(startedAt)), totalExecutions: total)
+    }
+
+    public func status() -> StatusReport {
+        let database = store.health.state
+        let figures = requestFigures.withLock { $0 }?()
+        let (models, lifecycle, agents, successRate) = core.withLock { state in
+            (state.modelStatuses(), state.lifecycle, state.agentsRegistered, state.recentSuccessRate())
+        }
+        let word: String
+        switch lifecycle {
+        case .starting: word = "starting"
+        case .draining: word = "draining"
+        case .running: word = database == "connected" && !models.contains(where: { $0.state == .failed }) ? "operational" : "degraded"
+        }
+        let performance = ServicePerformance(queriesPerSec: figures?.queriesPerSec ?? 0, avgLatencyMs: figures?.avgLatencyMs ?? 0,
+                                             successRate: (successRate ?? 0) * 100,
+                                             windowSeconds: figures?.windowSeconds ?? RuntimeState.recentWindowSeconds)
+        return StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
+                            mlModels: models, features: features)
+    }
+
+    /// The feature switches as `/status` reports them.
+    public var features: [String: Bool] {
+        ["performance_tracking": config.agents.performanceTracking, "anomaly_detection": config.anomalyDetectionEnabled,
+         "pattern_recognition": config.agents.patternRecognition, "predictive_analytics": config.agents.predictiveAnalytics]
+    }
+
+    public func metrics() -> ServiceMetrics {
+        let figures = requestFigures.withLock { $0 }?()
+        let (training, responseTime, ingested) = core.withLock { state in
+            (state.lastTraining, state.analytics.recent().averageTime, state.analytics.ingested)
+        }
+        return ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
+                              predictionAccuracy: training?.report.accuracy ?? 0,
+                              trainingTime: training?.report.durationSeconds ?? 0,
+                              agentResponseTime: responseTime ?? 0,
+                              memoryUsageMB: process.residentMemoryMB(),
+                              cpuUsagePercent: process.cpuUsagePercent(),
+                              methods: figures?.methods ?? [],
+                              executionsIngested: ingested)
+    }
+
+    // MARK: - Agents
+
+    public func listAgents(status filter: String) async throws -> AgentList {
+        let allowed = ["", "healthy", "degraded", "unhealthy", "unknown"]
+        guard allowed.contains(filter) else {
+            throw ServiceError.invalidArgument("status must be one of healthy, degraded, unhealthy, unknown (got \(Validation.quoted(filter)))")
+        }
+        let stored = try await call { try await self.store.listAgents() }
+        let now = Date()
+        let infos = core.withLock { state in stored.map { state.info($0, now: now) } }
+        core.withLock { $0.noteRegistered(stored.map(\.name)) }
+        let agents = filter.isEmpty ? infos : infos.filter { $0.status == filter }
+        return AgentList(agents: agents, total: agents.count)
+    }
+
+    public func agentStatus(name: String) async throws -> AgentStatusReport {
+        try Validation.agentName(name)
+        let agent = try await registered(name)
+        let now = Date()
+        return core.withLock { state in state.statusReport(agent, now: now) }
+    }
+
+    public func agentPerformance(name: String) async throws -> AgentPerformance {
+        try Validation.agentName(name)
+        try requireFeature(config.agents.performanceTracking, "performance tracking", "PERFORMANCE_TRACKING_ENABLED")
+        _ = try await registered(name)
+        return core.withLock { state in state.agentPerformance(name) }
+    }
+
+    public func registerAgent(_ request: RegisterAgentRequest) async throws -> RegisterAgentResult {
+        try Validation.registration(request)
+        let definition = AgentDefinition(name: request.name, description: request.description, tools: request.tools,
+                                         model: request.model, source: "api", metadata: request.metadata, registeredAt: Date())
+        let (agent, created) = try await call { try await self.store.upsertAgent(definition) }
+        let now = Date()
+        return core.withLock { state in
+            state.noteRegistered([agent.name])
+            return RegisterAgentResult(agent: state.info(agent, now: now), created: created)
+        }
+    }
+
+    public func heartbeat(_ request: HeartbeatRequest) async throws -> AgentInfo {
+        try Validation.agentName(request.agentName)
+        if !request.status.isEmpty { try Validation.text(request.status, field: "status", maxBytes: 64) }
+        let now = Date()
+        let agent: AgentDefinition
+        do {
+            agent = try await store.heartbeat(agentName: request.agentName, at: now)
+        } catch StoreError.notFound {
+            throw ServiceError.notFound("agent \(Validation.quoted(request.agentName)) is not registered")
+        } catch {
+            throw ServiceError.wrap(error)
+        }
+        return core.withLock { state in
+            state.heartbeats[agent.name] = now
+            return state.info(agent, now: now)
+        }
+    }
+
+    /// The registered agent with this name, or `notFound`.
+    func registered(_ name: String) async throws -> AgentDefinition {
+        guard let agent = try await call({ try await self.store.agent(named: name) }) else {
+            throw ServiceError.notFound("agent \(Validation.quoted(name)) is not registered")
+        }
+        return agent
+    }
+
+    // MARK: - Ingest
+
+    public func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
+        let record = try Validation.execution(execution)
+        let ack = try await call { try await self.store.logExecution(record) }
+        return LogExecutionResult(id: ack.id, duplicate: ack.duplicate)
+    }
+
+    public func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+        guard executions.count <= Validation.maxBatchSize else {
+            throw ServiceError.invalidArgument("executions: at most \(Validation.maxBatchSize) records per batch (got \(executions.count))")
+        }
+        if executions.isEmpty { return LogBatchResult(accepted: 0, duplicates: 0, results: []) }
+        let now = Date()
+        var records: [ExecutionRecord] = []
+        records.reserveCapacity(executions.count)
+        for (index, input) in executions.enumerated() {
+            records.append(try Validation.execution(input, field: "executions[\(index)]", now: now))
+        }
+        let acks = try await call { try await self.store.logExecutions(records) }
+        let results = acks.map { LogExecutionResult(id: $0.id, duplicate: $0.duplicate) }
+        let duplicates = Int64(results.filter(\.duplicate).count)
+        return LogBatchResult(accepted: Int64(results.count) - duplicates, duplicates: duplicates, results: results)
+    }
+
+    public func submitMetrics(_ request: SubmitMetricsRequest) async throws -> SubmitMetricsResult {
+        try Validation.agentName(request.agentName)
+        if !request.taskType.isEmpty { try Validation.taskType(request.taskType) }
+        try Validation.metricsSample(request.metrics)
+        _ = try await registered(request.agentName)
+        let usage = request.metrics.resourceUsage
+        var resources = usage.other
+        if let cpu = usage.cpu { resources["cpu"] = cpu }
+        if let memory = usage.memoryMB { resources["memory_mb"] = memory }
+        if let tokens = usage.tokens { resources["tokens"] = tokens }
+        let sample = MetricsSample(responseTime: request.metrics.responseTime, throughput: request.metrics.throughput,
+                                   cpu: usage.cpu, memoryMB: usage.memoryMB, resources: resources,
+                                   successRate: request.metrics.successRate,
+                                   coordinationEffectiveness: request.metrics.coordinationEffectiveness)
+        let id = try await call {
+            try await self.store.submitMetrics(agentName: request.agentName, taskType: request.taskType.isEmpty ? nil : request.taskType,
+                                               sample: sample)
+        }
+        return SubmitMetricsResult(id: id)
+    }
+
+    // MARK: - Analytics
+
+    public func performanceAnalytics(windowHours: Int) async throws -> PerformanceAnalytics {
+        let maximum = config.performance.metricsRetentionDays * 24
+        guard windowHours >= 0, windowHours <= maximum else {
+            throw ServiceError.invalidArgument("window_hours must be between 0 and \(maximum) (the retention window)")
+        }
+        try requireFeature(config.agents.performanceTracking, "performance tracking", "PERFORMANCE_TRACKING_ENABLED")
+        let since = windowHours == 0 ? nil : Date().addingTimeInterval(-Double(windowHours) * 3600)
+        return core.withLock { state in state.performanceAnalytics(since: since) }
+    }
+
+    public func coordinationPatterns(limit: Int) async throws -> CoordinationPatterns {
+        let limit = try Validation.limit(limit, default: 20, maximum: 1000)
+        try requireFeature(config.agents.patternRecognition, "pattern recognition", "PATTERN_RECOGNITION_ENABLED")
+        return core.withLock { state in state.coordinationPatterns(limit: limit) }
+    }
+
+    public func insights(_ query: InsightsQuery) async throws -> [Insight] {
+        let limit = try Validation.limit(query.limit, default: 50, maximum: 1000)
+        var kinds: [String] = []
+        if !query.kind.isEmpty {
+            guard Self.insightKinds.contains(query.kind) else {
+                throw ServiceError.invalidArgument("kind must be one of \(Self.insightKinds.joined(separator: ", "))")
+            }
+            kinds = query.kind == "anomaly" ? Self.anomalyKinds : [query.kind]
+        }
+        let stored = try await call { try await self.store.insights(kinds: kinds, limit: limit) }
+        return stored.map(Self.insight(from:))
+    }
+
+    public func patterns(kinds: [PatternKind]) async throws -> PatternsReport {
+        try requireFeature(config.agents.patternRecognition, "pattern recognition", "PATTERN_RECOGNITION_ENABLED")
+        let wanted = Set(kinds.isEmpty ? PatternKind.allCases : kinds)
+        return core.withLock { state in state.patterns(wanted) }
+    }
+
+    public func anomalies(_ query: AnomaliesQuery) async throws -> [Anomaly] {
+        let limit = try Validation.limit(query.limit, default: 50, maximum: 1000)
+        if !query.agentName.isEmpty { try Validation.agentName(query.agentName) }
+        if let since = query.since { try Validation.timestamp(since, field: "since") }
+        try requireFeature(config.anomalyDetectionEnabled, "anomaly detection", "ANOMALY_DETECTION_ENABLED")
+        let stored = try await call {
+            try await self.store.insights(kinds: Self.anomalyKinds, agentName: query.agentName.isEmpty ? nil : query.agentName,
+                                          since: query.since, limit: limit)
+        }
+        return stored.map(Self.anomaly(from:))
+    }
+
+    // MARK: - Predictions
+
+    public func predict(_ request: PredictionRequest) async throws -> PerformancePrediction {
+        try Validation.agentName(request.agentName)
+        try Validation.taskType(request.taskType)
+        if let hour = request.hour, !(0...23).contains(hour) {
+            throw ServiceError.invalidArgument("hour must be between 0 and 23 (got \(hour))")
+        }
+        if let at = request.at, !(at.timeIntervalSince1970.isFinite) || at < Validation.earliestTimestamp {
+            throw ServiceError.invalidArgument("at must be a time after 2000-01-01")
+        }
+        guard request.collaborators.count <= 64 else { throw ServiceError.invalidArgument("collaborators: at most 64 names") }
+        for (index, name) in request.collaborators.enumerated() { try Validation.agentName(name, field: "collaborators[\(index)]") }
+        try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
+        try await requireKnown(request.agentName)
+        let at = request.at ?? Date()
+        return try core.withLock { state in try state.predict(request, at: at) }
+    }
+
+    public func recommendations(_ request: RecommendationsRequest) async throws -> RecommendationsReport {
+        try Validation.taskType(request.taskType)
+        let limit = try Validation.limit(request.limit, default: 5, maximum: 100)
+        guard request.speedWeight.isFinite, (0...1).contains(request.speedWeight) else {
+            throw ServiceError.invalidArgument("speed_weight must be between 0 and 1 (got \(request.speedWeight))")
+        }
+        if let at = request.at, at < Validation.earliestTimestamp { throw ServiceError.invalidArgument("at must be a time after 2000-01-01") }
+        try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
+        let at = request.at ?? Date()
+        return try core.withLock { state in
+            try state.recommend(taskType: request.taskType, at: at, limit: limit, speedWeight: request.speedWeight)
+        }
+    }
+
+    public func similarAgents(_ request: SimilarAgentsRequest) async throws -> SimilarAgentsReport {
+        try Validation.agentName(request.agentName)
+        let limit = try Validation.limit(request.limit, default: 10, maximum: 100)
+        if let threshold = request.threshold, !threshold.isFinite || !(-1...1).contains(threshold) {
+            throw ServiceError.invalidArgument("threshold must be between -1 and 1 (got \(threshold))")
+        }
+        try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
+        try await requireKnown(request.agentName)
+        return try core.withLock { state in
+            try state.similar(request.agentName, limit: limit, threshold: request.threshold ?? self.config.ml.similarityThreshold)
+        }
+    }
+
+    /// `notFound` unless the agent is registered or has executions.
+    func requireKnown(_ name: String) async throws {
+        if core.withLock({ $0.knownAgents.contains(name) }) { return }
+        let agent = try await registered(name)
+        core.withLock { $0.noteRegistered([agent.name]) }
+    }
+
+    // MARK: - Live insights and retraining
+
+    public func watchInsights(_ request: WatchInsightsRequest) throws -> AsyncStream<InsightEvent> {
+        guard request.kinds.count <= 32 else { throw ServiceError.invalidArgument("kinds: at most 32 entries") }
+        for kind in request.kinds where !Self.insightKinds.contains(kind) && !Self.anomalyKinds.contains(kind) {
+            throw ServiceError.invalidArgument("kinds: unknown kind \(Validation.quoted(kind)); use \((Self.insightKinds + Self.anomalyKinds).joined(separator: ", "))")
+        }
+        if !request.agentName.isEmpty { try Validation.agentName(request.agentName) }
+        return broadcaster.subscribe(request)
+    }
+
+    public func retrain() async throws -> RetrainResult {
+        guard config.agents.predictiveAnalytics || config.agents.patternRecognition else {
+            throw ServiceError.failedPrecondition("every model that trains is disabled by configuration")
+        }
+        return try await performRetrain(reason: "on demand")
+    }
+
+    // MARK: - Helpers
+
+    func requireFeature(_ enabled: Bool, _ name: String, _ variable: String) throws {
+        if !enabled { throw ServiceError.failedPrecondition("\(name) is disabled by configuration (\(variable)=false)") }
+    }
+
+    /// Runs a store call, mapping its errors to `ServiceError`.
+    func call<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw ServiceError.wrap(error)
+        }
+    }
+
+    static func apiAnomalyKind(_ kind: String) -> String { kind == "resource_blowup" ? "resource_spike" : kind }
+
+    static func insight(from stored: StoredInsight) -> Insight {
+        let isAnomaly = anomalyKinds.contains(stored.kind)
+        return Insight(id: String(stored.id ?? 0), kind: isAnomaly ? "anomaly" : stored.kind, severity: stored.severity,
+                       title: stored.title, detail: stored.detail, agents: stored.agents, taskType: stored.taskType ?? "",
+                       createdAt: stored.createdAt, score: stored.score ?? 0)
+    }
+
+    static func anomaly(from stored: StoredInsight) -> Anomaly {
+        Anomaly(id: String(stored.id ?? 0), kind: stored.kind, agentName: stored.agents.first ?? "",
+                taskType: stored.taskType ?? "", score: stored.score ?? 0, threshold: stored.threshold ?? 0,
+                observed: stored.observed ?? 0, expected: stored.expected ?? 0, executionID: stored.executionID ?? 0,
+                detectedAt: stored.createdAt, detail: stored.detail)
+    }
+}
+
+/// A counting semaphore for async code.
+final class ServiceSemaphore: Sendable {
+    private struct State {
+        var permits: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: Mutex<State>
+
+    init(permits: Int) {
+        state = Mutex(State(permits: permits))
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.permits > 0 {
+                    state.permits -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.permits += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        waiter?.resume()
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+public import LearningCore
+
+/// How anomaly scores relate to `performance.anomaly_detection_threshold`.
+///
+/// Every detector turns its evidence into a one-sided z value: for latency, memory and tokens the
+/// deviation of the log value from the pair's adaptive baseline (expected log time for this
+/// agent, task type, hour and drift; winsorised running mean of log memory/tokens) in units of
+/// the pair's standard deviation; for cpu the same on the raw value; for failure bursts the normal
+/// quantile of the Poisson tail probability of seeing that many failures of one agent within
+/// `burstWindowMinutes` given its usual failure rate. The anomaly score is `z / zPerUnit`
+/// (`zPerUnit = 2`), and a row is flagged when `score >= threshold`: the default threshold 2.0
+/// flags deviations beyond 4 standard deviations (about 3 in 100,000 for a normal tail).
+public enum AnomalyScale {
+    /// Standard deviations per unit of threshold.
+    public static let zPerUnit = 2.0
+    /// Executions a pair needs before its latency and resource baselines are trusted.
+    public static let minBaseline = 10
+}
+
+extension LearningEngine {
+    /// Ingests one execution: updates every online statistic and returns the anomalies it
+    /// reveals (a latency spike or resource blow-up of this execution against its pair's
+    /// baseline, or a burst of this agent's failures, which lists every failure in the burst).
+    public mutating func observe(_ record: ExecutionRecord) -> [Anomaly] {
+        let a = agentID(record.agentName)
+        let t = record.taskType.map { taskID($0) }
+        let day = days(record.timestamp)
+        let hour = Self.hourOf(record.timestamp)
+        var out = pointAnomalies(record, a, t, day: day, hour: hour)
+        accumulate(record, agent: a, task: t, day: day, hour: hour)
+        sequenceUpdate(record, a, t, day: day, hour: hour, anomalies: &out)
+        return out
+    }
+
+    /// Re-scans sorted history with the trained baselines (detection, collaboration, hand-offs).
+    mutating func rescan(_ records: [ExecutionRecord], order: [Int], anomalies: inout [Anomaly]) {
+        for i in order {
+            let r = records[i]
+            guard let a = agents.id(r.agentName) else { continue }
+            let t = r.taskType.flatMap { tasks.id($0) }
+            let day = days(r.timestamp)
+            let hour = Self.hourOf(r.timestamp)
+            anomalies += pointAnomalies(r, a, t, day: day, hour: hour)
+            sequenceUpdate(r, a, t, day: day, hour: hour, anomalies: &anomalies)
+        }
+    }
+
+    /// Latency and resource checks of one execution against its pair's baselines.
+    func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int) -> [Anomaly] {
+        guard let t, let pi = pairIndex[Self.pairKey(a, t)] else { return [] }
+        let ps = pairs[Int(pi)]
+        guard ps.n >= AnomalyScale.minBaseline else { return [] }
+        let thr = parameters.anomalyThreshold
+        let unit = AnomalyScale.zPerUnit
+        var out: [Anomaly] = []
+        let ids = r.id.map { [$0] } ?? []
+        let name = r.agentName, tt = r.taskType
+        if let x = r.executionTime, x > 0 {
+            let e = expected(a, t, day: day, hour: hour)
+            let z = (log(x) - e.mu) / max(e.sigma, 0.05)
+            if z / unit >= thr {
+                out.append(Anomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
+                                   timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
+                                   description: String(format: "%@ took %.1fs on %@, expected about %.1fs (%.1f sd)",
+                                                       name, x, tt ?? "", exp(e.mu), z)))
+            }
+        }
+        var worst: (z: Double, what: String, obs: Double, exp: Double) = (-.infinity, "", 0, 0)
+        if let m = r.resourceUsage.memoryMB, m > 0, ps.logMemory.weight >= 5 {
+            let z = (log(m) - ps.logMemory.mean) / max(ps.logMemory.sd, 0.05)
+            if z > worst.z { worst = (z, "memory", m, exp(ps.logMemory.mean)) }
+        }
+        if let k = r.resourceUsage.tokens, k > 0, ps.logTokens.weight >= 5 {
+            let z = (log(k) - ps.logTokens.mean) / max(ps.logTokens.sd, 0.05)
+            if z > worst.z { worst = (z, "tokens", k, exp(ps.logTokens.mean)) }
+        }
+        if let c = r.resourceUsage.cpu, ps.cpu.weight >= 5 {
+            let z = (c - ps.cpu.mean) / max(ps.cpu.sd, 1)
+            if z > worst.z { worst = (z, "cpu", c, ps.cpu.mean) }
+        }
+        if worst.z / unit >= thr {
+            out.append(Anomaly(kind: .resourceBlowup, agentName: name, taskType: tt, recordIDs: ids,
+                               timestamp: r.timestamp, score: worst.z / unit, observed: worst.obs, expected: worst.exp,
+                               description: String(format: "%@ used %.0f %@ on %@, usually about %.0f (%.1f sd)",
+                                                   name, worst.obs, worst.what, tt ?? "", worst.exp, worst.z)))
+        }
+        return out
+    }
+
+    /// Sequence-dependent updates of one execution (already accumulated): failure-burst
+    /// detection, collaboration and hand-off statistics, and the agent's online drift signal.
+    mutating func sequenceUpdate(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
+                                 anomalies: inout [Anomaly]) {
+        // Failure bursts.
+        Self.detectBurst(&agentStates[Int(a)], r, day: day, window: parameters.burstWindowMinutes,
+                         threshold: parameters.anomalyThreshold, anomalies: &anomalies)
+        guard let t else { return }
+        // Residuals against the model, for drift signal and collaboration.
+        let e = expected(a, t, day: day, hour: hour)
+        let y = r.success ? 1.0 : 0.0
+        let logT = r.executionTime.flatMap { $0 > 0 ? log($0) : nil }
+        agentStates[Int(a)].successTrend.add(t: day, y: y - e.p)
+        if let lt = logT { agentStates[Int(a)].timeTrend.add(t: day, y: lt - e.mu) }
+        collaborate(r, a, day: day, e: e, logT: logT)
+    }
+
+    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, day: Double, window minutes: Double,
+                            threshold: Double, anomalies: inout [Anomaly]) {
+        let window = minutes / 1440
+        var cut = 0
+        while cut < s.recentTimes.count && s.recentTimes[cut] < day - window { cut += 1 }
+        if cut > 0 || s.recentTimes.count >= 64 {
+            let drop = max(cut, s.recentTimes.count - 63)
+            s.recentTimes.removeFirst(drop); s.recentFailed.removeFirst(drop)
+            s.recentIDs.removeFirst(drop); s.recentFlagged.removeFirst(drop)
+        }
+        s.recentTimes.append(day); s.recentFailed.append(!r.success)
+        s.recentIDs.append(r.id ?? -1); s.recentFlagged.append(false)
+        if !r.success {
+            let failures = s.recentFailed.filter { $0 }.count
+            let span = max(s.lastSeen - s.firstSeen, 1)
+            let failPerDay = Double(s.n - s.successes + 1) / span
+            let lambda = max(failPerDay * window, 1e-6)
+            let z = normalQuantileUpper(poissonUpperTail(failures, lambda: lambda))
+            if failures >= 3, z / AnomalyScale.zPerUnit >= threshold {
+                var ids: [Int64] = []
+                for k in s.recentTimes.indices where s.recentFailed[k] && !s.recentFlagged[k] {
+                    s.recentFlagged[k] = true
+                    if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
+                }
+                if !ids.isEmpty || r.id == nil {
+                    anomalies.append(Anomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
+                                             recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
+                                             observed: Double(failures), expected: lambda,
+                                             description: String(format: "%@ failed %d times in %.0f minutes, usually %.2f",
+                                                                 r.agentName, failures, minutes, lambda)))
+                }
+            }
+        }
+    }
+
+    mutating func collaborate(_ r: ExecutionRecord, _ a: Int32, day: Double, e: Expectation, logT: Double?) {
+        let y = r.success ? 1.0 : 0.0
+        guard let taskKey = r.taskID, !taskKey.isEmpty else { return }
+        let me = TaskMember(agent: a, time: day, success: r.success, successRes: y - e.p, pq: e.p * (1 - e.p),
+                            timeRes: logT.map { min(max($0 - e.mu, -4 * e.sigma), 4 * e.sigma) } ?? 0,
+                            timeVar: logT == nil ? 0 : e.sigma * e.sigma)
+        let members = openTasks[taskKey] ?? []
+        if let prev = members.max(by: { $0.time < $1.time }), prev.agent != a {
+            let key = Int64(prev.agent) << 32 | Int64(a)
+            var h = handoffStats[key] ?? HandoffStats()
+            h.count += 1
+            if r.success { h.successes += 1 }
+            h.gaps.add(max((day - prev.time) * 86_400, 1e-3))
+            handoffStats[key] = h
+        }
+        var seen = Set<Int32>()
+        for m in members where m.agent != a && seen.insert(m.agent).inserted {
+            let key = Self.agentPairKey(a, m.agent)
+            var st = synergy[key] ?? SynergyStats()
+            st.tasks += 1
+            st.rows += 2
+            st.successRes += m.successRes + me.successRes
+            st.pq += m.pq + me.pq
+            st.timeRes += m.timeRes + me.timeRes
+            st.timeVar += m.timeVar + me.timeVar
+            synergy[key] = st
+        }
+        openTasks[taskKey, default: []].append(me)
+        if openTasks.count > 200_000 {
+            openTasks = openTasks.filter { ($0.value.last?.time ?? 0) > day - 1 }
+        }
+    }
+
+    /// Agent pairs that do better or worse together than their own baselines predict, most
+    /// significant first (by |z|). Each shared task contributes both agents' residuals; the
+    /// z-score combines the success residual (observed minus expected successes over its
+    /// binomial sd) and the time residual (faster than expected is better).
+    public func collaborationPatterns(minSharedTasks: Int = 3) -> [CollaborationPattern] {
+        var out: [CollaborationPattern] = []
+        for (key, s) in synergy where s.tasks >= minSharedTasks {
+            let a = Int32(key >> 32), b = Int32(key & 0xffff_ffff)
+            let zs = s.pq > 0 ? s.successRes / s.pq.squareRoot() : 0
+            let zt = s.timeVar > 0 ? -s.timeRes / s.timeVar.squareRoot() : 0
+            out.append(CollaborationPattern(agents: (agents[a], agents[b]), sharedTasks: s.tasks,
+                                            successLift: s.successRes / max(s.rows, 1),
+                                            logTimeLift: s.timeRes / max(s.rows, 1),
+                                            zScore: (zs + zt) / 2.0.squareRoot()))
+        }
+        out.sort { abs($0.zScore) != abs($1.zScore) ? abs($0.zScore) > abs($1.zScore) : $0.agents.0 < $1.agents.0 }
+        return out
+    }
+
+    /// Hand-offs between consecutive agents on the same task, most frequent first.
+    public func handoffs(minCount: Int = 1) -> [HandoffPattern] {
+        var out: [HandoffPattern] = []
+        for (key, h) in handoffStats where h.count >= minCount {
+            out.append(HandoffPattern(from: agents[Int32(key >> 32)], to: agents[Int32(key & 0xffff_ffff)],
+                                      count: h.count, successRate: Double(h.successes) / Double(h.count),
+                                      medianGapSeconds: h.gaps.quantile(0.5) ?? 0))
+        }
+        out.sort { $0.count != $1.count ? $0.count > $1.count : ($0.from, $0.to) < ($1.from, $1.to) }
+        return out
+    }
+}

@@ -1,0 +1,193 @@
+public import Foundation
+import LearningCore
+
+/// The learning layer: online statistics of agent executions and everything learned from them
+/// (predictions, recommendations, anomalies, patterns, embeddings).
+///
+/// A value type with no I/O and no locks. **Thread safety:** it is `Sendable` but not internally
+/// synchronised; the service owns one engine inside an actor (or behind a mutex), calls
+/// ``observe(_:)`` for every execution that reaches the database, ``retrain(on:now:)`` every
+/// `ml.model_update_frequency` seconds (or on demand; train a copy off the hot path and swap it
+/// in), and the read methods (``predict(agent:taskType:at:hour:collaborators:)`` and the
+/// pattern queries) from any request. Reads never mutate, so a snapshot copy can serve readers
+/// while a writer updates another copy.
+///
+/// ```swift
+/// var engine = LearningEngine(parameters: EngineParameters(config: config))
+/// let report = engine.retrain(on: history, now: Date())
+/// let anomalies = engine.observe(newRecord)
+/// let p = engine.predict(agent: "coder-01", taskType: "code_review", at: Date())
+/// ```
+public struct LearningEngine: Sendable {
+    /// Hyperparameters (from `LearningConfig`).
+    public internal(set) var parameters: EngineParameters
+    var agents = NameTable()
+    var tasks = NameTable()
+    var pairIndex: [Int64: Int32] = [:]
+    var pairs: [PairState] = []
+    var agentStates: [AgentState] = []
+    var taskStates: [TaskState] = []
+    var model = Model()
+    var errors = ErrorSignatures()
+    var synergy: [Int64: SynergyStats] = [:]
+    var handoffStats: [Int64: HandoffStats] = [:]
+    var openTasks: [String: [TaskMember]] = [:]
+    var recordsSeen = 0
+    /// Set on the holdout copy during retrain: skips error signatures (not scored there).
+    var skipErrors = false
+    var latest = -Double.infinity
+
+    /// The model format version written by ``serialize()``.
+    public static let modelVersion = 1
+
+    /// An empty engine.
+    public init(parameters: EngineParameters = EngineParameters()) {
+        self.parameters = parameters
+    }
+
+    /// Forgets everything learned (keeps the parameters).
+    public mutating func reset() {
+        self = LearningEngine(parameters: parameters)
+    }
+
+    /// Executions observed since the engine was created or reset.
+    public var observedCount: Int { recordsSeen }
+    /// Whether a retrain has produced a model.
+    public var isTrained: Bool { model.trained }
+    /// When the model was last trained (the `now` given to ``retrain(on:now:)``).
+    public var trainedAt: Date? { model.trained ? Date(timeIntervalSince1970: model.trainedAt * 86_400) : nil }
+    /// Names of all agents seen.
+    public var agentNames: [String] { agents.names }
+    /// Names of all task types seen.
+    public var taskTypeNames: [String] { tasks.names }
+
+    // MARK: - Ingestion
+
+    @inline(__always) static func pairKey(_ a: Int32, _ t: Int32) -> Int64 { Int64(a) << 32 | Int64(t) }
+    @inline(__always) static func agentPairKey(_ a: Int32, _ b: Int32) -> Int64 {
+        a < b ? Int64(a) << 32 | Int64(b) : Int64(b) << 32 | Int64(a)
+    }
+
+    mutating func agentID(_ name: String) -> Int32 {
+        let id = agents.intern(name)
+        if Int(id) == agentStates.count { agentStates.append(AgentState(halfLife: parameters.recencyHalfLife)) }
+        return id
+    }
+
+    mutating func taskID(_ name: String) -> Int32 {
+        let id = tasks.intern(name)
+        if Int(id) == taskStates.count { taskStates.append(TaskState()) }
+        return id
+    }
+
+    mutating func pairID(_ a: Int32, _ t: Int32) -> Int {
+        let key = Self.pairKey(a, t)
+        if let p = pairIndex[key] { return Int(p) }
+        pairs.append(PairState(agent: a, task: t))
+        pairIndex[key] = Int32(pairs.count - 1)
+        return pairs.count - 1
+    }
+
+    /// Updates the counting statistics with one execution (no detection, no model residuals).
+    mutating func accumulate(_ r: ExecutionRecord, agent a: Int32, task t: Int32?, day: Double, hour: Int) {
+        recordsSeen += 1
+        latest = max(latest, day)
+        let logT: Double? = r.executionTime.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
+        Self.update(&agentStates[Int(a)], r, day: day)
+        guard let t else {
+            if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: nil) }
+            return
+        }
+        Self.update(&taskStates[Int(t)], r, logT: logT)
+        let pi = pairID(a, t)
+        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife)
+        if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
+    }
+
+    // In-place updates (inout on the array element: no copy-on-write of the nested arrays).
+    static func update(_ s: inout AgentState, _ r: ExecutionRecord, day: Double) {
+        s.n += 1
+        if r.success { s.successes += 1 }
+        s.firstSeen = min(s.firstSeen, day)
+        s.lastSeen = max(s.lastSeen, day)
+        if let m = r.resourceUsage.memoryMB, m > 0 { s.logMemory.add(log(m)) }
+        if let k = r.resourceUsage.tokens, k > 0 { s.logTokens.add(log(k)) }
+        if let c = r.resourceUsage.cpu { s.cpu.add(c) }
+    }
+
+    static func update(_ ts: inout TaskState, _ r: ExecutionRecord, logT: Double?) {
+        ts.n += 1
+        if r.success { ts.successes += 1 }
+        if let lt = logT { ts.logTime.add(lt) }
+    }
+
+    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double) {
+        p.n += 1
+        if r.success { p.successes += 1 }
+        if let lt = logT {
+            p.logTime.addClipped(lt, clip: 3)
+            p.timeSketch.add(r.executionTime!)
+        }
+        if day > p.lastSeen, p.recentWeight > 0 {
+            let f = exp(-0.6931471805599453 * (day - p.lastSeen) / halfLife)
+            p.recentWeight *= f; p.recentSuccess *= f; p.recentLogTime *= f
+        }
+        p.recentWeight += 1
+        p.recentSuccess += r.success ? 1 : 0
+        p.recentLogTime += logT ?? p.logTime.mean
+        p.lastSeen = max(p.lastSeen, day)
+        if let m = r.resourceUsage.memoryMB, m > 0 { p.logMemory.addClipped(log(m), clip: 3); p.memorySketch.add(m) }
+        if let k = r.resourceUsage.tokens, k > 0 { p.logTokens.addClipped(log(k), clip: 3); p.tokenSketch.add(k) }
+        if let c = r.resourceUsage.cpu { p.cpu.addClipped(c, clip: 3) }
+    }
+
+    static func hourOf(_ d: Date) -> Int {
+        let s = d.timeIntervalSince1970
+        let h = Int(((s.truncatingRemainder(dividingBy: 86_400)) + 86_400).truncatingRemainder(dividingBy: 86_400) / 3600)
+        return min(max(h, 0), 23)
+    }
+
+    // MARK: - Baselines
+
+    /// The shrunk success probability of a pair (no drift, no hour), and its standard error.
+    func pairRate(_ a: Int32, _ t: Int32) -> (p: Double, se: Double, n: Int) {
+        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t)
+                             + similarLogitOffset(a, t))
+        let m = model.successStrength
+        if let pi = pairIndex[Self.pairKey(a, t)] {
+            let ps = pairs[Int(pi)]
+            let p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
+            return (p, (p * (1 - p) / (Double(ps.n) + m + 1)).squareRoot(), ps.n)
+        }
+        return (prior, (prior * (1 - prior) / (m + 1)).squareRoot(), 0)
+    }
+
+    func similarLogitOffset(_ a: Int32, _ t: Int32) -> Double {
+        guard let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.similarLogit.count else { return 0 }
+        return model.similarLogit[Int(pi)]
+    }
+
+    func similarLogTimeOffset(_ a: Int32, _ t: Int32) -> Double {
+        guard let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.similarLogTime.count else { return 0 }
+        return model.similarLogTime[Int(pi)]
+    }
+
+    /// The shrunk mean log time of a pair, its standard error, and the pair's log-time sd.
+    func pairLogTime(_ a: Int32, _ t: Int32) -> (mu: Double, se: Double, sigma: Double) {
+        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t)
+            + similarLogTimeOffset(a, t)
+        let taskSigma = model.taskSigma(t)
+        guard let pi = pairIndex[Self.pairKey(a, t)] else {
+            let tau2 = model.timeTau2
+            return (prior, tau2.squareRoot(), taskSigma)
+        }
+        let m = pairs[Int(pi)].logTime
+        let nu0 = 6.0
+        let s2 = (nu0 * taskSigma * taskSigma + max(m.weight - 1, 0) * m.variance) / (nu0 + max(m.weight - 1, 0))
+        let tau2 = max(model.timeTau2, 1e-4)
+        let w = m.weight / (m.weight + s2 / tau2)
+        let mu = w * m.mean + (1 - w) * prior
+        let se = (1 / (m.weight / s2 + 1 / tau2)).squareRoot()
+        return (mu, se, s2.squareRoot())
+    }
+}

@@ -1,1 +1,0 @@
-// The LearningML module. See README.md, "Layout".

@@ -1,0 +1,51 @@
+import Foundation
+
+/// What a retrain derives from the online statistics: priors for shrinkage, hour effects, agent
+/// drifts, similar-agent offsets and embeddings. Online updates between retrains keep using it.
+struct Model: Sendable, Codable, Equatable {
+    var trained = false
+    var trainedAt = 0.0
+    var globalLogit = 1.0
+    var globalLogTime = 0.0
+    var globalLogSigma = 0.6
+    var agentLogit: [Double] = []
+    var agentLogTime: [Double] = []
+    var agentRate: [Double] = []
+    var taskLogit: [Double] = []
+    var taskLogTime: [Double] = []
+    var taskLogSigma: [Double] = []
+    /// Beta prior strength (pseudo-executions) of a pair's success rate around its prior.
+    var successStrength = 20.0
+    /// Between-pair variance of mean log time around the additive prior.
+    var timeTau2 = 0.05
+    /// Per task type and hour: log-time effect and success logit effect.
+    var hourTime: [[Double]] = []
+    var hourLogit: [[Double]] = []
+    var successDrift: [Drift] = []
+    var timeDrift: [Drift] = []
+    /// Per pair (same index as `pairs`): similar agents' mean interaction on this task type
+    /// (logit, log time) and the weight of that evidence.
+    var similarLogit: [Double] = []
+    var similarLogTime: [Double] = []
+    var similarWeight: [Double] = []
+    /// Per agent: unit embedding of `vectorSize` floats.
+    var embeddings: [[Float]] = []
+    /// Held-out accuracy of the last retrain.
+    var accuracy = 0.0
+    var holdoutLogTimeMAE = 0.0
+    var holdoutRecords = 0
+
+    func agentLogitEffect(_ a: Int32) -> Double { Int(a) < agentLogit.count ? agentLogit[Int(a)] : 0 }
+    func agentLogTimeEffect(_ a: Int32) -> Double { Int(a) < agentLogTime.count ? agentLogTime[Int(a)] : 0 }
+    func taskLogitEffect(_ t: Int32) -> Double { Int(t) < taskLogit.count ? taskLogit[Int(t)] : 0 }
+    func taskLogTimeEffect(_ t: Int32) -> Double { Int(t) < taskLogTime.count ? taskLogTime[Int(t)] : 0 }
+    func taskSigma(_ t: Int32) -> Double { Int(t) < taskLogSigma.count ? taskLogSigma[Int(t)] : globalLogSigma }
+    func hourTimeEffect(_ t: Int32, _ h: Int) -> Double { Int(t) < hourTime.count ? hourTime[Int(t)][h] : 0 }
+    func hourLogitEffect(_ t: Int32, _ h: Int) -> Double { Int(t) < hourLogit.count ? hourLogit[Int(t)][h] : 0 }
+    func successDriftValue(_ a: Int32, at t: Double) -> Double {
+        Int(a) < successDrift.count ? successDrift[Int(a)].value(at: t) : 0
+    }
+    func timeDriftValue(_ a: Int32, at t: Double) -> Double {
+        Int(a) < timeDrift.count ? timeDrift[Int(a)].value(at: t) : 0
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Online statistics of one (agent, task type) pair.
+struct PairState: Sendable, Codable, Equatable {
+    var agent: Int32
+    var task: Int32
+    var n = 0
+    var successes = 0
+    /// Log execution time, winsorised at ±4 sd.
+    var logTime = Moments()
+    /// Recency-weighted success and log time (exponential decay, `recencyHalfLife`).
+    var recentWeight = 0.0
+    var recentSuccess = 0.0
+    var recentLogTime = 0.0
+    var lastSeen = -Double.infinity
+    var logMemory = Moments()
+    var logTokens = Moments()
+    var cpu = Moments()
+    var timeSketch = LogSketch()
+    var memorySketch = LogSketch()
+    var tokenSketch = LogSketch()
+
+    init(agent: Int32, task: Int32) {
+        self.agent = agent
+        self.task = task
+    }
+}
+
+/// Online statistics of one agent.
+struct AgentState: Sendable, Codable, Equatable {
+    var n = 0
+    var successes = 0
+    var firstSeen = Double.infinity
+    var lastSeen = -Double.infinity
+    /// Recency-weighted residuals against the pair baselines: the online drift signal.
+    var successTrend: DecayedTrend
+    var timeTrend: DecayedTrend
+    /// Recent executions (days, success, record id) for failure-burst detection; bounded.
+    var recentTimes: [Double] = []
+    var recentFailed: [Bool] = []
+    var recentIDs: [Int64] = []
+    var recentFlagged: [Bool] = []
+    var logMemory = Moments()
+    var logTokens = Moments()
+    var cpu = Moments()
+
+    init(halfLife: Double) {
+        successTrend = DecayedTrend(halfLife: halfLife)
+        timeTrend = DecayedTrend(halfLife: halfLife)
+    }
+}
+
+/// Online statistics of one task type, with per-hour residual sums for schedule effects.
+struct TaskState: Sendable, Codable, Equatable {
+    var n = 0
+    var successes = 0
+    var logTime = Moments()
+    /// Per UTC hour: count, sum of log-time residuals, sum of success residuals, sum of p(1-p).
+    var hourN = [Double](repeating: 0, count: 24)
+    var hourTimeRes = [Double](repeating: 0, count: 24)
+    var hourSuccRes = [Double](repeating: 0, count: 24)
+    var hourPQ = [Double](repeating: 0, count: 24)
+}
+
+/// A fitted piecewise-linear drift of an agent: `level + slope·max(0, t - start)`, or a step
+/// (`level + jump·[t > start]`), in residual units (probability for success, log seconds for time).
+struct Drift: Sendable, Codable, Equatable {
+    var level = 0.0
+    var start = 0.0
+    var slope = 0.0
+    var jump = 0.0
+    /// Standard error of the drift's value now (grows with extrapolation).
+    var se = 0.0
+    var detected = false
+
+    func value(at t: Double) -> Double {
+        level + slope * max(0, t - start) + (t > start ? jump : 0)
+    }
+}
+
+/// Pair-level accumulators of collaboration: residuals of both agents' executions on shared tasks.
+struct SynergyStats: Sendable, Codable, Equatable {
+    var tasks = 0
+    var rows = 0.0
+    var successRes = 0.0
+    var pq = 0.0
+    var timeRes = 0.0
+    var timeVar = 0.0
+}
+
+/// Hand-off accumulators from one agent to the next on a task.
+struct HandoffStats: Sendable, Codable, Equatable {
+    var count = 0
+    var successes = 0
+    var gaps = LogSketch()
+}
+
+/// Members of a recent task (same task id), kept for a bounded time to pair collaborators.
+struct TaskMember: Sendable, Codable, Equatable {
+    var agent: Int32
+    var time: Double
+    var success: Bool
+    var successRes: Double
+    var pq: Double
+    var timeRes: Double
+    var timeVar: Double
+}

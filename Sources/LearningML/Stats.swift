@@ -1,0 +1,173 @@
+import Foundation
+
+/// Interns names (agents, task types) to dense integer ids so the hot paths index flat arrays.
+struct NameTable: Sendable, Codable, Equatable {
+    private(set) var names: [String] = []
+    private var ids: [String: Int32] = [:]
+
+    var count: Int { names.count }
+
+    /// The id of `name`, assigning the next one when it is new.
+    mutating func intern(_ name: String) -> Int32 {
+        if let id = ids[name] { return id }
+        let id = Int32(names.count)
+        names.append(name)
+        ids[name] = id
+        return id
+    }
+
+    /// The id of `name`, or nil when it was never seen.
+    func id(_ name: String) -> Int32? { ids[name] }
+
+    subscript(id: Int32) -> String { names[Int(id)] }
+}
+
+/// Weighted running mean and variance (West's incremental algorithm).
+struct Moments: Sendable, Codable, Equatable {
+    var weight = 0.0
+    var mean = 0.0
+    var m2 = 0.0
+
+    mutating func add(_ x: Double, weight w: Double = 1) {
+        guard w > 0, x.isFinite else { return }
+        weight += w
+        let d = x - mean
+        mean += d * w / weight
+        m2 += w * d * (x - mean)
+    }
+
+    /// Adds `x` winsorised to `mean ± clip·sd` once there are `minCount` observations, so rare
+    /// spikes do not inflate the baseline they are judged against.
+    mutating func addClipped(_ x: Double, clip: Double, minCount: Double = 8) {
+        if weight >= minCount {
+            let sd = max(variance.squareRoot(), 1e-6)
+            add(min(max(x, mean - clip * sd), mean + clip * sd))
+        } else {
+            add(x)
+        }
+    }
+
+    var variance: Double { weight > 1 ? m2 / (weight - 1) : 0 }
+    var sd: Double { variance.squareRoot() }
+
+    mutating func decay(_ f: Double) {
+        weight *= f
+        m2 *= f
+    }
+}
+
+/// Exponentially decayed weighted least squares of `y` on time (days): a local linear trend whose
+/// old observations fade with half-life `halfLife` days. Bounded memory, O(1) per update.
+struct DecayedTrend: Sendable, Codable, Equatable {
+    var halfLife: Double
+    var origin = Double.nan
+    var last = -Double.infinity
+    var sw = 0.0, sww = 0.0, swt = 0.0, swtt = 0.0, swy = 0.0, swty = 0.0, swyy = 0.0
+
+    init(halfLife: Double) { self.halfLife = halfLife }
+
+    mutating func add(t: Double, y: Double, weight: Double = 1) {
+        guard y.isFinite, t.isFinite else { return }
+        if origin.isNaN { origin = t; last = t }
+        var w = weight
+        if t > last {
+            let f = exp(-0.6931471805599453 * (t - last) / halfLife)
+            sw *= f; sww *= f * f; swt *= f; swtt *= f; swy *= f; swty *= f; swyy *= f
+            last = t
+        } else if t < last {
+            w *= exp(-0.6931471805599453 * (last - t) / halfLife)
+        }
+        let u = t - origin
+        sw += w; sww += w * w; swt += w * u; swtt += w * u * u
+        swy += w * y; swty += w * u * y; swyy += w * y * y
+    }
+
+    /// The recency-weighted mean of y.
+    var mean: Double { sw > 0 ? swy / sw : 0 }
+    /// Effective number of observations (Kish).
+    var effectiveCount: Double { sww > 0 ? sw * sw / sww : 0 }
+
+    /// The fitted line evaluated at `t`: value, its standard error, slope per day and the slope's z.
+    func fit(at t: Double) -> (value: Double, se: Double, slope: Double, slopeZ: Double) {
+        guard sw > 0 else { return (0, .infinity, 0, 0) }
+        let nEff = max(effectiveCount, 1)
+        let mt = swt / sw, my = swy / sw
+        let stt = swtt / sw - mt * mt
+        let sty = swty / sw - mt * my
+        let syy = max(swyy / sw - my * my, 0)
+        let slope = stt > 1e-9 ? sty / stt : 0
+        let resid = max(syy - slope * sty, 1e-12)
+        let u = t - origin
+        let seSlope = stt > 1e-9 ? (resid / (stt * nEff)).squareRoot() : .infinity
+        let seMean = (resid / nEff).squareRoot()
+        let dt = u - mt
+        let se = (seMean * seMean + dt * dt * seSlope * seSlope).squareRoot()
+        return (my + slope * dt, se, slope, seSlope.isFinite && seSlope > 0 ? slope / seSlope : 0)
+    }
+}
+
+/// A fixed-size log-binned histogram: a quantile sketch of positive values (times, memory,
+/// tokens) with 96 bins over [1e-3, 1e7] (about 27% per bin, linear interpolation inside a bin).
+/// 96 `UInt32` = 384 bytes per sketch, whatever the number of observations.
+struct LogSketch: Sendable, Codable, Equatable {
+    static let bins = 96
+    static let lo = log(1e-3)
+    static let hi = log(1e7)
+    static let width = (hi - lo) / Double(bins)
+    var counts: [UInt32] = Array(repeating: 0, count: LogSketch.bins)
+    var total: UInt32 = 0
+
+    mutating func add(_ x: Double) {
+        guard x > 0, x.isFinite else { return }
+        let b = Int(((log(x) - Self.lo) / Self.width).rounded(.down))
+        counts[min(max(b, 0), Self.bins - 1)] &+= 1
+        total &+= 1
+    }
+
+    /// The `q`-quantile (0...1), or nil when empty.
+    func quantile(_ q: Double) -> Double? {
+        guard total > 0 else { return nil }
+        let target = q * Double(total)
+        var acc = 0.0
+        for (i, c) in counts.enumerated() where c > 0 {
+            let next = acc + Double(c)
+            if next >= target {
+                let frac = (target - acc) / Double(c)
+                return exp(Self.lo + (Double(i) + frac) * Self.width)
+            }
+            acc = next
+        }
+        return exp(Self.hi)
+    }
+
+    static var byteSize: Int { bins * MemoryLayout<UInt32>.size + MemoryLayout<UInt32>.size }
+}
+
+@inline(__always) func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+@inline(__always) func logit(_ p: Double) -> Double {
+    let q = min(max(p, 1e-4), 1 - 1e-4)
+    return log(q / (1 - q))
+}
+
+/// Days since 1970 as a Double: the engine's time axis.
+@inline(__always) func days(_ d: Date) -> Double { d.timeIntervalSince1970 / 86_400 }
+
+/// The standard normal upper-tail quantile for a tail probability (Acklam-style rational
+/// approximation, good to ~1e-4 which is plenty for a detection score).
+func normalQuantileUpper(_ p: Double) -> Double {
+    let q = min(max(p, 1e-300), 0.5)
+    let t = (-2 * log(q)).squareRoot()
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+}
+
+/// Upper tail P(X >= k) of a Poisson(lambda).
+func poissonUpperTail(_ k: Int, lambda: Double) -> Double {
+    guard k > 0 else { return 1 }
+    var term = exp(-lambda)
+    var cdf = term
+    for i in 1..<k {
+        term *= lambda / Double(i)
+        cdf += term
+    }
+    return max(1 - cdf, term * lambda / Double(k))
+}

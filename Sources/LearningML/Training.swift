@@ -1,0 +1,311 @@
+public import Foundation
+public import LearningCore
+
+/// One execution in the engine's compact form.
+struct Row: Sendable {
+    var agent: Int32
+    var task: Int32   // -1 when the execution has no task type
+    var day: Double
+    var hour: Int
+    var logTime: Double  // NaN when unknown
+    var success: Bool
+}
+
+extension LearningEngine {
+    // MARK: - Retrain
+
+    /// Rebuilds the state from `records` (the history the service keeps, in any order) and fits
+    /// the model: priors for shrinkage, hour effects, per-agent drift (change point + trend),
+    /// similar agents, embeddings, collaboration and hand-off statistics. The most recent
+    /// `holdoutDays` before `now` are first held out to measure accuracy (1 - Brier of success)
+    /// with a model trained on the rest. Returns the report, including the anomalies found by
+    /// re-scanning the history with the final baselines.
+    public mutating func retrain(on records: [ExecutionRecord], now: Date) -> TrainingReport {
+        let clock = ContinuousClock.now
+        let nowDay = days(now)
+        let order = records.indices.sorted { records[$0].timestamp < records[$1].timestamp }
+        let cutoff = nowDay - parameters.holdoutDays
+
+        // Held-out accuracy: fit on the rows before the cut-off, score the window after it.
+        var holdout = LearningEngine(parameters: parameters)
+        holdout.skipErrors = true
+        let trainPart = order.filter { days(records[$0].timestamp) < cutoff }
+        var brier = 0.0, mae = 0.0, nB = 0, nT = 0
+        if trainPart.count >= 50 && trainPart.count < order.count {
+            let rows = holdout.fit(records, order: trainPart, now: cutoff, finalPass: false)
+            _ = rows
+            for i in order where days(records[i].timestamp) >= cutoff && days(records[i].timestamp) <= nowDay {
+                let r = records[i]
+                guard let tt = r.taskType, let a = holdout.agents.id(r.agentName), let t = holdout.tasks.id(tt) else { continue }
+                let e = holdout.expected(a, t, day: days(r.timestamp), hour: Self.hourOf(r.timestamp))
+                let y = r.success ? 1.0 : 0.0
+                brier += (e.p - y) * (e.p - y); nB += 1
+                if let x = r.executionTime, x > 0 { mae += abs(log(x) - e.mu); nT += 1 }
+            }
+        }
+
+        let params = parameters
+        self = LearningEngine(parameters: params)
+        _ = fit(records, order: order, now: nowDay, finalPass: true)
+        var anomalies: [Anomaly] = []
+        rescan(records, order: order, anomalies: &anomalies)
+        model.accuracy = nB > 0 ? 1 - brier / Double(nB) : 0
+        model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
+        model.holdoutRecords = nB
+        let elapsed = ContinuousClock.now - clock
+        return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,
+                              pairs: pairs.count, accuracy: model.accuracy,
+                              holdoutLogTimeMAE: model.holdoutLogTimeMAE, holdoutRecords: nB,
+                              durationSeconds: Double(elapsed.components.seconds)
+                                  + Double(elapsed.components.attoseconds) * 1e-18,
+                              anomalies: anomalies)
+    }
+
+    /// Accumulates `records[order]` and fits the model as of `now`. Returns the compact rows.
+    @discardableResult
+    mutating func fit(_ records: [ExecutionRecord], order: [Int], now: Double, finalPass: Bool) -> [Row] {
+        var rows: [Row] = []
+        rows.reserveCapacity(order.count)
+        for i in order {
+            let r = records[i]
+            let a = agentID(r.agentName)
+            let t = r.taskType.map { taskID($0) }
+            let day = days(r.timestamp)
+            let hour = Self.hourOf(r.timestamp)
+            accumulate(r, agent: a, task: t, day: day, hour: hour)
+            rows.append(Row(agent: a, task: t ?? -1, day: day, hour: hour,
+                            logTime: r.executionTime.flatMap { $0 > 0 ? log($0) : nil } ?? .nan,
+                            success: r.success))
+        }
+        fitPriors()
+        computeEmbeddings()
+        fitSimilarAgents()
+        fitHourEffects(rows)
+        fitDrifts(rows, now: now)
+        model.trained = true
+        model.trainedAt = now
+        return rows
+    }
+
+    /// Additive effects (global + agent + task type) for success logit and mean log time, fitted
+    /// on pair aggregates by a few backfitting sweeps with a ridge towards zero; then the
+    /// between-pair dispersion around them, which sets how strongly pairs are shrunk.
+    mutating func fitPriors() {
+        let nA = agents.count, nT = tasks.count
+        var totalN = 0.0, totalS = 0.0
+        var timeW = 0.0, timeSum = 0.0
+        for p in pairs {
+            totalN += Double(p.n); totalS += Double(p.successes)
+            timeW += p.logTime.weight; timeSum += p.logTime.weight * p.logTime.mean
+        }
+        guard totalN > 0 else { return }
+        let g = logit((totalS + 1) / (totalN + 2))
+        let gT = timeW > 0 ? timeSum / timeW : 0
+        var aL = [Double](repeating: 0, count: nA), tL = [Double](repeating: 0, count: nT)
+        var aT = [Double](repeating: 0, count: nA), tT = [Double](repeating: 0, count: nT)
+        let ridgeL = 4.0, ridgeT = 10.0
+        for _ in 0..<8 {
+            // Task effects.
+            var num = [Double](repeating: 0, count: nT), den = [Double](repeating: 0, count: nT)
+            var numT = [Double](repeating: 0, count: nT), denT = [Double](repeating: 0, count: nT)
+            for p in pairs {
+                let a = Int(p.agent), t = Int(p.task)
+                let q = logistic(g + aL[a] + tL[t])
+                num[t] += Double(p.successes) - Double(p.n) * q
+                den[t] += Double(p.n) * q * (1 - q)
+                numT[t] += p.logTime.weight * (p.logTime.mean - gT - aT[a] - tT[t])
+                denT[t] += p.logTime.weight
+            }
+            for t in 0..<nT {
+                tL[t] += num[t] / (den[t] + ridgeL) - tL[t] * ridgeL / (den[t] + ridgeL)
+                tT[t] += numT[t] / (denT[t] + ridgeT) - tT[t] * ridgeT / (denT[t] + ridgeT)
+            }
+            // Agent effects.
+            var numA = [Double](repeating: 0, count: nA), denA = [Double](repeating: 0, count: nA)
+            var numAT = [Double](repeating: 0, count: nA), denAT = [Double](repeating: 0, count: nA)
+            for p in pairs {
+                let a = Int(p.agent), t = Int(p.task)
+                let q = logistic(g + aL[a] + tL[t])
+                numA[a] += Double(p.successes) - Double(p.n) * q
+                denA[a] += Double(p.n) * q * (1 - q)
+                numAT[a] += p.logTime.weight * (p.logTime.mean - gT - aT[a] - tT[t])
+                denAT[a] += p.logTime.weight
+            }
+            for a in 0..<nA {
+                aL[a] += numA[a] / (denA[a] + ridgeL) - aL[a] * ridgeL / (denA[a] + ridgeL)
+                aT[a] += numAT[a] / (denAT[a] + ridgeT) - aT[a] * ridgeT / (denAT[a] + ridgeT)
+            }
+        }
+        model.globalLogit = g
+        model.globalLogTime = gT
+        model.agentLogit = aL; model.agentLogTime = aT
+        model.taskLogit = tL; model.taskLogTime = tT
+        model.agentRate = agentStates.map { Double($0.successes + 1) / Double($0.n + 2) }
+        // Per task type: pooled within-pair sd of log time.
+        var sw = [Double](repeating: 0, count: nT), sv = [Double](repeating: 0, count: nT)
+        var gw = 0.0, gv = 0.0
+        for p in pairs where p.logTime.weight > 1 {
+            sw[Int(p.task)] += p.logTime.weight - 1; sv[Int(p.task)] += p.logTime.m2
+            gw += p.logTime.weight - 1; gv += p.logTime.m2
+        }
+        model.globalLogSigma = gw > 0 ? (gv / gw).squareRoot() : 0.6
+        model.taskLogSigma = (0..<nT).map { sw[$0] > 0 ? ((sv[$0] + 10 * model.globalLogSigma * model.globalLogSigma) / (sw[$0] + 10)).squareRoot() : model.globalLogSigma }
+        // Dispersion of pairs around the prior (method of moments).
+        var excessS = 0.0, pqS = 0.0, cntS = 0.0, excessT = 0.0, cntT = 0.0
+        for p in pairs where p.n >= 10 {
+            let a = Int(p.agent), t = Int(p.task)
+            let q = logistic(g + aL[a] + tL[t])
+            let r = Double(p.successes) / Double(p.n)
+            excessS += (r - q) * (r - q) - q * (1 - q) / Double(p.n)
+            pqS += q * (1 - q)
+            cntS += 1
+            if p.logTime.weight >= 10 {
+                let d = p.logTime.mean - gT - aT[a] - tT[t]
+                excessT += d * d - p.logTime.variance / p.logTime.weight
+                cntT += 1
+            }
+        }
+        if cntS > 0 {
+            let tau2 = max(excessS / cntS, 1e-4)
+            model.successStrength = min(max((pqS / cntS) / tau2 - 1, 2), 500)
+        }
+        if cntT > 0 { model.timeTau2 = max(excessT / cntT, 1e-3) }
+    }
+
+    /// Per task type and UTC hour: shrunk mean residuals of log time and success against the
+    /// pair baselines, centred so hours average to zero.
+    mutating func fitHourEffects(_ rows: [Row]) {
+        let nT = tasks.count
+        var n = [[Double]](repeating: [Double](repeating: 0, count: 24), count: nT)
+        var tr = n, sr = n, pq = n
+        var base = [Int32: (p: Double, mu: Double)]()
+        _ = base
+        var pairP = [Double](repeating: 0, count: pairs.count), pairMu = pairP
+        for (i, p) in pairs.enumerated() {
+            pairP[i] = pairRate(p.agent, p.task).p
+            pairMu[i] = pairLogTime(p.agent, p.task).mu
+        }
+        base = [:]
+        for r in rows where r.task >= 0 {
+            let pi = Int(pairIndex[Self.pairKey(r.agent, r.task)]!)
+            let t = Int(r.task)
+            let q = pairP[pi]
+            sr[t][r.hour] += (r.success ? 1 : 0) - q
+            pq[t][r.hour] += q * (1 - q)
+            if !r.logTime.isNaN {
+                n[t][r.hour] += 1
+                tr[t][r.hour] += r.logTime - pairMu[pi]
+            }
+        }
+        var ht = [[Double]](), hl = [[Double]]()
+        for t in 0..<nT {
+            var et = (0..<24).map { tr[t][$0] / (n[t][$0] + 10) }
+            var el = (0..<24).map { sr[t][$0] / (pq[t][$0] + 10) }
+            let wsum = n[t].reduce(0, +)
+            if wsum > 0 {
+                let mt = (0..<24).reduce(0.0) { $0 + et[$1] * n[t][$1] } / wsum
+                let ml = (0..<24).reduce(0.0) { $0 + el[$1] * n[t][$1] } / wsum
+                et = et.map { $0 - mt }
+                el = el.map { $0 - ml }
+            }
+            ht.append(et); hl.append(el)
+            taskStates[t].hourN = n[t]; taskStates[t].hourTimeRes = tr[t]
+            taskStates[t].hourSuccRes = sr[t]; taskStates[t].hourPQ = pq[t]
+        }
+        model.hourTime = ht
+        model.hourLogit = hl
+    }
+
+    /// Per agent: daily means of its residuals (success and log time, against pair and hour
+    /// baselines), then a change-point fit: no change, a ramp, or a step starting at some day,
+    /// chosen by least squares with a penalty for the extra parameters.
+    mutating func fitDrifts(_ rows: [Row], now: Double) {
+        let nA = agents.count
+        guard let first = rows.first?.day else { return }
+        let origin = first.rounded(.down)
+        let nBins = max(Int((now - origin).rounded(.up)) + 1, 1)
+        var sw = [[Double]](repeating: [Double](repeating: 0, count: nBins), count: nA)
+        var ss = sw, tw = sw, ts = sw
+        var sVar = [Double](repeating: 0, count: nA), sCnt = sVar, tVar = sVar, tCnt = sVar
+        var pairP = [Double](repeating: 0, count: pairs.count), pairMu = pairP
+        for (i, p) in pairs.enumerated() {
+            pairP[i] = pairRate(p.agent, p.task).p
+            pairMu[i] = pairLogTime(p.agent, p.task).mu
+        }
+        for r in rows where r.task >= 0 {
+            let b = min(max(Int(r.day - origin), 0), nBins - 1)
+            let a = Int(r.agent)
+            let pi = Int(pairIndex[Self.pairKey(r.agent, r.task)]!)
+            let p = logistic(logit(pairP[pi]) + model.hourLogitEffect(r.task, r.hour))
+            let res = (r.success ? 1 : 0) - p
+            sw[a][b] += 1; ss[a][b] += res
+            sVar[a] += res * res; sCnt[a] += 1
+            if !r.logTime.isNaN {
+                var e = r.logTime - pairMu[pi] - model.hourTimeEffect(r.task, r.hour)
+                e = min(max(e, -4 * model.taskSigma(r.task)), 4 * model.taskSigma(r.task))
+                tw[a][b] += 1; ts[a][b] += e
+                tVar[a] += e * e; tCnt[a] += 1
+            }
+        }
+        var sd = [Drift](), td = [Drift]()
+        for a in 0..<nA {
+            let rate = Int(a) < model.agentRate.count ? model.agentRate[a] : 0.7
+            sd.append(Self.fitChange(weights: sw[a], sums: ss[a], noise: sCnt[a] > 0 ? sVar[a] / sCnt[a] : rate * (1 - rate),
+                                     origin: origin, now: now))
+            td.append(Self.fitChange(weights: tw[a], sums: ts[a], noise: tCnt[a] > 0 ? tVar[a] / tCnt[a] : 0.25,
+                                     origin: origin, now: now))
+        }
+        model.successDrift = sd
+        model.timeDrift = td
+    }
+
+    /// Fits `c`, `c + β·max(0, x - s)` or `c + δ·[x > s]` to binned residual means.
+    static func fitChange(weights w: [Double], sums: [Double], noise: Double, origin: Double, now: Double,
+                          penalty: Double = 16) -> Drift {
+        let idx = w.indices.filter { w[$0] > 0 }
+        guard idx.count >= 4, noise > 0 else { return Drift() }
+        let x = idx.map { origin + Double($0) + 0.5 }
+        let ww = idx.map { w[$0] }
+        let y = idx.map { sums[$0] / w[$0] }
+        let sW = ww.reduce(0, +)
+        let c0 = zip(ww, y).reduce(0.0) { $0 + $1.0 * $1.1 } / sW
+        let sse0 = zip(ww, y).reduce(0.0) { $0 + $1.0 * ($1.1 - c0) * ($1.1 - c0) }
+        var best = (sse: sse0, c: c0, b: 0.0, s: 0.0, ramp: true, inv: [1 / sW, 0, 0, 0])
+        let firstX = x.first!, lastX = x.last!
+        var s = (firstX + 2).rounded(.down)
+        while s <= lastX - 1.5 {
+            for ramp in [true, false] {
+                var a00 = 0.0, a01 = 0.0, a11 = 0.0, b0 = 0.0, b1 = 0.0
+                for k in x.indices {
+                    let f = ramp ? max(0, x[k] - s) : (x[k] > s ? 1 : 0)
+                    a00 += ww[k]; a01 += ww[k] * f; a11 += ww[k] * f * f
+                    b0 += ww[k] * y[k]; b1 += ww[k] * f * y[k]
+                }
+                let det = a00 * a11 - a01 * a01
+                guard det > 1e-9 else { continue }
+                let c = (a11 * b0 - a01 * b1) / det
+                let beta = (a00 * b1 - a01 * b0) / det
+                var sse = 0.0
+                for k in x.indices {
+                    let f = ramp ? max(0, x[k] - s) : (x[k] > s ? 1 : 0)
+                    let e = y[k] - c - beta * f
+                    sse += ww[k] * e * e
+                }
+                if sse < best.sse {
+                    best = (sse, c, beta, s, ramp, [a11 / det, -a01 / det, -a01 / det, a00 / det])
+                }
+            }
+            s += 1
+        }
+        let gain = (sse0 - best.sse) / noise
+        guard gain > penalty else {
+            return Drift(level: c0, start: 0, slope: 0, jump: 0, se: (noise / sW).squareRoot(), detected: false)
+        }
+        var d = Drift(level: best.c, start: best.s, slope: best.ramp ? best.b : 0, jump: best.ramp ? 0 : best.b,
+                      se: 0, detected: true)
+        let fNow = best.ramp ? max(0, now - best.s) : 1
+        let inv = best.inv
+        d.se = (noise * (inv[0] + 2 * fNow * inv[1] + fNow * fNow * inv[3])).squareRoot()
+        return d
+    }
+}

@@ -1,0 +1,188 @@
+public import Foundation
+public import LearningCore
+
+/// Hyperparameters of the learning engine. Defaults suit executions arriving every few minutes
+/// per agent over weeks; all times are in days unless the name says otherwise.
+public struct EngineParameters: Sendable, Codable, Equatable {
+    /// `ml.vector_size`: dimensions of agent embeddings.
+    public var vectorSize = 256
+    /// `ml.similarity_threshold`: cosine similarity above which two agents count as similar.
+    public var similarityThreshold = 0.85
+    /// `performance.anomaly_detection_threshold`: see ``AnomalyDetector`` for its meaning.
+    public var anomalyThreshold = 2.0
+    /// `performance.prediction_confidence_threshold`: predictions below it are flagged low-confidence.
+    public var confidenceThreshold = 0.8
+    /// Half-life (days) of the recency-weighted statistics and of the drift trend fits.
+    public var recencyHalfLife = 5.0
+    /// Length (days) of the most recent window held out to measure a model's accuracy at retrain.
+    public var holdoutDays = 2.0
+    /// Window (minutes) in which failures of one agent are counted for a failure burst.
+    public var burstWindowMinutes = 10.0
+
+    /// Defaults (the guide's values).
+    public init() {}
+
+    /// The engine parameters named by the service configuration.
+    public init(config: LearningConfig) {
+        vectorSize = config.ml.vectorSize
+        similarityThreshold = config.ml.similarityThreshold
+        anomalyThreshold = config.performance.anomalyDetectionThreshold
+        confidenceThreshold = config.performance.predictionConfidenceThreshold
+    }
+}
+
+/// Where a prediction's evidence came from, most specific first.
+public enum PredictionBasis: String, Sendable, Codable, Equatable {
+    /// The (agent, task type) pair's own history, shrunk towards its prior.
+    case pair
+    /// Little or no pair history: the prior built from similar agents on this task type.
+    case similarAgents = "similar_agents"
+    /// No pair history: the agent's effect across task types plus the task type's effect.
+    case agent
+    /// Unknown agent: the task type's average.
+    case taskType = "task_type"
+    /// Neither known: the global average.
+    case global
+}
+
+/// A forecast for one (agent, task type) at a time.
+public struct Prediction: Sendable, Equatable {
+    public var agentName: String
+    public var taskType: String
+    /// Expected (mean) execution time in seconds.
+    public var expectedExecutionTime: Double
+    /// Median execution time in seconds.
+    public var medianExecutionTime: Double
+    /// Probability of success, 0...1.
+    public var successProbability: Double
+    /// 0...1; grows with the evidence and shrinks with extrapolation and drift.
+    public var confidence: Double
+    /// True when `confidence` is below `performance.prediction_confidence_threshold`.
+    public var lowConfidence: Bool
+    /// Central 80% interval of one execution's time, seconds.
+    public var intervalLow: Double
+    /// See `intervalLow`.
+    public var intervalHigh: Double
+    /// Recommended resources (median memory and tokens, mean cpu) for this pair.
+    public var recommendedResources: ResourceUsage
+    /// Executions of this pair seen.
+    public var sampleSize: Int
+    /// What the estimate rests on.
+    public var basis: PredictionBasis
+    /// True when this agent's recent performance departs significantly from its history.
+    public var driftDetected: Bool
+}
+
+/// One ranked agent for a task type.
+public struct Recommendation: Sendable, Equatable {
+    public var agentName: String
+    /// The ranking score: success probability, traded against speed by `speedWeight`.
+    public var score: Double
+    public var prediction: Prediction
+    /// Why this agent ranks here, in words.
+    public var reason: String
+}
+
+/// Kinds of anomaly the detector reports.
+public enum AnomalyKind: String, Sendable, Codable, Equatable {
+    case latencySpike = "latency_spike"
+    case resourceBlowup = "resource_blowup"
+    case failureBurst = "failure_burst"
+}
+
+/// An execution (or a set of them, for bursts) that departs from its adaptive baseline.
+public struct Anomaly: Sendable, Equatable {
+    public var kind: AnomalyKind
+    public var agentName: String
+    public var taskType: String?
+    /// Ids of the executions involved (`ExecutionRecord.id`); a burst lists every failure in it.
+    public var recordIDs: [Int64]
+    public var timestamp: Date
+    /// Severity in threshold units: flagged when `score >= performance.anomaly_detection_threshold`.
+    public var score: Double
+    /// The observed value (seconds, MiB, tokens, cpu or failure count).
+    public var observed: Double
+    /// The baseline it was compared with.
+    public var expected: Double
+    /// A sentence for the insight.
+    public var description: String
+}
+
+/// Agents that do better or worse together than their own rates predict.
+public struct CollaborationPattern: Sendable, Equatable {
+    public var agents: (String, String)
+    /// Shared tasks observed.
+    public var sharedTasks: Int
+    /// Observed minus expected success rate on shared tasks.
+    public var successLift: Double
+    /// Mean log-time residual on shared tasks (negative = faster together).
+    public var logTimeLift: Double
+    /// Significance: positive = better together, negative = worse; |z| > 2 is notable.
+    public var zScore: Double
+
+    public static func == (l: Self, r: Self) -> Bool {
+        l.agents == r.agents && l.sharedTasks == r.sharedTasks && l.successLift == r.successLift
+            && l.logTimeLift == r.logTimeLift && l.zScore == r.zScore
+    }
+}
+
+/// Work passed from one agent to the next on the same task (same task id, by time).
+public struct HandoffPattern: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var count: Int
+    /// Success rate of the receiving agent's executions after this hand-off.
+    public var successRate: Double
+    /// Median gap between the two executions, seconds.
+    public var medianGapSeconds: Double
+}
+
+/// When a task type runs fastest and fails most.
+public struct SchedulePattern: Sendable, Equatable {
+    public var taskType: String
+    /// UTC hour with the lowest expected execution time.
+    public var bestHour: Int
+    /// UTC hour with the highest failure rate.
+    public var worstFailureHour: Int
+    /// Multiplicative time effect of each hour (24 values, 1 = average).
+    public var hourTimeFactor: [Double]
+    /// Failure rate lift of each hour vs the task type's average (24 values).
+    public var hourFailureLift: [Double]
+}
+
+/// A cluster of agents with similar resource use.
+public struct ResourceProfile: Sendable, Equatable {
+    public var cluster: Int
+    public var agents: [String]
+    /// Cluster centre: mean cpu, median memory MiB, median tokens.
+    public var cpu: Double
+    public var memoryMB: Double
+    public var tokens: Double
+}
+
+/// Failures grouped by a normalised error signature.
+public struct FailurePattern: Sendable, Equatable {
+    public var signature: String
+    public var count: Int
+    public var agents: [String]
+    public var taskTypes: [String]
+    /// One original message, for people.
+    public var example: String
+}
+
+/// What a retrain did.
+public struct TrainingReport: Sendable, Equatable {
+    public var records: Int
+    public var agents: Int
+    public var taskTypes: Int
+    public var pairs: Int
+    /// Accuracy on the held-out recent window: 1 - Brier score of success predictions.
+    public var accuracy: Double
+    /// Held-out mean absolute error of log execution time.
+    public var holdoutLogTimeMAE: Double
+    /// Held-out rows scored.
+    public var holdoutRecords: Int
+    public var durationSeconds: Double
+    /// Anomalies found re-scanning the history with the trained baselines.
+    public var anomalies: [Anomaly]
+}

@@ -1,1 +1,0 @@
-// The LearningREST module. See README.md, "Layout".

@@ -1,0 +1,114 @@
+public import H2Transport
+public import LearningService
+
+/// A failed REST request: the HTTP status and the JSON body `{"error": ..., "detail": ...}`.
+///
+/// `error` is a short stable code (`not_found`, `invalid_argument`, ...) for programs; `detail`
+/// says in words what was wrong and how to fix it.
+public struct RESTError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The HTTP status code.
+    public var status: Int
+    /// The stable machine-readable code.
+    public var error: String
+    /// A human-readable explanation.
+    public var detail: String
+    /// Extra response headers, e.g. `allow` for 405 or `retry-after` for 429.
+    public var headers: [Metadata]
+
+    /// Creates an error response description.
+    public init(status: Int, error: String, detail: String, headers: [Metadata] = []) {
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.headers = headers
+    }
+
+    public var description: String { "\(status) \(error): \(detail)" }
+
+    /// 400: the request is not well-formed (malformed JSON, query or path encoding).
+    public static func badRequest(_ detail: String) -> RESTError {
+        RESTError(status: 400, error: "bad_request", detail: detail)
+    }
+
+    /// 401: an API key is required and was missing or wrong.
+    public static func unauthorized(_ detail: String) -> RESTError {
+        RESTError(status: 401, error: "unauthenticated", detail: detail,
+                  headers: [Metadata("www-authenticate", "Bearer realm=\"learning-system\"")])
+    }
+
+    /// 404: no such route or resource.
+    public static func notFound(_ detail: String) -> RESTError {
+        RESTError(status: 404, error: "not_found", detail: detail)
+    }
+
+    /// 405: the path exists but not with this method; `allow` lists the methods it has.
+    public static func methodNotAllowed(_ method: String, path: String, allow: [String]) -> RESTError {
+        RESTError(status: 405, error: "method_not_allowed",
+                  detail: "\(method) is not supported on \(path); use \(allow.joined(separator: " or "))",
+                  headers: [Metadata("allow", allow.joined(separator: ", "))])
+    }
+
+    /// 409: the request conflicts with the current state.
+    public static func conflict(_ detail: String) -> RESTError {
+        RESTError(status: 409, error: "conflict", detail: detail)
+    }
+
+    /// 413: the body is larger than the server accepts.
+    public static func payloadTooLarge(_ detail: String) -> RESTError {
+        RESTError(status: 413, error: "payload_too_large", detail: detail)
+    }
+
+    /// 415: a body was sent that is not `application/json`.
+    public static func unsupportedMediaType(_ detail: String) -> RESTError {
+        RESTError(status: 415, error: "unsupported_media_type", detail: detail)
+    }
+
+    /// 422: well-formed JSON whose values are invalid (wrong type, out of range, bad name or UUID).
+    public static func invalid(_ detail: String) -> RESTError {
+        RESTError(status: 422, error: "invalid_argument", detail: detail)
+    }
+
+    /// 429: the server is overloaded; retry after `retryAfterSeconds`.
+    public static func tooManyRequests(_ detail: String, retryAfterSeconds: Int = 1) -> RESTError {
+        RESTError(status: 429, error: "overloaded", detail: detail,
+                  headers: [Metadata("retry-after", String(max(1, retryAfterSeconds)))])
+    }
+
+    /// 503: a dependency (the database) is unavailable.
+    public static func unavailable(_ detail: String, retryAfterSeconds: Int = 5) -> RESTError {
+        RESTError(status: 503, error: "unavailable", detail: detail,
+                  headers: [Metadata("retry-after", String(max(1, retryAfterSeconds)))])
+    }
+
+    /// 500: an unexpected server fault; the detail never leaks internals.
+    public static func `internal`(_ detail: String = "the server failed to handle the request") -> RESTError {
+        RESTError(status: 500, error: "internal", detail: detail)
+    }
+
+    /// The REST form of a service error. `invalidArgument` is a 422 here: the shim has already
+    /// checked the request is well-formed, so what remains wrong is a value.
+    public init(_ serviceError: ServiceError) {
+        switch serviceError {
+        case .invalidArgument(let detail): self = .invalid(detail)
+        case .unauthenticated(let detail): self = .unauthorized(detail)
+        case .overloaded(let retryAfter, _):
+            let seconds = retryAfter.isFinite ? Int(min(3600, max(1, retryAfter.rounded(.up)))) : 1
+            self = .tooManyRequests(serviceError.detail, retryAfterSeconds: seconds)
+        case .unavailable(let detail): self = .unavailable(detail)
+        default:
+            self = RESTError(status: serviceError.httpStatus, error: serviceError.code, detail: serviceError.detail)
+        }
+    }
+
+    /// The JSON body.
+    public var json: JSONValue {
+        .object([("error", .string(error)), ("detail", .string(detail))])
+    }
+
+    /// The full HTTP response.
+    public var response: HTTPResponse {
+        HTTPResponse(status: status,
+                     headers: [Metadata("content-type", "application/json")] + headers,
+                     body: json.encoded())
+    }
+}

@@ -1,0 +1,218 @@
+public import H2Transport
+public import LearningService
+
+// The REST shim: route, authorize, decode into the service's request struct, call the same handler
+// the RPC calls, encode. `/health`, `/status`, JSON `/metrics`, the docs and every error found
+// before a handler runs are answered inline; everything touching the database runs off the loop.
+
+/// Installs the REST routes: returns the function `Router.http` calls for every non-gRPC request.
+///
+/// ```swift
+/// var router = Router()
+/// router.http = makeRESTHandler(service: service)
+/// ```
+public func makeRESTHandler(service: any LearningHandlers,
+                            maxBodyBytes: Int = 8 << 20) -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
+    let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes)
+    return { request in shim.handler(for: request) }
+}
+
+/// The REST shim over a `LearningHandlers` implementation.
+public struct RESTShim: Sendable {
+    /// The service whose handlers every route calls.
+    public let service: any LearningHandlers
+    /// Bodies larger than this get 413 (the transport enforces its own limit before this one).
+    public let maxBodyBytes: Int
+    private let router = RESTRouter()
+
+    /// The static documents, built once.
+    private static let openAPIBody = APIDocumentation.openAPIDocument().encoded()
+    private static let docsBody = Array(APIDocumentation.htmlPage().utf8)
+
+    /// A shim over `service`.
+    public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20) {
+        self.service = service
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    /// Chooses how to serve `request`: inline when it needs no I/O, async otherwise.
+    public func handler(for request: HTTPRequest) -> HTTPRequestHandler {
+        let match: RouteMatch
+        do {
+            match = try router.match(method: request.method, path: request.path)
+        } catch {
+            return .inline { _ in error.response }
+        }
+        if request.body.count > maxBodyBytes {
+            let limit = maxBodyBytes
+            return .inline { _ in RESTError.payloadTooLarge("the body has \(request.body.count) bytes; at most \(limit) are accepted").response }
+        }
+        switch match.route {
+        case .health:
+            let service = service
+            return .inline { _ in RESTShim.json(RESTEncoding.health(service.health())) }
+        case .status:
+            let service = service
+            return .inline { _ in RESTShim.json(RESTEncoding.status(service.status())) }
+        case .docs:
+            return .inline { _ in
+                HTTPResponse(status: 200, headers: [Metadata("content-type", "text/html; charset=utf-8"),
+                                                    Metadata("cache-control", "no-cache")], body: RESTShim.docsBody)
+            }
+        case .openAPI:
+            return .inline { _ in
+                HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")], body: RESTShim.openAPIBody)
+            }
+        case .metrics:
+            switch Self.metricsFormat(request) {
+            case .failure(let error): return .inline { _ in error.response }
+            case .success(false):
+                let service = service
+                return .inline { _ in
+                    do {
+                        return RESTShim.json(try JSONValueEncoder.encode(service.metrics()))
+                    } catch {
+                        return RESTError.internal().response
+                    }
+                }
+            case .success(true):
+                break
+            }
+        default:
+            break
+        }
+        let shim = self
+        return .async { request in await shim.respond(to: request, match: match) }
+    }
+
+    /// Whether `/metrics` should answer in the Prometheus format (`?format=prometheus` or an
+    /// `Accept` header that asks for text and not JSON).
+    static func metricsFormat(_ request: HTTPRequest) -> Result<Bool, RESTError> {
+        do {
+            let query = try QueryParameters(request.query)
+            if let format = query["format"] {
+                switch format.lowercased() {
+                case "prometheus", "text": return .success(true)
+                case "json", "": return .success(false)
+                default:
+                    return .failure(RESTError.invalid("format must be json or prometheus, got \"\(format.prefix(40))\""))
+                }
+            }
+        } catch {
+            return .failure(error)
+        }
+        let accept = request.headers.first("accept")?.lowercased() ?? ""
+        let wantsText = accept.contains("text/plain") || accept.contains("application/openmetrics-text")
+        return .success(wantsText && !accept.contains("application/json"))
+    }
+
+    /// A 200 JSON response.
+    static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [Metadata("content-type", "application/json")], body: value.encoded())
+    }
+
+    /// Serves a matched route off the loop; every error becomes its JSON error response.
+    public func respond(to request: HTTPRequest, match: RouteMatch) async -> HTTPResponse {
+        do {
+            return try await dispatch(request, match)
+        } catch let error as RESTError {
+            return error.response
+        } catch {
+            return RESTError(ServiceError.wrap(error)).response
+        }
+    }
+
+    private func authorize(_ operation: ServiceOperation, _ request: HTTPRequest) throws {
+        guard operation.requiresKey else { return }
+        try service.authorize(operation, bearerToken: request.headers.first("authorization"))
+    }
+
+    private func name(_ match: RouteMatch) -> String { match.parameters["name"] ?? "" }
+
+    private func dispatch(_ request: HTTPRequest, _ match: RouteMatch) async throws -> HTTPResponse {
+        let query = try QueryParameters(request.query)
+        switch match.route {
+        case .health:
+            return Self.json(RESTEncoding.health(service.health()))
+        case .status:
+            return Self.json(RESTEncoding.status(service.status()))
+        case .metrics, .metricsPrometheus:
+            if match.route == .metrics, case .success(false) = Self.metricsFormat(request) {
+                return Self.json(try JSONValueEncoder.encode(service.metrics()))
+            }
+            let metrics = service.metrics()
+            let analytics = try await service.performanceAnalytics(windowHours: 0)
+            return HTTPResponse(status: 200, headers: [Metadata("content-type", PrometheusExposition.contentType)],
+                                body: Array(PrometheusExposition.render(metrics: metrics, agents: analytics.agents).utf8))
+        case .docs:
+            return HTTPResponse(status: 200, headers: [Metadata("content-type", "text/html; charset=utf-8")], body: Self.docsBody)
+        case .openAPI:
+            return HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")], body: Self.openAPIBody)
+
+        case .listAgents:
+            return Self.json(try JSONValueEncoder.encode(try await service.listAgents(status: query["status"] ?? "")))
+        case .agentStatus:
+            return Self.json(try JSONValueEncoder.encode(try await service.agentStatus(name: name(match))))
+        case .agentPerformance:
+            return Self.json(try JSONValueEncoder.encode(try await service.agentPerformance(name: name(match))))
+        case .registerAgent:
+            try authorize(.registerAgent, request)
+            let body = try requireJSONBody(request)
+            let result = try await service.registerAgent(try RESTDecoding.registration(body))
+            return Self.json(try JSONValueEncoder.encode(result), status: result.created ? 201 : 200)
+        case .heartbeat:
+            try authorize(.heartbeat, request)
+            let body = try parseJSONBody(request, allowEmpty: true)
+            let agent = try await service.heartbeat(try RESTDecoding.heartbeat(name: name(match), body: body))
+            return Self.json(.object([("agent", try JSONValueEncoder.encode(agent))]))
+        case .submitMetrics:
+            try authorize(.submitMetrics, request)
+            let body = try requireJSONBody(request)
+            let result = try await service.submitMetrics(try RESTDecoding.metrics(name: name(match), body: body))
+            return Self.json(try JSONValueEncoder.encode(result), status: 201)
+        case .similarAgents:
+            let result = try await service.similarAgents(try RESTDecoding.similarAgents(name: name(match), query))
+            return Self.json(try JSONValueEncoder.encode(result))
+
+        case .logExecution:
+            try authorize(.logExecution, request)
+            let body = try requireJSONBody(request)
+            let result = try await service.logExecution(try RESTDecoding.execution(body))
+            return Self.json(try JSONValueEncoder.encode(result), status: result.duplicate ? 200 : 201)
+        case .logExecutions:
+            try authorize(.logExecutions, request)
+            let body = try requireJSONBody(request)
+            let result = try await service.logExecutions(try RESTDecoding.executionBatch(body))
+            return Self.json(RESTEncoding.batch(result))
+
+        case .performanceAnalytics:
+            let hours = try query.int("window_hours", minimum: 0, maximum: 24 * 365 * 100) ?? 0
+            return Self.json(try JSONValueEncoder.encode(try await service.performanceAnalytics(windowHours: hours)))
+        case .coordination:
+            let limit = try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0
+            return Self.json(try JSONValueEncoder.encode(try await service.coordinationPatterns(limit: limit)))
+        case .insights:
+            return Self.json(try RESTEncoding.insights(try await service.insights(try RESTDecoding.insights(query))))
+        case .anomalies:
+            return Self.json(try RESTEncoding.anomalies(try await service.anomalies(try RESTDecoding.anomalies(query))))
+
+        case .patterns:
+            return Self.json(try RESTEncoding.patterns(try await service.patterns(kinds: try RESTDecoding.patternKinds(query))))
+        case .testPatterns:
+            return Self.json(try RESTEncoding.patterns(try await service.patterns(kinds: [])))
+        case .predict:
+            let body = try requireJSONBody(request)
+            return Self.json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.prediction(body))))
+        case .testPrediction:
+            let body = try requireJSONBody(request)
+            return Self.json(try JSONValueEncoder.encode(try await service.predict(try RESTDecoding.testPrediction(body))))
+        case .recommendations:
+            let result = try await service.recommendations(try RESTDecoding.recommendations(query))
+            return Self.json(try JSONValueEncoder.encode(result))
+        case .retrain:
+            try authorize(.retrain, request)
+            _ = try parseJSONBody(request, allowEmpty: true)
+            return Self.json(RESTEncoding.retrain(try await service.retrain()))
+        }
+    }
+}

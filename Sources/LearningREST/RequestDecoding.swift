@@ -1,0 +1,157 @@
+import Foundation
+public import LearningCore
+public import LearningService
+
+// JSON bodies and query strings into the service's own request structs (the ones the RPCs use).
+// Only types and syntax are checked here; the handlers validate values (names, ranges, UUIDs).
+
+/// Decoders from REST input to the service's request types.
+public enum RESTDecoding {
+    /// `resource_usage`: `cpu`, `memory_mb`, `tokens`, and any other numeric resource by name.
+    public static func resourceUsage(_ reader: JSONObjectReader?) throws(RESTError) -> ResourceUsage {
+        guard let reader else { return ResourceUsage() }
+        var usage = ResourceUsage()
+        guard reader.members.count <= 64 else { throw RESTError.invalid("\(reader.path) has more than 64 entries") }
+        for (key, value) in reader.members {
+            if case .null = value { continue }
+            let number = try numberValue(value, path: "\(reader.path).\(key)", minimum: nil, maximum: nil)
+            switch key {
+            case "cpu": usage.cpu = number
+            case "memory_mb": usage.memoryMB = number
+            case "tokens": usage.tokens = number
+            default: usage.other[key] = number
+            }
+        }
+        return usage
+    }
+
+    /// One execution, the guide's `performance_data`: `agent_name`, `task_id`, `task_type`,
+    /// `execution_time`, `success`, `resource_usage`, `timestamp`, `error_message`, `event_id`.
+    public static func execution(_ value: JSONValue, path: String = "body") throws(RESTError) -> ExecutionInput {
+        let reader = try JSONObjectReader(value, path: path)
+        let agentName = try reader.requiredString("agent_name", maxLength: 1_024)
+        guard let success = try reader.bool("success") else {
+            throw RESTError.invalid("\(path == "body" ? "" : path + ".")success is required (true or false)")
+        }
+        return ExecutionInput(
+            agentName: agentName,
+            taskID: try reader.string("task_id", maxLength: 128),
+            taskType: try reader.string("task_type", maxLength: 1_024),
+            executionTime: try reader.double("execution_time"),
+            success: success,
+            errorMessage: try reader.string("error_message", maxLength: 1 << 20),
+            resourceUsage: try resourceUsage(try reader.object("resource_usage")),
+            timestamp: try reader.timestamp("timestamp"),
+            eventID: try reader.string("event_id", maxLength: 1_024))
+    }
+
+    /// `{"executions": [...]}`.
+    public static func executionBatch(_ value: JSONValue) throws(RESTError) -> [ExecutionInput] {
+        let reader = try JSONObjectReader(value)
+        guard let list = reader.value("executions") else { throw RESTError.invalid("executions is required") }
+        guard case let .array(elements) = list else {
+            throw RESTError.invalid("executions must be an array, not \(list.typeName)")
+        }
+        guard !elements.isEmpty else { throw RESTError.invalid("executions is empty") }
+        guard elements.count <= Validation.maxBatchSize else {
+            throw RESTError.invalid("executions has \(elements.count) records; at most \(Validation.maxBatchSize) per batch")
+        }
+        var inputs: [ExecutionInput] = []
+        inputs.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            inputs.append(try execution(element, path: "executions[\(index)]"))
+        }
+        return inputs
+    }
+
+    /// `POST /agents/register`: `name`, `description`, `tools`, `model`, `metadata`.
+    public static func registration(_ value: JSONValue) throws(RESTError) -> RegisterAgentRequest {
+        let reader = try JSONObjectReader(value)
+        return RegisterAgentRequest(
+            name: try reader.requiredString("name", maxLength: 1_024),
+            description: try reader.string("description", maxLength: 64 * 1024) ?? "",
+            tools: try reader.strings("tools") ?? [],
+            model: try reader.string("model", maxLength: 1_024) ?? "",
+            metadata: try reader.stringMap("metadata", maxCount: 256, maxLength: 8_192) ?? [:])
+    }
+
+    /// `POST /agents/{name}/heartbeat` with an optional body `{"status": ...}`.
+    public static func heartbeat(name: String, body: JSONValue?) throws(RESTError) -> HeartbeatRequest {
+        guard let body else { return HeartbeatRequest(agentName: name) }
+        let reader = try JSONObjectReader(body)
+        return HeartbeatRequest(agentName: name, status: try reader.string("status", maxLength: 64) ?? "")
+    }
+
+    /// `POST /agents/{name}/metrics`: the guide's metrics dict, optionally with `task_type`.
+    public static func metrics(name: String, body: JSONValue) throws(RESTError) -> SubmitMetricsRequest {
+        let reader = try JSONObjectReader(body)
+        let sample = MetricsSampleInput(
+            responseTime: try reader.double("response_time"),
+            throughput: try reader.double("throughput"),
+            resourceUsage: try resourceUsage(try reader.object("resource_usage")),
+            successRate: try reader.double("success_rate"),
+            coordinationEffectiveness: try reader.double("coordination_effectiveness"))
+        return SubmitMetricsRequest(agentName: name, taskType: try reader.string("task_type", maxLength: 1_024) ?? "",
+                                    metrics: sample)
+    }
+
+    /// `POST /predict`: `agent_name`, `task_type`, optional `at`, `hour`, `collaborators`.
+    public static func prediction(_ value: JSONValue) throws(RESTError) -> PredictionRequest {
+        let reader = try JSONObjectReader(value)
+        return PredictionRequest(
+            agentName: try reader.requiredString("agent_name", maxLength: 1_024),
+            taskType: try reader.requiredString("task_type", maxLength: 1_024),
+            at: try reader.timestamp("at"),
+            hour: try reader.int("hour", minimum: 0, maximum: 23),
+            collaborators: try reader.strings("collaborators", maxCount: 100, maxLength: 1_024) ?? [])
+    }
+
+    /// `POST /ml/test/prediction`: the guide's `{"agent": ..., "task": ...}`.
+    public static func testPrediction(_ value: JSONValue) throws(RESTError) -> PredictionRequest {
+        let reader = try JSONObjectReader(value)
+        return PredictionRequest(agentName: try reader.requiredString("agent", maxLength: 1_024),
+                                 taskType: try reader.requiredString("task", maxLength: 1_024))
+    }
+
+    /// `GET /recommendations?task_type=&limit=&speed_weight=&at=`.
+    public static func recommendations(_ query: QueryParameters) throws(RESTError) -> RecommendationsRequest {
+        RecommendationsRequest(
+            taskType: query["task_type"] ?? "",
+            limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+            speedWeight: try query.double("speed_weight", minimum: 0, maximum: 1) ?? 0,
+            at: try query.timestamp("at"))
+    }
+
+    /// `GET /agents/{name}/similar?limit=&threshold=`.
+    public static func similarAgents(name: String, _ query: QueryParameters) throws(RESTError) -> SimilarAgentsRequest {
+        SimilarAgentsRequest(
+            agentName: name,
+            limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+            threshold: try query.double("threshold", minimum: -1, maximum: 1))
+    }
+
+    /// `GET /analytics/insights?limit=&kind=`.
+    public static func insights(_ query: QueryParameters) throws(RESTError) -> InsightsQuery {
+        InsightsQuery(limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+                      kind: query["kind"] ?? "")
+    }
+
+    /// `GET /analytics/anomalies?limit=&agent_name=&since=`.
+    public static func anomalies(_ query: QueryParameters) throws(RESTError) -> AnomaliesQuery {
+        AnomaliesQuery(limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+                       agentName: query["agent_name"] ?? "",
+                       since: try query.timestamp("since"))
+    }
+
+    /// `GET /patterns?kinds=collaboration,failures`.
+    public static func patternKinds(_ query: QueryParameters) throws(RESTError) -> [PatternKind] {
+        var kinds: [PatternKind] = []
+        for name in query.list("kinds") + query.list("kind") {
+            guard let kind = PatternKind(rawValue: name) else {
+                throw RESTError.invalid("unknown pattern kind \"\(name.prefix(40))\"; use collaboration, performance, resources or failures")
+            }
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+        return kinds
+    }
+}

@@ -1,0 +1,384 @@
+import Foundation
+import LearningCore
+
+/// The service's running figures over stored executions: totals, success rates, mean/median/p90
+/// times and resources per agent, task type and pair, and per-agent recent outcomes for health.
+///
+/// Fed with every execution the store's change feed delivers (each exactly once), so it counts
+/// what is in `agents.execution_log` whichever path a row took. It keeps a compact copy of each
+/// execution (no strings) in arrival order, up to `capacity`; executions older than the retention
+/// window or beyond the capacity are dropped and subtracted, so the figures always describe
+/// exactly the executions held. Windowed queries scan the held executions; whole-history
+/// quantiles come from per-pair log-scale histograms (bucket width 2%, so within about 1%).
+///
+/// Not thread-safe: the service keeps it behind a lock.
+struct ExecutionAnalytics {
+    /// One execution, compactly.
+    struct Entry {
+        var id: Int64
+        var agent: Int32
+        var task: Int32
+        var time: Double       // NaN: unknown
+        var success: Bool
+        var timestamp: Double  // seconds since 1970
+        var cpu: Double        // NaN: unknown
+        var memory: Double
+        var tokens: Double
+        var taskID: UUID?
+        var error: String?
+    }
+
+    /// Running sums of one group of executions.
+    struct Totals {
+        var executions: Int64 = 0
+        var successes: Int64 = 0
+        var timeCount: Int64 = 0
+        var timeSum: Double = 0
+        var cpuCount: Int64 = 0
+        var cpuSum: Double = 0
+        var memoryCount: Int64 = 0
+        var memorySum: Double = 0
+        var tokensCount: Int64 = 0
+        var tokensSum: Double = 0
+        var histogram: [Int32: Int32] = [:]
+        var lastTimestamp: Double = -.infinity
+
+        mutating func add(_ entry: Entry, sign: Int64) {
+            executions += sign
+            if entry.success { successes += sign }
+            if !entry.time.isNaN {
+                timeCount += sign
+                timeSum += Double(sign) * entry.time
+                let bucket = Self.bucket(entry.time)
+                let count = (histogram[bucket] ?? 0) + Int32(sign)
+                histogram[bucket] = count == 0 ? nil : count
+            }
+            if !entry.cpu.isNaN { cpuCount += sign; cpuSum += Double(sign) * entry.cpu }
+            if !entry.memory.isNaN { memoryCount += sign; memorySum += Double(sign) * entry.memory }
+            if !entry.tokens.isNaN { tokensCount += sign; tokensSum += Double(sign) * entry.tokens }
+            if sign > 0 { lastTimestamp = max(lastTimestamp, entry.timestamp) }
+        }
+
+        mutating func merge(_ other: Totals) {
+            executions += other.executions
+            successes += other.successes
+            timeCount += other.timeCount
+            timeSum += other.timeSum
+            cpuCount += other.cpuCount
+            cpuSum += other.cpuSum
+            memoryCount += other.memoryCount
+            memorySum += other.memorySum
+            tokensCount += other.tokensCount
+            tokensSum += other.tokensSum
+            for (bucket, count) in other.histogram { histogram[bucket, default: 0] += count }
+            lastTimestamp = max(lastTimestamp, other.lastTimestamp)
+        }
+
+        var successRate: Double { executions > 0 ? Double(successes) / Double(executions) : 0 }
+        var averageTime: Double { timeCount > 0 ? timeSum / Double(timeCount) : 0 }
+        var averageCPU: Double { cpuCount > 0 ? cpuSum / Double(cpuCount) : 0 }
+        var averageMemory: Double { memoryCount > 0 ? memorySum / Double(memoryCount) : 0 }
+        var averageTokens: Double { tokensCount > 0 ? tokensSum / Double(tokensCount) : 0 }
+
+        /// The `fraction` quantile of the times, from the histogram.
+        func quantile(_ fraction: Double) -> Double {
+            guard timeCount > 0 else { return 0 }
+            let target = fraction * Double(timeCount)
+            var cumulative = 0.0
+            for bucket in histogram.keys.sorted() {
+                cumulative += Double(histogram[bucket] ?? 0)
+                if cumulative >= target { return Self.value(of: bucket) }
+            }
+            return histogram.keys.max().map(Self.value(of:)) ?? 0
+        }
+
+        static let zeroBucket = Int32.min
+        static let logBase = log(1.02)
+
+        static func bucket(_ time: Double) -> Int32 {
+            time <= 1e-9 ? zeroBucket : Int32((log(time) / logBase).rounded(.down))
+        }
+
+        static func value(of bucket: Int32) -> Double {
+            bucket == zeroBucket ? 0 : exp((Double(bucket) + 0.5) * logBase)
+        }
+    }
+
+    /// Recent outcomes of one agent, for its health.
+    struct AgentTrack {
+        var lastSeen: Double = -.infinity
+        var outcomes: [Bool] = []
+        var next = 0
+
+        mutating func record(success: Bool, at timestamp: Double, keep: Int) {
+            lastSeen = max(lastSeen, timestamp)
+            if outcomes.count < keep {
+                outcomes.append(success)
+            } else {
+                outcomes[next] = success
+                next = (next + 1) % keep
+            }
+        }
+
+        var recent: (successes: Int, total: Int) { (outcomes.filter { $0 }.count, outcomes.count) }
+    }
+
+    /// One second of recent arrivals.
+    struct Second {
+        var second: Int64 = -1
+        var executions = 0
+        var successes = 0
+        var timeCount = 0
+        var timeSum = 0.0
+    }
+
+    let capacity: Int
+    let recentWindowSeconds: Int
+    private(set) var agentNames: [String] = []
+    private(set) var taskNames: [String] = []
+    private var agentIndex: [String: Int32] = [:]
+    private var taskIndex: [String: Int32] = [:]
+    private var entries: [Entry] = []
+    private var head = 0  // index of the oldest entry once `entries` is full (ring)
+    private var held = 0
+    private(set) var overall = Totals()
+    private var pairs: [Int64: Totals] = [:]
+    private var tracks: [Int32: AgentTrack] = [:]
+    private var seconds: [Second]
+    /// Executions ever added (including those since dropped).
+    private(set) var ingested: Int64 = 0
+
+    init(capacity: Int = 1_000_000, recentWindowSeconds: Int = 60) {
+        self.capacity = max(1, capacity)
+        self.recentWindowSeconds = max(1, recentWindowSeconds)
+        seconds = Array(repeating: Second(), count: self.recentWindowSeconds)
+    }
+
+    /// Forgets everything (after the execution table was truncated).
+    mutating func reset() {
+        self = ExecutionAnalytics(capacity: capacity, recentWindowSeconds: recentWindowSeconds)
+    }
+
+    var count: Int { held }
+
+    // MARK: Adding and dropping
+
+    private mutating func intern(agent name: String) -> Int32 {
+        if let index = agentIndex[name] { return index }
+        let index = Int32(agentNames.count)
+        agentNames.append(name)
+        agentIndex[name] = index
+        return index
+    }
+
+    private mutating func intern(task name: String?) -> Int32 {
+        guard let name else { return -1 }
+        if let index = taskIndex[name] { return index }
+        let index = Int32(taskNames.count)
+        taskNames.append(name)
+        taskIndex[name] = index
+        return index
+    }
+
+    private static func pairKey(_ agent: Int32, _ task: Int32) -> Int64 { Int64(agent) << 32 | Int64(UInt32(bitPattern: task)) }
+
+    /// Adds one stored execution; `arrival` is when the service saw it (for the recent window).
+    mutating func add(_ record: ExecutionRecord, arrival: Date = Date()) {
+        let time = record.executionTime.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? .nan
+        let entry = Entry(id: record.id ?? 0, agent: intern(agent: record.agentName), task: intern(task: record.taskType),
+                          time: time, success: record.success, timestamp: record.timestamp.timeIntervalSince1970,
+                          cpu: record.resourceUsage.cpu ?? .nan, memory: record.resourceUsage.memoryMB ?? .nan,
+                          tokens: record.resourceUsage.tokens ?? .nan, taskID: record.taskID.flatMap(UUID.init(uuidString:)),
+                          error: record.success ? nil : record.errorMessage)
+        if held == capacity { dropOldest() }
+        if entries.count < capacity {
+            entries.append(entry)
+        } else {
+            entries[(head + held) % capacity] = entry
+        }
+        held += 1
+        ingested += 1
+        overall.add(entry, sign: 1)
+        pairs[Self.pairKey(entry.agent, entry.task), default: Totals()].add(entry, sign: 1)
+        tracks[entry.agent, default: AgentTrack()].record(success: entry.success, at: min(entry.timestamp, arrival.timeIntervalSince1970),
+                                                          keep: AgentHealthRule.recentExecutions)
+        let second = Int64(arrival.timeIntervalSince1970.rounded(.down))
+        let slot = Int(second % Int64(recentWindowSeconds))
+        if seconds[slot].second != second { seconds[slot] = Second(second: second) }
+        seconds[slot].executions += 1
+        if entry.success { seconds[slot].successes += 1 }
+        if !time.isNaN { seconds[slot].timeCount += 1; seconds[slot].timeSum += time }
+    }
+
+    private mutating func dropOldest() {
+        guard held > 0 else { return }
+        let entry = entries[head]
+        head = (head + 1) % capacity
+        held -= 1
+        if held == 0 { head = 0 }
+        overall.add(entry, sign: -1)
+        let key = Self.pairKey(entry.agent, entry.task)
+        pairs[key]?.add(entry, sign: -1)
+        if pairs[key]?.executions == 0 { pairs[key] = nil }
+    }
+
+    /// Drops executions whose timestamp is before `cutoff` (the retention horizon) from the oldest
+    /// end while they are older; returns how many were dropped.
+    @discardableResult
+    mutating func expire(before cutoff: Date) -> Int {
+        let limit = cutoff.timeIntervalSince1970
+        var dropped = 0
+        while held > 0, entries[head].timestamp < limit {
+            dropOldest()
+            dropped += 1
+        }
+        return dropped
+    }
+
+    // MARK: History
+
+    /// The held executions from sequence number `sequence` on (sequence numbers count every
+    /// execution ever added, from 0), as records for training.
+    func records(fromSequence sequence: Int64 = 0) -> [ExecutionRecord] {
+        let oldest = ingested - Int64(held)
+        let start = Int(max(0, sequence - oldest))
+        guard start < held else { return [] }
+        var result: [ExecutionRecord] = []
+        result.reserveCapacity(held - start)
+        for offset in start..<held {
+            let entry = entries[(head + offset) % capacity]
+            var usage = ResourceUsage()
+            if !entry.cpu.isNaN { usage.cpu = entry.cpu }
+            if !entry.memory.isNaN { usage.memoryMB = entry.memory }
+            if !entry.tokens.isNaN { usage.tokens = entry.tokens }
+            result.append(ExecutionRecord(
+                id: entry.id, agentName: agentNames[Int(entry.agent)], taskID: entry.taskID?.uuidString.lowercased(),
+                taskType: entry.task < 0 ? nil : taskNames[Int(entry.task)], executionTime: entry.time.isNaN ? nil : entry.time,
+                success: entry.success, errorMessage: entry.error, resourceUsage: usage,
+                timestamp: Date(timeIntervalSince1970: entry.timestamp)))
+        }
+        return result
+    }
+
+    /// Success fraction of the latest `count` held executions (nil when none).
+    func latestSuccessRate(count: Int) -> Double? {
+        let n = min(count, held)
+        guard n > 0 else { return nil }
+        var successes = 0
+        for offset in (held - n)..<held where entries[(head + offset) % capacity].success { successes += 1 }
+        return Double(successes) / Double(n)
+    }
+
+    /// Multi-agent work: tasks (by task id) that two or more agents worked on.
+    struct Coordination {
+        /// Tasks with at least two distinct agents.
+        var multiAgentTasks = 0
+        /// Of those, the ones whose latest execution succeeded.
+        var succeededTasks = 0
+        /// Per agent pair (sorted names): shared tasks, and executions and successes of the two on them.
+        var pairs: [String: (tasks: Int, executions: Int, successes: Int)] = [:]
+        /// Per agent: multi-agent tasks joined and how many of them succeeded.
+        var agents: [String: (tasks: Int, succeeded: Int)] = [:]
+
+        static func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)\u{0}\(b)" : "\(b)\u{0}\(a)" }
+    }
+
+    /// Groups the held executions by task id; a task succeeded when its latest execution did.
+    func coordination() -> Coordination {
+        struct Task { var agents: [Int32: (executions: Int, successes: Int)] = [:]; var latest = -Double.infinity; var success = false }
+        var tasks: [UUID: Task] = [:]
+        for offset in 0..<held {
+            let entry = entries[(head + offset) % capacity]
+            guard let id = entry.taskID else { continue }
+            var task = tasks[id] ?? Task()
+            var counts = task.agents[entry.agent] ?? (0, 0)
+            counts.executions += 1
+            if entry.success { counts.successes += 1 }
+            task.agents[entry.agent] = counts
+            if entry.timestamp >= task.latest { task.latest = entry.timestamp; task.success = entry.success }
+            tasks[id] = task
+        }
+        var result = Coordination()
+        for task in tasks.values where task.agents.count >= 2 {
+            result.multiAgentTasks += 1
+            if task.success { result.succeededTasks += 1 }
+            let members = task.agents.keys.sorted()
+            for member in members {
+                let name = agentNames[Int(member)]
+                var agent = result.agents[name] ?? (0, 0)
+                agent.tasks += 1
+                if task.success { agent.succeeded += 1 }
+                result.agents[name] = agent
+            }
+            for i in 0..<members.count {
+                for j in (i + 1)..<members.count {
+                    let a = task.agents[members[i]]!, b = task.agents[members[j]]!
+                    let key = Coordination.pairKey(agentNames[Int(members[i])], agentNames[Int(members[j])])
+                    var pair = result.pairs[key] ?? (0, 0, 0)
+                    pair.tasks += 1
+                    pair.executions += a.executions + b.executions
+                    pair.successes += a.successes + b.successes
+                    result.pairs[key] = pair
+                }
+            }
+        }
+        return result
+    }
+
+    // MARK: Queries
+
+    /// The last time an agent was seen in an execution, and its recent outcomes.
+    func track(agent: String) -> AgentTrack? {
+        agentIndex[agent].flatMap { tracks[$0] }
+    }
+
+    /// Executions held for an agent (0 when unknown).
+    func executions(agent: String) -> Int64 {
+        guard let index = agentIndex[agent] else { return 0 }
+        return pairs.filter { Int32(truncatingIfNeeded: $0.key >> 32) == index }.values.reduce(0) { $0 + $1.executions }
+    }
+
+    /// Recent-window figures by arrival time: executions, success rate (fraction) and mean time.
+    func recent(now: Date = Date()) -> (executions: Int, successRate: Double?, averageTime: Double?) {
+        let current = Int64(now.timeIntervalSince1970.rounded(.down))
+        var executions = 0, successes = 0, timeCount = 0
+        var timeSum = 0.0
+        for second in seconds where second.second > current - Int64(recentWindowSeconds) && second.second <= current {
+            executions += second.executions
+            successes += second.successes
+            timeCount += second.timeCount
+            timeSum += second.timeSum
+        }
+        return (executions, executions > 0 ? Double(successes) / Double(executions) : nil,
+                timeCount > 0 ? timeSum / Double(timeCount) : nil)
+    }
+
+    /// Totals per (agent, task type) — the task name nil for executions without a type — over the
+    /// held executions, or only those with a timestamp at or after `since` (then computed exactly).
+    func groups(since: Date?, agent: String? = nil) -> [(agent: String, task: String?, totals: Totals)] {
+        var agentFilter: Int32?
+        if let agent {
+            guard let index = agentIndex[agent] else { return [] }
+            agentFilter = index
+        }
+        func name(_ task: Int32) -> String? { task < 0 ? nil : taskNames[Int(task)] }
+        guard let since else {
+            return pairs.compactMap { key, totals in
+                let agentID = Int32(truncatingIfNeeded: key >> 32)
+                if let agentFilter, agentFilter != agentID { return nil }
+                return (agentNames[Int(agentID)], name(Int32(truncatingIfNeeded: key)), totals)
+            }
+        }
+        let limit = since.timeIntervalSince1970
+        var windowed: [Int64: Totals] = [:]
+        for offset in 0..<held {
+            let entry = entries[(head + offset) % capacity]
+            guard entry.timestamp >= limit else { continue }
+            if let agentFilter, agentFilter != entry.agent { continue }
+            windowed[Self.pairKey(entry.agent, entry.task), default: Totals()].add(entry, sign: 1)
+        }
+        return windowed.map { key, totals in
+            (agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], name(Int32(truncatingIfNeeded: key)), totals)
+        }
+    }
+}

@@ -1,0 +1,321 @@
+import Foundation
+import LearningCore
+import LearningML
+import LearningStore
+import Synchronization
+
+// The long-running parts of the service: the change-feed consumer, housekeeping, the retrain
+// timer, and start-up and shutdown.
+
+/// Progress of the change feed's initial replay.
+struct ReplayProgress: Sendable {
+    var target: Int64 = 0
+    var delivered: Int64 = 0
+    var lastEvent = Date()
+    var began = Date()
+}
+
+extension LearningService {
+    /// Loads what the service needs before serving (registered agents, agent definition files,
+    /// the latest stored model) and starts the background jobs. Returns once they run; the
+    /// first training happens in the background once the feed has replayed the table.
+    public func start() async {
+        let counts = try? await store.counts()
+        let agents = (try? await store.listAgents()) ?? []
+        core.withLock { state in
+            state.noteRegistered(agents.map(\.name))
+            state.agentsRegistered = Int(counts?.agents ?? Int64(agents.count))
+            state.totalExecutions = counts?.executions ?? 0
+        }
+        replay.withLock { $0 = ReplayProgress(target: counts?.executions ?? 0) }
+        logger("registry: \(agents.count) agents registered; \(counts?.executions ?? 0) executions stored")
+        if let directory = config.agents.definitionsDirectory {
+            let scanner = AgentDirectoryScanner(directory: directory)
+            await syncDefinitions(scanner)
+            definitionScanner.withLock { $0 = scanner }
+        }
+        await seedPublishedInsights()
+        process.sample()
+        let feedTask = Task.detached { [self] in await consumeFeed() }
+        let housekeepingTask = Task.detached { [self] in await housekeeping() }
+        let retrainTask = Task.detached { [self] in await retrainTimer() }
+        tasks.withLock { $0 = [feedTask, housekeepingTask, retrainTask] }
+        core.withLock { $0.lifecycle = .running }
+        logger("learning runtime started: replaying \(counts?.executions ?? 0) stored executions")
+    }
+
+    /// Stops the background jobs, ends live insight streams and closes the store (flushing
+    /// queued writes). Health reports `unhealthy` from the first moment.
+    public func shutdown() async {
+        core.withLock { $0.lifecycle = .draining }
+        let running = tasks.withLock { tasks -> [Task<Void, Never>] in
+            let running = tasks
+            tasks.removeAll()
+            return running
+        }
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+        broadcaster.finishAll()
+        await store.shutdown()
+        logger("learning runtime stopped")
+    }
+
+    /// Marks the service as draining (health turns unhealthy) without stopping anything yet.
+    public func beginDraining() {
+        core.withLock { $0.lifecycle = .draining }
+    }
+
+    // MARK: Feed
+
+    func consumeFeed() async {
+        let feed = store.feed()
+        while !Task.isCancelled {
+            do {
+                try await feed.run { [self] event in await handle(event) }
+            } catch {
+                if Task.isCancelled { break }
+                logger("change feed stopped (\(error)); restarting in 1 s")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    func handle(_ event: FeedEvent) async {
+        switch event {
+        case .reset:
+            core.withLock { state in
+                state.reset()
+                state.replayDone = false
+            }
+            replay.withLock { $0 = ReplayProgress(target: 0) }
+            logger("execution_log was truncated: learned state reset, rebuilding from the table")
+        case .executions(let records):
+            let now = Date()
+            let anomalies = core.withLock { state in state.apply(records, arrival: now) }
+            replay.withLock { progress in
+                progress.delivered += Int64(records.count)
+                progress.lastEvent = now
+            }
+            var seen: [String: Date] = [:]
+            for record in records {
+                let at = min(record.timestamp, now)
+                if let previous = seen[record.agentName], previous >= at { continue }
+                seen[record.agentName] = at
+            }
+            do {
+                try await store.noteAgentsSeen(seen)
+            } catch {
+                logger("could not record agents seen: \(error)")
+            }
+            for anomaly in anomalies { await publish(anomaly) }
+        }
+    }
+
+    /// Stores an anomaly as an insight and pushes it to live subscribers.
+    func publish(_ anomaly: LearningML.Anomaly) async {
+        let kind = Self.apiAnomalyKind(anomaly.kind.rawValue)
+        let threshold = config.performance.anomalyDetectionThreshold
+        let title: String
+        switch anomaly.kind {
+        case .latencySpike: title = "Latency spike: \(anomaly.agentName)"
+        case .resourceBlowup: title = "Resource spike: \(anomaly.agentName)"
+        case .failureBurst: title = "Failure burst: \(anomaly.agentName)"
+        }
+        let stored = StoredInsight(kind: kind, severity: anomaly.score >= 2 * threshold ? "critical" : "warning",
+                                   title: anomaly.taskType.map { "\(title) on \($0)" } ?? title, detail: anomaly.description,
+                                   agents: [anomaly.agentName], taskType: anomaly.taskType, score: anomaly.score,
+                                   observed: anomaly.observed, expected: anomaly.expected, threshold: threshold,
+                                   executionID: anomaly.recordIDs.last, createdAt: Date())
+        var saved = stored
+        do {
+            saved.id = try await store.saveInsight(stored)
+        } catch {
+            logger("could not store an anomaly: \(error)")
+        }
+        var event = Self.anomaly(from: saved)
+        if saved.id == nil { event.id = UUID().uuidString.lowercased() }
+        broadcaster.publish(.anomaly(event))
+    }
+
+    /// Stores an insight and pushes it to live subscribers.
+    func publish(insight stored: StoredInsight) async {
+        var saved = stored
+        do {
+            saved.id = try await store.saveInsight(stored)
+        } catch {
+            logger("could not store an insight: \(error)")
+        }
+        var insight = Self.insight(from: saved)
+        if saved.id == nil { insight.id = UUID().uuidString.lowercased() }
+        broadcaster.publish(.insight(insight))
+    }
+
+    /// Remembers the collaboration insights stored before, so a restart does not repeat them.
+    func seedPublishedInsights() async {
+        guard let stored = try? await store.insights(kinds: ["synergy", "conflict"], limit: 1000) else { return }
+        published.withLock { keys in for insight in stored { keys.insert("\(insight.kind):\(insight.agents.joined(separator: "+"))") } }
+    }
+
+    // MARK: Housekeeping
+
+    func housekeeping() async {
+        var tick = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(500))
+            if Task.isCancelled { break }
+            tick += 1
+            if tick % 2 == 0 { process.sample() }
+            checkReplay()
+            if tick % 4 == 0, let counts = try? await store.counts() {
+                core.withLock { state in
+                    state.agentsRegistered = Int(counts.agents)
+                    state.totalExecutions = counts.executions
+                }
+            }
+            if tick % 6 == 0, let scanner = definitionScanner.withLock({ $0 }) {
+                await syncDefinitions(scanner)
+            }
+            if tick % 120 == 0 {
+                let cutoff = Date().addingTimeInterval(-Double(config.performance.metricsRetentionDays) * 86_400)
+                let dropped = core.withLock { $0.analytics.expire(before: cutoff) }
+                if dropped > 0 { logger("retention: \(dropped) executions older than \(config.performance.metricsRetentionDays) days left the learned history") }
+            }
+        }
+    }
+
+    /// Declares the feed's replay done once it delivered the rows counted at start (or went quiet),
+    /// and then starts the first training.
+    func checkReplay() {
+        let now = Date()
+        let done = replay.withLock { progress in
+            progress.delivered >= progress.target || (now.timeIntervalSince(progress.lastEvent) > 1.5 && now.timeIntervalSince(progress.began) > 1.5)
+        }
+        guard done else { return }
+        let first = core.withLock { state -> Bool in
+            if state.replayDone { return false }
+            state.replayDone = true
+            return true
+        }
+        if first {
+            let count = core.withLock { $0.analytics.count }
+            logger("change feed replay complete: \(count) executions held; training")
+            Task.detached { [self] in
+                do {
+                    _ = try await performRetrain(reason: "start-up")
+                } catch {
+                    logger("start-up training failed: \(error)")
+                }
+            }
+        }
+    }
+
+    func syncDefinitions(_ scanner: AgentDirectoryScanner) async {
+        let changes = scanner.scan()
+        for error in changes.errors { logger("agent definition skipped: \(error)") }
+        for definition in changes.updated {
+            do {
+                let (agent, created) = try await store.upsertAgent(definition)
+                core.withLock { $0.noteRegistered([agent.name]) }
+                logger("agent definition \(created ? "registered" : "updated"): \(agent.name)")
+            } catch {
+                logger("could not register agent \(definition.name) from \(definition.metadata["file"] ?? "?"): \(error)")
+            }
+        }
+    }
+
+    // MARK: Training
+
+    func retrainTimer() async {
+        let interval = Duration.seconds(config.ml.modelUpdateFrequency)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { break }
+            guard core.withLock({ $0.replayDone }) else { continue }
+            do {
+                _ = try await performRetrain(reason: "scheduled")
+            } catch {
+                logger("scheduled retrain failed: \(error)")
+            }
+        }
+    }
+
+    /// Trains a fresh engine on the held history off the lock, replays what arrived meanwhile,
+    /// swaps it in, stores the model and publishes what it learned.
+    func performRetrain(reason: String) async throws -> RetrainResult {
+        await retrainGate.wait()
+        defer { retrainGate.signal() }
+        let (records, sequence, generation) = core.withLock { state in
+            state.trainingRunning = true
+            return (state.analytics.records(), state.analytics.ingested, state.generation)
+        }
+        let parameters = EngineParameters(config: config)
+        let trainedOn = Date()
+        let (engine, report) = await Self.runOnThread {
+            var engine = LearningEngine(parameters: parameters)
+            let report = engine.retrain(on: records, now: trainedOn)
+            return (engine, report)
+        }
+        let info = TrainingInfo(report: report, trainedOn: trainedOn,
+                                version: "\(LearningEngine.modelVersion).\(Int64(trainedOn.timeIntervalSince1970 * 1000))")
+        let installed = core.withLock { state in
+            state.trainingRunning = false
+            return state.install(engine, info: info, sequence: sequence, generation: generation)
+        }
+        guard installed else {
+            throw ServiceError.unavailable("the execution table was reset during training; retry")
+        }
+        logger("retrained (\(reason)) on \(records.count) executions in \(String(format: "%.3f", report.durationSeconds)) s; "
+               + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
+        await storeModel(engine, info: info)
+        await publishTrainingInsights(engine, info: info, records: records.count, reason: reason)
+        let models = core.withLock { $0.modelStatuses() }
+        return RetrainResult(mlModels: models, trainingTime: report.durationSeconds, trainedOnExecutions: Int64(records.count))
+    }
+
+    /// Saves the trained model in `agents.ml_models` (one row per model it serves).
+    func storeModel(_ engine: LearningEngine, info: TrainingInfo) async {
+        let hyperparameters = Self.hyperparametersJSON(engine.parameters)
+        _ = hyperparameters
+    }
+
+    static func hyperparametersJSON(_ parameters: EngineParameters) -> String? {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(parameters)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func publishTrainingInsights(_ engine: LearningEngine, info: TrainingInfo, records: Int, reason: String) async {
+        await publish(insight: StoredInsight(
+            kind: "model", severity: "info", title: "Models retrained (\(reason))",
+            detail: "Trained on \(records) executions in \(String(format: "%.3f", info.report.durationSeconds)) s; "
+                + "held-out accuracy \(String(format: "%.4f", info.report.accuracy)) over \(info.report.holdoutRecords) executions; version \(info.version)",
+            score: info.report.accuracy, createdAt: info.trainedOn))
+        guard config.agents.patternRecognition else { return }
+        var fresh: [LearningML.CollaborationPattern] = []
+        for pattern in engine.collaborationPatterns() where abs(pattern.zScore) >= 3 {
+            let kind = pattern.zScore > 0 ? "synergy" : "conflict"
+            let names = [pattern.agents.0, pattern.agents.1].sorted()
+            let key = "\(kind):\(names.joined(separator: "+"))"
+            if published.withLock({ $0.insert(key).inserted }) { fresh.append(pattern) }
+            if fresh.count >= 10 { break }
+        }
+        for pattern in fresh {
+            let names = [pattern.agents.0, pattern.agents.1].sorted()
+            let synergy = pattern.zScore > 0
+            await publish(insight: StoredInsight(
+                kind: synergy ? "synergy" : "conflict", severity: synergy ? "info" : "warning",
+                title: "\(names[0]) and \(names[1]) do \(synergy ? "better" : "worse") together",
+                detail: String(format: "Over %d shared tasks their success differs from expectation by %+.1f points (z = %.2f).",
+                               pattern.sharedTasks, pattern.successLift * 100, pattern.zScore),
+                agents: names, score: pattern.zScore, createdAt: Date()))
+        }
+    }
+
+    /// Runs CPU-heavy work on a thread of its own, so it does not hold a cooperative thread.
+    static func runOnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+import Foundation
+import LearningCore
+import LearningML
+import LearningStore
+
+/// What one training produced.
+struct TrainingInfo: Sendable {
+    var report: TrainingReport
+    var trainedOn: Date
+    var version: String
+}
+
+/// The learning runtime's state, kept behind `LearningService.core`. Every method runs under that
+/// lock and touches memory only (no I/O, no waiting).
+struct RuntimeState: Sendable {
+    enum Lifecycle: Sendable, Equatable { case starting, running, draining }
+
+    /// Seconds of the recent window of status and metrics figures.
+    static let recentWindowSeconds = 60
+
+    let config: LearningConfig
+    var analytics: ExecutionAnalytics
+    var engine: LearningEngine
+    /// Bumped by every reset (TRUNCATE), so a training that began before it is discarded.
+    var generation = 0
+    var lifecycle = Lifecycle.starting
+    /// True once the change feed's initial replay of the table has been consumed.
+    var replayDone = false
+    var trainingRunning = false
+    var trainingFailed = false
+    var lastTraining: TrainingInfo?
+    /// Set when a stored model was loaded and serves until the first training of this run.
+    var loadedModel: TrainingInfo?
+    var agentsRegistered = 0
+    var totalExecutions: Int64 = 0
+    var knownAgents: Set<String> = []
+    var heartbeats: [String: Date] = [:]
+    var coordinationCache: (ingested: Int64, generation: Int, at: Date, value: ExecutionAnalytics.Coordination)?
+
+    init(config: LearningConfig, historyCapacity: Int) {
+        self.config = config
+        analytics = ExecutionAnalytics(capacity: historyCapacity, recentWindowSeconds: Self.recentWindowSeconds)
+        engine = LearningEngine(parameters: EngineParameters(config: config))
+    }
+
+    // MARK: Feed
+
+    /// Applies newly stored executions; returns the anomalies to publish (none while replaying the
+    /// table at start-up or when anomaly detection is off).
+    mutating func apply(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+        var found: [LearningML.Anomaly] = []
+        let live = engine.isTrained || replayDone
+        for record in records {
+            analytics.add(record, arrival: arrival)
+            knownAgents.insert(record.agentName)
+            if live {
+                let anomalies = engine.observe(record)
+                if config.anomalyDetectionEnabled && replayDone { found.append(contentsOf: anomalies) }
+            }
+        }
+        totalExecutions = max(totalExecutions, Int64(analytics.count))
+        return found
+    }
+
+    /// Forgets everything derived from the execution table (it was truncated).
+    mutating func reset() {
+        analytics.reset()
+        engine = LearningEngine(parameters: EngineParameters(config: config))
+        generation += 1
+        lastTraining = nil
+        loadedModel = nil
+        totalExecutions = 0
+        coordinationCache = nil
+    }
+
+    /// Installs a freshly trained engine, first replaying into it what arrived since its snapshot.
+    /// Returns false when a reset happened meanwhile (the engine is discarded).
+    mutating func install(_ trained: LearningEngine, info: TrainingInfo, sequence: Int64, generation trainedGeneration: Int) -> Bool {
+        guard trainedGeneration == generation else { return false }
+        var engine = trained
+        for record in analytics.records(fromSequence: sequence) { _ = engine.observe(record) }
+        self.engine = engine
+        lastTraining = info
+        loadedModel = nil
+        trainingFailed = false
+        return true
+    }
+
+    mutating func noteRegistered(_ names: [String]) {
+        knownAgents.formUnion(names)
+        agentsRegistered = max(agentsRegistered, knownAgents.count)
+    }
+
+    // MARK: Models
+
+    var serving: TrainingInfo? { lastTraining ?? loadedModel }
+
+    func modelStatuses() -> [ModelStatus] {
+        let trainedState: ModelState
+        if trainingFailed && serving == nil {
+            trainedState = .failed
+        } else if let serving {
+            trainedState = serving.report.records >= LearningService.minimumTrainingRecords ? .active : .insufficientData
+        } else if trainingRunning || !replayDone {
+            trainedState = .training
+        } else {
+            trainedState = .insufficientData
+        }
+        let accuracy = serving.flatMap { $0.report.holdoutRecords > 0 ? $0.report.accuracy : nil }
+        func trained(_ name: String, enabled: Bool) -> ModelStatus {
+            guard enabled else { return ModelStatus(name: name, state: .disabled) }
+            return ModelStatus(name: name, state: trainedState, accuracy: trainedState == .active ? accuracy : nil,
+                               trainedOn: serving?.trainedOn, version: serving?.version ?? "")
+        }
+        let anomaly: ModelStatus
+        if !config.anomalyDetectionEnabled {
+            anomaly = ModelStatus(name: "anomaly_detection", state: .disabled)
+        } else if !replayDone && !engine.isTrained {
+            anomaly = ModelStatus(name: "anomaly_detection", state: .training)
+        } else if analytics.count < AnomalyScale.minBaseline {
+            anomaly = ModelStatus(name: "anomaly_detection", state: .insufficientData)
+        } else {
+            anomaly = ModelStatus(name: "anomaly_detection", state: .active, trainedOn: serving?.trainedOn, version: serving?.version ?? "")
+        }
+        return [trained("pattern_recognition", enabled: config.agents.patternRecognition),
+                trained("performance_prediction", enabled: config.agents.predictiveAnalytics),
+                anomaly]
+    }
+
+    /// Success fraction over the recent window, or over the latest 1,000 executions when none
+    /// arrived in the window.
+    func recentSuccessRate() -> Double? {
+        analytics.recent().successRate ?? analytics.latestSuccessRate(count: 1_000)
+    }
+
+    // MARK: Agents
+
+    func lastSeen(_ agent: AgentDefinition) -> Date? {
+        var latest = agent.lastSeen
+        if let track = analytics.track(agent: agent.name), track.lastSeen.isFinite {
+            let seen = Date(timeIntervalSince1970: track.lastSeen)
+            latest = max(latest ?? seen, seen)
+        }
+        if let beat = heartbeats[agent.name] { latest = max(latest ?? beat, beat) }
+        return latest
+    }
+
+    func health(of agent: AgentDefinition, now: Date) -> (status: String, reason: String) {
+        let recent = analytics.track(agent: agent.name)?.recent ?? (successes: 0, total: 0)
+        return AgentHealthRule.evaluate(lastSeen: lastSeen(agent), now: now, healthCheckInterval: config.agents.healthCheckInterval,
+                                        recentSuccesses: recent.successes, recentTotal: recent.total)
+    }
+
+    func info(_ agent: AgentDefinition, now: Date) -> AgentInfo {
+        AgentInfo(name: agent.name, description: agent.description, tools: agent.tools, model: agent.model,
+                  status: health(of: agent, now: now).status, lastSeen: lastSeen(agent), registeredAt: agent.registeredAt,
+                  source: agent.source, metadata: agent.metadata)
+    }
+
+    func statusReport(_ agent: AgentDefinition, now: Date) -> AgentStatusReport {
+        let (status, reason) = health(of: agent, now: now)
+        let recent = analytics.track(agent: agent.name)?.recent ?? (successes: 0, total: 0)
+        let seen = lastSeen(agent)
+        return AgentStatusReport(agent: info(agent, now: now), status: status, executionsTotal: analytics.executions(agent: agent.name),
+                                 recentSuccessRate: recent.total > 0 ? Double(recent.successes) / Double(recent.total) : 0,
+                                 secondsSinceSeen: seen.map { max(0, now.timeIntervalSince($0)) },
+                                 healthCheckIntervalSeconds: config.agents.healthCheckInterval, reason: reason)
+    }
+
+    // MARK: Analytics
+
+    static func taskPerformance(_ name: String, _ totals: ExecutionAnalytics.Totals) -> TaskTypePerformance {
+        TaskTypePerformance(taskType: name, executions: totals.executions, successRate: totals.successRate,
+                            avgExecutionTime: totals.averageTime, medianExecutionTime: totals.quantile(0.5),
+                            p90ExecutionTime: totals.quantile(0.9), avgCPU: totals.averageCPU,
+                            avgMemoryMB: totals.averageMemory, avgTokens: totals.averageTokens)
+    }
+
+    mutating func coordination(now: Date = Date()) -> ExecutionAnalytics.Coordination {
+        if let cache = coordinationCache, cache.generation == generation,
+           cache.ingested == analytics.ingested || now.timeIntervalSince(cache.at) < 5 {
+            return cache.value
+        }
+        let value = analytics.coordination()
+        coordinationCache = (analytics.ingested, generation, now, value)
+        return value
+    }
+
+    mutating func agentPerformance(_ name: String) -> AgentPerformance {
+        var overall = ExecutionAnalytics.Totals()
+        var types: [TaskTypePerformance] = []
+        for group in analytics.groups(since: nil, agent: name) {
+            overall.merge(group.totals)
+            if let task = group.task { types.append(Self.taskPerformance(task, group.totals)) }
+        }
+        types.sort { $0.executions != $1.executions ? $0.executions > $1.executions : $0.taskType < $1.taskType }
+        let joined = coordination().agents[name]
+        return AgentPerformance(agentName: name, executions: overall.executions, successRate: overall.successRate,
+                                avgExecutionTime: overall.averageTime, medianExecutionTime: overall.quantile(0.5),
+                                taskTypes: types,
+                                lastExecution: overall.lastTimestamp.isFinite ? Date(timeIntervalSince1970: overall.lastTimestamp) : nil,
+                                coordinationScore: joined.map { $0.tasks > 0 ? Double($0.succeeded) / Double($0.tasks) : 0 } ?? 0)
+    }
+
+    func performanceAnalytics(since: Date?) -> PerformanceAnalytics {
+        var overall = ExecutionAnalytics.Totals()
+        var perAgent: [String: ExecutionAnalytics.Totals] = [:]
+        var perTask: [String: ExecutionAnalytics.Totals] = [:]
+        for group in analytics.groups(since: since) {
+            overall.merge(group.totals)
+            perAgent[group.agent, default: .init()].merge(group.totals)
+            if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
+        }
+        let agents = perAgent.map { name, totals in
+            AgentSummary(agentName: name, executions: totals.executions, successRate: totals.successRate,
+                         avgExecutionTime: totals.averageTime, medianExecutionTime: totals.quantile(0.5))
+        }.sorted { $0.executions != $1.executions ? $0.executions > $1.executions : $0.agentName < $1.agentName }
+        let tasks = perTask.map { Self.taskPerformance($0.key, $0.value) }
+            .sorted { $0.executions != $1.executions ? $0.executions > $1.executions : $0.taskType < $1.taskType }
+        return PerformanceAnalytics(totalExecutions: overall.executions, successRate: overall.successRate,
+                                    avgExecutionTime: overall.averageTime, medianExecutionTime: overall.quantile(0.5),
+                                    p90ExecutionTime: overall.quantile(0.9), agents: agents, taskTypes: tasks, generatedAt: Date())
+    }
+
+    // MARK: Patterns
+
+    mutating func collaborationPatterns() -> [CollaborationPattern] {
+        let coordination = coordination()
+        return engine.collaborationPatterns().map { pattern in
+            let names = [pattern.agents.0, pattern.agents.1].sorted()
+            let shared = coordination.pairs[ExecutionAnalytics.Coordination.pairKey(names[0], names[1])]
+            let together = shared.map { $0.executions > 0 ? Double($0.successes) / Double($0.executions) : 0 }
+            let effect = pattern.zScore >= 2 ? "synergy" : pattern.zScore <= -2 ? "conflict" : "neutral"
+            return CollaborationPattern(agents: names, sharedTasks: Int64(pattern.sharedTasks),
+                                        successRateTogether: together ?? 0,
+                                        expectedSuccessRate: together.map { min(1, max(0, $0 - pattern.successLift)) } ?? 0,
+                                        lift: pattern.successLift, zScore: pattern.zScore, effect: effect)
+        }
+    }
+
+    func handoffs() -> [HandoffPattern] {
+        engine.handoffs().map {
+            HandoffPattern(fromAgent: $0.from, toAgent: $0.to, count: Int64($0.count), successRate: $0.successRate,
+                           medianGapSeconds: $0.medianGapSeconds)
+        }
+    }
+
+    mutating func coordinationPatterns(limit: Int) -> CoordinationPatterns {
+        let coordination = coordination()
+        return CoordinationPatterns(pairs: Array(collaborationPatterns().prefix(limit)), handoffs: Array(handoffs().prefix(limit)),
+                                    coordinationScore: coordination.multiAgentTasks > 0
+                                        ? Double(coordination.succeededTasks) / Double(coordination.multiAgentTasks) : 0,
+                                    multiAgentTasks: Int64(coordination.multiAgentTasks))
+    }
+
+    mutating func patterns(_ kinds: Set<PatternKind>) -> PatternsReport {
+        var report = PatternsReport()
+        if kinds.contains(.collaboration) {
+            report.collaboration = collaborationPatterns()
+            report.handoffs = handoffs()
+        }
+        if kinds.contains(.performance) {
+            var perTask: [String: ExecutionAnalytics.Totals] = [:]
+            for group in analytics.groups(since: nil) { if let task = group.task { perTask[task, default: .init()].merge(group.totals) } }
+            report.performance = engine.schedulePatterns().map { pattern in
+                let totals = perTask[pattern.taskType]
+                let median = totals?.quantile(0.5) ?? 0
+                let failure = totals.map { 1 - $0.successRate } ?? 0
+                let factor = pattern.hourTimeFactor.indices.contains(pattern.bestHour) ? pattern.hourTimeFactor[pattern.bestHour] : 1
+                let lift = pattern.hourFailureLift.indices.contains(pattern.worstFailureHour) ? pattern.hourFailureLift[pattern.worstFailureHour] : 0
+                return SchedulePattern(taskType: pattern.taskType, bestHour: pattern.bestHour, worstHour: pattern.worstFailureHour,
+                                       bestHourMedianTime: median * factor, worstHourFailureRate: min(1, max(0, failure + lift)))
+            }.sorted { $0.taskType < $1.taskType }
+        }
+        if kinds.contains(.resources) {
+            let profiles = engine.resourceProfiles()
+            let n = Double(max(profiles.reduce(0) { $0 + $1.agents.count }, 1))
+            let mean = (cpu: profiles.reduce(0) { $0 + $1.cpu * Double($1.agents.count) } / n,
+                        memory: profiles.reduce(0) { $0 + $1.memoryMB * Double($1.agents.count) } / n,
+                        tokens: profiles.reduce(0) { $0 + $1.tokens * Double($1.agents.count) } / n)
+            report.resources = profiles.map { profile in
+                ResourceProfile(cluster: profile.cluster, agents: profile.agents, avgCPU: profile.cpu, avgMemoryMB: profile.memoryMB,
+                                avgTokens: profile.tokens, label: Self.resourceLabel(profile, mean: mean))
+            }
+        }
+        if kinds.contains(.failures) {
+            report.failures = engine.failurePatterns().map { pattern in
+                FailurePattern(signature: pattern.signature, count: Int64(pattern.count), agents: pattern.agents,
+                               taskTypes: pattern.taskTypes, example: pattern.example, lastSeen: nil)
+            }
+        }
+        return report
+    }
+
+    /// `light` when every figure is under 75% of the mean over agents, `balanced` when none is
+    /// above 125%, else the heaviest dimension: `compute_heavy`, `memory_heavy` or `token_heavy`.
+    static func resourceLabel(_ profile: LearningML.ResourceProfile, mean: (cpu: Double, memory: Double, tokens: Double)) -> String {
+        func ratio(_ value: Double, _ mean: Double) -> Double { mean > 0 && value.isFinite ? value / mean : 0 }
+        let ratios = [("compute_heavy", ratio(profile.cpu, mean.cpu)), ("memory_heavy", ratio(profile.memoryMB, mean.memory)),
+                      ("token_heavy", ratio(profile.tokens, mean.tokens))]
+        let top = ratios.max { $0.1 < $1.1 }!
+        if top.1 < 0.75 { return "light" }
+        if top.1 <= 1.25 { return "balanced" }
+        return top.0
+    }
+
+    // MARK: Predictions
+
+    func requireModel() throws {
+        if !replayDone && serving == nil {
+            throw ServiceError.unavailable("the performance model is still training; retry shortly")
+        }
+        if analytics.count == 0 && engine.observedCount == 0 {
+            if trainingRunning {
+                throw ServiceError.unavailable("the performance model is still training; retry shortly")
+            }
+            throw ServiceError.failedPrecondition("no executions stored yet: nothing to learn from")
+        }
+    }
+
+    func predict(_ request: PredictionRequest, at: Date) throws -> PerformancePrediction {
+        try requireModel()
+        let p = engine.predict(agent: request.agentName, taskType: request.taskType, at: at, hour: request.hour,
+                               collaborators: request.collaborators)
+        return Self.prediction(p)
+    }
+
+    static func prediction(_ p: Prediction) -> PerformancePrediction {
+        PerformancePrediction(agentName: p.agentName, taskType: p.taskType, executionTime: p.expectedExecutionTime,
+                              medianExecutionTime: p.medianExecutionTime, successRate: p.successProbability,
+                              confidence: p.confidence, intervalLow: p.intervalLow, intervalHigh: p.intervalHigh,
+                              resources: RecommendedResources(cpu: p.recommendedResources.cpu ?? 0,
+                                                              memoryMB: p.recommendedResources.memoryMB ?? 0,
+                                                              tokens: p.recommendedResources.tokens ?? 0),
+                              lowConfidence: p.lowConfidence, basedOnExecutions: Int64(p.sampleSize),
+                              basis: p.basis.rawValue)
+    }
+
+    func recommend(taskType: String, at: Date, limit: Int, speedWeight: Double) throws -> RecommendationsReport {
+        try requireModel()
+        let ranked = engine.recommend(taskType: taskType, at: at, limit: limit, speedWeight: speedWeight)
+        return RecommendationsReport(taskType: taskType, recommendations: ranked.enumerated().map { index, r in
+            Recommendation(agentName: r.agentName, expectedSuccessRate: r.prediction.successProbability,
+                           predictedExecutionTime: r.prediction.expectedExecutionTime, confidence: r.prediction.confidence,
+                           score: r.score, reason: r.reason, rank: index + 1)
+        })
+    }
+
+    func similar(_ agent: String, limit: Int, threshold: Double) throws -> SimilarAgentsReport {
+        guard engine.isTrained else {
+            if trainingRunning || !replayDone { throw ServiceError.unavailable("the agent embeddings are still being trained; retry shortly") }
+            throw ServiceError.failedPrecondition("no trained model yet: agent embeddings come from training")
+        }
+        let found = engine.similarAgents(to: agent, limit: limit, threshold: threshold)
+        return SimilarAgentsReport(agentName: agent, similar: found.map { SimilarAgent(agentName: $0.agent, similarity: $0.similarity) })
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import LearningCore
+import LearningService
+import Testing
+
+/// The handlers over a real PostgreSQL (no transport): registry, ingest, analytics, learning.
+@Suite("Service core on PostgreSQL", .serialized)
+struct ServiceTests {
+    static func uuid() -> String { UUID().uuidString.lowercased() }
+
+    func execution(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil,
+                   at: Date? = nil, event: String? = nil, error: String? = nil, memory: Double = 100) -> ExecutionInput {
+        ExecutionInput(agentName: agent, taskID: taskID ?? Self.uuid(), taskType: task, executionTime: time, success: success,
+                       errorMessage: error, resourceUsage: ResourceUsage(cpu: 20, memoryMB: memory, tokens: 1000),
+                       timestamp: at, eventID: event)
+    }
+
+    @Test func registerIsAnIdempotentUpsertAndUnknownAgentsAreNotFound() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let first = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans", tools: ["Read"], model: "opus"))
+        #expect(first.created)
+        #expect(first.agent.source == "api")
+        #expect(first.agent.status == "unknown")
+        let second = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans more", tools: ["Read", "Write"]))
+        #expect(!second.created)
+        #expect(second.agent.description == "Plans more")
+        #expect(second.agent.registeredAt == first.agent.registeredAt)
+        let list = try await service.listAgents(status: "")
+        #expect(list.total == 1 && list.agents[0].tools == ["Read", "Write"])
+        let status = try await service.agentStatus(name: "director")
+        #expect(status.status == "unknown")
+        #expect(status.reason.contains("never seen"))
+        let beat = try await service.heartbeat(HeartbeatRequest(agentName: "director"))
+        #expect(beat.status == "healthy")
+        #expect(try await service.agentStatus(name: "director").status == "healthy")
+        await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
+        await expectServiceError("not_found") { try await service.agentPerformance(name: "nobody") }
+        await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }
+        await expectServiceError("invalid_argument") { try await service.agentStatus(name: "bad name") }
+        await expectServiceError("invalid_argument") { try await service.registerAgent(RegisterAgentRequest(name: "-x")) }
+        await expectServiceError("invalid_argument") { try await service.listAgents(status: "sleepy") }
+        try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
+    }
+
+    @Test func loggedExecutionsReachAnalyticsOnceAndAgentsAreDiscovered() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let one = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
+        #expect(!one.duplicate && one.id > 0)
+        let retry = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
+        #expect(retry.duplicate && retry.id == one.id)
+        let batch = try await service.logExecutions([
+            execution("coder-01", "code_review", 4.0, true),
+            execution("coder-01", "testing", 6.0, false, error: "timeout after 30s"),
+            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
+            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
+        ])
+        #expect(batch.accepted == 3 && batch.duplicates == 1)
+        #expect(batch.results.count == 4 && batch.results[3].id == batch.results[2].id)
+
+        try await eventually("the four stored executions in analytics") {
+            try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4
+        }
+        let analytics = try await service.performanceAnalytics(windowHours: 1)
+        #expect(analytics.totalExecutions == 4)
+        #expect(analytics.successRate == 0.75)
+        #expect(analytics.avgExecutionTime == 13.0 / 4)
+        #expect(Set(analytics.agents.map(\.agentName)) == ["coder-01", "tester-02"])
+        let coder = try await service.agentPerformance(name: "coder-01")
+        #expect(coder.executions == 3)
+        #expect(coder.taskTypes.map(\.taskType).sorted() == ["code_review", "testing"])
+        #expect(coder.taskTypes.first { $0.taskType == "code_review" }?.avgExecutionTime == 3)
+        let list = try await service.listAgents(status: "")
+        #expect(list.agents.map(\.source) == ["discovered", "discovered"])
+        #expect(try await service.agentStatus(name: "tester-02").executionsTotal == 1, "the retried event id is stored once")
+        #expect(service.metrics().executionsIngested == 4)
+        #expect(service.metrics().agentResponseTime == 13.0 / 4)
+        #expect(service.status().performance.successRate == 75)
+    }
+
+    @Test func badInputsOfEachKindAreRejectedWithInvalidArgument() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        var bad = execution("coder", "t", 1, true)
+        bad.executionTime = -1
+        await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
+        bad = execution("coder", "t", .nan, true)
+        await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
+        bad = execution("coder", "t", 1, true, at: Date().addingTimeInterval(86_400))
+        await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
+        bad = execution("coder", "t", 1, true, taskID: "not-a-uuid")
+        await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
+        bad = execution("coder", "t", 1, true, memory: -5)
+        await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
+        await expectServiceError("invalid_argument") {
+            try await service.logExecutions([execution("ok", "t", 1, true), execution("bad name", "t", 1, true)])
+        }
+        await expectServiceError("invalid_argument") { try await service.performanceAnalytics(windowHours: -1) }
+        await expectServiceError("invalid_argument") { try await service.recommendations(RecommendationsRequest(taskType: "")) }
+        await expectServiceError("invalid_argument") { try await service.recommendations(RecommendationsRequest(taskType: "t", speedWeight: 2)) }
+        await expectServiceError("invalid_argument") { try await service.predict(PredictionRequest(agentName: "a", taskType: "t", hour: 24)) }
+        await expectServiceError("invalid_argument") { try await service.insights(InsightsQuery(limit: -1)) }
+        await expectServiceError("invalid_argument") { try await service.insights(InsightsQuery(kind: "gossip")) }
+        await expectServiceError("invalid_argument") { try await service.anomalies(AnomaliesQuery(limit: 5000)) }
+        #expect(throws: ServiceError.self) { try service.watchInsights(WatchInsightsRequest(kinds: ["gossip"])) }
+        await expectServiceError("invalid_argument") {
+            try await service.submitMetrics(SubmitMetricsRequest(agentName: "a", metrics: MetricsSampleInput(successRate: 1.5)))
+        }
+        // Nothing was stored by any of them.
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await service.performanceAnalytics(windowHours: 0).totalExecutions == 0)
+    }
+
+    @Test func submitMetricsStoresARowForAKnownAgent() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.registerAgent(RegisterAgentRequest(name: "monitor"))
+        let result = try await service.submitMetrics(SubmitMetricsRequest(
+            agentName: "monitor", taskType: "watching",
+            metrics: MetricsSampleInput(responseTime: 0.5, throughput: 12, resourceUsage: ResourceUsage(cpu: 30, memoryMB: 512),
+                                        successRate: 0.97, coordinationEffectiveness: 0.8)))
+        #expect(result.id > 0)
+        await expectServiceError("not_found") {
+            try await service.submitMetrics(SubmitMetricsRequest(agentName: "ghost", metrics: MetricsSampleInput(responseTime: 1)))
+        }
+    }
+
+    @Test func retrainLearnsPredictsRecommendsAndFindsPatterns() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.registerAgent(RegisterAgentRequest(name: "fast-agent"))
+        try await eventually("the empty start-up training") {
+            service.health().mlModels.first { $0.name == "performance_prediction" }?.state == .insufficientData
+        }
+        await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "t")) }
+        var inputs: [ExecutionInput] = []
+        let start = Date().addingTimeInterval(-5 * 86_400)
+        for i in 0..<400 {
+            let at = start.addingTimeInterval(Double(i) * 1000)
+            let task = Self.uuid()
+            inputs.append(execution("fast-agent", "code_review", 1.0 + Double(i % 5) * 0.1, i % 10 != 0, taskID: task, at: at))
+            inputs.append(execution("slow-agent", "code_review", 10.0 + Double(i % 5), i % 3 != 0, taskID: task, at: at.addingTimeInterval(30),
+                                    error: i % 3 == 0 ? "connection refused on port \(8000 + i)" : nil, memory: 2000))
+        }
+        _ = try await service.logExecutions(inputs)
+        try await eventually("800 executions held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 800 }
+        let result = try await service.retrain()
+        #expect(result.trainedOnExecutions == 800)
+        #expect(result.trainingTime > 0)
+        let prediction = result.mlModels.first { $0.name == "performance_prediction" }
+        #expect(prediction?.state == .active)
+        #expect(prediction?.accuracy != nil)
+        #expect(service.health().mlModels.allSatisfy { $0.state == .active })
+        #expect(service.metrics().predictionAccuracy > 0 && service.metrics().trainingTime > 0)
+
+        let fast = try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review"))
+        let slow = try await service.predict(PredictionRequest(agentName: "slow-agent", taskType: "code_review"))
+        #expect(fast.executionTime < slow.executionTime)
+        #expect(fast.successRate > slow.successRate)
+        #expect(fast.basis == "pair" && fast.basedOnExecutions == 400)
+        await expectServiceError("not_found") { try await service.predict(PredictionRequest(agentName: "nobody", taskType: "code_review")) }
+
+        let ranked = try await service.recommendations(RecommendationsRequest(taskType: "code_review"))
+        #expect(ranked.recommendations.first?.agentName == "fast-agent")
+        #expect(ranked.recommendations.map(\.rank) == [1, 2])
+
+        let patterns = try await service.patterns(kinds: [])
+        #expect(!patterns.failures.isEmpty)
+        #expect(patterns.failures[0].agents == ["slow-agent"])
+        #expect(!patterns.resources.isEmpty)
+        let coordination = try await service.coordinationPatterns(limit: 0)
+        #expect(coordination.multiAgentTasks == 400)
+        #expect(coordination.handoffs.contains { $0.fromAgent == "fast-agent" && $0.toAgent == "slow-agent" })
+        #expect(try await service.agentPerformance(name: "fast-agent").coordinationScore > 0)
+        let similar = try await service.similarAgents(SimilarAgentsRequest(agentName: "fast-agent", threshold: -1))
+        #expect(similar.similar.map(\.agentName) == ["slow-agent"])
+        let insights = try await service.insights(InsightsQuery(kind: "model"))
+        #expect(insights.contains { $0.title.contains("on demand") })
+    }
+
+    @Test func switchedOffFeaturesSaySoAndRefuse() async throws {
+        let fixture = try await ServiceFixture.start { config in
+            config.agents.patternRecognition = false
+            config.agents.predictiveAnalytics = false
+            config.anomalyDetectionEnabled = false
+            config.agents.performanceTracking = false
+        }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        #expect(service.health().mlModels.allSatisfy { $0.state == .disabled })
+        #expect(service.status().features.values.allSatisfy { !$0 })
+        await expectServiceError("failed_precondition") { try await service.patterns(kinds: []) }
+        await expectServiceError("failed_precondition") { try await service.coordinationPatterns(limit: 0) }
+        await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "a", taskType: "t")) }
+        await expectServiceError("failed_precondition") { try await service.recommendations(RecommendationsRequest(taskType: "t")) }
+        await expectServiceError("failed_precondition") { try await service.anomalies(AnomaliesQuery()) }
+        await expectServiceError("failed_precondition") { try await service.performanceAnalytics(windowHours: 0) }
+        await expectServiceError("failed_precondition") { try await service.retrain() }
+    }
+
+    @Test func aLatencySpikeBecomesAnAnomalyThatIsStoredAndStreamed() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        var inputs: [ExecutionInput] = []
+        let start = Date().addingTimeInterval(-3 * 86_400)
+        for i in 0..<300 {
+            inputs.append(execution("steady", "build", 1.0 + Double(i % 7) * 0.02, true, at: start.addingTimeInterval(Double(i) * 600)))
+        }
+        _ = try await service.logExecutions(inputs)
+        try await eventually("the baseline held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 300 }
+        _ = try await service.retrain()
+        let stream = try service.watchInsights(WatchInsightsRequest(kinds: ["anomaly"], agentName: "steady"))
+        let received = Task { () -> InsightEvent? in
+            for await event in stream { return event }
+            return nil
+        }
+        let spike = try await service.logExecution(execution("steady", "build", 500, true))
+        let watchDeadline = Task {
+            try await Task.sleep(for: .seconds(15))
+            received.cancel()
+        }
+        let event = await received.value
+        watchDeadline.cancel()
+        guard case .anomaly(let anomaly)? = event else {
+            Issue.record("no anomaly streamed, got \(String(describing: event))")
+            return
+        }
+        #expect(anomaly.kind == "latency_spike")
+        #expect(anomaly.agentName == "steady")
+        #expect(anomaly.executionID == spike.id)
+        #expect(anomaly.observed == 500)
+        #expect(anomaly.score >= fixture.config.performance.anomalyDetectionThreshold)
+        let stored = try await service.anomalies(AnomaliesQuery(agentName: "steady"))
+        #expect(stored.first?.id == anomaly.id)
+        let asInsights = try await service.insights(InsightsQuery(kind: "anomaly"))
+        #expect(asInsights.first?.kind == "anomaly")
+    }
+
+    @Test func truncateWhileRunningResetsAndRebuilds() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = try await service.logExecutions((0..<20).map { _ in execution("a1", "t", 1, true) })
+        try await eventually("20 executions") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 20 }
+        try TestEnvironment.psql(fixture.databaseURL, "TRUNCATE agents.performance_metrics, agents.execution_log, agents.agent_embeddings;")
+        try await eventually("the reset") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 0 }
+        _ = try await service.logExecutions((0..<3).map { _ in execution("a2", "t", 2, false) })
+        try await eventually("3 new executions") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 3 }
+        let analytics = try await service.performanceAnalytics(windowHours: 0)
+        #expect(analytics.agents.map(\.agentName) == ["a2"])
+        #expect(analytics.successRate == 0)
+    }
+
+    @Test func agentsComeFromDefinitionFilesAndFollowTheirChanges() async throws {
+        let directory = NSTemporaryDirectory() + "agents-\(Self.uuid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: sonnet\n---\nYou review.\n"
+            .write(toFile: directory + "/reviewer.md", atomically: true, encoding: .utf8)
+        let fixture = try await ServiceFixture.start { $0.agents.definitionsDirectory = directory }
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let status = try await service.agentStatus(name: "reviewer")
+        #expect(status.agent.source == "definition_file")
+        #expect(status.agent.tools == ["Read", "Grep"])
+        #expect(status.agent.model == "sonnet")
+        try "---\nname: planner\ntools:\n  - Read\n---\n".write(toFile: directory + "/planner.md", atomically: true, encoding: .utf8)
+        try "---\nname: reviewer\ndescription: Reviews code carefully\ntools: [Read]\nmodel: opus\n---\n"
+            .write(toFile: directory + "/reviewer.md", atomically: true, encoding: .utf8)
+        try await eventually("the new and changed definitions", timeout: 20) {
+            let agents = try await service.listAgents(status: "").agents
+            return agents.count == 2 && agents.first { $0.name == "reviewer" }?.model == "opus"
+        }
+    }
+
+    @Test func statusAndMetricsFiguresMoveUnderLoad() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let before = service.metrics()
+        #expect(before.memoryUsageMB > 1)
+        #expect(before.agentResponseTime == 0)
+        for round in 0..<20 {
+            _ = try await service.logExecutions((0..<200).map { i in execution("worker-\(i % 5)", "load", 3, (i + round) % 4 != 0) })
+        }
+        try await eventually("the load held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4000 }
+        let after = service.metrics()
+        #expect(after.executionsIngested == 4000)
+        #expect(after.agentResponseTime == 3)
+        #expect(after.cpuUsagePercent > 0)
+        #expect(service.status().performance.successRate == 75)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import LearningCore
+import LearningService
+import LearningStore
+import Testing
+
+/// Where the integration tests find their peers.
+enum TestEnvironment {
+    struct Missing: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The PostgreSQL server the tests use (`LEARNING_TEST_DATABASE_URL`, set by scripts/test.sh).
+    static func serverURL() throws -> String {
+        guard let url = ProcessInfo.processInfo.environment["LEARNING_TEST_DATABASE_URL"], !url.isEmpty else {
+            throw Missing(description: "LEARNING_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh (make test)")
+        }
+        return url
+    }
+
+    /// The server's host and port, from the URL.
+    static func hostAndPort() throws -> (host: String, port: Int, user: String) {
+        let url = try serverURL()
+        guard let components = URLComponents(string: url), let host = components.host else {
+            throw Missing(description: "cannot parse LEARNING_TEST_DATABASE_URL \(url)")
+        }
+        return (host, components.port ?? 5432, components.user ?? "postgres")
+    }
+
+    /// A new empty database on the test server, so tests do not see each other's rows.
+    static func freshDatabase() throws -> String {
+        let (host, port, user) = try hostAndPort()
+        let name = "api_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))"
+        try run("/usr/bin/env", ["createdb", "-h", host, "-p", String(port), "-U", user, name])
+        return "postgresql://\(user)@\(host):\(port)/\(name)"
+    }
+
+    /// Runs psql with one command against a database URL.
+    static func psql(_ url: String, _ command: String) throws {
+        try run("/usr/bin/env", ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", command])
+    }
+
+    /// The Python interpreter of the test peers (`LEARNING_TEST_PYTHON`).
+    static func python() throws -> (python: String, generated: String) {
+        let environment = ProcessInfo.processInfo.environment
+        guard let python = environment["LEARNING_TEST_PYTHON"], !python.isEmpty,
+              let generated = environment["LEARNING_TEST_PYGEN"], !generated.isEmpty else {
+            throw Missing(description: "LEARNING_TEST_PYTHON / LEARNING_TEST_PYGEN are not set: run the tests with scripts/test.sh")
+        }
+        return (python, generated)
+    }
+
+    /// The folder of the Python test scripts.
+    static var scriptsDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("python").path
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    timeout: Double = 120) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw Missing(description: "\(arguments.prefix(2).joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+        }
+        return text
+    }
+}
+
+/// A running service over a fresh database.
+struct ServiceFixture {
+    let service: LearningService
+    let config: LearningConfig
+    let databaseURL: String
+
+    static func start(_ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServiceFixture {
+        let url = try TestEnvironment.freshDatabase()
+        var config = LearningConfig()
+        config.database.url = url
+        config.database.maxConnections = 6
+        configure(&config)
+        let store = try await LearningStore.open(config: config)
+        let service = LearningService(config: config, store: store)
+        await service.start()
+        return ServiceFixture(service: service, config: config, databaseURL: url)
+    }
+
+    func stop() async {
+        await service.shutdown()
+    }
+}
+
+/// Waits until `condition` holds, polling; fails the test after `timeout` seconds.
+func eventually(_ what: String, timeout: Double = 15, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw TestEnvironment.Missing(description: "timed out waiting for \(what)")
+}
+
+/// Expects a `ServiceError` of the given code from `body`.
+func expectServiceError<T>(_ code: String, _ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async {
+    do {
+        _ = try await body()
+        Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+    } catch let error as ServiceError {
+        #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
