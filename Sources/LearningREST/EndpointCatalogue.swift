@@ -267,7 +267,7 @@ public enum EndpointCatalogue {
                  summary: "Recent anomalous executions (latency and resource spikes, failure bursts).", rpc: "GetAnomalies",
                  tag: "Analytics",
                  query: [QueryParameterSpec(name: "limit", type: "integer", description: "at most this many (default 20)"),
-                         QueryParameterSpec(name: "agent", type: "string", description: "only this agent"),
+                         QueryParameterSpec(name: "agent_name", type: "string", description: "only this agent"),
                          QueryParameterSpec(name: "since", type: "string", description: "only after this ISO 8601 time")],
                  responseExample: obj(["anomalies": .array([anomalyExample])]), errors: [400, 422, 503]),
 

@@ -1,5 +1,6 @@
 public import H2Transport
 public import LearningService
+import Synchronization
 
 // The REST shim: route, authorize, decode into the service's request struct, call the same handler
 // the RPC calls, encode. `/health`, `/status`, JSON `/metrics`, the docs and every error found
@@ -24,6 +25,9 @@ public struct RESTShim: Sendable {
     /// Bodies larger than this get 413 (the transport enforces its own limit before this one).
     public let maxBodyBytes: Int
     private let router = RESTRouter()
+    /// `GET /health`, built once: the hot path skips routing and allocates nothing per request
+    /// beyond what the service's report needs.
+    private let healthHandler: HTTPRequestHandler
 
     /// The static documents, built once.
     private static let openAPIBody = APIDocumentation.openAPIDocument().encoded()
@@ -33,10 +37,18 @@ public struct RESTShim: Sendable {
     public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20) {
         self.service = service
         self.maxBodyBytes = maxBodyBytes
+        let cache = HealthBodyCache()
+        healthHandler = .inline { _ in
+            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.body(for: service.health()))
+        }
     }
+
+    /// `content-type: application/json`, shared by every JSON response.
+    static let jsonHeaders = [Metadata("content-type", "application/json")]
 
     /// Chooses how to serve `request`: inline when it needs no I/O, async otherwise.
     public func handler(for request: HTTPRequest) -> HTTPRequestHandler {
+        if request.path == "/health", request.method == "GET" { return healthHandler }
         let match: RouteMatch
         do {
             match = try router.match(method: request.method, path: request.path)
@@ -49,8 +61,7 @@ public struct RESTShim: Sendable {
         }
         switch match.route {
         case .health:
-            let service = service
-            return .inline { _ in RESTShim.json(RESTEncoding.health(service.health())) }
+            return healthHandler
         case .status:
             let service = service
             return .inline { _ in RESTShim.json(RESTEncoding.status(service.status())) }
@@ -108,7 +119,7 @@ public struct RESTShim: Sendable {
 
     /// A 200 JSON response.
     static func json(_ value: JSONValue, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [Metadata("content-type", "application/json")], body: value.encoded())
+        HTTPResponse(status: status, headers: jsonHeaders, body: value.encoded())
     }
 
     /// Serves a matched route off the loop; every error becomes its JSON error response.
@@ -214,5 +225,36 @@ public struct RESTShim: Sendable {
             _ = try parseJSONBody(request, allowEmpty: true)
             return Self.json(RESTEncoding.retrain(try await service.retrain()))
         }
+    }
+}
+
+/// The encoded `/health` body, re-encoded only when what it shows changes (the timestamp has
+/// whole seconds, so at most once a second under steady load): `/health` is the hot path.
+final class HealthBodyCache: Sendable {
+    private struct Entry {
+        var report: HealthReport
+        var second: Int64
+        var body: [UInt8]
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+
+    func body(for report: HealthReport) -> [UInt8] {
+        let second = Int64(report.timestamp.timeIntervalSince1970.rounded(.down))
+        if let cached = entry.withLock({ entry -> [UInt8]? in
+            guard let entry, entry.second == second, Self.sameContent(entry.report, report) else { return nil }
+            return entry.body
+        }) {
+            return cached
+        }
+        let body = RESTEncoding.health(report).encoded()
+        entry.withLock { $0 = Entry(report: report, second: second, body: body) }
+        return body
+    }
+
+    /// Equal in every field the body shows (the timestamp is compared by whole second above).
+    private static func sameContent(_ a: HealthReport, _ b: HealthReport) -> Bool {
+        a.status == b.status && a.service == b.service && a.database == b.database
+            && a.agentsRegistered == b.agentsRegistered && a.mlModels == b.mlModels
     }
 }

@@ -75,22 +75,53 @@ func cliCommandsWorkAgainstTheRealServer() async throws {
 
 extension IntegrationSuite {
 @Test(.timeLimit(.minutes(3)))
-func cliWatchStreamsUntilInterrupted() async throws {
-    try await ServerFixture.with() { fixture in
+func cliWatchPrintsAnomaliesLiveUntilInterrupted() async throws {
+    try await ServerFixture.with { fixture in
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try learningBinary())
         process.arguments = ["watch", "--server", "127.0.0.1:\(fixture.port)", "--json"]
         let out = Pipe()
-        let err = Pipe()
+        let printed = LineCollector()
+        out.fileHandleForReading.readabilityHandler = { handle in printed.append(handle.availableData) }
         process.standardOutput = out
-        process.standardError = err
+        process.standardError = Pipe()
         try process.run()
-        // The stream stays open: the process is still running after a while.
-        try await Task.sleep(for: .seconds(2))
+        try await Task.sleep(for: .seconds(1))
+        #expect(process.isRunning)
+
+        // A steady baseline, then latency spikes far above it: the anomaly detector fires and the
+        // live stream carries the anomaly to the watching CLI.
+        var baseline: [String] = []
+        for index in 0..<60 {
+            baseline.append(#"{"agent_name": "monitor", "task_type": "log_analysis", "execution_time": \#(10 + Double(index % 5) * 0.5), "success": true}"#)
+        }
+        let logged = try await curl("POST", "\(fixture.base)/executions/batch", body: #"{"executions": [\#(baseline.joined(separator: ","))]}"#)
+        #expect(logged.status == 200, "\(logged.body)")
+        let deadline = Date().addingTimeInterval(60)
+        var sawAnomaly = false
+        while Date() < deadline, !sawAnomaly {
+            _ = try await curl("POST", "\(fixture.base)/executions",
+                               body: #"{"agent_name": "monitor", "task_type": "log_analysis", "execution_time": 5000, "success": true}"#)
+            try await Task.sleep(for: .seconds(1))
+            sawAnomaly = printed.text.contains("\"anomaly\"")
+        }
+        #expect(sawAnomaly, "watch printed: \(printed.text)")
+        if let line = printed.text.split(separator: "\n").first(where: { $0.contains("\"anomaly\"") }) {
+            let event = try JSONValue.parse(String(line))
+            #expect(event["anomaly"]?["agent_name"] == .string("monitor"))
+        }
         #expect(process.isRunning)
         process.interrupt()
         process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal || process.terminationStatus == 0)
+        out.fileHandleForReading.readabilityHandler = nil
     }
 }
+}
+
+/// Collects a child's output as it arrives.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

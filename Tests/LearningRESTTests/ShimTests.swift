@@ -299,3 +299,12 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     service.failNext(.internal("internal error"))
     expectError(await send(shim, "GET", "/analytics/insights"), 500, "internal")
 }
+
+@Test func healthBodyFollowsChangesInTheReport() async throws {
+    let (service, shim) = await registered("director")
+    let first = await send(shim, "GET", "/health")
+    #expect(first.json?["agents_registered"] == .number("1"))
+    _ = try await service.registerAgent(RegisterAgentRequest(name: "architect"))
+    let second = await send(shim, "GET", "/health")
+    #expect(second.json?["agents_registered"] == .number("2"))
+}
