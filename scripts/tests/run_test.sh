@@ -43,14 +43,19 @@ free_port() { scripts/pg-cluster.sh free-port $((30000 + RANDOM % 20000)); }
 API_PORT=$(free_port)
 RUN_PID=""
 
-# start_run NAME [VAR=VALUE...]: runs run.sh as a job with a process group of its own, as a
-# terminal runs it (job control on: without it, bash starts background commands with SIGINT ignored)
+# start_run NAME [VAR=VALUE...]: runs run.sh as a terminal runs it: as a job with a process group of
+# its own (job control on: without it, bash starts background commands with SIGINT ignored) and
+# with SIGINT at its default (this test may itself run with SIGINT ignored, e.g. under nohup or in
+# the background, and a shell cannot trap a signal that was ignored when it started).
 start_run() {
   local name=$1; shift
   export FAKE_LOG="$WORK/$name.server.log"
   : >"$FAKE_LOG"
   set -m
-  env -u LEARNING_DATABASE_URL -u DATABASE_URL -u LEARNING_CONFIG_FILE \
+  python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' \
+    env -u LEARNING_DATABASE_URL -u DATABASE_URL -u LEARNING_CONFIG_FILE \
     LEARNING_SERVER_BIN="$WORK/fake-server" LEARNING_DATA_DIR="$DATA" LEARNING_API_PORT="$API_PORT" "$@" \
     bash scripts/run.sh >"$WORK/$name.out" 2>&1 </dev/null &
   RUN_PID=$!
