@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`.
-.PHONY: run test generate check-generated build
+.PHONY: run test generate check-generated validate-docker build
 
 run:
 	scripts/run.sh
@@ -12,6 +12,9 @@ generate:
 
 check-generated:
 	scripts/generate-protos.sh --check
+
+validate-docker:
+	scripts/validate-docker.sh
 
 build:
 	swift build

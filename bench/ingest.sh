@@ -48,7 +48,8 @@ S=$(val single rows_per_s); B=$(val batch rows_per_s); O=$(val overload rows_per
   echo "| path | rows/s | peer (same run) | peer rows/s | ratio | target |"
   echo "|---|---|---|---|---|---|"
   awk -v s="$S" -v p="$P1" 'BEGIN{printf "| logExecution, 64 concurrent callers | %.0f | pgbench 1-row INSERT txns, 8 clients | %.0f | %.2fx | >= 2x |\n", s, p, s/p}'
-  awk -v s="$B" -v p="$PCOPY" 'BEGIN{printf "| logExecutions, 1000-record batches, 4 callers | %.0f | psql \\\\copy, 1 stream | %.0f | %.2fx | >= 0.5x |\n", s, p, s/p}'
+  printf '| logExecutions, 1000-record batches, 4 callers | %s | psql \\copy of 100,000 rows, 1 stream | %s | %s | >= 0.5x |\n' \
+    "$(printf %.0f "$B")" "$(printf %.0f "$PCOPY")" "$(awk -v s="$B" -v p="$PCOPY" 'BEGIN{printf "%.2fx", s/p}')"
   awk -v s="$B" -v p="$P100" 'BEGIN{printf "| (same) | | pgbench 100-row INSERT txns, 8 clients | %.0f | %.2fx | |\n", p, s/p}'
   echo
   echo "overload (256 callers x 500-record batches, queue 50,000 rows, advice ignored): $(grep '^mode=overload' "$OUT/ours.log" | tail -1)"

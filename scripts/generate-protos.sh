@@ -9,7 +9,6 @@
 # (google/protobuf/*.proto), grpc-proto (grpc/health, grpc/reflection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 
 SYSTEM_PROTO=/usr/include            # google/protobuf/timestamp.proto
 GRPC_PROTO=/usr/share/grpc-proto     # grpc/health/v1, grpc/reflection/v1 and v1alpha

@@ -1,33 +1,164 @@
 #!/usr/bin/env bash
-# The README's test command: installs what it needs, checks Generated/ is fresh, starts a throwaway
-# PostgreSQL on a private socket and port, runs the whole test suite, and stops the cluster whatever
-# happened.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# The README's test command (`make test`; CI runs it through .ci/run on a fresh clone):
+#   1. installs the Debian packages it needs (scripts/install-deps.sh)
+#   2. checks that Generated/ matches Protos/ (scripts/generate-protos.sh --check)
+#   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
+#   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
+#      scripts (scripts/lint-shell.sh: ShellCheck)
+#   5. starts a throwaway PostgreSQL on a private socket and port
+#   6. builds (`swift build --build-tests`) and runs `swift test`
+#   7. runs the shell tests of the scripts (scripts/tests/*_test.sh)
+# and stops the cluster whatever happened. Every step is reported in a summary; the last line is
+# `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
+# exit status is non-zero when anything failed.
+#
+# Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_PGVECTOR_URL
+# (a second one with pgvector, when scripts/pgvector-cluster.sh can start it), LEARNING_TEST_PYTHON
+# (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
+# Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
+# for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-scripts/install-deps.sh
-scripts/generate-protos.sh --check
-export LEARNING_TEST_PYTHON LEARNING_TEST_PYGEN="$ROOT/.venv/gen"
-LEARNING_TEST_PYTHON=$(scripts/python-env.sh)
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
+RESULTS=$(mktemp -d /tmp/learning-test-results.XXXXXX)
+PGDIR="" VECDIR="" CHILD=""
 
-PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX)
-PGPORT=${TEST_PG_PORT:-$(( 20000 + RANDOM % 20000 ))}
-VECDIR=$(mktemp -d /tmp/learning-test-pgvector.XXXXXX)
+steps=()        # "status|seconds|name" per step, in order
+passed=0 failed=0
+step() { # step NAME COMMAND...: runs one step, records it; returns the command's status
+  local name=$1; shift
+  local start=$SECONDS rc
+  echo
+  echo "==> $name"
+  "$@"; rc=$?
+  local status=ok
+  [ $rc -eq 0 ] || status="FAILED (exit $rc)"
+  steps+=("$status|$((SECONDS - start))|$name")
+  [ $rc -eq 0 ] || echo "==> $name: FAILED (exit $rc)"
+  return $rc
+}
+check() { # a step that is itself one test case of the summary
+  if step "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+
+summary() {
+  echo
+  echo "==> summary"
+  local s
+  for s in "${steps[@]}"; do
+    IFS='|' read -r status secs name <<<"$s"
+    printf '  %-22s %5ss  %s\n' "$status" "$secs" "$name"
+  done
+  echo "summary: $passed passed, $failed failed"
+}
+
 cleanup() {
-  scripts/pg-cluster.sh stop "$PGDIR" || true; rm -rf "$PGDIR"
-  scripts/pgvector-cluster.sh stop "$VECDIR" >/dev/null 2>&1 || true; rm -rf "$VECDIR"
+  if [ -n "$PGDIR" ]; then
+    scripts/pg-cluster.sh stop "$PGDIR" || true
+    rm -rf "$PGDIR"
+  fi
+  if [ -n "$VECDIR" ]; then
+    scripts/pgvector-cluster.sh stop "$VECDIR" >/dev/null 2>&1 || true
+    rm -rf "$VECDIR"
+  fi
+  rm -rf "$RESULTS"
 }
 trap cleanup EXIT
-export LEARNING_TEST_DATABASE_URL
-LEARNING_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$PGDIR" "$PGPORT")
-echo "test database: $LEARNING_TEST_DATABASE_URL"
-# Optional peer: a PostgreSQL with pgvector for the embedding-mode comparison (skipped if it cannot start).
-if url=$(scripts/pgvector-cluster.sh start "$VECDIR" $((PGPORT + 1)) 2>"$VECDIR.log"); then
-  export LEARNING_TEST_PGVECTOR_URL=$url; echo "pgvector database: $url"
-else
-  echo "no pgvector server ($(tail -1 "$VECDIR.log")): the pgvector test reports itself skipped"
-fi
-rm -f "$VECDIR.log"
+trap 'echo "interrupted"; [ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM
 
-swift build --build-tests
-swift test --skip-build
+# A step the rest cannot do without: on failure, report what ran and stop.
+required() { step "$@" || { failed=$((failed + 1)); summary; exit 1; }; }
+
+required "install Debian packages" scripts/install-deps.sh
+check "Generated/ is up to date with Protos/" scripts/generate-protos.sh --check
+
+python_env() { LEARNING_TEST_PYTHON=$(scripts/python-env.sh) && echo "python: $LEARNING_TEST_PYTHON"; }
+export LEARNING_TEST_PYTHON="" LEARNING_TEST_PYGEN="$ROOT/.venv/gen"
+required "Python test peers (.venv)" python_env
+
+check "docker/ lints clean (hadolint, compose v2 spec)" scripts/validate-docker.sh
+check "scripts lint clean (shellcheck)" scripts/lint-shell.sh
+
+start_pg() {
+  PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX) || return 1
+  local port=${TEST_PG_PORT:-$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))}
+  LEARNING_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$PGDIR" "$port") || return 1
+  echo "test database: $LEARNING_TEST_DATABASE_URL (socket and data in $PGDIR)"
+}
+export LEARNING_TEST_DATABASE_URL=""
+required "throwaway PostgreSQL" start_pg
+
+# Optional peer: a PostgreSQL with pgvector (PyPI pgserver) for the embedding-mode comparison of
+# LearningStoreTests; without it that one test reports itself skipped.
+start_pgvector() {
+  VECDIR=$(mktemp -d /tmp/learning-test-pgvector.XXXXXX) || return 0
+  local port url
+  port=$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))
+  if url=$(scripts/pgvector-cluster.sh start "$VECDIR" "$port"); then
+    export LEARNING_TEST_PGVECTOR_URL=$url
+    echo "pgvector database: $url"
+  else
+    echo "no PostgreSQL with pgvector: the pgvector test reports itself skipped"
+  fi
+  return 0
+}
+step "PostgreSQL with pgvector (optional)" start_pgvector
+
+swift_tests() { # runs `swift test`, then counts its cases from the xUnit reports
+  local rc
+  # In the background so that an interrupt of this script can stop it (timeout runs it in a
+  # process group of its own, out of reach of the terminal's Ctrl-C).
+  # shellcheck disable=SC2086
+  timeout --kill-after=30 "${LEARNING_TEST_TIMEOUT:-2400}" \
+    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} &
+  CHILD=$!
+  wait "$CHILD"; rc=$?
+  CHILD=""
+  [ $rc -eq 124 ] && echo "swift test timed out after ${LEARNING_TEST_TIMEOUT:-2400}s"
+  local counts
+  counts=$(python3 - "$RESULTS" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ok = bad = 0
+for path in glob.glob(sys.argv[1] + "/xunit*.xml"):
+    for case in ET.parse(path).iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            bad += 1
+        elif case.find("skipped") is None:
+            ok += 1
+print(ok, bad)
+PY
+  ) || counts="0 0"
+  read -r ok bad <<<"$counts"
+  passed=$((passed + ok)); failed=$((failed + bad))
+  echo "swift test: $ok passed, $bad failed (exit $rc)"
+  # A crash or timeout can leave failures no report shows: count the run itself as one.
+  if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
+  return $rc
+}
+
+if step "swift build --build-tests" swift build --build-tests; then
+  step "swift test" swift_tests
+else
+  failed=$((failed + 1))
+fi
+
+shell_tests() { # scripts/tests/*_test.sh print "ok - ..." / "not ok - ..." per case
+  local t rc=0 log
+  for t in scripts/tests/*_test.sh; do
+    log="$RESULTS/$(basename "$t").log"
+    echo "--- $t"
+    bash "$t" 2>&1 | tee "$log"
+    local trc=${PIPESTATUS[0]} ok bad
+    [ "$trc" -eq 0 ] || rc=1
+    ok=$(grep -c '^ok ' "$log") bad=$(grep -c '^not ok ' "$log")
+    passed=$((passed + ok)); failed=$((failed + bad))
+    # A script that failed without reporting a failing case still fails the run.
+    if [ "$trc" -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
+  done
+  return $rc
+}
+step "shell tests (scripts/tests)" shell_tests
+
+summary
+[ "$failed" -eq 0 ]

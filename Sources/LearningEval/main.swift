@@ -30,6 +30,8 @@ do {
     if let v = env["ML_REC_MIX_C"].flatMap(Double.init) { params.recommendRecentMixC = v }
     if let v = env["ML_LAT_UNIT"].flatMap(Double.init) { params.latencyZPerUnit = v }
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
+    if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
+    if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
     if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }

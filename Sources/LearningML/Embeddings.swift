@@ -81,7 +81,7 @@ extension LearningEngine {
     mutating func fitSimilarAgents(neighbours k: Int = 5) {
         model.similarLogit = []; model.similarLogTime = []; model.similarWeight = []
         let nA = agents.count
-        guard nA > 1, model.embeddings.count == nA else { return }
+        guard nA > 1, k > 0, model.embeddings.count == nA else { return }
         var nbrs = [[(Int32, Double)]](repeating: [], count: nA)
         for a in 0..<nA {
             var sims: [(Int32, Double)] = []
@@ -89,7 +89,7 @@ extension LearningEngine {
                 sims.append((Int32(b), Self.cosine(model.embeddings[a], model.embeddings[b])))
             }
             sims.sort { $0.1 > $1.1 }
-            nbrs[a] = Array(sims.prefix(k).filter { $0.1 > 0 })
+            nbrs[a] = Array(sims.prefix(k).filter { $0.1 >= parameters.similarityThreshold })
         }
         var interL = [Double](repeating: 0, count: pairs.count), interT = interL
         for (i, p) in pairs.enumerated() {

@@ -186,6 +186,7 @@ extension LearningEngine {
         var view = self
         view.parameters.recentMix = parameters.recommendRecentMix
         view.parameters.recentMixC = parameters.recommendRecentMixC
+        view.model.successStrength *= parameters.recommendPriorScale
         let preds = cands.map { view.predict(agent: agents[$0], taskType: taskType, at: date) }
         let logs = preds.map { log(max($0.medianExecutionTime, 1e-9)) }
         let lo = logs.min() ?? 0, hi = logs.max() ?? 0

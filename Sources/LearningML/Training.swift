@@ -79,7 +79,7 @@ extension LearningEngine {
         }
         fitPriors()
         computeEmbeddings()
-        fitSimilarAgents()
+        fitSimilarAgents(neighbours: parameters.similarNeighbours)
         fitHourEffects(rows)
         fitDrifts(rows, now: now)
         model.trained = true

@@ -18,6 +18,8 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var holdoutDays = 2.0
     /// Standard deviations of log time per unit of anomaly threshold for latency spikes.
     public var latencyZPerUnit = 1.75
+    /// Nearest agents (by embedding) whose results on a task type inform a pair's prior; 0 = off.
+    public var similarNeighbours = 5
     /// Longest window (minutes) scanned for a burst of one agent's failures.
     public var burstWindowMinutes = 120.0
     /// Evidence (chi-square units) a change point must add before an agent counts as drifting.
@@ -34,6 +36,9 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// few strongest agents of a task type, where a recent decline matters most, so it follows
     /// recent form more than the pair forecasts do (which minimise error over all pairs).
     public var recommendRecentMix = 1.3
+    /// Multiplier of the pairs' prior strength when ranking agents (more pooling towards the
+    /// agent + task type model: rankings are decided by small gaps that pair noise swamps).
+    public var recommendPriorScale = 1.0
     /// `recentMixC` used when ranking agents for a recommendation.
     public var recommendRecentMixC = 0.0
     /// The same for one (agent, task type) pair's own drift beyond its agent's.

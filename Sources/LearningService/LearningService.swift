@@ -439,7 +439,7 @@ public final class LearningService: LearningHandlers {
 
     /// `notFound` unless the agent is registered or has executions.
     func requireKnown(_ name: String) async throws {
-        if core.withLock({ $0.knownAgents.contains(name) }) { return }
+        if core.withLock({ $0.knownAgents.contains(name) || $0.engine.agentNames.contains(name) }) { return }
         let agent = try await registered(name)
         core.withLock { $0.noteRegistered([agent.name]) }
     }

@@ -35,6 +35,7 @@ extension LearningService {
             definitionScanner.withLock { $0 = scanner }
         }
         await seedPublishedInsights()
+        await loadLatestModel()
         process.sample()
         let feedTask = Task.detached { [self] in await consumeFeed() }
         let housekeepingTask = Task.detached { [self] in await housekeeping() }
@@ -291,7 +292,7 @@ extension LearningService {
             let report = engine.retrain(on: records, now: trainedOn)
             return (engine, report)
         }
-        let info = TrainingInfo(report: report, trainedOn: trainedOn,
+        let info = TrainingInfo(report, trainedOn: trainedOn,
                                 version: "\(LearningEngine.modelVersion).\(Int64(trainedOn.timeIntervalSince1970 * 1000))")
         let installed = core.withLock { state in
             state.trainingRunning = false
@@ -310,10 +311,79 @@ extension LearningService {
         return RetrainResult(mlModels: models, trainingTime: report.durationSeconds, trainedOnExecutions: Int64(records.count))
     }
 
-    /// Saves the trained model in `agents.ml_models` (one row per model it serves).
+    /// The `agents.ml_models` name of the engine's saved state. One engine serves the three
+    /// models health reports (prediction, patterns, anomaly baselines), so one row per training.
+    static let storedModelName = "learning_engine"
+    /// Its `model_type`.
+    static let storedModelType = "hierarchical_shrinkage"
+
+    /// Saves the trained engine in `agents.ml_models` with its measured accuracy, the
+    /// hyperparameters and what the training saw.
     func storeModel(_ engine: LearningEngine, info: TrainingInfo) async {
-        let hyperparameters = Self.hyperparametersJSON(engine.parameters)
-        _ = hyperparameters
+        let data = await Self.runOnThread { engine.serialize() }
+        var hyperparameters: [String: Double] = engine.hyperparameters
+        hyperparameters["trained_on_executions"] = Double(info.records)
+        hyperparameters["holdout_executions"] = Double(info.holdoutRecords)
+        hyperparameters["holdout_log_time_mae"] = info.holdoutLogTimeMAE
+        hyperparameters["training_seconds"] = info.durationSeconds
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = (try? encoder.encode(hyperparameters)).map { String(decoding: $0, as: UTF8.self) }
+        let row = StoredModel(name: Self.storedModelName, type: Self.storedModelType, version: info.version,
+                              accuracy: info.holdoutRecords > 0 ? info.accuracy : nil, trainedOn: info.trainedOn,
+                              data: data, hyperparametersJSON: json)
+        do {
+            let id = try await store.saveModel(row)
+            logger("model \(info.version) saved in agents.ml_models (id \(id), \(data.count) bytes)")
+        } catch {
+            logger("could not save the model: \(error)")
+        }
+    }
+
+    /// Loads the latest saved engine, which serves until this run's first training.
+    func loadLatestModel() async {
+        let stored: StoredModel?
+        do {
+            stored = try await store.latestModel(named: Self.storedModelName)
+        } catch {
+            logger("could not read the latest model: \(error)")
+            return
+        }
+        guard let stored else {
+            logger("no saved model: the first training starts once the table is replayed")
+            return
+        }
+        let data = stored.data
+        let decoded = await Self.runOnThread { () -> Result<LearningEngine, ModelDecodingError> in
+            do {
+                return .success(try LearningEngine(serialized: data))
+            } catch let error as ModelDecodingError {
+                return .failure(error)
+            } catch {
+                return .failure(.corrupt(String(describing: error)))
+            }
+        }
+        switch decoded {
+        case .failure(let error):
+            logger("the saved model \(stored.version) cannot be used (\(error)); training from the table instead")
+        case .success(let engine):
+            var values: [String: Double] = [:]
+            if let json = stored.hyperparametersJSON, let parsed = try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8)) {
+                values = parsed
+            }
+            let info = TrainingInfo(
+                records: Int(values["trained_on_executions"] ?? Double(engine.observedCount)), accuracy: stored.accuracy ?? 0,
+                holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
+                holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
+                trainedOn: stored.trainedOn, version: stored.version)
+            core.withLock { state in
+                state.engine = engine
+                state.loadedModel = info
+            }
+            refreshSnapshot()
+            logger("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
+        }
     }
 
     /// Saves every agent's embedding in `agents.agent_embeddings`.
@@ -332,19 +402,13 @@ extension LearningService {
         if saved > 0 { logger("stored \(saved) agent embeddings") }
     }
 
-    static func hyperparametersJSON(_ parameters: EngineParameters) -> String? {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(parameters)).map { String(decoding: $0, as: UTF8.self) }
-    }
 
     func publishTrainingInsights(_ engine: LearningEngine, info: TrainingInfo, records: Int, reason: String) async {
         await publish(insight: StoredInsight(
             kind: "model", severity: "info", title: "Models retrained (\(reason))",
-            detail: "Trained on \(records) executions in \(String(format: "%.3f", info.report.durationSeconds)) s; "
-                + "held-out accuracy \(String(format: "%.4f", info.report.accuracy)) over \(info.report.holdoutRecords) executions; version \(info.version)",
-            score: info.report.accuracy, createdAt: info.trainedOn))
+            detail: "Trained on \(records) executions in \(String(format: "%.3f", info.durationSeconds)) s; "
+                + "held-out accuracy \(String(format: "%.4f", info.accuracy)) over \(info.holdoutRecords) executions; version \(info.version)",
+            score: info.accuracy, createdAt: info.trainedOn))
         guard config.agents.patternRecognition else { return }
         var fresh: [LearningML.CollaborationPattern] = []
         for pattern in engine.collaborationPatterns() where abs(pattern.zScore) >= 3 {

@@ -3,11 +3,41 @@ import LearningCore
 import LearningML
 import LearningStore
 
-/// What one training produced.
-struct TrainingInfo: Sendable {
-    var report: TrainingReport
+/// What one training produced (from this run's training, or restored from `agents.ml_models`).
+struct TrainingInfo: Sendable, Codable {
+    /// Executions trained on.
+    var records: Int
+    /// 1 - Brier score of success on the held-out window.
+    var accuracy: Double
+    /// Held-out executions scored (0: no accuracy measured).
+    var holdoutRecords: Int
+    /// Held-out mean absolute error of log execution time.
+    var holdoutLogTimeMAE: Double
+    /// Seconds the training took.
+    var durationSeconds: Double
     var trainedOn: Date
     var version: String
+
+    init(records: Int, accuracy: Double, holdoutRecords: Int, holdoutLogTimeMAE: Double, durationSeconds: Double,
+         trainedOn: Date, version: String) {
+        self.records = records
+        self.accuracy = accuracy
+        self.holdoutRecords = holdoutRecords
+        self.holdoutLogTimeMAE = holdoutLogTimeMAE
+        self.durationSeconds = durationSeconds
+        self.trainedOn = trainedOn
+        self.version = version
+    }
+
+    init(_ report: TrainingReport, trainedOn: Date, version: String) {
+        records = report.records
+        accuracy = report.accuracy
+        holdoutRecords = report.holdoutRecords
+        holdoutLogTimeMAE = report.holdoutLogTimeMAE
+        durationSeconds = report.durationSeconds
+        self.trainedOn = trainedOn
+        self.version = version
+    }
 }
 
 /// The figures health, status and metrics report, copied out of `RuntimeState`.
@@ -31,8 +61,8 @@ struct StateSnapshot: Sendable {
         recentSuccessRate = state.recentSuccessRate()
         recentAverageTime = state.analytics.recent().averageTime ?? 0
         replayDone = state.replayDone
-        predictionAccuracy = state.lastTraining?.report.accuracy ?? 0
-        trainingTime = state.lastTraining?.report.durationSeconds ?? 0
+        predictionAccuracy = state.lastTraining?.accuracy ?? 0
+        trainingTime = state.lastTraining?.durationSeconds ?? 0
         ingested = state.analytics.ingested
     }
 }
@@ -116,7 +146,9 @@ struct RuntimeState: Sendable {
     /// marks this service's own fresh writes, which are news even during the replay.
     mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
         var found: [LearningML.Anomaly] = []
-        let live = engine.isTrained || replayDone || new
+        // During the start-up replay the rows are history: a model loaded from the store already
+        // learned from them, and the first training of this run will learn from them.
+        let live = replayDone || new
         let report = config.anomalyDetectionEnabled && (replayDone || new)
         for record in records {
             analytics.add(record, arrival: arrival)
@@ -172,13 +204,13 @@ struct RuntimeState: Sendable {
         if trainingFailed && serving == nil {
             trainedState = .failed
         } else if let serving {
-            trainedState = serving.report.records >= LearningService.minimumTrainingRecords ? .active : .insufficientData
+            trainedState = serving.records >= LearningService.minimumTrainingRecords ? .active : .insufficientData
         } else if trainingRunning || !replayDone {
             trainedState = .training
         } else {
             trainedState = .insufficientData
         }
-        let accuracy = serving.flatMap { $0.report.holdoutRecords > 0 ? $0.report.accuracy : nil }
+        let accuracy = serving.flatMap { $0.holdoutRecords > 0 ? $0.accuracy : nil }
         func trained(_ name: String, enabled: Bool) -> ModelStatus {
             guard enabled else { return ModelStatus(name: name, state: .disabled) }
             return ModelStatus(name: name, state: trainedState, accuracy: trainedState == .active ? accuracy : nil,

@@ -30,8 +30,9 @@ public struct FeedSettings: Sendable, Equatable {
     public var pollInterval = 0.25
     /// Most rows read per poll (a replay runs polls back to back).
     public var batchSize = 5_000
-    /// Seconds a gap waits before its snapshot is taken (covers nextval-before-xid).
-    public var gapGrace = 0.5
+    /// Seconds a gap waits before its snapshot is taken: covers an outside writer whose INSERT drew
+    /// an id just before its transaction got an xid (our writer takes the xid first).
+    public var gapGrace = 2.0
 
     /// Defaults.
     public init() {}

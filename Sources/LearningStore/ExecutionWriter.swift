@@ -26,8 +26,9 @@ public struct IngestSettings: Sendable, Equatable {
     public var queueCapacity = 50_000
     /// Most records written by one transaction.
     public var maxBatchRows = 5_000
-    /// Writer threads, each with its own connection (one commits while the next batch fills).
-    public var writers = 2
+    /// Writer threads, each with its own connection: while some wait for their commit's WAL flush,
+    /// others fill the next batch (taken from `database.max_connections`).
+    public var writers = 4
 
     /// Defaults.
     public init() {}
@@ -85,13 +86,15 @@ final class ExecutionWriter: Sendable {
     /// Enqueues records and returns once their transaction committed.
     func write(_ records: [ExecutionRecord]) async throws -> [IngestAck] {
         if records.isEmpty { return [] }
-        for r in records { try Self.validate(r) }
         if records.count > settings.queueCapacity {
             throw StoreError.invalidInput("batch of \(records.count) records exceeds the ingest queue (\(settings.queueCapacity))")
         }
         if connectedWriters.load(ordering: .relaxed) == 0 {
             throw StoreError.unavailable(health.lastError ?? "database not connected")
         }
+        // Refuse before validating: a rejected caller must cost next to nothing.
+        if let advice = overloadAdvice(adding: records.count) { throw StoreError.overloaded(retryAfter: advice) }
+        for r in records { try Self.validate(r) }
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             if queue.closed {
@@ -102,9 +105,7 @@ final class ExecutionWriter: Sendable {
             if queue.rows + records.count > settings.queueCapacity {
                 let backlog = queue.rows
                 condition.unlock()
-                let perSecond = rate.withLock { $0 }
-                let wait = min(5.0, max(0.05, Double(backlog) / max(perSecond, 1)))
-                continuation.resume(throwing: StoreError.overloaded(retryAfter: (wait * 100).rounded(.up) / 100))
+                continuation.resume(throwing: StoreError.overloaded(retryAfter: retryAdvice(backlog: backlog)))
                 return
             }
             queue.groups.append(Group(records: records, continuation: continuation))
@@ -112,6 +113,21 @@ final class ExecutionWriter: Sendable {
             condition.signal()
             condition.unlock()
         }
+    }
+
+    /// Retry advice when `adding` more rows would overflow the queue, else nil.
+    private func overloadAdvice(adding n: Int) -> Double? {
+        condition.lock()
+        let backlog = queue.rows
+        condition.unlock()
+        return backlog + n > settings.queueCapacity ? retryAdvice(backlog: backlog) : nil
+    }
+
+    /// Seconds until the backlog should have drained at the recent write rate (0.05 ... 5).
+    private func retryAdvice(backlog: Int) -> Double {
+        let perSecond = rate.withLock { $0 }
+        let wait = min(5.0, max(0.05, Double(backlog) / max(perSecond, 1)))
+        return (wait * 100).rounded(.up) / 100
     }
 
     /// Stops accepting records; writers finish what is queued, then exit.
@@ -144,7 +160,7 @@ final class ExecutionWriter: Sendable {
         try text(r.taskType, "task_type", max: 255)
         try text(r.errorMessage, "error_message", max: nil)
         try text(r.eventID, "event_id", max: 1024)
-        if let t = r.taskID, UUID(uuidString: t) == nil { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
+        if let t = r.taskID, !isCanonicalUUID(t) { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
         if let e = r.executionTime, !e.isFinite || e < 0 {
             throw StoreError.invalidInput("execution_time must be a finite number of seconds >= 0")
         }
@@ -159,6 +175,25 @@ final class ExecutionWriter: Sendable {
         for v in [r.resourceUsage.cpu, r.resourceUsage.memoryMB, r.resourceUsage.tokens] {
             if let v, !v.isFinite { throw StoreError.invalidInput("resource_usage values must be finite") }
         }
+    }
+
+    /// True for `8-4-4-4-12` hex digits (either case). Foundation's UUID parser uses sscanf,
+    /// which cost a quarter of the ingest CPU.
+    static func isCanonicalUUID(_ s: String) -> Bool {
+        var count = 0
+        for b in s.utf8 {
+            switch count {
+            case 8, 13, 18, 23: if b != UInt8(ascii: "-") { return false }
+            default:
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): break
+                default: return false
+                }
+            }
+            count += 1
+            if count > 36 { return false }
+        }
+        return count == 36
     }
 
     // MARK: - Writer thread
@@ -204,9 +239,11 @@ final class ExecutionWriter: Sendable {
                 noteRate(rows: offset, since: started)
             } catch let error as StoreError {
                 if case .unavailable = error {
+                    // This connection broke: its batch may or may not have committed, so its callers
+                    // get `unavailable` (a retry with the same event id is answered as a duplicate).
+                    // The queue waits for the reconnect; only if that fails is it failed too.
                     setConnected(false)
                     for g in batch { g.continuation.resume(throwing: error) }
-                    failQueued(with: error)
                 } else if batch.count > 1 {
                     // One caller's bad record must not fail the others: retry each group alone.
                     for g in batch {
@@ -298,6 +335,14 @@ final class ExecutionWriter: Sendable {
 
     /// Writes records in one transaction (one autocommit statement); acks in input order.
     static func insert(_ records: [ExecutionRecord], on c: PGConnection, attempt: Int = 0) throws -> [IngestAck] {
+        if records.count >= copyThreshold, attempt == 0 {
+            do {
+                return try copyInsert(records, on: c)
+            } catch StoreError.alreadyExists {
+                // Another transaction stored one of these event ids after the look-up: nothing of
+                // this COPY was committed; the INSERT ... ON CONFLICT path sorts it out.
+            }
+        }
         var agent: [String?] = [], task: [String?] = [], type: [String?] = [], time: [String?] = []
         var success: [String?] = [], error: [String?] = [], usage: [String?] = [], ts: [String?] = []
         var event: [String?] = []
@@ -342,6 +387,61 @@ final class ExecutionWriter: Sendable {
         return acks
     }
 
+    /// Batches at least this large go through COPY (PostgreSQL's multi-row insert path).
+    static let copyThreshold = 256
+
+    /// Writes a large batch with COPY inside one transaction: event ids stored before are answered
+    /// from a look-up, the rest get ids from the table's sequence and are copied with them.
+    static func copyInsert(_ records: [ExecutionRecord], on c: PGConnection) throws -> [IngestAck] {
+        try c.transaction {
+            // An xid before any id is drawn: the change feed then sees this transaction as in
+            // flight for as long as its ids are missing from the table.
+            try c.queryPrepared("ingest_xid", "SELECT pg_current_xact_id()", [])
+            var existing: [String: Int64] = [:]
+            let events = records.compactMap(\.eventID)
+            if !events.isEmpty {
+                let found = try c.queryPrepared("ingest_lookup",
+                    "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
+                    [.text(PGText.array(events))])
+                for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { existing[e] = id } }
+            }
+            var acks = [IngestAck](repeating: IngestAck(id: 0, duplicate: true), count: records.count)
+            var fresh: [Int] = []
+            var firstInBatch: [String: Int] = [:]
+            var sameAs: [(Int, Int)] = []
+            for (i, r) in records.enumerated() {
+                if let e = r.eventID {
+                    if let id = existing[e] { acks[i].id = id; continue }
+                    if let j = firstInBatch[e] { sameAs.append((i, j)); continue }
+                    firstInBatch[e] = i
+                }
+                fresh.append(i)
+            }
+            if !fresh.isEmpty {
+                let ids = try c.queryPrepared("ingest_ids",
+                    "SELECT nextval('agents.execution_log_id_seq'::regclass) FROM generate_series(1, $1::int)",
+                    [.int(fresh.count)])
+                guard ids.count == fresh.count else { throw StoreError.database(sqlState: "", message: "ingest: id allocation") }
+                var data: [UInt8] = []
+                data.reserveCapacity(fresh.count * 200)
+                for (k, i) in fresh.enumerated() {
+                    let id = ids.int64(k, 0) ?? 0
+                    acks[i] = IngestAck(id: id, duplicate: false)
+                    CopyText.appendRow(id: id, records[i], to: &data)
+                }
+                let copied = try c.copyIn("""
+                    COPY agents.execution_log (id, agent_name, task_id, task_type, execution_time, success, error_message,
+                        resource_usage, timestamp, event_id) FROM STDIN
+                    """, data: data)
+                guard copied == fresh.count else {
+                    throw StoreError.database(sqlState: "", message: "ingest: COPY stored \(copied) of \(fresh.count) rows")
+                }
+            }
+            for (i, j) in sameAs { acks[i] = IngestAck(id: acks[j].id, duplicate: true) }
+            return acks
+        }
+    }
+
     /// Matches RETURNING rows (input order, conflicting rows absent) to the input records. Any
     /// inconsistency (ids not ascending, an event id out of place) is an error, never a wrong ack.
     static func matchReturned(_ records: [ExecutionRecord], ids: [Int64], eventIDs: [String?]) throws -> [IngestAck] {
@@ -373,4 +473,64 @@ final class ExecutionWriter: Sendable {
         return acks
     }
 
+}
+
+/// COPY's text format: tab-separated, `\N` for NULL, backslash escapes.
+enum CopyText {
+    static func appendField(_ s: String?, to out: inout [UInt8]) {
+        guard let s else { out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "N")); return }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"): out.append(b); out.append(b)
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            default: out.append(b)
+            }
+        }
+    }
+
+    static func appendRow(id: Int64, _ r: ExecutionRecord, to out: inout [UInt8]) {
+        let tab = UInt8(ascii: "\t")
+        out.append(contentsOf: String(id).utf8); out.append(tab)
+        appendField(r.agentName, to: &out); out.append(tab)
+        appendField(r.taskID, to: &out); out.append(tab)
+        appendField(r.taskType, to: &out); out.append(tab)
+        appendField(r.executionTime.map(PGText.double), to: &out); out.append(tab)
+        out.append(r.success ? UInt8(ascii: "t") : UInt8(ascii: "f")); out.append(tab)
+        appendField(r.errorMessage, to: &out); out.append(tab)
+        appendField(PGText.resourceUsageJSON(r.resourceUsage), to: &out); out.append(tab)
+        appendTimestamp(r.timestamp, to: &out); out.append(tab)
+        appendField(r.eventID, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (years 1...9999, checked by `validate`).
+    static func appendTimestamp(_ date: Date, to out: inout [UInt8]) {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var days = micros / 86_400_000_000
+        var rest = micros % 86_400_000_000
+        if rest < 0 { rest += 86_400_000_000; days -= 1 }
+        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func digits(_ v: Int64, _ width: Int) {
+            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            var v = v
+            for i in stride(from: width - 1, through: 0, by: -1) { buf[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+            out.append(contentsOf: buf)
+        }
+        digits(y, 4); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
+        out.append(UInt8(ascii: " "))
+        let secs = rest / 1_000_000
+        digits(secs / 3600, 2); out.append(UInt8(ascii: ":")); digits(secs / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(secs % 60, 2); out.append(UInt8(ascii: ".")); digits(rest % 1_000_000, 6)
+    }
 }

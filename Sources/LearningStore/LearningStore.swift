@@ -48,7 +48,10 @@ public final class LearningStore: Sendable {
 
     /// Connects, applies the migrations (once, even with several instances starting together) and
     /// starts the writer. Uses `database.max_connections` connections in all: the writer's plus the pool's.
-    public static func open(config: LearningConfig, ingest: IngestSettings = IngestSettings()) async throws -> LearningStore {
+    /// While the database is unreachable it retries for up to `waitForDatabase` seconds, then
+    /// throws `unavailable`.
+    public static func open(config: LearningConfig, ingest: IngestSettings = IngestSettings(),
+                            waitForDatabase: Double = 0) async throws -> LearningStore {
         let url = connectionURL(for: config.database)
         let health = DatabaseHealth()
         var ingest = ingest
@@ -56,7 +59,15 @@ public final class LearningStore: Sendable {
         let pool = ConnectionPool(url: url, size: max(1, config.database.maxConnections - ingest.writers), health: health)
         let mode: EmbeddingMode
         do {
-            _ = try await pool.withConnection { c in try Migrations.apply(on: c) }
+            let deadline = Date(timeIntervalSinceNow: waitForDatabase)
+            while true {
+                do {
+                    _ = try await pool.withConnection { c in try Migrations.apply(on: c) }
+                    break
+                } catch let error as StoreError where error.isRetryable && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
             mode = try await pool.withConnection { c in
                 let t = try c.query("""
                     SELECT format_type(atttypid, atttypmod) FROM pg_attribute

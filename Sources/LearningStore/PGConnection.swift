@@ -67,7 +67,12 @@ final class PGConnection {
     /// Reads whatever the server sent meanwhile (without blocking) and says whether the connection
     /// is still usable: a pooled connection whose server went away is noticed before it is used.
     func probe() -> Bool {
-        PQconsumeInput(conn) == 1 && PQstatus(conn) == CONNECTION_OK
+        // A terminated backend sends its FATAL message, then closes: the first read may return
+        // the message and only the next one the end of the stream.
+        for _ in 0..<3 {
+            if PQconsumeInput(conn) != 1 || PQstatus(conn) != CONNECTION_OK { return false }
+        }
+        return true
     }
 
     /// The server's version number, e.g. 150018.
@@ -109,6 +114,38 @@ final class PGConnection {
             if isHealthy { try? execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Runs `COPY ... FROM STDIN` (text format) with `data` as the whole input; returns the rows copied.
+    @discardableResult
+    func copyIn(_ sql: String, data: [UInt8]) throws -> Int {
+        guard let start = PQexec(conn, sql) else { throw StoreError.unavailable(lastError(default: "no result (connection lost)")) }
+        if PQresultStatus(start) != PGRES_COPY_IN {
+            _ = try consume(start) // throws the server's error
+            throw StoreError.database(sqlState: "", message: "COPY did not start")
+        }
+        PQclear(start)
+        var ok = true
+        data.withUnsafeBufferPointer { raw in
+            raw.baseAddress!.withMemoryRebound(to: CChar.self, capacity: raw.count) { base in
+                var offset = 0
+                while offset < raw.count, ok {
+                    let n = min(1 << 20, raw.count - offset)
+                    ok = PQputCopyData(conn, base + offset, Int32(n)) == 1
+                    offset += n
+                }
+            }
+        }
+        let ended = PQputCopyEnd(conn, ok ? nil : "client failed to send the data") == 1
+        // Drain every result; the first failure wins.
+        var failure: (any Error)?
+        var copied = 0
+        while let r = PQgetResult(conn) {
+            do { copied = try consume(r).affected } catch { if failure == nil { failure = error } }
+        }
+        if let failure { throw failure }
+        if !ok || !ended { throw StoreError.unavailable(lastError(default: "COPY data could not be sent")) }
+        return copied
     }
 
     // MARK: - Internals

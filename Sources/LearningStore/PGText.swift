@@ -128,17 +128,28 @@ enum PGText {
         return out
     }
 
+    /// A JSON value that is a number, or anything else.
+    private enum JSONNumber: Decodable {
+        case number(Double)
+        case other
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let v = try? c.decode(Double.self) { self = .number(v) } else { self = .other }
+        }
+    }
+
     /// Reads `resource_usage` JSONB written by anyone: numeric keys only; `cpu_percent` counts as cpu.
     static func resourceUsage(fromJSON text: String?) -> ResourceUsage {
-        guard let text, let data = text.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return ResourceUsage() }
+        guard let text, let object = try? JSONDecoder().decode([String: JSONNumber].self, from: Data(text.utf8)) else {
+            return ResourceUsage()
+        }
         var usage = ResourceUsage()
         for (key, value) in object {
-            guard let number = (value as? NSNumber)?.doubleValue ?? (value as? Double) else { continue }
-            if value is Bool { continue }
+            guard case .number(let number) = value else { continue }
             switch key {
             case "cpu": usage.cpu = number
-            case "cpu_percent": if usage.cpu == nil { usage.cpu = number } else { usage.other[key] = number }
+            case "cpu_percent": if object["cpu"] == nil { usage.cpu = number } else { usage.other[key] = number }
             case "memory_mb": usage.memoryMB = number
             case "tokens": usage.tokens = number
             default: usage.other[key] = number

@@ -328,4 +328,32 @@ struct ServiceTests {
         #expect(status.reason.contains("more than 2 intervals"))
         #expect(try await service.listAgents(status: "degraded").agents.map(\.name) == ["sleepy"])
     }
+
+    @Test func theLatestSavedModelIsLoadedAtStartUp() async throws {
+        let first = try await ServiceFixture.start()
+        let now = Date()
+        var inputs: [ExecutionInput] = []
+        for i in 0..<120 {
+            let at = now.addingTimeInterval(-Double(120 - i) * 3000)
+            let time = 2 + Double(i % 4)
+            inputs.append(execution("saver", "persist", time, i % 6 != 0, at: at))
+        }
+        _ = try await first.service.logExecutions(inputs)
+        let trained = try await first.service.retrain()
+        let version = trained.mlModels.first { $0.name == "performance_prediction" }?.version
+        #expect(version?.isEmpty == false)
+        let prediction = try await first.service.predict(PredictionRequest(agentName: "saver", taskType: "persist"))
+        await first.stop()
+
+        let second = try await ServiceFixture.start(databaseURL: first.databaseURL)
+        defer { Task { await second.stop() } }
+        // Served from the saved model before this run's first training (the replay is still under way).
+        let model = second.service.health().mlModels.first { $0.name == "performance_prediction" }
+        #expect(model?.state == .active)
+        #expect(model?.version == version)
+        #expect(model?.accuracy == trained.mlModels.first { $0.name == "performance_prediction" }?.accuracy)
+        let again = try await second.service.predict(PredictionRequest(agentName: "saver", taskType: "persist"))
+        #expect(abs(again.executionTime - prediction.executionTime) < 1e-6 * prediction.executionTime)
+        #expect(again.basedOnExecutions == prediction.basedOnExecutions)
+    }
 }

@@ -84,8 +84,8 @@ struct ServiceFixture {
     let config: LearningConfig
     let databaseURL: String
 
-    static func start(_ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServiceFixture {
-        let url = try TestEnvironment.freshDatabase()
+    static func start(databaseURL: String? = nil, _ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServiceFixture {
+        let url = try databaseURL ?? TestEnvironment.freshDatabase()
         var config = LearningConfig()
         config.database.url = url
         config.database.maxConnections = 6

@@ -30,6 +30,24 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 @Suite("Faults", .serialized)
 struct FaultTests {
+    @Test func killedConnectionsAreReplacedWithoutFailingCallers() async throws {
+        try await TestDatabase.withStore { store, url in
+            _ = try await store.logExecutions([record()])
+            _ = try await store.listAgents()
+            let admin = try PGConnection(url: url)
+            let killed = try admin.query("""
+                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND application_name LIKE 'learning-system-%'
+                """).int64(0, 0) ?? 0
+            #expect(killed >= 2)
+            try await Task.sleep(for: .milliseconds(200))
+            // The dead connections are noticed before use and replaced: these calls just work.
+            #expect(try await store.logExecutions((0..<5).map { _ in record() }).count == 5)
+            #expect(try await store.counts().executions == 6)
+            #expect(store.databaseState == "connected")
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func writerRidesOutAnImmediateShutdownAndStoresEveryAcknowledgedEventOnce() async throws {
         _ = try TestDatabase.baseURL() // the suite runs where the test database is configured

@@ -136,10 +136,14 @@ struct FeedTests {
                 }
             }
             outside.forEach { $0.start() }
-            for _ in 0..<20 {
-                _ = try await store.logExecutions((0..<10).map { _ in record("ours") })
+            // Small batches take the INSERT path, large ones the COPY path.
+            var ours = 0
+            for i in 0..<20 {
+                let n = i % 4 == 0 ? 300 : 10
+                _ = try await store.logExecutions((0..<n).map { _ in record("ours") })
+                ours += n
             }
-            let expected = 200 + 4 * 20
+            let expected = ours + 4 * 20
             let c = try PGConnection(url: url)
             #expect(await eventually(20) { (try? c.query("SELECT count(*) FROM agents.execution_log").int64(0, 0)) == Int64(expected) })
             #expect(await eventually(10) { await log.ids.count == expected })

@@ -103,6 +103,59 @@ struct IngestTests {
         }
     }
 
+    @Test func largeBatchGoesThroughCopyWithTheSameAcksAndFields() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let old = try await store.logExecution(record(event: "copy-5"))
+            var batch: [ExecutionRecord] = []
+            for i in 0..<400 {
+                var r = record("agent-\(i % 3)", event: i % 2 == 0 ? "copy-\(i % 300)" : nil, task: UUID().uuidString.lowercased(),
+                               time: Double(i) / 7, success: i % 3 == 0,
+                               at: Date(timeIntervalSince1970: 1_760_000_000 + Double(i) * 86_400.123457), cpu: Double(i))
+                r.errorMessage = i % 5 == 0 ? "tab\there\nnew line \\ back\r" : nil
+                r.resourceUsage.other = ["k\t\"": 1]
+                batch.append(r)
+            }
+            batch.append(record("agent-1", event: "copy-5"))
+            #expect(batch.count >= ExecutionWriter.copyThreshold)
+            let acks = try await store.logExecutions(batch)
+            #expect(acks.last == IngestAck(id: old.id, duplicate: true), "stored before the batch")
+            var byEvent: [String: [IngestAck]] = [:]
+            for (r, a) in zip(batch, acks) { if let e = r.eventID { byEvent[e, default: []].append(a) } }
+            for (e, list) in byEvent {
+                #expect(Set(list.map(\.id)).count == 1, "one row per event \(e)")
+                #expect(list.filter { !$0.duplicate }.count == (e == "copy-5" ? 0 : 1))
+            }
+            // Every stored row reads back exactly as sent.
+            let stored = try await store.recentExecutions(agentName: "agent-0", limit: 1_000)
+            let sent = Dictionary(uniqueKeysWithValues: zip(batch, acks).filter { !$0.1.duplicate }.map { ($0.1.id, $0.0) })
+            #expect(stored.count == sent.values.filter { $0.agentName == "agent-0" }.count)
+            for s in stored {
+                var expected = try #require(sent[s.id!])
+                expected.id = s.id
+                // PostgreSQL keeps microseconds: compare the instant to within one.
+                #expect(abs(s.timestamp.timeIntervalSince(expected.timestamp)) < 1e-6)
+                expected.timestamp = s.timestamp
+                #expect(s == expected)
+            }
+            #expect(try await store.counts().executions == Int64(1 + sent.count))
+        }
+    }
+
+    @Test func concurrentCopyBatchesWithTheSameEventIDsStoreEachOnce() async throws {
+        try await TestDatabase.withStore { store, url in
+            let batch = (0..<500).map { record(event: "same-\($0)") }
+            async let a = store.logExecutions(batch)
+            async let b = store.logExecutions(batch)
+            let (x, y) = try await (a, b)
+            for i in 0..<500 {
+                #expect(x[i].id == y[i].id)
+                #expect(x[i].duplicate != y[i].duplicate)
+            }
+            let c = try PGConnection(url: url)
+            #expect(try c.query("SELECT count(*) FROM agents.execution_log").int64(0, 0) == 500)
+        }
+    }
+
     @Test func batchLargerThanTheQueueIsInvalid() async throws {
         var ingest = IngestSettings()
         ingest.queueCapacity = 10
@@ -128,5 +181,32 @@ struct AckMatchingTests {
         #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(), record()], ids: [5, 4], eventIDs: [nil, nil]) }
         #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(), record()], ids: [5], eventIDs: [nil]) }
         #expect(throws: StoreError.self) { try ExecutionWriter.matchReturned([record(event: "x")], ids: [5, 6], eventIDs: ["x", nil]) }
+    }
+}
+
+@Suite("Text formats")
+struct TextFormatTests {
+    @Test func resourceUsageJSONKeepsNumbersOnlyIncludingZeroAndOne() {
+        let u = PGText.resourceUsage(fromJSON: #"{"cpu_percent": 1, "memory_mb": 0, "io_ops": 1, "flag": true, "name": "x", "n": null}"#)
+        #expect(u == ResourceUsage(cpu: 1, memoryMB: 0, other: ["io_ops": 1]))
+        #expect(PGText.resourceUsage(fromJSON: "[1,2]") == ResourceUsage())
+    }
+
+    @Test func uuidCheckAcceptsCanonicalFormOnly() {
+        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString))
+        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString.lowercased()))
+        #expect(!ExecutionWriter.isCanonicalUUID("not-a-uuid"))
+        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString + "0"))
+        #expect(!ExecutionWriter.isCanonicalUUID(String(UUID().uuidString.dropLast()) + "g"))
+        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString.replacingOccurrences(of: "-", with: "")))
+    }
+
+    @Test func copyTimestampsAreUTCWithMicroseconds() {
+        var out: [UInt8] = []
+        CopyText.appendTimestamp(Date(timeIntervalSince1970: 1_760_000_000.123456), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "2025-10-09 08:53:20.123456")
+        out = []
+        CopyText.appendTimestamp(Date(timeIntervalSince1970: -1.5), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "1969-12-31 23:59:58.500000")
     }
 }

@@ -36,6 +36,21 @@ struct MaintenanceTests {
         }
     }
 
+    @Test func maintenanceLoopWritesASnapshotEveryTrackingInterval() async throws {
+        let url = try TestDatabase.create()
+        defer { TestDatabase.drop(url) }
+        var config = TestDatabase.config(url)
+        config.performance.performanceTrackingInterval = 1
+        let store = try await LearningStore.open(config: config)
+        _ = try await store.logExecutions([record("loop-a"), record("loop-b", type: "plan")])
+        let loop = Task { await store.runMaintenance() }
+        #expect(await eventually(10) { ((try? await store.counts().performanceMetrics) ?? 0) >= 6 },
+                "two agents, three rounds in about three seconds")
+        loop.cancel()
+        #expect(try await store.latestPerformance().map(\.agentName) == ["loop-a", "loop-b"])
+        await store.shutdown()
+    }
+
     @Test func retentionDeletesOldRowsInBatchesAndKeepsRecentOnes() async throws {
         try await TestDatabase.withStore { store, url in
             let old = Date().addingTimeInterval(-91 * 86_400)

@@ -116,11 +116,13 @@ struct SchemaTests {
         var config = LearningConfig()
         config.database.url = "postgresql://claude_user@127.0.0.1:1/claude_auth"
         config.database.maxConnections = 2
+        let started = Date()
         do {
-            _ = try await LearningStore.open(config: config)
+            _ = try await LearningStore.open(config: config, waitForDatabase: 1)
             Issue.record("open succeeded against a closed port")
         } catch let e as StoreError {
             #expect(e.isRetryable)
+            #expect(Date().timeIntervalSince(started) >= 1, "kept trying for the time it was given")
             guard case .unavailable = e else { Issue.record("expected unavailable, got \(e)"); return }
         }
     }

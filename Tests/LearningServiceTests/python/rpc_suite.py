@@ -296,6 +296,8 @@ performance_rows, embedding_count, model_rows = asyncio.run(database_rows())
 check(len(performance_rows) >= 1 and performance_rows[0]["avg_execution_time"] > 0,
       f"roll-ups fill agents.performance_metrics for the guide's query: {len(performance_rows)} rows")
 check(embedding_count >= 4, f"agent embeddings stored in agents.agent_embeddings: {embedding_count}")
+check(any(m["model_name"] == "learning_engine" and m["accuracy"] is not None for m in model_rows),
+      f"the trained model is saved in agents.ml_models with its accuracy: {[dict(m) for m in model_rows]}")
 insights = stub.GetInsights(pb.GetInsightsRequest(limit=10))
 check(any(i.kind == "model" for i in insights.insights), "GetInsights lists the retrain")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.GetInsights(pb.GetInsightsRequest(kind="rumour")), "GetInsights bad kind")

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Pins that `scripts/generate-protos.sh --check` (run by scripts/test.sh and so by CI) passes on the
+# committed tree and fails whenever Generated/ no longer matches Protos/, and that regenerating is
+# deterministic. Works on a copy of the repository, never on the tree itself.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+source scripts/tests/lib.sh
+WORK=$(mktemp -d /tmp/learning-gen-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+fresh_copy() { # a pristine copy of what the generator reads and writes
+  rm -rf "$WORK/repo" && mkdir -p "$WORK/repo" && cp -r Protos Generated scripts "$WORK/repo/"
+}
+check() { (cd "$WORK/repo" && scripts/generate-protos.sh --check >"$WORK/out" 2>&1); }
+
+fresh_copy
+expect_exit 0 "check passes on the committed Generated/" check
+
+fresh_copy
+cat >>"$WORK/repo/Protos/learning/v1/learning.proto" <<'PROTO'
+
+// A message added after Generated/ was made.
+message StaleCheckProbe { string note = 1; }
+PROTO
+expect_exit 1 "check fails when a message is added to the .proto but not regenerated" check
+expect "the failure names the stale files and the fix" \
+  grep -q "Generated/ is stale: run scripts/generate-protos.sh" "$WORK/out"
+
+fresh_copy
+sed -i 's/string agent_name = 1;/string agent_name_renamed = 1;/' "$WORK/repo/Protos/learning/v1/learning.proto"
+if cmp -s Protos/learning/v1/learning.proto "$WORK/repo/Protos/learning/v1/learning.proto"; then
+  not_ok "the rename probe changed the .proto (agent_name = 1 not found)"
+else
+  expect_exit 1 "check fails when a field is renamed in the .proto but not regenerated" check
+fi
+
+fresh_copy
+echo "/* hand edit */" >>"$WORK/repo/Generated/learning/v1/learning.pb-c.c"
+expect_exit 1 "check fails when a generated file is edited by hand" check
+
+fresh_copy
+rm "$WORK/repo/Generated/learning_descriptor_set.c"
+expect_exit 1 "check fails when a generated file is missing" check
+
+fresh_copy
+echo "/* stray */" >"$WORK/repo/Generated/stray.h"
+expect_exit 1 "check fails when Generated/ holds a file the generator does not make" check
+
+fresh_copy
+regenerate() { (cd "$WORK/repo" && scripts/generate-protos.sh >/dev/null) && diff -r -q Generated "$WORK/repo/Generated"; }
+expect "regenerating gives byte-identical output (deterministic)" regenerate
+
+finish
