@@ -28,7 +28,7 @@ final class ServerFixture: @unchecked Sendable {
         self.databaseURL = databaseURL
     }
 
-    static func start(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20,
+    static func start(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20, ingest: IngestSettings = IngestSettings(),
                       configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServerFixture {
         let databaseURL = try freshDatabase()
         var config = LearningConfig()
@@ -37,7 +37,7 @@ final class ServerFixture: @unchecked Sendable {
         // The shared dev data is from January 2025: keep it inside the retention window.
         config.performance.metricsRetentionDays = 36_500
         configure(&config)
-        let store = try await LearningStore.open(config: config)
+        let store = try await LearningStore.open(config: config, ingest: ingest)
         let service = LearningService(config: config, store: store)
         await service.start()
         var router = Router()
@@ -60,10 +60,10 @@ final class ServerFixture: @unchecked Sendable {
     }
 
     /// Runs `body` against a started fixture and always stops the fixture afterwards.
-    static func with<R>(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20,
+    static func with<R>(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20, ingest: IngestSettings = IngestSettings(),
                         configure: (inout LearningConfig) -> Void = { _ in },
                         _ body: (ServerFixture) async throws -> R) async throws -> R {
-        let fixture = try await start(apiKeys: apiKeys, maxBodyBytes: maxBodyBytes, configure: configure)
+        let fixture = try await start(apiKeys: apiKeys, maxBodyBytes: maxBodyBytes, ingest: ingest, configure: configure)
         do {
             let result = try await body(fixture)
             await fixture.stop()

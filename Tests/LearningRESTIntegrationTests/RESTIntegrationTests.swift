@@ -1,5 +1,6 @@
 import Foundation
 import LearningREST
+import LearningStore
 import Testing
 
 // The REST shim over the real stack: H2Server, the real LearningService on a real PostgreSQL,
@@ -308,6 +309,34 @@ func databaseGoneIs503WithRetryAfter() async throws {
         #expect(reply.errorCode == "unavailable", "\(reply.body)")
         #expect(reply.json?.keys == ["error", "detail"])
         #expect(reply.headers["retry-after"] != nil)
+    }
+}
+}
+
+extension IntegrationSuite {
+@Test(.timeLimit(.minutes(3)))
+func aFullIngestQueueIs429WithRetryAfter() async throws {
+    var ingest = IngestSettings()
+    ingest.queueCapacity = 4
+    try await ServerFixture.with(ingest: ingest) { fixture in
+        // Many clients at once, each with a batch as large as the whole queue.
+        var executions: [String] = []
+        for index in 0..<4 {
+            executions.append(#"{"agent_name": "loader", "task_type": "t", "execution_time": \#(index), "success": true}"#)
+        }
+        let body = #"{"executions": [\#(executions.joined(separator: ","))]}"#
+        let urls = Array(repeating: "\(fixture.base)/executions/batch", count: 200)
+        let result = try await run("/usr/bin/curl", ["-s", "-Z", "--parallel-max", "64", "--http1.1", "-X", "POST",
+                                                     "-H", "Content-Type: application/json", "--data-binary", "@-",
+                                                     "-w", "\\nSTATUS %{http_code} retry-after=%header{retry-after}\\n"] + urls,
+                                   input: Array(body.utf8))
+        let lines = result.output.split(separator: "\n").filter { $0.hasPrefix("STATUS ") }
+        #expect(lines.count == 200, "\(result.error)")
+        #expect(Set(lines.map { $0.dropFirst(7).prefix(3) }).isSubset(of: ["200", "429"]), "\(Set(lines))")
+        let busy = lines.filter { $0.hasPrefix("STATUS 429") }
+        #expect(!busy.isEmpty, "no request was refused: \(Set(lines))")
+        #expect(result.output.contains(#"{"error":"overloaded","detail":"the ingest queue is full"#), "\(result.output.prefix(300))")
+        #expect(busy.allSatisfy { Int($0.split(separator: "=").last ?? "") ?? 0 >= 1 }, "\(Set(busy))")
     }
 }
 }
