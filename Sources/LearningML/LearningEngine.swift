@@ -33,7 +33,8 @@ public struct LearningEngine: Sendable {
     var handoffStats: [Int64: HandoffStats] = [:]
     var openTasks: [String: [TaskMember]] = [:]
     var recordsSeen = 0
-    /// Set on the holdout copy during retrain: skips error signatures (not scored there).
+    /// Set on the holdout copy during retrain: skips error signatures and quantile sketches
+    /// (not used by the held-out success and time predictions).
     var skipErrors = false
     var latest = -Double.infinity
 
@@ -100,7 +101,7 @@ public struct LearningEngine: Sendable {
         }
         Self.update(&taskStates[Int(t)], r, logT: logT)
         let pi = pairID(a, t)
-        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife)
+        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife, sketches: !skipErrors)
         if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
     }
 
@@ -121,12 +122,13 @@ public struct LearningEngine: Sendable {
         if let lt = logT { ts.logTime.add(lt) }
     }
 
-    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double) {
+    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double,
+                       sketches: Bool = true) {
         p.n += 1
         if r.success { p.successes += 1 }
         if let lt = logT {
             p.logTime.addClipped(lt, clip: 3)
-            p.timeSketch.add(r.executionTime!)
+            if sketches { p.timeSketch.add(r.executionTime!) }
         }
         if day > p.lastSeen, p.recentWeight > 0 {
             let f = exp(-0.6931471805599453 * (day - p.lastSeen) / halfLife)
@@ -136,6 +138,7 @@ public struct LearningEngine: Sendable {
         p.recentSuccess += r.success ? 1 : 0
         p.recentLogTime += logT ?? p.logTime.mean
         p.lastSeen = max(p.lastSeen, day)
+        guard sketches else { return }
         if let m = r.resourceUsage.memoryMB, m > 0 { p.logMemory.addClipped(log(m), clip: 3); p.memorySketch.add(m) }
         if let k = r.resourceUsage.tokens, k > 0 { p.logTokens.addClipped(log(k), clip: 3); p.tokenSketch.add(k) }
         if let c = r.resourceUsage.cpu { p.cpu.addClipped(c, clip: 3) }

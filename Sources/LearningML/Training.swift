@@ -258,7 +258,11 @@ extension LearningEngine {
         }
         model.successDrift = sd
         model.timeDrift = td
-        fitPairDrifts(rows, origin: origin, nBins: nBins, now: now, pairP: pairP, pairMu: pairMu)
+        model.pairSuccessDrift = []
+        model.pairTimeDrift = []
+        if parameters.pairDriftPenalty.isFinite && parameters.pairDriftPenalty < 1e6 {
+            fitPairDrifts(rows, origin: origin, nBins: nBins, now: now, pairP: pairP, pairMu: pairMu)
+        }
     }
 
     /// Per pair: the same change-point fit on the pair's daily residuals left after its agent's drift.

@@ -41,7 +41,9 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recommendPriorScale = 1.0
     /// `recentMixC` used when ranking agents for a recommendation.
     public var recommendRecentMixC = 0.0
-    /// The same for one (agent, task type) pair's own drift beyond its agent's.
+    /// The same for one (agent, task type) pair's own drift beyond its agent's; 1e6 or more
+    /// turns pair-level change points off (the default: on the evaluation workloads they found
+    /// more noise than drift, and the recency mix follows pair drift instead).
     public var pairDriftPenalty = 1e9
     /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
     /// current level, 1 = follow the fitted line).
