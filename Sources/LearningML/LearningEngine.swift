@@ -156,10 +156,15 @@ public struct LearningEngine: Sendable {
     /// With `recent`, the rate moves towards the pair's recency-weighted rate (see
     /// `EngineParameters.recentMix`): used for forecasts, not for in-sample residuals.
     func pairRate(_ a: Int32, _ t: Int32, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
-        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t)
-                             + similarLogitOffset(a, t))
+        pairRate(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init), recent: recent)
+    }
+
+    /// `pairRate` with the pair's index already looked up (nil when the pair is unseen).
+    func pairRate(_ a: Int32, _ t: Int32, pi: Int?, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
+        let sim = pi.flatMap { $0 < model.similarLogit.count ? model.similarLogit[$0] : nil } ?? 0
+        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim)
         let m = model.successStrength
-        if let pi = pairIndex[Self.pairKey(a, t)] {
+        if let pi {
             let ps = pairs[Int(pi)]
             var p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
             if recent && parameters.recentMix > 0 {
@@ -189,10 +194,15 @@ public struct LearningEngine: Sendable {
 
     /// The shrunk mean log time of a pair, its standard error, and the pair's log-time sd.
     func pairLogTime(_ a: Int32, _ t: Int32) -> (mu: Double, se: Double, sigma: Double) {
-        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t)
-            + similarLogTimeOffset(a, t)
+        pairLogTime(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init))
+    }
+
+    /// `pairLogTime` with the pair's index already looked up (nil when the pair is unseen).
+    func pairLogTime(_ a: Int32, _ t: Int32, pi: Int?) -> (mu: Double, se: Double, sigma: Double) {
+        let sim = pi.flatMap { $0 < model.similarLogTime.count ? model.similarLogTime[$0] : nil } ?? 0
+        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t) + sim
         let taskSigma = model.taskSigma(t)
-        guard let pi = pairIndex[Self.pairKey(a, t)] else {
+        guard let pi else {
             let tau2 = model.timeTau2
             return (prior, tau2.squareRoot(), taskSigma)
         }
