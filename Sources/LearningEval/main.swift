@@ -39,6 +39,7 @@ do {
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
+    if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
     if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }
@@ -77,6 +78,7 @@ do {
 
     """
     FileHandle.standardError.write(msg.data(using: .utf8)!)
+    FileHandle.standardError.write("global drift: \(engine.driftSummary)\n".data(using: .utf8)!)
 } catch {
     FileHandle.standardError.write("learning-eval: \(error)\n".data(using: .utf8)!)
     exit(1)

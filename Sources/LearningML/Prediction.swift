@@ -27,6 +27,21 @@ extension LearningEngine {
         var mu = pt.mu
         var pSE = pr.se, muSE = pt.se
         var drift = false
+        do {
+            let gd = model.globalSuccessDrift, gt = model.globalTimeDrift
+            let ahead = max(0, day - model.trainedAt)
+            if gd.detected {
+                let g = logistic(model.globalLogit)
+                l += gd.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation) / max(g * (1 - g), 0.05)
+                let se = gd.se * (1 + ahead / 4)
+                pSE = (pSE * pSE + se * se).squareRoot()
+            }
+            if gt.detected {
+                mu += gt.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
+                let se = gt.se * (1 + ahead / 4)
+                muSE = (muSE * muSE + se * se).squareRoot()
+            }
+        }
         if Int(a) < model.successDrift.count {
             let d = model.successDrift[Int(a)]
             let scale = 1 / max(rate * (1 - rate), 0.05)

@@ -248,6 +248,27 @@ extension LearningEngine {
                 tVar[a] += e * e; tCnt[a] += 1
             }
         }
+        // A drift shared by all agents (e.g. system load) first, on the pooled bins; the agents'
+        // own drifts are then fitted on what it leaves.
+        var gw = [Double](repeating: 0, count: nBins), gs = gw, gtw = gw, gts = gw
+        for a in 0..<nA {
+            for b in 0..<nBins { gw[b] += sw[a][b]; gs[b] += ss[a][b]; gtw[b] += tw[a][b]; gts[b] += ts[a][b] }
+        }
+        let gRate = logistic(model.globalLogit)
+        let gsv = sCnt.reduce(0, +) > 0 ? sVar.reduce(0, +) / sCnt.reduce(0, +) : gRate * (1 - gRate)
+        let gtv = tCnt.reduce(0, +) > 0 ? tVar.reduce(0, +) / tCnt.reduce(0, +) : 0.25
+        var gsd = Self.fitChange(weights: gw, sums: gs, noise: gsv, origin: origin, now: now, penalty: parameters.driftPenalty)
+        var gtd = Self.fitChange(weights: gtw, sums: gts, noise: gtv, origin: origin, now: now, penalty: parameters.driftPenalty)
+        if !parameters.globalDrift { gsd = Drift(); gtd = Drift() }
+        model.globalSuccessDrift = gsd
+        model.globalTimeDrift = gtd
+        for a in 0..<nA {
+            for b in 0..<nBins {
+                let x = origin + Double(b) + 0.5
+                ss[a][b] -= sw[a][b] * gsd.value(at: x)
+                ts[a][b] -= tw[a][b] * gtd.value(at: x)
+            }
+        }
         var sd = [Drift](), td = [Drift]()
         for a in 0..<nA {
             let rate = Int(a) < model.agentRate.count ? model.agentRate[a] : 0.7

@@ -30,6 +30,10 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recentMix = 0.7
     /// See `recentMix`.
     public var recentMixC = 0.0
+    /// Fit a drift shared by all agents (system-wide change) before the agents' own drifts. Off
+    /// by default: on the evaluation workload it latched onto a weekly load pattern rather than
+    /// a lasting change.
+    public var globalDrift = false
     /// Weight of the agent's recency-weighted residual (across all its task types) in forecasts.
     public var agentRecentMix = 0.0
     /// `recentMix` used when ranking agents for a recommendation. Ranking is decided among the
