@@ -36,6 +36,8 @@ public struct LearningEngine: Sendable {
     /// Set on the holdout copy during retrain: skips error signatures and quantile sketches
     /// (not used by the held-out success and time predictions).
     var skipErrors = false
+    /// Per (agent, partner, task type) residuals, collected during the retrain re-scan only.
+    var partnerStats: [Int64: PartnerStats]? = nil
     var latest = -Double.infinity
 
     /// The model format version written by ``serialize()``.
@@ -166,12 +168,13 @@ public struct LearningEngine: Sendable {
         let m = model.successStrength
         if let pi {
             let ps = pairs[Int(pi)]
-            var p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
+            var p = min(max((Double(ps.successes) + ps.successAdjust + m * prior) / (Double(ps.n) + m), 0.001), 0.999)
             if recent && parameters.recentMix > 0 {
                 let f = ps.lastSeen.isFinite && latest > ps.lastSeen
                     ? exp(-0.6931471805599453 * (latest - ps.lastSeen) / parameters.recencyHalfLife) : 1
                 let nr = ps.recentWeight * f
-                let pr = (ps.recentSuccess * f + m * p) / (nr + m)
+                let adj = ps.successAdjust * nr / max(Double(ps.n), 1)
+                let pr = min(max((ps.recentSuccess * f + adj + m * p) / (nr + m), 0.001), 0.999)
                 let v = max(p * (1 - p) * (1 / (nr + m) - 1 / (Double(ps.n) + m)), 1e-6)
                 let z2 = (pr - p) * (pr - p) / v
                 p += parameters.recentMix * z2 / (z2 + parameters.recentMixC) * (pr - p)

@@ -48,7 +48,9 @@ extension LearningEngine {
         self = LearningEngine(parameters: params)
         _ = fit(records, order: order, now: nowDay, finalPass: true)
         var anomalies: [Anomaly] = []
+        partnerStats = parameters.soloAdjustment ? [:] : nil
         rescan(records, order: order, anomalies: &anomalies)
+        applySoloAdjustment()
         model.accuracy = nB > 0 ? 1 - brier / Double(nB) : 0
         model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
         model.holdoutRecords = nB
@@ -59,6 +61,25 @@ extension LearningEngine {
                               durationSeconds: Double(elapsed.components.seconds)
                                   + Double(elapsed.components.attoseconds) * 1e-18,
                               anomalies: anomalies)
+    }
+
+    /// Removes, from each pair's statistics, the residuals its agent showed while working with a
+    /// significant collaborator (|z| >= 3), so forecasts describe the agent working alone.
+    mutating func applySoloAdjustment() {
+        guard let stats = partnerStats else { return }
+        partnerStats = nil
+        var significant = Set<Int64>()
+        for c in collaborationPatterns() where abs(c.zScore) >= 3 {
+            if let a = agents.id(c.agents.0), let b = agents.id(c.agents.1) { significant.insert(Self.agentPairKey(a, b)) }
+        }
+        guard !significant.isEmpty else { return }
+        let mask21: Int64 = (1 << 21) - 1
+        for (key, st) in stats {
+            let a = Int32(key >> 42), b = Int32((key >> 21) & mask21), t = Int32(key & mask21)
+            guard significant.contains(Self.agentPairKey(a, b)), let pi = pairIndex[Self.pairKey(a, t)] else { continue }
+            pairs[Int(pi)].successAdjust -= st.successRes
+            pairs[Int(pi)].logTimeAdjust -= st.timeRes
+        }
     }
 
     /// Accumulates `records[order]` and fits the model as of `now`. Returns the compact rows.

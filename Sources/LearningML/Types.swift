@@ -30,6 +30,8 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recentMix = 0.7
     /// See `recentMix`.
     public var recentMixC = 0.0
+    /// Remove significant collaborators' lift from pair estimates at retrain (solo forecasts).
+    public var soloAdjustment = true
     /// Fit a drift shared by all agents (system-wide change) before the agents' own drifts. Off
     /// by default: on the evaluation workload it latched onto a weekly load pattern rather than
     /// a lasting change.
