@@ -151,6 +151,12 @@ import Testing
         #expect(top.zScore > 3)
         #expect(top.successLift > 0.1)
         #expect(!e.handoffs().isEmpty)
+        // Forecasts are for solo work: agent-0's estimate drops from its raw rate (inflated by
+        // its good partner) towards its solo rate 0.6.
+        let own = w.records.filter { $0.agentName == "agent-0" }
+        let raw = Double(own.filter(\.success).count) / Double(own.count)
+        let solo = e.predict(agent: "agent-0", taskType: "t", at: day0.addingTimeInterval(6 * 86_400)).successProbability
+        #expect(abs(solo - 0.6) < abs(raw - 0.6), "solo \(solo), raw \(raw)")
         #expect(e.patternInsights(now: Date()).contains { $0.type == "pattern.collaboration" && $0.title.contains("better") })
         #expect((e.coordinationScore(agent: "agent-0") ?? 0) > (e.coordinationScore(agent: "agent-4") ?? 0))
     }
