@@ -280,3 +280,25 @@ import Testing
         #expect(LearningEngine.bytesPerPair < 4096)
     }
 }
+
+@Suite struct RobustnessTests {
+    @Test func incompleteAndOddRecordsAreCountedWithoutBreakingForecasts() {
+        var e = LearningEngine()
+        let odd = [
+            ExecutionRecord(agentName: "a", success: true, timestamp: day0),
+            ExecutionRecord(agentName: "a", taskType: "t", executionTime: -3, success: false, timestamp: day0),
+            ExecutionRecord(agentName: "a", taskType: "t", executionTime: .nan, success: true,
+                            resourceUsage: ResourceUsage(cpu: .infinity, memoryMB: 0, tokens: -1), timestamp: day0),
+            ExecutionRecord(agentName: "", taskType: "", executionTime: 1e300, success: false, errorMessage: "",
+                            timestamp: .distantPast),
+        ]
+        for r in odd { _ = e.observe(r) }
+        #expect(e.observedCount == 4)
+        _ = e.retrain(on: odd, now: day0)
+        let p = e.predict(agent: "a", taskType: "t", at: day0, hour: 99)
+        #expect(p.successProbability >= 0 && p.successProbability <= 1)
+        #expect(p.medianExecutionTime.isFinite && p.confidence.isFinite)
+        #expect(e.recommend(taskType: "t", at: day0).count == 1)
+        #expect(LearningEngine().recommend(taskType: "t", at: day0).isEmpty)
+    }
+}
