@@ -12,7 +12,7 @@ OUT="${ML_EVAL_OUT:-.build/ml-eval}"
 mkdir -p "$OUT"
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import numpy, pandas, scipy, sklearn" 2>/dev/null; then
   [ -x .venv/bin/python ] || python3 -m venv .venv >&2
-  .venv/bin/pip install -q --disable-pip-version-check numpy pandas scipy scikit-learn >&2
+  .venv/bin/pip install -q --disable-pip-version-check numpy==2.4.6 pandas==3.1.1 scipy==1.17.1 scikit-learn==1.9.1 >&2
 fi
 swift build -c release --product LearningEval >&2
 .build/release/LearningEval "$DATA" "$OUT/predictions.jsonl"

@@ -5,6 +5,13 @@ import Foundation
 import LearningCore
 import LearningML
 
+/// CPU time of the calling thread (what a retrain costs regardless of other load on the machine).
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 let args = CommandLine.arguments
 guard args.count >= 3 else {
     FileHandle.standardError.write("usage: learning-eval <data-dir> <predictions.jsonl>\n".data(using: .utf8)!)
@@ -32,6 +39,8 @@ do {
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
+    if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
+    if env["ML_NO_SOLO"] != nil { params.soloAdjustment = false }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
     if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }
@@ -58,16 +67,19 @@ do {
     // The issue's retrain budget: a full retrain over every row of the workload.
     var full = LearningEngine(parameters: params)
     let tf0 = clock.now
+    let cpu0 = threadCPUSeconds()
     _ = full.retrain(on: records, now: meta.end)
     let fullRetrain = clock.now - tf0
+    let fullCPU = threadCPUSeconds() - cpu0
     let msg = """
     read \(records.count) rows in \(tRead - t0); retrain on \(nTrain) rows: \(tTrain - tRead) \
     (holdout accuracy \(String(format: "%.4f", report.accuracy)), log-time MAE \(String(format: "%.3f", report.holdoutLogTimeMAE))); \
     observed \(records.count - nTrain) rows online in \(tObserve - tTrain); \(anomalies.count) anomalies; wrote \(w.count) records to \(out); \
-    full retrain on all \(records.count) rows: \(fullRetrain)
+    full retrain on all \(records.count) rows: \(fullRetrain) wall, \(String(format: "%.3f", fullCPU)) s CPU
 
     """
     FileHandle.standardError.write(msg.data(using: .utf8)!)
+    FileHandle.standardError.write("global drift: \(engine.driftSummary)\n".data(using: .utf8)!)
 } catch {
     FileHandle.standardError.write("learning-eval: \(error)\n".data(using: .utf8)!)
     exit(1)

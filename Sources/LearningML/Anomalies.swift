@@ -159,7 +159,7 @@ extension LearningEngine {
     mutating func collaborate(_ r: ExecutionRecord, _ a: Int32, day: Double, e: Expectation, logT: Double?) {
         let y = r.success ? 1.0 : 0.0
         guard let taskKey = r.taskID, !taskKey.isEmpty else { return }
-        let me = TaskMember(agent: a, time: day, success: r.success, successRes: y - e.p, pq: e.p * (1 - e.p),
+        let me = TaskMember(agent: a, task: r.taskType.flatMap { tasks.id($0) } ?? -1, time: day, success: r.success, successRes: y - e.p, pq: e.p * (1 - e.p),
                             timeRes: logT.map { min(max($0 - e.mu, -4 * e.sigma), 4 * e.sigma) } ?? 0,
                             timeVar: logT == nil ? 0 : e.sigma * e.sigma)
         let members = openTasks[taskKey] ?? []
@@ -182,6 +182,20 @@ extension LearningEngine {
             st.timeRes += m.timeRes + me.timeRes
             st.timeVar += m.timeVar + me.timeVar
             synergy[key] = st
+            if partnerStats != nil {
+                if me.task >= 0 {
+                    let k1 = Int64(a) << 42 | Int64(m.agent) << 21 | Int64(me.task)
+                    partnerStats![k1, default: PartnerStats()].n += 1
+                    partnerStats![k1]!.successRes += me.successRes
+                    partnerStats![k1]!.timeRes += me.timeRes
+                }
+                if m.task >= 0 {
+                    let k2 = Int64(m.agent) << 42 | Int64(a) << 21 | Int64(m.task)
+                    partnerStats![k2, default: PartnerStats()].n += 1
+                    partnerStats![k2]!.successRes += m.successRes
+                    partnerStats![k2]!.timeRes += m.timeRes
+                }
+            }
         }
         openTasks[taskKey, default: []].append(me)
         if openTasks.count > 200_000 {

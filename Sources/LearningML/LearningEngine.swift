@@ -33,8 +33,11 @@ public struct LearningEngine: Sendable {
     var handoffStats: [Int64: HandoffStats] = [:]
     var openTasks: [String: [TaskMember]] = [:]
     var recordsSeen = 0
-    /// Set on the holdout copy during retrain: skips error signatures (not scored there).
+    /// Set on the holdout copy during retrain: skips error signatures and quantile sketches
+    /// (not used by the held-out success and time predictions).
     var skipErrors = false
+    /// Per (agent, partner, task type) residuals, collected during the retrain re-scan only.
+    var partnerStats: [Int64: PartnerStats]? = nil
     var latest = -Double.infinity
 
     /// The model format version written by ``serialize()``.
@@ -100,7 +103,7 @@ public struct LearningEngine: Sendable {
         }
         Self.update(&taskStates[Int(t)], r, logT: logT)
         let pi = pairID(a, t)
-        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife)
+        Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife, sketches: !skipErrors)
         if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
     }
 
@@ -121,12 +124,13 @@ public struct LearningEngine: Sendable {
         if let lt = logT { ts.logTime.add(lt) }
     }
 
-    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double) {
+    static func update(_ p: inout PairState, _ r: ExecutionRecord, logT: Double?, day: Double, halfLife: Double,
+                       sketches: Bool = true) {
         p.n += 1
         if r.success { p.successes += 1 }
         if let lt = logT {
             p.logTime.addClipped(lt, clip: 3)
-            p.timeSketch.add(r.executionTime!)
+            if sketches { p.timeSketch.add(r.executionTime!) }
         }
         if day > p.lastSeen, p.recentWeight > 0 {
             let f = exp(-0.6931471805599453 * (day - p.lastSeen) / halfLife)
@@ -136,6 +140,7 @@ public struct LearningEngine: Sendable {
         p.recentSuccess += r.success ? 1 : 0
         p.recentLogTime += logT ?? p.logTime.mean
         p.lastSeen = max(p.lastSeen, day)
+        guard sketches else { return }
         if let m = r.resourceUsage.memoryMB, m > 0 { p.logMemory.addClipped(log(m), clip: 3); p.memorySketch.add(m) }
         if let k = r.resourceUsage.tokens, k > 0 { p.logTokens.addClipped(log(k), clip: 3); p.tokenSketch.add(k) }
         if let c = r.resourceUsage.cpu { p.cpu.addClipped(c, clip: 3) }
@@ -153,17 +158,23 @@ public struct LearningEngine: Sendable {
     /// With `recent`, the rate moves towards the pair's recency-weighted rate (see
     /// `EngineParameters.recentMix`): used for forecasts, not for in-sample residuals.
     func pairRate(_ a: Int32, _ t: Int32, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
-        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t)
-                             + similarLogitOffset(a, t))
+        pairRate(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init), recent: recent)
+    }
+
+    /// `pairRate` with the pair's index already looked up (nil when the pair is unseen).
+    func pairRate(_ a: Int32, _ t: Int32, pi: Int?, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
+        let sim = pi.flatMap { $0 < model.similarLogit.count ? model.similarLogit[$0] : nil } ?? 0
+        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim)
         let m = model.successStrength
-        if let pi = pairIndex[Self.pairKey(a, t)] {
+        if let pi {
             let ps = pairs[Int(pi)]
-            var p = (Double(ps.successes) + m * prior) / (Double(ps.n) + m)
+            var p = min(max((Double(ps.successes) + ps.successAdjust + m * prior) / (Double(ps.n) + m), 0.001), 0.999)
             if recent && parameters.recentMix > 0 {
                 let f = ps.lastSeen.isFinite && latest > ps.lastSeen
                     ? exp(-0.6931471805599453 * (latest - ps.lastSeen) / parameters.recencyHalfLife) : 1
                 let nr = ps.recentWeight * f
-                let pr = (ps.recentSuccess * f + m * p) / (nr + m)
+                let adj = ps.successAdjust * nr / max(Double(ps.n), 1)
+                let pr = min(max((ps.recentSuccess * f + adj + m * p) / (nr + m), 0.001), 0.999)
                 let v = max(p * (1 - p) * (1 / (nr + m) - 1 / (Double(ps.n) + m)), 1e-6)
                 let z2 = (pr - p) * (pr - p) / v
                 p += parameters.recentMix * z2 / (z2 + parameters.recentMixC) * (pr - p)
@@ -186,10 +197,15 @@ public struct LearningEngine: Sendable {
 
     /// The shrunk mean log time of a pair, its standard error, and the pair's log-time sd.
     func pairLogTime(_ a: Int32, _ t: Int32) -> (mu: Double, se: Double, sigma: Double) {
-        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t)
-            + similarLogTimeOffset(a, t)
+        pairLogTime(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init))
+    }
+
+    /// `pairLogTime` with the pair's index already looked up (nil when the pair is unseen).
+    func pairLogTime(_ a: Int32, _ t: Int32, pi: Int?) -> (mu: Double, se: Double, sigma: Double) {
+        let sim = pi.flatMap { $0 < model.similarLogTime.count ? model.similarLogTime[$0] : nil } ?? 0
+        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t) + sim
         let taskSigma = model.taskSigma(t)
-        guard let pi = pairIndex[Self.pairKey(a, t)] else {
+        guard let pi else {
             let tau2 = model.timeTau2
             return (prior, tau2.squareRoot(), taskSigma)
         }

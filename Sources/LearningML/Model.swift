@@ -23,6 +23,9 @@ struct Model: Sendable, Codable, Equatable {
     var hourLogit: [[Double]] = []
     /// Per task type: the median of its hour logit effects (a typical hour).
     var typicalHourLogit: [Double] = []
+    /// Drift shared by all agents (probability and log-time residual units).
+    var globalSuccessDrift = Drift()
+    var globalTimeDrift = Drift()
     var successDrift: [Drift] = []
     var timeDrift: [Drift] = []
     /// Per pair (same index as `pairs`): drift of the pair beyond its agent's drift.

@@ -15,13 +15,33 @@ struct Expectation {
 extension LearningEngine {
     /// Expected success and log time of agent `a` on task type `t` at `day` (days since 1970).
     func expected(_ a: Int32, _ t: Int32, day: Double, hour: Int?) -> Expectation {
-        let pr = pairRate(a, t, recent: model.trained && day >= model.trainedAt)
-        let pt = pairLogTime(a, t)
+        expected(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init), day: day, hour: hour)
+    }
+
+    /// `expected` with the pair's index already looked up (nil when the pair is unseen).
+    func expected(_ a: Int32, _ t: Int32, pi: Int?, day: Double, hour: Int?) -> Expectation {
+        let pr = pairRate(a, t, pi: pi, recent: model.trained && day >= model.trainedAt)
+        let pt = pairLogTime(a, t, pi: pi)
         let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)] : logistic(model.globalLogit)
         var l = logit(pr.p)
         var mu = pt.mu
         var pSE = pr.se, muSE = pt.se
         var drift = false
+        do {
+            let gd = model.globalSuccessDrift, gt = model.globalTimeDrift
+            let ahead = max(0, day - model.trainedAt)
+            if gd.detected {
+                let g = logistic(model.globalLogit)
+                l += gd.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation) / max(g * (1 - g), 0.05)
+                let se = gd.se * (1 + ahead / 4)
+                pSE = (pSE * pSE + se * se).squareRoot()
+            }
+            if gt.detected {
+                mu += gt.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
+                let se = gt.se * (1 + ahead / 4)
+                muSE = (muSE * muSE + se * se).squareRoot()
+            }
+        }
         if Int(a) < model.successDrift.count {
             let d = model.successDrift[Int(a)]
             let scale = 1 / max(rate * (1 - rate), 0.05)
@@ -45,9 +65,9 @@ extension LearningEngine {
                 l += parameters.agentRecentMix * tr.mean * n / (n + 50) / max(q * (1 - q), 0.05)
             }
         }
-        if let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.pairSuccessDrift.count {
+        if let pi, pi < model.pairSuccessDrift.count {
             let ahead = max(0, day - model.trainedAt)
-            let d = model.pairSuccessDrift[Int(pi)]
+            let d = model.pairSuccessDrift[pi]
             if d.detected {
                 let q = logistic(l)
                 l += d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
@@ -56,7 +76,7 @@ extension LearningEngine {
                 pSE = (pSE * pSE + se * se).squareRoot()
                 drift = true
             }
-            let td = model.pairTimeDrift[Int(pi)]
+            let td = model.pairTimeDrift[pi]
             if td.detected {
                 mu += td.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
                 let se = td.se * (1 + ahead / 4)
@@ -101,7 +121,8 @@ extension LearningEngine {
         guard let a = agents.id(agent) else {
             return taskTypePrediction(agent: agent, taskType: taskType, t, hour: h)
         }
-        var e = expected(a, t, day: day, hour: h)
+        let pi = pairIndex[Self.pairKey(a, t)].map(Int.init)
+        var e = expected(a, t, pi: pi, day: day, hour: h)
         var l = logit(e.p)
         for c in collaborators {
             guard let b = agents.id(c), b != a, let s = synergy[Self.agentPairKey(a, b)], s.rows > 0 else { continue }
@@ -110,7 +131,6 @@ extension LearningEngine {
             e.mu += s.timeRes / (s.rows + 20)
         }
         e.p = logistic(l)
-        let pi = pairIndex[Self.pairKey(a, t)].map(Int.init)
         let basis: PredictionBasis
         if e.n >= 10 { basis = .pair }
         else if let pi, pi < model.similarWeight.count, model.similarWeight[pi] > 0 { basis = .similarAgents }

@@ -94,6 +94,16 @@ extension LearningEngine {
          "success_prior_strength": model.successStrength, "time_tau2": model.timeTau2]
     }
 
+    /// The system-wide drift found at the last retrain, in words (for /status).
+    public var driftSummary: String {
+        let s = model.globalSuccessDrift, t = model.globalTimeDrift
+        func d(_ x: Drift, _ unit: String) -> String {
+            x.detected ? String(format: "%@ from day %.0f: slope %.4f/day, jump %.3f %@", x.slope != 0 ? "ramp" : "step",
+                                x.start, x.slope, x.jump, unit) : "none"
+        }
+        return "success: \(d(s, "probability")); log time: \(d(t, "log s"))"
+    }
+
     /// Accuracy measured on the held-out recent window at the last retrain (1 - Brier score).
     public var accuracy: Double { model.accuracy }
 

@@ -19,6 +19,10 @@ struct PairState: Sendable, Codable, Equatable {
     var timeSketch = LogSketch()
     var memorySketch = LogSketch()
     var tokenSketch = LogSketch()
+    /// Removes the lift of significant collaborators from this pair's successes and summed log
+    /// time, so the pair's estimates describe the agent working alone (set at retrain).
+    var successAdjust = 0.0
+    var logTimeAdjust = 0.0
 
     init(agent: Int32, task: Int32) {
         self.agent = agent
@@ -91,6 +95,13 @@ struct SynergyStats: Sendable, Codable, Equatable {
     var timeVar = 0.0
 }
 
+/// One agent's residuals on one task type when working with one partner (retrain only).
+struct PartnerStats: Sendable, Equatable {
+    var n = 0.0
+    var successRes = 0.0
+    var timeRes = 0.0
+}
+
 /// Hand-off accumulators from one agent to the next on a task.
 struct HandoffStats: Sendable, Codable, Equatable {
     var count = 0
@@ -101,6 +112,7 @@ struct HandoffStats: Sendable, Codable, Equatable {
 /// Members of a recent task (same task id), kept for a bounded time to pair collaborators.
 struct TaskMember: Sendable, Codable, Equatable {
     var agent: Int32
+    var task: Int32
     var time: Double
     var success: Bool
     var successRes: Double

@@ -48,7 +48,9 @@ extension LearningEngine {
         self = LearningEngine(parameters: params)
         _ = fit(records, order: order, now: nowDay, finalPass: true)
         var anomalies: [Anomaly] = []
+        partnerStats = parameters.soloAdjustment ? [:] : nil
         rescan(records, order: order, anomalies: &anomalies)
+        applySoloAdjustment()
         model.accuracy = nB > 0 ? 1 - brier / Double(nB) : 0
         model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
         model.holdoutRecords = nB
@@ -59,6 +61,25 @@ extension LearningEngine {
                               durationSeconds: Double(elapsed.components.seconds)
                                   + Double(elapsed.components.attoseconds) * 1e-18,
                               anomalies: anomalies)
+    }
+
+    /// Removes, from each pair's statistics, the residuals its agent showed while working with a
+    /// significant collaborator (|z| >= 3), so forecasts describe the agent working alone.
+    mutating func applySoloAdjustment() {
+        guard let stats = partnerStats else { return }
+        partnerStats = nil
+        var significant = Set<Int64>()
+        for c in collaborationPatterns() where abs(c.zScore) >= 3 {
+            if let a = agents.id(c.agents.0), let b = agents.id(c.agents.1) { significant.insert(Self.agentPairKey(a, b)) }
+        }
+        guard !significant.isEmpty else { return }
+        let mask21: Int64 = (1 << 21) - 1
+        for (key, st) in stats {
+            let a = Int32(key >> 42), b = Int32((key >> 21) & mask21), t = Int32(key & mask21)
+            guard significant.contains(Self.agentPairKey(a, b)), let pi = pairIndex[Self.pairKey(a, t)] else { continue }
+            pairs[Int(pi)].successAdjust -= st.successRes
+            pairs[Int(pi)].logTimeAdjust -= st.timeRes
+        }
     }
 
     /// Accumulates `records[order]` and fits the model as of `now`. Returns the compact rows.
@@ -248,6 +269,27 @@ extension LearningEngine {
                 tVar[a] += e * e; tCnt[a] += 1
             }
         }
+        // A drift shared by all agents (e.g. system load) first, on the pooled bins; the agents'
+        // own drifts are then fitted on what it leaves.
+        var gw = [Double](repeating: 0, count: nBins), gs = gw, gtw = gw, gts = gw
+        for a in 0..<nA {
+            for b in 0..<nBins { gw[b] += sw[a][b]; gs[b] += ss[a][b]; gtw[b] += tw[a][b]; gts[b] += ts[a][b] }
+        }
+        let gRate = logistic(model.globalLogit)
+        let gsv = sCnt.reduce(0, +) > 0 ? sVar.reduce(0, +) / sCnt.reduce(0, +) : gRate * (1 - gRate)
+        let gtv = tCnt.reduce(0, +) > 0 ? tVar.reduce(0, +) / tCnt.reduce(0, +) : 0.25
+        var gsd = Self.fitChange(weights: gw, sums: gs, noise: gsv, origin: origin, now: now, penalty: parameters.driftPenalty)
+        var gtd = Self.fitChange(weights: gtw, sums: gts, noise: gtv, origin: origin, now: now, penalty: parameters.driftPenalty)
+        if !parameters.globalDrift { gsd = Drift(); gtd = Drift() }
+        model.globalSuccessDrift = gsd
+        model.globalTimeDrift = gtd
+        for a in 0..<nA {
+            for b in 0..<nBins {
+                let x = origin + Double(b) + 0.5
+                ss[a][b] -= sw[a][b] * gsd.value(at: x)
+                ts[a][b] -= tw[a][b] * gtd.value(at: x)
+            }
+        }
         var sd = [Drift](), td = [Drift]()
         for a in 0..<nA {
             let rate = Int(a) < model.agentRate.count ? model.agentRate[a] : 0.7
@@ -258,7 +300,11 @@ extension LearningEngine {
         }
         model.successDrift = sd
         model.timeDrift = td
-        fitPairDrifts(rows, origin: origin, nBins: nBins, now: now, pairP: pairP, pairMu: pairMu)
+        model.pairSuccessDrift = []
+        model.pairTimeDrift = []
+        if parameters.pairDriftPenalty.isFinite && parameters.pairDriftPenalty < 1e6 {
+            fitPairDrifts(rows, origin: origin, nBins: nBins, now: now, pairP: pairP, pairMu: pairMu)
+        }
     }
 
     /// Per pair: the same change-point fit on the pair's daily residuals left after its agent's drift.

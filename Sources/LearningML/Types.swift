@@ -30,6 +30,12 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recentMix = 0.7
     /// See `recentMix`.
     public var recentMixC = 0.0
+    /// Remove significant collaborators' lift from pair estimates at retrain (solo forecasts).
+    public var soloAdjustment = true
+    /// Fit a drift shared by all agents (system-wide change) before the agents' own drifts. Off
+    /// by default: on the evaluation workload it latched onto a weekly load pattern rather than
+    /// a lasting change.
+    public var globalDrift = false
     /// Weight of the agent's recency-weighted residual (across all its task types) in forecasts.
     public var agentRecentMix = 0.0
     /// `recentMix` used when ranking agents for a recommendation. Ranking is decided among the
@@ -41,7 +47,9 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recommendPriorScale = 1.0
     /// `recentMixC` used when ranking agents for a recommendation.
     public var recommendRecentMixC = 0.0
-    /// The same for one (agent, task type) pair's own drift beyond its agent's.
+    /// The same for one (agent, task type) pair's own drift beyond its agent's; 1e6 or more
+    /// turns pair-level change points off (the default: on the evaluation workloads they found
+    /// more noise than drift, and the recency mix follows pair drift instead).
     public var pairDriftPenalty = 1e9
     /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
     /// current level, 1 = follow the fitted line).

@@ -93,6 +93,7 @@ import Testing
         let ids = Set(bursts.flatMap(\.recordIDs))
         #expect(ids.isSuperset(of: burstIDs[3...]), "flagged \(ids.sorted())")
         #expect(bursts.allSatisfy { $0.agentName == "a" && $0.score >= 2 }, "\(flagged)")
+        #expect(bursts.first?.insight.type == "anomaly.failure_burst")
         // The same failures spread over two days are normal.
         var quiet = e
         var spread: [Anomaly] = []
@@ -150,6 +151,14 @@ import Testing
         #expect(top.zScore > 3)
         #expect(top.successLift > 0.1)
         #expect(!e.handoffs().isEmpty)
+        // Forecasts are for solo work: agent-0's estimate drops from its raw rate (inflated by
+        // its good partner) towards its solo rate 0.6.
+        let own = w.records.filter { $0.agentName == "agent-0" }
+        let raw = Double(own.filter(\.success).count) / Double(own.count)
+        let solo = e.predict(agent: "agent-0", taskType: "t", at: day0.addingTimeInterval(6 * 86_400)).successProbability
+        #expect(abs(solo - 0.6) < abs(raw - 0.6), "solo \(solo), raw \(raw)")
+        #expect(e.patternInsights(now: Date()).contains { $0.type == "pattern.collaboration" && $0.title.contains("better") })
+        #expect((e.coordinationScore(agent: "agent-0") ?? 0) > (e.coordinationScore(agent: "agent-4") ?? 0))
     }
 
     @Test func errorSignaturesGroupVariantsAndSeparateTemplates() {
@@ -247,6 +256,8 @@ import Testing
         }
         #expect(back.accuracy == e.accuracy)
         #expect(back.hyperparameters == e.hyperparameters)
+        #expect(e.modelDescriptors().map(\.name) == ["performance_prediction", "anomaly_detection", "pattern_recognition"])
+        #expect(e.modelDescriptors().allSatisfy { $0.accuracy == report.accuracy && $0.trainedOn == now })
         #expect(throws: ModelDecodingError.notAModel) { try LearningEngine(serialized: [1, 2, 3]) }
         var wrongVersion = bytes
         wrongVersion[4] = 99
@@ -267,5 +278,27 @@ import Testing
         #expect(abs(log(median) - log(xs[10_000])) < 0.05)
         #expect(s.counts.count == LogSketch.bins)
         #expect(LearningEngine.bytesPerPair < 4096)
+    }
+}
+
+@Suite struct RobustnessTests {
+    @Test func incompleteAndOddRecordsAreCountedWithoutBreakingForecasts() {
+        var e = LearningEngine()
+        let odd = [
+            ExecutionRecord(agentName: "a", success: true, timestamp: day0),
+            ExecutionRecord(agentName: "a", taskType: "t", executionTime: -3, success: false, timestamp: day0),
+            ExecutionRecord(agentName: "a", taskType: "t", executionTime: .nan, success: true,
+                            resourceUsage: ResourceUsage(cpu: .infinity, memoryMB: 0, tokens: -1), timestamp: day0),
+            ExecutionRecord(agentName: "", taskType: "", executionTime: 1e300, success: false, errorMessage: "",
+                            timestamp: .distantPast),
+        ]
+        for r in odd { _ = e.observe(r) }
+        #expect(e.observedCount == 4)
+        _ = e.retrain(on: odd, now: day0)
+        let p = e.predict(agent: "a", taskType: "t", at: day0, hour: 99)
+        #expect(p.successProbability >= 0 && p.successProbability <= 1)
+        #expect(p.medianExecutionTime.isFinite && p.confidence.isFinite)
+        #expect(e.recommend(taskType: "t", at: day0).count == 1)
+        #expect(LearningEngine().recommend(taskType: "t", at: day0).isEmpty)
     }
 }
