@@ -42,7 +42,7 @@ val() { grep "^mode=$1 " "$OUT/ours.log" | tail -1 | tr ' ' '\n' | awk -F= -v k=
 run single --clients 64 --seconds "$SECS" >/dev/null
 run batch --batch 1000 --concurrency 4 --seconds "$SECS" >/dev/null
 run overload --clients 256 --batch 500 --queue 50000 --seconds "$SECS" >/dev/null
-S=$(val single rows_per_s); B=$(val batch rows_per_s); O=$(val overload rows_per_s)
+S=$(val single rows_per_s); B=$(val batch rows_per_s)
 
 {
   echo "| path | rows/s | peer (same run) | peer rows/s | ratio | target |"

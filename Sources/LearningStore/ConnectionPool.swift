@@ -33,7 +33,8 @@ public final class DatabaseHealth: Sendable {
 /// A FIFO shared between producers (any thread or task) and blocking consumer threads.
 final class BlockingQueue<Element>: @unchecked Sendable {
     private let condition = NSCondition()
-    private var items: [Element] = []
+    /// Popped slots are set to nil at once, so what they held is freed before compaction.
+    private var items: [Element?] = []
     private var head = 0
     private var closed = false
 
@@ -60,7 +61,8 @@ final class BlockingQueue<Element>: @unchecked Sendable {
                 condition.wait()
             }
         }
-        let item = items[head]
+        let item = items[head]!
+        items[head] = nil
         head += 1
         if head > 1024, head * 2 > items.count {
             items.removeFirst(head)
@@ -73,7 +75,7 @@ final class BlockingQueue<Element>: @unchecked Sendable {
     func drain() -> [Element] {
         condition.lock()
         defer { condition.unlock() }
-        let rest = Array(items[head...])
+        let rest = items[head...].compactMap { $0 }
         items.removeAll()
         head = 0
         return rest

@@ -42,7 +42,8 @@ final class ExecutionWriter: Sendable {
     }
 
     private struct Queue {
-        var groups: [Group] = []
+        /// Taken groups are set to nil at once so their records are freed before compaction.
+        var groups: [Group?] = []
         var head = 0
         var rows = 0
         var closed = false
@@ -279,11 +280,11 @@ final class ExecutionWriter: Sendable {
         }
         var batch: [Group] = []
         var rows = 0
-        while queue.head < queue.groups.count {
-            let g = queue.groups[queue.head]
+        while queue.head < queue.groups.count, let g = queue.groups[queue.head] {
             if !batch.isEmpty && rows + g.records.count > settings.maxBatchRows { break }
             batch.append(g)
             rows += g.records.count
+            queue.groups[queue.head] = nil
             queue.head += 1
         }
         queue.rows -= rows
@@ -299,7 +300,7 @@ final class ExecutionWriter: Sendable {
 
     private func failQueued(with error: StoreError) {
         condition.lock()
-        let rest = queue.groups[queue.head...]
+        let rest = queue.groups[queue.head...].compactMap { $0 }
         queue.groups.removeAll()
         queue.head = 0
         queue.rows = 0
