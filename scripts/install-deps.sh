@@ -4,7 +4,7 @@
 # uses sudo when not root; tries twice, since a mirror can fail for a moment.
 set -euo pipefail
 PKGS=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev grpc-proto
-      libpq-dev postgresql nghttp2-client nghttp2-server curl python3-venv)
+      libpq-dev zlib1g-dev postgresql nghttp2-client nghttp2-server curl python3-venv)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,14 +5,16 @@
 #   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
 #   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
 #      scripts (scripts/lint-shell.sh: ShellCheck)
-#   5. starts a throwaway PostgreSQL on a private socket and port
+#   5. starts a throwaway PostgreSQL on a private socket and port (and, when it can, a second one
+#      with pgvector: scripts/pgvector-cluster.sh, an optional peer that never fails the run)
 #   6. builds (`swift build --build-tests`) and runs `swift test`
 #   7. runs the shell tests of the scripts (scripts/tests/*_test.sh)
 # and stops the cluster whatever happened. Every step is reported in a summary; the last line is
 # `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
 # exit status is non-zero when anything failed.
 #
-# Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_PYTHON
+# Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_PGVECTOR_URL
+# (the pgvector cluster, only when it started), LEARNING_TEST_PYTHON
 # (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
 # for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X).
@@ -21,7 +23,7 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
 RESULTS=$(mktemp -d /tmp/learning-test-results.XXXXXX)
-PGDIR="" CHILD=""
+PGDIR="" VECDIR="" CHILD=""
 
 steps=()        # "status|seconds|name" per step, in order
 passed=0 failed=0
@@ -57,6 +59,10 @@ cleanup() {
     scripts/pg-cluster.sh stop "$PGDIR" || true
     rm -rf "$PGDIR"
   fi
+  if [ -n "$VECDIR" ]; then
+    scripts/pgvector-cluster.sh stop "$VECDIR" >/dev/null 2>&1 || true
+    rm -rf "$VECDIR"
+  fi
   rm -rf "$RESULTS"
 }
 trap cleanup EXIT
@@ -83,6 +89,22 @@ start_pg() {
 }
 export LEARNING_TEST_DATABASE_URL=""
 required "throwaway PostgreSQL" start_pg
+
+# Optional peer: a PostgreSQL with pgvector (scripts/pgvector-cluster.sh, from a PyPI wheel) for the
+# embedding-mode comparison. It never fails the run: without it the pgvector test reports itself skipped.
+start_pgvector() {
+  if [ ! -x scripts/pgvector-cluster.sh ]; then echo "no scripts/pgvector-cluster.sh"; return 0; fi
+  VECDIR=$(mktemp -d /tmp/learning-test-pgvector.XXXXXX) || return 0
+  local url port
+  port=$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))
+  if url=$(scripts/pgvector-cluster.sh start "$VECDIR" "$port" 2>"$RESULTS/pgvector.log"); then
+    export LEARNING_TEST_PGVECTOR_URL=$url
+    echo "pgvector database: $url"
+  else
+    echo "no pgvector server ($(tail -1 "$RESULTS/pgvector.log")): the pgvector test reports itself skipped"
+  fi
+}
+step "optional PostgreSQL with pgvector" start_pgvector
 
 swift_tests() { # runs `swift test`, then counts its cases from the xUnit reports
   local rc
