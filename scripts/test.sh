@@ -112,21 +112,32 @@ swift_tests() { # runs `swift test`, then counts its cases from the xUnit report
   # process group of its own, out of reach of the terminal's Ctrl-C).
   # shellcheck disable=SC2086
   timeout --kill-after=30 "${LEARNING_TEST_TIMEOUT:-2400}" \
-    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} &
+    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} \
+    > >(tee "$RESULTS/swift-test.log") 2>&1 &
   CHILD=$!
   wait "$CHILD"; rc=$?
   CHILD=""
+  wait # for tee to write the last lines
   [ $rc -eq 124 ] && echo "swift test timed out after ${LEARNING_TEST_TIMEOUT:-2400}s"
   local counts
+  # The xUnit reports are written when the run ends; after a crash there are none, and the
+  # per-test lines of the output are counted instead.
   counts=$(python3 - "$RESULTS" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
+import glob, re, sys, xml.etree.ElementTree as ET
 ok = bad = 0
-for path in glob.glob(sys.argv[1] + "/xunit*.xml"):
+reports = glob.glob(sys.argv[1] + "/xunit*.xml")
+for path in reports:
     for case in ET.parse(path).iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             bad += 1
         elif case.find("skipped") is None:
             ok += 1
+if not reports:
+    for line in open(sys.argv[1] + "/swift-test.log", errors="replace"):
+        if re.match(r"^\S+ Test (?!run with).* passed after", line) or re.match(r"^Test Case .* passed", line):
+            ok += 1
+        elif re.match(r"^\S+ Test (?!run with).* failed after", line) or re.match(r"^Test Case .* failed", line):
+            bad += 1
 print(ok, bad)
 PY
   ) || counts="0 0"
