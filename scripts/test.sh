@@ -5,7 +5,8 @@
 #   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
 #   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
 #      scripts (scripts/lint-shell.sh: ShellCheck)
-#   5. starts a throwaway PostgreSQL on a private socket and port
+#   5. starts a throwaway PostgreSQL on a private socket and port (and, when it can, a second one
+#      with pgvector: scripts/pgvector-cluster.sh, an optional peer that never fails the run)
 #   6. builds (`swift build --build-tests`) and runs `swift test`
 #   7. runs the shell tests of the scripts (scripts/tests/*_test.sh)
 # and stops the cluster whatever happened. Every step is reported in a summary; the last line is
@@ -13,7 +14,7 @@
 # exit status is non-zero when anything failed.
 #
 # Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_PGVECTOR_URL
-# (a second one with pgvector, when scripts/pgvector-cluster.sh can start it), LEARNING_TEST_PYTHON
+# (the pgvector cluster, only when it started), LEARNING_TEST_PYTHON
 # (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
 # for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X).
@@ -89,21 +90,21 @@ start_pg() {
 export LEARNING_TEST_DATABASE_URL=""
 required "throwaway PostgreSQL" start_pg
 
-# Optional peer: a PostgreSQL with pgvector (PyPI pgserver) for the embedding-mode comparison of
-# LearningStoreTests; without it that one test reports itself skipped.
+# Optional peer: a PostgreSQL with pgvector (scripts/pgvector-cluster.sh, from a PyPI wheel) for the
+# embedding-mode comparison. It never fails the run: without it the pgvector test reports itself skipped.
 start_pgvector() {
+  if [ ! -x scripts/pgvector-cluster.sh ]; then echo "no scripts/pgvector-cluster.sh"; return 0; fi
   VECDIR=$(mktemp -d /tmp/learning-test-pgvector.XXXXXX) || return 0
-  local port url
+  local url port
   port=$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))
-  if url=$(scripts/pgvector-cluster.sh start "$VECDIR" "$port"); then
+  if url=$(scripts/pgvector-cluster.sh start "$VECDIR" "$port" 2>"$RESULTS/pgvector.log"); then
     export LEARNING_TEST_PGVECTOR_URL=$url
     echo "pgvector database: $url"
   else
-    echo "no PostgreSQL with pgvector: the pgvector test reports itself skipped"
+    echo "no pgvector server ($(tail -1 "$RESULTS/pgvector.log")): the pgvector test reports itself skipped"
   fi
-  return 0
 }
-step "PostgreSQL with pgvector (optional)" start_pgvector
+step "optional PostgreSQL with pgvector" start_pgvector
 
 swift_tests() { # runs `swift test`, then counts its cases from the xUnit reports
   local rc
@@ -111,21 +112,32 @@ swift_tests() { # runs `swift test`, then counts its cases from the xUnit report
   # process group of its own, out of reach of the terminal's Ctrl-C).
   # shellcheck disable=SC2086
   timeout --kill-after=30 "${LEARNING_TEST_TIMEOUT:-2400}" \
-    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} &
+    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} \
+    > >(tee "$RESULTS/swift-test.log") 2>&1 &
   CHILD=$!
   wait "$CHILD"; rc=$?
   CHILD=""
+  wait # for tee to write the last lines
   [ $rc -eq 124 ] && echo "swift test timed out after ${LEARNING_TEST_TIMEOUT:-2400}s"
   local counts
+  # The xUnit reports are written when the run ends; after a crash there are none, and the
+  # per-test lines of the output are counted instead.
   counts=$(python3 - "$RESULTS" <<'PY'
-import glob, sys, xml.etree.ElementTree as ET
+import glob, re, sys, xml.etree.ElementTree as ET
 ok = bad = 0
-for path in glob.glob(sys.argv[1] + "/xunit*.xml"):
+reports = glob.glob(sys.argv[1] + "/xunit*.xml")
+for path in reports:
     for case in ET.parse(path).iter("testcase"):
         if case.find("failure") is not None or case.find("error") is not None:
             bad += 1
         elif case.find("skipped") is None:
             ok += 1
+if not reports:
+    for line in open(sys.argv[1] + "/swift-test.log", errors="replace"):
+        if re.match(r"^\S+ Test (?!run with).* passed after", line) or re.match(r"^Test Case .* passed", line):
+            ok += 1
+        elif re.match(r"^\S+ Test (?!run with).* failed after", line) or re.match(r"^Test Case .* failed", line):
+            bad += 1
 print(ok, bad)
 PY
   ) || counts="0 0"
