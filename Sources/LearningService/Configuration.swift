@@ -17,7 +17,13 @@
 // | LEARNING_API_KEYS                    | server.api_keys (comma-separated)  |
 // | LEARNING_ALLOW_UNAUTHENTICATED_REMOTE| server.allow_unauthenticated_remote|
 // | LEARNING_LOOP_THREADS                | server.loop_threads                |
-// | LEARNING_DATABASE_URL, DATABASE_URL  | database.url                       |
+// | LEARNING_DATABASE_URL, DATABASE_URL  | database.url (wins over the fields)|
+// | LEARNING_DATABASE_HOST               | database.host                      |
+// | LEARNING_DATABASE_PORT               | database.port                      |
+// | LEARNING_DATABASE_NAME               | database.database                  |
+// | LEARNING_DATABASE_USER               | database.user                      |
+// | LEARNING_DATABASE_PASSWORD           | database.password                  |
+// | LEARNING_DATABASE_MAX_CONNECTIONS    | database.max_connections           |
 // | LEARNING_AGENTS_DIR                  | agents.definitions_dir             |
 // | ML_MODEL_UPDATE_INTERVAL             | ml.model_update_frequency          |
 // | ML_VECTOR_SIZE                       | ml.vector_size                     |
@@ -223,6 +229,17 @@ public enum ConfigurationLoader {
         }
         if let value = get("LEARNING_LOOP_THREADS") { config.server.loopThreads = try integer(value, key: "LEARNING_LOOP_THREADS", in: 0...256) }
         if let value = get("LEARNING_DATABASE_URL") ?? get("DATABASE_URL") { config.database.url = value }
+        if let value = get("LEARNING_DATABASE_HOST") { config.database.host = value }
+        if let value = get("LEARNING_DATABASE_PORT") {
+            config.database.port = try integer(value, key: "LEARNING_DATABASE_PORT", in: 1...65535)
+        }
+        if let value = get("LEARNING_DATABASE_NAME") { config.database.database = value }
+        if let value = get("LEARNING_DATABASE_USER") { config.database.user = value }
+        // A password may legitimately be blank or contain leading spaces: taken as given when set.
+        if let value = environment["LEARNING_DATABASE_PASSWORD"] { config.database.password = value }
+        if let value = get("LEARNING_DATABASE_MAX_CONNECTIONS") {
+            config.database.maxConnections = try integer(value, key: "LEARNING_DATABASE_MAX_CONNECTIONS", in: 1...1000)
+        }
         if let value = get("LEARNING_AGENTS_DIR") { config.agents.definitionsDirectory = value }
         if let value = get("ML_MODEL_UPDATE_INTERVAL") {
             config.ml.modelUpdateFrequency = try integer(value, key: "ML_MODEL_UPDATE_INTERVAL", in: 1...31_536_000)
@@ -252,7 +269,10 @@ public enum ConfigurationLoader {
         }
         try check(!config.environment.isEmpty && config.environment.utf8.count <= 64, "environment", "must be 1 to 64 characters")
         _ = try logLevel(config.logLevel, key: "log_level")
+        try check(!config.database.host.isEmpty, "database.host", "is empty")
         try check((1...65535).contains(config.database.port), "database.port", "\(config.database.port) is not a port number")
+        try check(!config.database.database.isEmpty, "database.database", "is empty")
+        try check(!config.database.user.isEmpty, "database.user", "is empty")
         try check((1...1000).contains(config.database.maxConnections), "database.max_connections",
                   "must be between 1 and 1000 (got \(config.database.maxConnections))")
         if let url = config.database.url {

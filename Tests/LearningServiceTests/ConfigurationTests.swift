@@ -1,5 +1,6 @@
 import Foundation
 import LearningCore
+import LearningStore
 import Testing
 @testable import LearningService
 
@@ -75,11 +76,123 @@ struct ConfigurationTests {
         #expect(config.ml.batchSize == 99)
     }
 
+    @Test func databaseFieldsComeFromTheEnvironmentOverTheFile() throws {
+        let path = try writeTemporary("""
+            {"database": {"host": "file-host", "port": 6000, "database": "file_db", "user": "file_user",
+                          "password": "file-secret", "max_connections": 5}}
+            """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var arguments = ServerArguments()
+        arguments.configPath = path
+        let fileOnly = try ConfigurationLoader.load(arguments: arguments, environment: [:])
+        #expect(fileOnly.database.host == "file-host")
+        #expect(fileOnly.database.port == 6000)
+        #expect(fileOnly.database.maxConnections == 5)
+
+        let environment = ["LEARNING_DATABASE_HOST": "postgres", "LEARNING_DATABASE_PORT": "5433",
+                           "LEARNING_DATABASE_NAME": "claude_auth", "LEARNING_DATABASE_USER": "claude_user",
+                           "LEARNING_DATABASE_PASSWORD": "p'w d", "LEARNING_DATABASE_MAX_CONNECTIONS": "12"]
+        let config = try ConfigurationLoader.load(arguments: arguments, environment: environment)
+        #expect(config.database.host == "postgres")
+        #expect(config.database.port == 5433)
+        #expect(config.database.database == "claude_auth")
+        #expect(config.database.user == "claude_user")
+        #expect(config.database.password == "p'w d")
+        #expect(config.database.maxConnections == 12)
+        #expect(config.database.url == nil)
+        #expect(LearningStore.connectionURL(for: config.database)
+                == "host='postgres' port=5433 dbname='claude_auth' user='claude_user' password='p\\'w d'")
+    }
+
+    @Test func databaseURLWinsOverTheSeparateFields() throws {
+        let url = "postgresql://claude_user:pw@db.example:5432/claude_auth"
+        let config = try ConfigurationLoader.load(environment: [
+            "LEARNING_DATABASE_URL": url, "LEARNING_DATABASE_HOST": "postgres", "LEARNING_DATABASE_PORT": "6543",
+        ])
+        #expect(config.database.port == 6543, "the fields are still read and validated")
+        #expect(LearningStore.connectionURL(for: config.database) == url)
+    }
+
+    /// Values to try for a variable: one of them must change the configuration (or be rejected
+    /// with an error naming the variable) for the variable to count as read.
+    func probeValues(directory: String, configFile: String) -> [String] {
+        ["7", "127.0.0.7", "true", "false", "DEBUG", "abcdefghijklmnop-0123456789", directory, configFile]
+    }
+
+    /// The variables README's configuration table names (second column).
+    func readmeTableVariables() throws -> [String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        guard let section = readme.range(of: "## Configuration") else { return [] }
+        var names: [String] = []
+        for line in readme[section.upperBound...].split(separator: "\n") {
+            if line.hasPrefix("## ") { break }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false)
+            guard line.hasPrefix("|"), cells.count > 3 else { continue }
+            for piece in cells[2].split(separator: "`").enumerated() where piece.offset % 2 == 1 {
+                names.append(String(piece.element))
+            }
+        }
+        return names
+    }
+
+    /// The variables docker/docker-compose.yml hands the service.
+    func composeVariables() throws -> [String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let compose = try String(contentsOf: root.appendingPathComponent("docker/docker-compose.yml"), encoding: .utf8)
+        return compose.split(separator: "\n").compactMap { line -> String? in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard let colon = trimmed.firstIndex(of: ":") else { return nil }
+            let name = String(trimmed[..<colon])
+            guard !name.isEmpty, !name.hasPrefix("POSTGRES_"),
+                  name.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "_" }) else { return nil }
+            return name
+        }
+    }
+
+    static let guideVariables = [
+        "LEARNING_ENV", "LEARNING_LOG_LEVEL", "LEARNING_API_PORT", "ML_MODEL_UPDATE_INTERVAL", "ML_VECTOR_SIZE",
+        "ML_BATCH_SIZE", "PERFORMANCE_TRACKING_ENABLED", "ANOMALY_DETECTION_ENABLED", "PATTERN_RECOGNITION_ENABLED",
+    ]
+
+    @Test func everyDocumentedEnvironmentVariableIsReadByTheLoader() throws {
+        let documented = try readmeTableVariables()
+        #expect(documented.count >= 20, "README's configuration table was found and parsed: \(documented)")
+        for name in Self.guideVariables {
+            #expect(documented.contains(name), "README's configuration table documents the guide's \(name)")
+        }
+        let compose = try composeVariables()
+        #expect(compose.contains("LEARNING_DATABASE_HOST"))
+
+        let directory = NSTemporaryDirectory() + "learning-probe-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configFile = try writeTemporary(#"{"environment": "probe"}"#)
+        defer {
+            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: configFile)
+        }
+        let defaults = try ConfigurationLoader.load(environment: [:])
+        for name in Set(documented + Self.guideVariables + compose).sorted() {
+            let read = probeValues(directory: directory, configFile: configFile).contains { value in
+                do {
+                    return try ConfigurationLoader.load(environment: [name: value]) != defaults
+                } catch let error as ConfigurationError {
+                    return error.key == name
+                } catch {
+                    return false
+                }
+            }
+            #expect(read, "\(name) is documented but the configuration loader ignores it")
+        }
+    }
+
     @Test(arguments: [
         ("ML_VECTOR_SIZE", "abc"), ("ML_VECTOR_SIZE", "0"), ("LEARNING_API_PORT", "70000"), ("LEARNING_API_PORT", "-1"),
         ("ML_MODEL_UPDATE_INTERVAL", "0"), ("ML_BATCH_SIZE", "1.5"), ("PERFORMANCE_TRACKING_ENABLED", "maybe"),
         ("ANOMALY_DETECTION_ENABLED", "2"), ("PATTERN_RECOGNITION_ENABLED", "yesno"), ("LEARNING_LOG_LEVEL", "LOUD"),
         ("LEARNING_LOOP_THREADS", "many"), ("LEARNING_ALLOW_UNAUTHENTICATED_REMOTE", "sure"),
+        ("LEARNING_DATABASE_PORT", "0"), ("LEARNING_DATABASE_PORT", "postgres"),
+        ("LEARNING_DATABASE_MAX_CONNECTIONS", "0"), ("LEARNING_DATABASE_MAX_CONNECTIONS", "lots"),
     ])
     func invalidEnvironmentValueStopsStartUpNamingTheVariable(key: String, value: String) throws {
         let error = #expect(throws: ConfigurationError.self) {
