@@ -33,25 +33,46 @@ public final class GRPCClient {
     /// The largest response message accepted.
     public var maxReceiveMessageBytes = 4 << 20
 
-    /// Connects (blocking) to host:port.
+    /// Connects (blocking) to host:port, trying each address the name resolves to in turn.
     public init(host: String, port: Int) throws {
         var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-            throw GRPCStatus(.unavailable, "cannot resolve \(host)")
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let first = result else {
+            throw GRPCStatus(.unavailable, "cannot resolve \(host): \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(result) }
-        fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw GRPCStatus(.unavailable, "socket failed") }
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let message = String(cString: strerror(errno))
-            close(fd)
-            throw GRPCStatus(.unavailable, "cannot connect to \(host):\(port): \(message)")
+        var connected: Int32 = -1
+        var lastError = ECONNREFUSED
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let info = entry, connected < 0 {
+            let candidate = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if candidate >= 0 {
+                if connect(candidate, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 {
+                    connected = candidate
+                } else {
+                    lastError = errno
+                    close(candidate)
+                }
+            } else {
+                lastError = errno
+            }
+            entry = info.pointee.ai_next
         }
+        guard connected >= 0 else {
+            throw GRPCStatus(.unavailable, "cannot connect to \(host):\(port): \(String(cString: strerror(lastError)))")
+        }
+        fd = connected
         Sockets.setNoDelay(fd)
-        authority = "\(host):\(port)"
+        authority = Self.authority(host: host, port: port)
         try send(session.produceOutput()) // the client session writes the connection preface itself
+    }
+
+    /// The `:authority` for host:port; an IPv6 literal goes in brackets.
+    static func authority(host: String, port: Int) -> String {
+        host.contains(":") && !host.hasPrefix("[") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     deinit { close(fd) }
@@ -155,12 +176,17 @@ public final class GRPCClient {
                 throw GRPCStatus(.unavailable, "stream reset by the server (HTTP/2 error \(response.resetCode))")
             }
             let http = response.headers.first(where: { $0.0 == ":status" })?.1 ?? "?"
+            if http != "200" {
+                throw GRPCStatus(.unavailable, "the server answered HTTP \(http), not gRPC (is this the gRPC port?)")
+            }
             throw GRPCStatus(.unknown, "no grpc-status in the response (HTTP status \(http))")
         }
         let code = GRPCStatusCode(rawValue: Int(statusText) ?? 2) ?? .unknown
         guard code == .ok else {
             throw GRPCStatus(code, GRPCMessageText.percentDecode(value("grpc-message") ?? ""))
         }
+        // A response that ends inside a message is an error, not a silently dropped message.
+        do { try deframer.finish() } catch { throw error.status }
         func custom(_ list: [(String, String)]) -> [Metadata] {
             list.filter { !GRPCReservedHeaders.isReserved($0.0) }.map { Metadata($0.0, $0.1) }
         }

@@ -113,6 +113,20 @@ private func agentRequest(_ name: String) -> [UInt8] {
         }
     }
 
+    @Test func connectingByHostNameUsesTheResolvedAddressesAndTheAuthorityBracketsIPv6() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "localhost", port: server.port)
+            let response = try client.unary(TestPaths.getHealth, request: [], timeout: .seconds(5))
+            #expect(!response.message.isEmpty)
+            #expect(throws: GRPCStatus.self) { try GRPCClient(host: "no-such-host.invalid", port: server.port) }
+        }
+        #expect(GRPCClient.authority(host: "::1", port: 8080) == "[::1]:8080")
+        #expect(GRPCClient.authority(host: "[::1]", port: 8080) == "[::1]:8080")
+        #expect(GRPCClient.authority(host: "127.0.0.1", port: 8080) == "127.0.0.1:8080")
+    }
+
     @Test func connectingToAClosedPortIsUnavailable() async throws {
         try await offload {
             let server = try TestServer()
