@@ -216,13 +216,19 @@ public final class LearningStore: Sendable {
         }
     }
 
+    /// The bound parameters $1...$8 of an agent row: name, description, tools, model, source,
+    /// metadata, registered_at, last_seen (the column order of both agent inserts).
+    static func agentParams(_ agent: AgentDefinition) -> [PGParam] {
+        [.text(agent.name), .text(agent.description), .text(PGText.array(agent.tools)),
+         .text(agent.model), .text(agent.source), .text(PGText.jsonObject(agent.metadata)),
+         .text(PGText.epoch(agent.registeredAt)), .optional(agent.lastSeen.map(PGText.epoch))]
+    }
+
     /// Registers an agent, or updates the one with that name (its `registered_at` is kept).
     /// Returns the stored agent and whether it was created now.
     public func upsertAgent(_ agent: AgentDefinition) async throws -> (agent: AgentDefinition, created: Bool) {
         try Self.checkName(agent.name)
-        let params: [PGParam] = [.text(agent.name), .text(agent.description), .text(PGText.array(agent.tools)),
-                                 .text(agent.model), .text(agent.source), .text(PGText.jsonObject(agent.metadata)),
-                                 .text(PGText.epoch(agent.registeredAt)), .optional(agent.lastSeen.map(PGText.epoch))]
+        let params = Self.agentParams(agent)
         let rows = try await pool.withConnection { c in
             try c.query("""
                 INSERT INTO agents.agent_registry AS a (name, description, tools, model, source, metadata, registered_at, last_seen)
@@ -240,9 +246,7 @@ public final class LearningStore: Sendable {
     /// Registers an agent that must not exist yet; throws `alreadyExists` otherwise.
     public func insertAgent(_ agent: AgentDefinition) async throws -> AgentDefinition {
         try Self.checkName(agent.name)
-        let params: [PGParam] = [.text(agent.name), .text(agent.description), .text(PGText.array(agent.tools)),
-                                 .text(agent.model), .text(agent.source), .text(PGText.jsonObject(agent.metadata)),
-                                 .text(PGText.epoch(agent.registeredAt)), .optional(agent.lastSeen.map(PGText.epoch))]
+        let params = Self.agentParams(agent)
         let rows = try await pool.withConnection { c in
             try c.query("""
                 INSERT INTO agents.agent_registry (name, description, tools, model, source, metadata, registered_at, last_seen)

@@ -231,48 +231,6 @@ func learningBinary() throws -> String {
     throw FixtureError(description: "the learning executable is not built next to the tests (run swift build --build-tests)")
 }
 
-/// The shape of a JSON value: object keys (recursively), array element shapes, scalar kinds;
-/// `null` and empty containers match anything.
-indirect enum Shape: Equatable, CustomStringConvertible {
-    case any
-    case scalar(String)
-    case array(Shape?)
-    case object([String: Shape])
-
-    init(_ value: JSONValue) {
-        switch value {
-        case .null: self = .any
-        case .bool: self = .scalar("boolean")
-        case .number: self = .scalar("number")
-        case .string: self = .scalar("string")
-        case let .array(elements): self = .array(elements.first.map(Shape.init))
-        case let .object(members): self = .object(Dictionary(members.map { ($0.0, Shape($0.1)) }, uniquingKeysWith: { a, _ in a }))
-        }
-    }
-
-    func matches(_ other: Shape) -> Bool {
-        switch (self, other) {
-        case (.any, _), (_, .any): return true
-        case let (.scalar(a), .scalar(b)): return a == b
-        case let (.array(a), .array(b)):
-            guard let a, let b else { return true }
-            return a.matches(b)
-        case let (.object(a), .object(b)):
-            if a.isEmpty || b.isEmpty { return true }
-            return Set(a.keys) == Set(b.keys) && a.allSatisfy { key, shape in shape.matches(b[key]!) }
-        default: return false
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .any: return "any"
-        case let .scalar(kind): return kind
-        case let .array(element): return "[\(element?.description ?? "")]"
-        case let .object(members): return "{" + members.keys.sorted().map { "\($0): \(members[$0]!)" }.joined(separator: ", ") + "}"
-        }
-    }
-}
 
 /// The integration tests, one at a time: each starts a whole server stack, and the machine has two cores.
 @Suite(.serialized) struct IntegrationSuite {}

@@ -1,4 +1,5 @@
 import Foundation
+import LearningTestSupport
 import LearningREST
 import LearningStore
 import Testing
@@ -6,35 +7,6 @@ import Testing
 // The REST shim over the real stack: H2Server, the real LearningService on a real PostgreSQL,
 // driven with curl over real sockets (HTTP/1.1 and HTTP/2) and the `learning` executable.
 
-/// The guide's `/health` example, verbatim.
-let guideHealth = """
-{
-  "status": "healthy",
-  "service": "learning-system",
-  "database": "connected",
-  "agents_registered": 71,
-  "timestamp": "2025-01-25T10:30:00Z"
-}
-"""
-
-/// The guide's `/status` example, verbatim.
-let guideStatus = """
-{
-  "learning_system": "operational",
-  "database": "connected",
-  "agents_registered": 71,
-  "performance": {
-    "queries_per_sec": 2150,
-    "avg_latency_ms": 18.2,
-    "success_rate": 98.7
-  },
-  "ml_models": {
-    "pattern_recognition": "active",
-    "performance_prediction": "active",
-    "anomaly_detection": "active"
-  }
-}
-"""
 
 /// The first `rows` executions of the shared dev data set, as a CSV file.
 func devCSV(rows: Int) throws -> String {

@@ -1,38 +1,10 @@
 import Foundation
+import LearningTestSupport
 import Testing
 import H2Transport
 import LearningService
 @testable import LearningREST
 
-/// The guide's `/health` example, verbatim.
-let guideHealth = """
-{
-  "status": "healthy",
-  "service": "learning-system",
-  "database": "connected",
-  "agents_registered": 71,
-  "timestamp": "2025-01-25T10:30:00Z"
-}
-"""
-
-/// The guide's `/status` example, verbatim.
-let guideStatus = """
-{
-  "learning_system": "operational",
-  "database": "connected",
-  "agents_registered": 71,
-  "performance": {
-    "queries_per_sec": 2150,
-    "avg_latency_ms": 18.2,
-    "success_rate": 98.7
-  },
-  "ml_models": {
-    "pattern_recognition": "active",
-    "performance_prediction": "active",
-    "anomaly_detection": "active"
-  }
-}
-"""
 
 /// The keys the guide's clients read from `/metrics`.
 let guideMetricsKeys: Set = ["queries_per_sec", "prediction_accuracy", "training_time", "agent_response_time",
