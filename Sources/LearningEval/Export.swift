@@ -16,21 +16,7 @@ struct JSONLWriter {
     private(set) var count = 0
     private var text = ""
 
-    static func quote(_ s: String) -> String {
-        var o = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": o += "\\\""
-            case "\\": o += "\\\\"
-            case "\n": o += "\\n"
-            case "\r": o += "\\r"
-            case "\t": o += "\\t"
-            default:
-                if c.value < 0x20 { o += String(format: "\\u%04x", c.value) } else { o.unicodeScalars.append(c) }
-            }
-        }
-        return o + "\""
-    }
+    static func quote(_ s: String) -> String { jsonStringLiteral(s) }
 
     mutating func add(_ fields: KeyValuePairs<String, JSONValue>) {
         var line = "{"

@@ -1,5 +1,6 @@
 public import Foundation
 public import H2Transport
+import LearningCore
 
 // Strict readers for request input: JSON bodies, query strings and path segments. Malformed
 // syntax is a 400; well-formed input with a wrong type or value is a 422 naming the field.
@@ -290,16 +291,7 @@ public func formatISO8601(_ date: Date) -> String {
     var days = total / 86_400
     var rest = total % 86_400
     if rest < 0 { rest += 86_400; days -= 1 }
-    // Civil date from days since the epoch.
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+    let (year, month, day) = civilDate(daysSinceEpoch: days)
     func pad(_ value: Int64, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text

@@ -84,23 +84,7 @@ enum PGText {
 
     /// A JSON string literal with escapes.
     static func jsonString(_ s: String, into out: inout String) {
-        out.append("\"")
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out.append("\\\"")
-            case "\\": out.append("\\\\")
-            case "\n": out.append("\\n")
-            case "\r": out.append("\\r")
-            case "\t": out.append("\\t")
-            default:
-                if ch.value < 0x20 {
-                    out.append(String(format: "\\u%04x", ch.value))
-                } else {
-                    out.unicodeScalars.append(ch)
-                }
-            }
-        }
-        out.append("\"")
+        appendJSONStringLiteral(s, to: &out)
     }
 
     /// A JSON number (non-finite values become null: JSON has no NaN).
