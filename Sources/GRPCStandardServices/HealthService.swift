@@ -60,6 +60,11 @@ public final class HealthService: Sendable {
         for continuation in notify { continuation.yield(effective) }
     }
 
+    /// How many Watch calls are open for `service` (tests wait for a subscriber before changing a status).
+    func watcherCount(forService service: String) -> Int {
+        state.withLock { $0.watchers.values.filter { $0.service == service }.count }
+    }
+
     /// The status of a service, `nil` when it was never set.
     public func status(forService service: String) -> ServingStatus? {
         state.withLock { $0.statuses[service] }

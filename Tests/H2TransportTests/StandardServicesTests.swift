@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import GRPCStandardServices
+@testable import GRPCStandardServices
 @testable import H2Transport
 
 /// A test server that also serves health and reflection, like learning-server will.
@@ -39,7 +39,10 @@ func makeServerWithStandardServices(_ health: HealthService) throws -> TestServe
             defer { server.stop() }
             health.setStatus(.serving, forService: "svc")
             startThread {
-                usleep(1_500_000)
+                // Flip the status once the Python client's Watch is open (Python can take seconds
+                // to start on a loaded machine), so it sees SERVING first and then NOT_SERVING.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while health.watcherCount(forService: "svc") == 0 && ContinuousClock.now < deadline { usleep(10_000) }
                 health.setStatus(.notServing, forService: "svc")
             }
             let result = try runPythonClient(["health_watch", String(server.port), "svc", "2"]).json()
