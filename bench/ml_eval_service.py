@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--timings")
+    ap.add_argument("--retrain-every-hours", type=float, default=24.0,
+                    help="emulated scheduled retrains during phase 1, in hours of data (0: none)")
     args = ap.parse_args()
 
     meta = json.load(open(f"{args.data}/meta.json"))
@@ -123,15 +125,41 @@ def main():
     ids = {}  # stored execution id -> row id
     out = []
 
-    # Phase 1: learn and predict.
-    timings["ingest_phase1_s"] = ingest(stub, rows, 0, n_train, ids)
+    # Phase 1: learn and predict. The running service retrains every ml.model_update_frequency
+    # seconds; on a replayed log the clock is the data's, so the scheduled retrains are emulated:
+    # after each --retrain-every-hours of data, Retrain(as_of = the end of that slice). The online
+    # anomaly detector then works from trained baselines, as it would in production.
+    slices = []
+    step = args.retrain_every_hours * 3600
+    first = 0
+    start = parse_ts(rows[0]["timestamp"]).timestamp()
+    boundary = start + step
+    for i in range(n_train if step > 0 else 0):
+        if parse_ts(rows[i]["timestamp"]).timestamp() >= boundary:
+            slices.append((first, i, boundary))
+            first = i
+            while parse_ts(rows[i]["timestamp"]).timestamp() >= boundary:
+                boundary += step
+    slices.append((first, n_train, None))
+    timings["ingest_phase1_s"] = 0.0
+    timings["scheduled_retrains"] = 0
+    timings["scheduled_retrain_s"] = 0.0
+    for lo, hi, until in slices:
+        timings["ingest_phase1_s"] += ingest(stub, rows, lo, hi, ids)
+        if until is not None and step > 0:
+            wait_for(stub, hi, "phase 1 slice")
+            t0 = time.monotonic()
+            stub.Retrain(pb.RetrainRequest(as_of=ts(datetime.fromtimestamp(until, timezone.utc))))
+            timings["scheduled_retrain_s"] += time.monotonic() - t0
+            timings["scheduled_retrains"] += 1
     timings["wait_phase1_s"] = wait_for(stub, n_train, "phase 1")
     t0 = time.monotonic()
     retrained = stub.Retrain(pb.RetrainRequest(as_of=ts(split)))
     timings["retrain_call_s"] = time.monotonic() - t0
     timings["retrain_training_time_s"] = retrained.training_time
     timings["retrain_trained_on"] = retrained.trained_on_executions
-    log(f"phase 1: ingested {n_train} rows in {timings['ingest_phase1_s']:.1f} s "
+    log(f"phase 1: {timings['scheduled_retrains']} scheduled retrains ({timings['scheduled_retrain_s']:.1f} s); "
+        f"ingested {n_train} rows in {timings['ingest_phase1_s']:.1f} s "
         f"({n_train / timings['ingest_phase1_s']:.0f} rows/s); retrain as of {meta['split_timestamp']} on "
         f"{retrained.trained_on_executions} executions: {retrained.training_time:.3f} s training, "
         f"{timings['retrain_call_s']:.3f} s call")
