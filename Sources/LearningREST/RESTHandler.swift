@@ -227,8 +227,8 @@ public struct RESTShim: Sendable {
             return json(try JSONValueEncoder.encode(result))
         case .retrain:
             try authorize(.retrain, request)
-            _ = try parseJSONBody(request, allowEmpty: true)
-            return json(RESTEncoding.retrain(try await service.retrain()))
+            let body = try parseJSONBody(request, allowEmpty: true)
+            return json(RESTEncoding.retrain(try await service.retrain(asOf: try RESTDecoding.retrainAsOf(body))))
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import LearningCore
 public import LearningService
 
@@ -104,6 +104,12 @@ public enum RESTDecoding {
             at: try reader.timestamp("at"),
             hour: try reader.int("hour", minimum: 0, maximum: 23),
             collaborators: try reader.strings("collaborators", maxCount: 100, maxLength: 1_024) ?? [])
+    }
+
+    /// `POST /ml/retrain`: the optional `as_of` of a backtest (no body: now).
+    public static func retrainAsOf(_ body: JSONValue?) throws(RESTError) -> Date? {
+        guard let body else { return nil }
+        return try JSONObjectReader(body).timestamp("as_of")
     }
 
     /// `POST /ml/test/prediction`: the guide's `{"agent": ..., "task": ...}`.

@@ -25,6 +25,7 @@ public enum LearningRPC {
         "LogExecution", "LogExecutions", "StreamExecutions", "IngestExecutions", "SubmitMetrics",
         "GetPerformanceAnalytics", "GetCoordinationPatterns", "GetInsights", "GetPatterns", "PredictPerformance",
         "GetRecommendations", "GetMetrics", "FindSimilarAgents", "GetAnomalies", "WatchInsights", "Retrain",
+        "GetErrorSignatures",
     ].map { "/\(serviceName)/\($0)" }
 
     /// Records per `logExecutions` call made by the streaming ingest methods.
@@ -148,8 +149,14 @@ public enum LearningRPC {
             }
         })
         router.register(path("Retrain"), unary(.retrain, handlers) { bytes in
-            _ = try decode(bytes, learning__v1__retrain_request__unpack, "RetrainRequest")
-            return ProtoEncode.retrained(try await handlers.retrain())
+            let request = try decode(bytes, learning__v1__retrain_request__unpack, "RetrainRequest")
+            let asOf = try ProtoDecode.date(request.message.as_of, field: "as_of")
+            return ProtoEncode.retrained(try await handlers.retrain(asOf: asOf))
+        })
+        router.register(path("GetErrorSignatures"), unary(.patterns, handlers) { bytes in
+            let request = try decode(bytes, learning__v1__get_error_signatures_request__unpack, "GetErrorSignaturesRequest")
+            let messages = repeatedStrings(request.message.n_error_messages, request.message.error_messages)
+            return ProtoEncode.errorSignatures(try await handlers.errorSignatures(messages))
         })
     }
 

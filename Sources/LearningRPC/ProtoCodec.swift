@@ -444,6 +444,14 @@ enum ProtoEncode {
         return packMessage(message)
     }
 
+    static func errorSignatures(_ signatures: [String]) -> [UInt8] {
+        let arena = ProtoArena()
+        let message = arena.message(learning__v1__get_error_signatures_response__init)
+        message.pointee.n_signatures = signatures.count
+        message.pointee.signatures = arena.strings(signatures)
+        return packMessage(message)
+    }
+
     static func retrained(_ value: RetrainResult) -> [UInt8] {
         let arena = ProtoArena()
         let message = arena.message(learning__v1__retrain_response__init)

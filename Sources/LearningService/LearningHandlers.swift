@@ -40,7 +40,10 @@
 // | anomalies               | GET /analytics/anomalies          | GetAnomalies             | no        |
 // | watchInsights           | (none)                            | WatchInsights            | no        |
 // | retrain                 | POST /ml/retrain                  | Retrain                  | yes       |
+// | patterns                | (none)                            | GetErrorSignatures       | no        |
 
+
+public import Foundation
 
 /// Every operation of the service, for authorization and per-operation bookkeeping.
 public enum ServiceOperation: String, Sendable, CaseIterable {
@@ -107,4 +110,10 @@ public protocol LearningHandlers: Sendable {
     func watchInsights(_ request: WatchInsightsRequest) throws -> AsyncStream<InsightEvent>
     /// Retrains every enabled model now and stores them.
     func retrain() async throws -> RetrainResult
+    /// Retrains as if now were `asOf` (backtests; `nil`: now): recency weights, drift and the
+    /// held-out window are measured from it. `.invalidArgument` for a time out of range.
+    func retrain(asOf: Date?) async throws -> RetrainResult
+    /// The failure signature (`FailurePattern.signature`) of each error message under the serving
+    /// model, in order; `.invalidArgument` for more than 10,000 messages or one over 64 KiB.
+    func errorSignatures(_ messages: [String]) async throws -> [String]
 }

@@ -9,7 +9,7 @@
 // - background jobs: the feed consumer, housekeeping (process sampling, agent definition files,
 //   cached counts, retention of the in-memory history) and the retrain timer.
 // - the insight broadcaster for `WatchInsights`.
-import Foundation
+public import Foundation
 public import LearningCore
 import LearningML
 public import LearningStore
@@ -456,10 +456,29 @@ public final class LearningService: LearningHandlers {
     }
 
     public func retrain() async throws -> RetrainResult {
+        try await retrain(asOf: nil)
+    }
+
+    public func retrain(asOf: Date?) async throws -> RetrainResult {
+        if let asOf { try Validation.timestamp(asOf, field: "as_of") }
         guard config.agents.predictiveAnalytics || config.agents.patternRecognition else {
             throw ServiceError.failedPrecondition("every model that trains is disabled by configuration")
         }
-        return try await performRetrain(reason: "on demand")
+        return try await performRetrain(reason: asOf == nil ? "on demand" : "on demand, as of \(asOf!)", asOf: asOf)
+    }
+
+    /// Most messages of one `errorSignatures` call.
+    public static let maxSignatureMessages = 10_000
+
+    public func errorSignatures(_ messages: [String]) async throws -> [String] {
+        guard messages.count <= Self.maxSignatureMessages else {
+            throw ServiceError.invalidArgument("error_messages: at most \(Self.maxSignatureMessages) entries (got \(messages.count))")
+        }
+        for (i, message) in messages.enumerated() where message.utf8.count > 65_536 {
+            throw ServiceError.invalidArgument("error_messages[\(i)]: at most 65536 bytes")
+        }
+        try requireFeature(config.agents.patternRecognition, "pattern recognition", "PATTERN_RECOGNITION_ENABLED")
+        return core.withLock { state in messages.map { state.engine.errorSignature(of: $0) } }
     }
 
     // MARK: - Helpers

@@ -277,7 +277,7 @@ extension LearningService {
 
     /// Trains a fresh engine on the held history off the lock, replays what arrived meanwhile,
     /// swaps it in, stores the model and publishes what it learned.
-    func performRetrain(reason: String) async throws -> RetrainResult {
+    func performRetrain(reason: String, asOf: Date? = nil) async throws -> RetrainResult {
         await retrainGate.wait()
         defer { retrainGate.signal() }
         let (records, sequence, generation) = core.withLock { state in
@@ -286,14 +286,14 @@ extension LearningService {
         }
         refreshSnapshot()
         let parameters = EngineParameters(config: config)
-        let trainedOn = Date()
+        let trainedOn = asOf ?? Date()
         let (engine, report) = await Self.runOnThread {
             var engine = LearningEngine(parameters: parameters)
             let report = engine.retrain(on: records, now: trainedOn)
             return (engine, report)
         }
         let info = TrainingInfo(report, trainedOn: trainedOn,
-                                version: "\(LearningEngine.modelVersion).\(Int64(trainedOn.timeIntervalSince1970 * 1000))")
+                                version: "\(LearningEngine.modelVersion).\(Int64(Date().timeIntervalSince1970 * 1000))")
         let installed = core.withLock { state in
             state.trainingRunning = false
             return state.install(engine, info: info, sequence: sequence, generation: generation)

@@ -19,6 +19,7 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
         var lastInsights: InsightsQuery?
         var lastSimilar: SimilarAgentsRequest?
         var lastWindowHours: Int?
+        var lastRetrainAsOf: Date??
     }
 
     let state = Mutex(State())
@@ -241,7 +242,18 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
     }
 
     func retrain() async throws -> RetrainResult {
+        try await retrain(asOf: nil)
+    }
+
+    func retrain(asOf: Date?) async throws -> RetrainResult {
         try checkFailure()
+        if let asOf { try Validation.timestamp(asOf, field: "as_of") }
+        state.withLock { $0.lastRetrainAsOf = .some(asOf) }
         return RetrainResult(mlModels: Self.models, trainingTime: 1.2, trainedOnExecutions: 10)
+    }
+
+    func errorSignatures(_ messages: [String]) async throws -> [String] {
+        try checkFailure()
+        return messages
     }
 }

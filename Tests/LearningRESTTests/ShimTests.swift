@@ -201,6 +201,17 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     expectError(await send(shim, "POST", "/executions", body: "garbage", contentType: "text/plain"), 401, "unauthenticated")
 }
 
+@Test func retrainTakesAnOptionalAsOfForBacktests() async {
+    let service = InMemoryService()
+    let shim = RESTShim(service: service)
+    #expect(await send(shim, "POST", "/ml/retrain").status == 200)
+    #expect(service.state.withLock { $0.lastRetrainAsOf } == .some(nil))
+    #expect(await send(shim, "POST", "/ml/retrain", body: #"{"as_of": "2025-01-30T00:00:00Z"}"#).status == 200)
+    #expect(service.state.withLock { $0.lastRetrainAsOf } == .some(Date(timeIntervalSince1970: 1_738_195_200)))
+    expectError(await send(shim, "POST", "/ml/retrain", body: #"{"as_of": "yesterday"}"#), 422, "invalid_argument")
+    expectError(await send(shim, "POST", "/ml/retrain", body: #"{"as_of": "2999-01-01T00:00:00Z"}"#), 422, "invalid_argument")
+}
+
 @Test func unknownRouteOrAgentIs404() async {
     let (_, shim) = await registered("director")
     expectError(await send(shim, "GET", "/agents/ghost/status"), 404, "not_found")

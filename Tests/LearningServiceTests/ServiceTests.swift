@@ -183,6 +183,22 @@ struct ServiceTests {
         #expect(similar.similar.map(\.agentName) == ["slow-agent"])
         let insights = try await service.insights(InsightsQuery(kind: "model"))
         #expect(insights.contains { $0.title.contains("on demand") })
+
+        // Error signatures: the service groups messages the way its failure patterns do.
+        let signatures = try await service.errorSignatures(["connection refused on port 8001", "connection refused on port 9005", ""])
+        #expect(signatures.count == 3)
+        #expect(signatures[0] == signatures[1] && signatures[0] == patterns.failures[0].signature)
+        await expectServiceError("invalid_argument") {
+            _ = try await service.errorSignatures(Array(repeating: "x", count: LearningService.maxSignatureMessages + 1))
+        }
+
+        // A backtest retrain "as of" a past time: the model says when it was trained as of, and
+        // forecasts for that time; a time in the future is refused.
+        let asOf = start.addingTimeInterval(200 * 1000)
+        let backtest = try await service.retrain(asOf: asOf)
+        #expect(backtest.trainedOnExecutions == 800)
+        #expect(service.health().mlModels.first { $0.name == "performance_prediction" }?.trainedOn == asOf)
+        await expectServiceError("invalid_argument") { _ = try await service.retrain(asOf: Date().addingTimeInterval(86_400)) }
     }
 
     @Test func switchedOffFeaturesSaySoAndRefuse() async throws {

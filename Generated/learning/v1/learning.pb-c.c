@@ -2776,6 +2776,96 @@ void   learning__v1__retrain_request__free_unpacked
   assert(message->base.descriptor == &learning__v1__retrain_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   learning__v1__get_error_signatures_request__init
+                     (Learning__V1__GetErrorSignaturesRequest         *message)
+{
+  static const Learning__V1__GetErrorSignaturesRequest init_value = LEARNING__V1__GET_ERROR_SIGNATURES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t learning__v1__get_error_signatures_request__get_packed_size
+                     (const Learning__V1__GetErrorSignaturesRequest *message)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t learning__v1__get_error_signatures_request__pack
+                     (const Learning__V1__GetErrorSignaturesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t learning__v1__get_error_signatures_request__pack_to_buffer
+                     (const Learning__V1__GetErrorSignaturesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Learning__V1__GetErrorSignaturesRequest *
+       learning__v1__get_error_signatures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Learning__V1__GetErrorSignaturesRequest *)
+     protobuf_c_message_unpack (&learning__v1__get_error_signatures_request__descriptor,
+                                allocator, len, data);
+}
+void   learning__v1__get_error_signatures_request__free_unpacked
+                     (Learning__V1__GetErrorSignaturesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   learning__v1__get_error_signatures_response__init
+                     (Learning__V1__GetErrorSignaturesResponse         *message)
+{
+  static const Learning__V1__GetErrorSignaturesResponse init_value = LEARNING__V1__GET_ERROR_SIGNATURES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t learning__v1__get_error_signatures_response__get_packed_size
+                     (const Learning__V1__GetErrorSignaturesResponse *message)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t learning__v1__get_error_signatures_response__pack
+                     (const Learning__V1__GetErrorSignaturesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t learning__v1__get_error_signatures_response__pack_to_buffer
+                     (const Learning__V1__GetErrorSignaturesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Learning__V1__GetErrorSignaturesResponse *
+       learning__v1__get_error_signatures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Learning__V1__GetErrorSignaturesResponse *)
+     protobuf_c_message_unpack (&learning__v1__get_error_signatures_response__descriptor,
+                                allocator, len, data);
+}
+void   learning__v1__get_error_signatures_response__free_unpacked
+                     (Learning__V1__GetErrorSignaturesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &learning__v1__get_error_signatures_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   learning__v1__retrain_response__init
                      (Learning__V1__RetrainResponse         *message)
 {
@@ -7650,9 +7740,29 @@ const ProtobufCMessageDescriptor learning__v1__insight_event__descriptor =
   (ProtobufCMessageInit) learning__v1__insight_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define learning__v1__retrain_request__field_descriptors NULL
-#define learning__v1__retrain_request__field_indices_by_name NULL
-#define learning__v1__retrain_request__number_ranges NULL
+static const ProtobufCFieldDescriptor learning__v1__retrain_request__field_descriptors[1] =
+{
+  {
+    "as_of",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__RetrainRequest, as_of),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned learning__v1__retrain_request__field_indices_by_name[] = {
+  0,   /* field[0] = as_of */
+};
+static const ProtobufCIntRange learning__v1__retrain_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor learning__v1__retrain_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -7661,11 +7771,87 @@ const ProtobufCMessageDescriptor learning__v1__retrain_request__descriptor =
   "Learning__V1__RetrainRequest",
   "learning.v1",
   sizeof(Learning__V1__RetrainRequest),
-  0,
+  1,
   learning__v1__retrain_request__field_descriptors,
   learning__v1__retrain_request__field_indices_by_name,
-  0,  learning__v1__retrain_request__number_ranges,
+  1,  learning__v1__retrain_request__number_ranges,
   (ProtobufCMessageInit) learning__v1__retrain_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor learning__v1__get_error_signatures_request__field_descriptors[1] =
+{
+  {
+    "error_messages",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Learning__V1__GetErrorSignaturesRequest, n_error_messages),
+    offsetof(Learning__V1__GetErrorSignaturesRequest, error_messages),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned learning__v1__get_error_signatures_request__field_indices_by_name[] = {
+  0,   /* field[0] = error_messages */
+};
+static const ProtobufCIntRange learning__v1__get_error_signatures_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor learning__v1__get_error_signatures_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "learning.v1.GetErrorSignaturesRequest",
+  "GetErrorSignaturesRequest",
+  "Learning__V1__GetErrorSignaturesRequest",
+  "learning.v1",
+  sizeof(Learning__V1__GetErrorSignaturesRequest),
+  1,
+  learning__v1__get_error_signatures_request__field_descriptors,
+  learning__v1__get_error_signatures_request__field_indices_by_name,
+  1,  learning__v1__get_error_signatures_request__number_ranges,
+  (ProtobufCMessageInit) learning__v1__get_error_signatures_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor learning__v1__get_error_signatures_response__field_descriptors[1] =
+{
+  {
+    "signatures",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Learning__V1__GetErrorSignaturesResponse, n_signatures),
+    offsetof(Learning__V1__GetErrorSignaturesResponse, signatures),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned learning__v1__get_error_signatures_response__field_indices_by_name[] = {
+  0,   /* field[0] = signatures */
+};
+static const ProtobufCIntRange learning__v1__get_error_signatures_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor learning__v1__get_error_signatures_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "learning.v1.GetErrorSignaturesResponse",
+  "GetErrorSignaturesResponse",
+  "Learning__V1__GetErrorSignaturesResponse",
+  "learning.v1",
+  sizeof(Learning__V1__GetErrorSignaturesResponse),
+  1,
+  learning__v1__get_error_signatures_response__field_descriptors,
+  learning__v1__get_error_signatures_response__field_indices_by_name,
+  1,  learning__v1__get_error_signatures_response__number_ranges,
+  (ProtobufCMessageInit) learning__v1__get_error_signatures_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor learning__v1__retrain_response__field_descriptors[3] =
@@ -7768,7 +7954,7 @@ const ProtobufCEnumDescriptor learning__v1__model_state__descriptor =
   learning__v1__model_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor learning__v1__learning_system__method_descriptors[23] =
+static const ProtobufCMethodDescriptor learning__v1__learning_system__method_descriptors[24] =
 {
   { "GetHealth", &learning__v1__get_health_request__descriptor, &learning__v1__get_health_response__descriptor },
   { "GetStatus", &learning__v1__get_status_request__descriptor, &learning__v1__get_status_response__descriptor },
@@ -7793,6 +7979,7 @@ static const ProtobufCMethodDescriptor learning__v1__learning_system__method_des
   { "GetAnomalies", &learning__v1__get_anomalies_request__descriptor, &learning__v1__get_anomalies_response__descriptor },
   { "WatchInsights", &learning__v1__watch_insights_request__descriptor, &learning__v1__insight_event__descriptor },
   { "Retrain", &learning__v1__retrain_request__descriptor, &learning__v1__retrain_response__descriptor },
+  { "GetErrorSignatures", &learning__v1__get_error_signatures_request__descriptor, &learning__v1__get_error_signatures_response__descriptor },
 };
 const unsigned learning__v1__learning_system__method_indices_by_name[] = {
   19,        /* FindSimilarAgents */
@@ -7800,6 +7987,7 @@ const unsigned learning__v1__learning_system__method_indices_by_name[] = {
   3,        /* GetAgentStatus */
   20,        /* GetAnomalies */
   13,        /* GetCoordinationPatterns */
+  23,        /* GetErrorSignatures */
   0,        /* GetHealth */
   14,        /* GetInsights */
   18,        /* GetMetrics */
@@ -7826,7 +8014,7 @@ const ProtobufCServiceDescriptor learning__v1__learning_system__descriptor =
   "LearningSystem",
   "Learning__V1__LearningSystem",
   "learning.v1",
-  23,
+  24,
   learning__v1__learning_system__method_descriptors,
   learning__v1__learning_system__method_indices_by_name
 };
@@ -8013,6 +8201,14 @@ void learning__v1__learning_system__retrain(ProtobufCService *service,
 {
   assert(service->descriptor == &learning__v1__learning_system__descriptor);
   service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void learning__v1__learning_system__get_error_signatures(ProtobufCService *service,
+                                                         const Learning__V1__GetErrorSignaturesRequest *input,
+                                                         Learning__V1__GetErrorSignaturesResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &learning__v1__learning_system__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void learning__v1__learning_system__init (Learning__V1__LearningSystem_Service *service,
                                           Learning__V1__LearningSystem_ServiceDestroy destroy)

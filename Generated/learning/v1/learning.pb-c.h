@@ -81,6 +81,8 @@ typedef struct Learning__V1__GetMetricsResponse Learning__V1__GetMetricsResponse
 typedef struct Learning__V1__WatchInsightsRequest Learning__V1__WatchInsightsRequest;
 typedef struct Learning__V1__InsightEvent Learning__V1__InsightEvent;
 typedef struct Learning__V1__RetrainRequest Learning__V1__RetrainRequest;
+typedef struct Learning__V1__GetErrorSignaturesRequest Learning__V1__GetErrorSignaturesRequest;
+typedef struct Learning__V1__GetErrorSignaturesResponse Learning__V1__GetErrorSignaturesResponse;
 typedef struct Learning__V1__RetrainResponse Learning__V1__RetrainResponse;
 
 
@@ -1288,10 +1290,47 @@ struct  Learning__V1__InsightEvent
 struct  Learning__V1__RetrainRequest
 {
   ProtobufCMessage base;
+  /*
+   * Backtests: train as if now were this time (recency weights, drift and the held-out window
+   * are measured from it); unset: the server's clock. Rows after it are still learned from.
+   */
+  Google__Protobuf__Timestamp *as_of;
 };
 #define LEARNING__V1__RETRAIN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&learning__v1__retrain_request__descriptor) \
-     }
+    , NULL }
+
+
+/*
+ * The failure-pattern signature (FailurePattern.signature) each error message belongs to under the
+ * serving model, so a client can group its failed executions the way the service does.
+ */
+struct  Learning__V1__GetErrorSignaturesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * at most 10,000, each at most 64 KiB
+   */
+  size_t n_error_messages;
+  char **error_messages;
+};
+#define LEARNING__V1__GET_ERROR_SIGNATURES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&learning__v1__get_error_signatures_request__descriptor) \
+    , 0,NULL }
+
+
+struct  Learning__V1__GetErrorSignaturesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * one per requested message, same order
+   */
+  size_t n_signatures;
+  char **signatures;
+};
+#define LEARNING__V1__GET_ERROR_SIGNATURES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&learning__v1__get_error_signatures_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Learning__V1__RetrainResponse
@@ -2478,6 +2517,44 @@ Learning__V1__RetrainRequest *
 void   learning__v1__retrain_request__free_unpacked
                      (Learning__V1__RetrainRequest *message,
                       ProtobufCAllocator *allocator);
+/* Learning__V1__GetErrorSignaturesRequest methods */
+void   learning__v1__get_error_signatures_request__init
+                     (Learning__V1__GetErrorSignaturesRequest         *message);
+size_t learning__v1__get_error_signatures_request__get_packed_size
+                     (const Learning__V1__GetErrorSignaturesRequest   *message);
+size_t learning__v1__get_error_signatures_request__pack
+                     (const Learning__V1__GetErrorSignaturesRequest   *message,
+                      uint8_t             *out);
+size_t learning__v1__get_error_signatures_request__pack_to_buffer
+                     (const Learning__V1__GetErrorSignaturesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Learning__V1__GetErrorSignaturesRequest *
+       learning__v1__get_error_signatures_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   learning__v1__get_error_signatures_request__free_unpacked
+                     (Learning__V1__GetErrorSignaturesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Learning__V1__GetErrorSignaturesResponse methods */
+void   learning__v1__get_error_signatures_response__init
+                     (Learning__V1__GetErrorSignaturesResponse         *message);
+size_t learning__v1__get_error_signatures_response__get_packed_size
+                     (const Learning__V1__GetErrorSignaturesResponse   *message);
+size_t learning__v1__get_error_signatures_response__pack
+                     (const Learning__V1__GetErrorSignaturesResponse   *message,
+                      uint8_t             *out);
+size_t learning__v1__get_error_signatures_response__pack_to_buffer
+                     (const Learning__V1__GetErrorSignaturesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Learning__V1__GetErrorSignaturesResponse *
+       learning__v1__get_error_signatures_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   learning__v1__get_error_signatures_response__free_unpacked
+                     (Learning__V1__GetErrorSignaturesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Learning__V1__RetrainResponse methods */
 void   learning__v1__retrain_response__init
                      (Learning__V1__RetrainResponse         *message);
@@ -2694,6 +2771,12 @@ typedef void (*Learning__V1__InsightEvent_Closure)
 typedef void (*Learning__V1__RetrainRequest_Closure)
                  (const Learning__V1__RetrainRequest *message,
                   void *closure_data);
+typedef void (*Learning__V1__GetErrorSignaturesRequest_Closure)
+                 (const Learning__V1__GetErrorSignaturesRequest *message,
+                  void *closure_data);
+typedef void (*Learning__V1__GetErrorSignaturesResponse_Closure)
+                 (const Learning__V1__GetErrorSignaturesResponse *message,
+                  void *closure_data);
 typedef void (*Learning__V1__RetrainResponse_Closure)
                  (const Learning__V1__RetrainResponse *message,
                   void *closure_data);
@@ -2796,6 +2879,10 @@ struct Learning__V1__LearningSystem_Service
                   const Learning__V1__RetrainRequest *input,
                   Learning__V1__RetrainResponse_Closure closure,
                   void *closure_data);
+  void (*get_error_signatures)(Learning__V1__LearningSystem_Service *service,
+                               const Learning__V1__GetErrorSignaturesRequest *input,
+                               Learning__V1__GetErrorSignaturesResponse_Closure closure,
+                               void *closure_data);
 };
 typedef void (*Learning__V1__LearningSystem_ServiceDestroy)(Learning__V1__LearningSystem_Service *);
 void learning__v1__learning_system__init (Learning__V1__LearningSystem_Service *service,
@@ -2826,7 +2913,8 @@ void learning__v1__learning_system__init (Learning__V1__LearningSystem_Service *
       function_prefix__ ## find_similar_agents,\
       function_prefix__ ## get_anomalies,\
       function_prefix__ ## watch_insights,\
-      function_prefix__ ## retrain  }
+      function_prefix__ ## retrain,\
+      function_prefix__ ## get_error_signatures  }
 void learning__v1__learning_system__get_health(ProtobufCService *service,
                                                const Learning__V1__GetHealthRequest *input,
                                                Learning__V1__GetHealthResponse_Closure closure,
@@ -2919,6 +3007,10 @@ void learning__v1__learning_system__retrain(ProtobufCService *service,
                                             const Learning__V1__RetrainRequest *input,
                                             Learning__V1__RetrainResponse_Closure closure,
                                             void *closure_data);
+void learning__v1__learning_system__get_error_signatures(ProtobufCService *service,
+                                                         const Learning__V1__GetErrorSignaturesRequest *input,
+                                                         Learning__V1__GetErrorSignaturesResponse_Closure closure,
+                                                         void *closure_data);
 
 /* --- descriptors --- */
 
@@ -2988,6 +3080,8 @@ extern const ProtobufCMessageDescriptor learning__v1__get_metrics_response__desc
 extern const ProtobufCMessageDescriptor learning__v1__watch_insights_request__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__insight_event__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__retrain_request__descriptor;
+extern const ProtobufCMessageDescriptor learning__v1__get_error_signatures_request__descriptor;
+extern const ProtobufCMessageDescriptor learning__v1__get_error_signatures_response__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__retrain_response__descriptor;
 extern const ProtobufCServiceDescriptor learning__v1__learning_system__descriptor;
 

@@ -268,6 +268,16 @@ check(len(patterns.resources) >= 1 and len(patterns.performance) >= 1 and len(pa
 only = stub.GetPatterns(pb.GetPatternsRequest(kinds=["failures"]))
 check(len(only.failures) >= 1 and len(only.resources) == 0, "GetPatterns honours kinds")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.GetPatterns(pb.GetPatternsRequest(kinds=["astrology"])), "GetPatterns bad kind")
+example = patterns.failures[0].example
+signatures = stub.GetErrorSignatures(pb.GetErrorSignaturesRequest(error_messages=[example, example, ""]))
+check(len(signatures.signatures) == 3 and signatures.signatures[0] == signatures.signatures[1] == patterns.failures[0].signature,
+      f"GetErrorSignatures matches the failure patterns: {list(signatures.signatures)}")
+expect_code(grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: stub.GetErrorSignatures(pb.GetErrorSignaturesRequest(error_messages=["x"] * 10_001)),
+            "GetErrorSignatures with too many messages")
+expect_code(grpc.StatusCode.INVALID_ARGUMENT,
+            lambda: stub.Retrain(pb.RetrainRequest(as_of=timestamp_pb2.Timestamp(seconds=int(time.time()) + 30 * 86_400)), metadata=auth),
+            "Retrain as of a future time")
 coordination = stub.GetCoordinationPatterns(pb.GetCoordinationPatternsRequest(limit=5))
 check(coordination.multi_agent_tasks == 300 and 0 < coordination.coordination_score <= 1, "GetCoordinationPatterns figures")
 check(any(h.from_agent == "fast-coder" and h.to_agent == "slow-coder" for h in coordination.handoffs), "GetCoordinationPatterns hand-offs")
