@@ -48,6 +48,11 @@ public final class HealthService: Sendable {
     /// (or `setStatus(.serving, forService: "")` is called).
     public init() {}
 
+    /// How many Watch calls are following `service` now (for tests that must not race a watcher's start).
+    func watcherCount(forService service: String) -> Int {
+        state.withLock { state in state.watchers.values.filter { $0.service == service }.count }
+    }
+
     /// Sets the status of a service (the empty name is the whole server) and notifies watchers.
     public func setStatus(_ status: ServingStatus, forService service: String) {
         let notify = state.withLock { state -> [AsyncStream<ServingStatus>.Continuation] in
@@ -58,11 +63,6 @@ public final class HealthService: Sendable {
         }
         let effective = self.status(forService: service) ?? status
         for continuation in notify { continuation.yield(effective) }
-    }
-
-    /// How many Watch calls are open for `service` (tests wait for a subscriber before changing a status).
-    func watcherCount(forService service: String) -> Int {
-        state.withLock { $0.watchers.values.filter { $0.service == service }.count }
     }
 
     /// The status of a service, `nil` when it was never set.

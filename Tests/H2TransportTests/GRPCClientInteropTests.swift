@@ -167,8 +167,8 @@ import Testing
     }
 }
 
-/// Polls `condition` for up to five seconds.
-func waitUntil(_ condition: () -> Bool, timeout: Duration = .seconds(5)) throws {
+/// Polls `condition` for up to `timeout` (what a quiet machine needs, scaled by `TestTiming`).
+func waitUntil(_ condition: () -> Bool, timeout: Duration = TestTiming.patience(.seconds(5))) throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now > deadline { throw TestFailure("condition not met in time") }

@@ -7,6 +7,22 @@ import ProtobufCSupport
 @testable import GRPCWire
 @testable import H2Transport
 
+/// How long the tests wait for things that normally take milliseconds. A loaded 2-core CI machine
+/// can be many times slower than a quiet one, so every wait is `patience` times what a quiet machine
+/// needs; a real hang still fails, just later. LEARNING_TEST_TIME_SCALE (default 10) sets the factor.
+enum TestTiming {
+    static let scale: Double = {
+        let value = ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10
+        return max(value, 1)
+    }()
+
+    /// `quiet`, the time a step takes on a quiet machine, scaled for a loaded one.
+    static func patience(_ quiet: Duration) -> Duration { quiet * scale }
+
+    /// The deadline (seconds) the Python gRPC clients give calls whose point is not a deadline.
+    static var pythonDeadline: String { String(Int(10 * scale)) }
+}
+
 /// Things the test handlers observed, for assertions.
 final class HandlerProbe: Sendable {
     let cancelledCalls = Atomic<Int>(0)
@@ -206,7 +222,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// Runs a program and collects its output (with a timeout).
 func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                timeout: Duration = .seconds(60)) throws -> ProcessResult {
+                timeout: Duration = TestTiming.patience(.seconds(30))) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -252,7 +268,9 @@ func runPythonClient(_ arguments: [String]) throws -> ProcessResult {
     }
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("python/grpc_client.py").path
-    return try runProcess(python, [script] + arguments, environment: ["PYTHONPATH": generated])
+    return try runProcess(python, [script] + arguments,
+                          environment: ["PYTHONPATH": generated, "GRPC_TEST_DEADLINE": TestTiming.pythonDeadline],
+                          timeout: TestTiming.patience(.seconds(30)))
 }
 
 /// The path of a command-line tool, or a failure naming it.

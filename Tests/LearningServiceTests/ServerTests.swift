@@ -10,38 +10,55 @@ import Glibc
 struct ServerTests {
     static let apiKey = "test-key-0123456789abcdef"
 
-    @Test func everyRPCAnswersWithTheDocumentedShapesAndStatuses() throws {
-        let configPath = NSTemporaryDirectory() + "learning-\(UUID().uuidString).json"
-        try #"{"performance": {"performance_tracking_interval": 1}, "agents": {"health_check_interval": 30}}"#
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: configPath) }
-        let server = try ServerProcess.start(environment: ["LEARNING_API_KEYS": Self.apiKey, "LEARNING_CONFIG_FILE": configPath])
-        defer { server.stop() }
-        let output = try server.runPython("rpc_suite.py", ["127.0.0.1:\(server.port)", server.databaseURL, Self.apiKey])
-        #expect(output.contains("ALL CHECKS PASSED"))
+    @Test func everyRPCAnswersWithTheDocumentedShapesAndStatuses() async throws {
+        try await onOwnThread {
+            let configPath = NSTemporaryDirectory() + "learning-\(UUID().uuidString).json"
+            try #"{"performance": {"performance_tracking_interval": 1}, "agents": {"health_check_interval": 30}}"#
+                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: configPath) }
+            let server = try ServerProcess.start(environment: ["LEARNING_API_KEYS": Self.apiKey, "LEARNING_CONFIG_FILE": configPath])
+            defer { server.stop() }
+            let output = try server.runPython("rpc_suite.py", ["127.0.0.1:\(server.port)", server.databaseURL, Self.apiKey])
+            #expect(output.contains("ALL CHECKS PASSED"))
+        }
     }
 
-    @Test func startsAnswersHealthOverHTTPAndStopsCleanlyOnSIGTERM() throws {
-        let server = try ServerProcess.start()
-        let (data, status) = try httpGet(port: server.port, path: "/health")
-        #expect(status == 200)
-        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        #expect(json?["status"] as? String == "healthy")
-        #expect(json?["service"] as? String == "learning-system")
-        #expect(json?["database"] as? String == "connected")
-        #expect(server.stop() == 0)
-        #expect(server.log.contains("stopped"))
+    @Test func startsAnswersHealthOverHTTPAndStopsCleanlyOnSIGTERM() async throws {
+        try await onOwnThread {
+            let server = try ServerProcess.start()
+            let (data, status) = try httpGet(port: server.port, path: "/health")
+            #expect(status == 200)
+            let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            #expect(json?["status"] as? String == "healthy")
+            #expect(json?["service"] as? String == "learning-system")
+            #expect(json?["database"] as? String == "connected")
+            #expect(server.stop() == 0)
+            #expect(server.log.contains("stopped"))
+        }
     }
 
-    @Test func invalidConfigurationStopsStartUpNamingTheKey() throws {
-        let error = #expect(throws: TestEnvironment.Missing.self) {
-            try ServerProcess.start(environment: ["ML_VECTOR_SIZE": "lots"], databaseURL: "postgresql://unused@127.0.0.1:1/none")
+    @Test func invalidConfigurationStopsStartUpNamingTheKey() async throws {
+        try await onOwnThread {
+            let error = #expect(throws: TestEnvironment.Missing.self) {
+                try ServerProcess.start(environment: ["ML_VECTOR_SIZE": "lots"], databaseURL: "postgresql://unused@127.0.0.1:1/none")
+            }
+            #expect(error?.description.contains("ML_VECTOR_SIZE") == true)
+            let remote = #expect(throws: TestEnvironment.Missing.self) {
+                try ServerProcess.start(environment: ["LEARNING_API_HOST": "0.0.0.0"], databaseURL: "postgresql://unused@127.0.0.1:1/none")
+            }
+            #expect(remote?.description.contains("LEARNING_API_KEYS") == true)
         }
-        #expect(error?.description.contains("ML_VECTOR_SIZE") == true)
-        let remote = #expect(throws: TestEnvironment.Missing.self) {
-            try ServerProcess.start(environment: ["LEARNING_API_HOST": "0.0.0.0"], databaseURL: "postgresql://unused@127.0.0.1:1/none")
+    }
+
+    /// Runs `body` (which waits for subprocesses: the server, Python clients, curl) on a thread of
+    /// its own. Run directly, a synchronous test holds one of Swift concurrency's cooperative threads
+    /// (two on a 2-core machine) for its whole length, starving the async work of every other test
+    /// running in parallel in this process (in-process servers, feeds) until they time out.
+    func onOwnThread(_ body: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.start()
         }
-        #expect(remote?.description.contains("LEARNING_API_KEYS") == true)
     }
 
     /// A GET with curl (the guide's own client); returns the body and the status.

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningService
 import LearningStore
+import Synchronization
 import Testing
 
 /// Where the integration tests find their peers.
@@ -78,20 +79,29 @@ enum TestEnvironment {
     }
 }
 
+/// The lines a service logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    /// Whether a line starting with `prefix` was logged.
+    func contains(prefix: String) -> Bool { lines.withLock { $0.contains { $0.hasPrefix(prefix) } } }
+}
+
 /// A running service over a fresh database.
 struct ServiceFixture {
     let service: LearningService
     let config: LearningConfig
     let databaseURL: String
 
-    static func start(databaseURL: String? = nil, _ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServiceFixture {
+    static func start(databaseURL: String? = nil, log: LogCapture? = nil,
+                      _ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServiceFixture {
         let url = try databaseURL ?? TestEnvironment.freshDatabase()
         var config = LearningConfig()
         config.database.url = url
         config.database.maxConnections = 6
         configure(&config)
         let store = try await LearningStore.open(config: config)
-        let service = LearningService(config: config, store: store)
+        let service = LearningService(config: config, store: store, logger: { line in log?.append(line) })
         await service.start()
         return ServiceFixture(service: service, config: config, databaseURL: url)
     }
@@ -101,9 +111,14 @@ struct ServiceFixture {
     }
 }
 
-/// Waits until `condition` holds, polling; fails the test after `timeout` seconds.
+/// How many times slower than a quiet machine a loaded 2-core CI machine may be
+/// (LEARNING_TEST_TIME_SCALE, default 10): waits for things to happen are scaled by it.
+let testTimeScale: Double = max(ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10, 1)
+
+/// Waits until `condition` holds, polling; fails the test after `timeout` seconds (what a quiet
+/// machine needs), scaled by `testTimeScale` but to no more than two minutes.
 func eventually(_ what: String, timeout: Double = 15, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
+    let deadline = Date().addingTimeInterval(max(timeout, min(timeout * testTimeScale, 120)))
     while Date() < deadline {
         if try await condition() { return }
         try await Task.sleep(for: .milliseconds(100))

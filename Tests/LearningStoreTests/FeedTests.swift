@@ -40,9 +40,7 @@ struct FeedTests {
                 INSERT INTO agents.execution_log (agent_name, task_id, execution_time, success, timestamp)
                 VALUES ('outside-psql', gen_random_uuid(), 3.5, true, NOW())
                 """]
-            try psql.run()
-            psql.waitUntilExit()
-            #expect(psql.terminationStatus == 0)
+            #expect(try await runToExit(psql) == 0)
             #expect(await eventually(5) { await log.records.contains { $0.agentName == "outside-psql" } })
             #expect(await log.ids.contains(mine.id))
             try await Task.sleep(for: .milliseconds(500))
@@ -71,11 +69,9 @@ struct FeedTests {
                 asyncio.run(main())
                 """
             let py = Process()
-            py.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["LEARNING_TEST_PYTHON"]!)
+            py.executableURL = URL(fileURLWithPath: try #require(ProcessInfo.processInfo.environment["LEARNING_TEST_PYTHON"]))
             py.arguments = ["-c", script, url]
-            try py.run()
-            py.waitUntilExit()
-            #expect(py.terminationStatus == 0)
+            #expect(try await runToExit(py) == 0)
             #expect(await eventually(5) { await log.records.filter { $0.agentName == "outside-asyncpg" }.count == 20 })
             try await Task.sleep(for: .milliseconds(500))
             #expect(await log.ids.count == 20)
@@ -91,9 +87,9 @@ struct FeedTests {
             // Transaction A takes an id and stays open.
             let a = try PGConnection(url: url)
             try a.execute("BEGIN")
-            let low = try a.query("""
+            let low = try #require(try a.query("""
                 INSERT INTO agents.execution_log (agent_name, success, timestamp) VALUES ('slow', true, NOW()) RETURNING id
-                """).int64(0, 0)!
+                """).int64(0, 0))
             // A rolled-back transaction leaves a gap that is never filled.
             let b = try PGConnection(url: url)
             try b.execute("BEGIN")
@@ -165,9 +161,7 @@ struct FeedTests {
             psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
             psql.arguments = [url, "-X", "-q", "-c",
                               "TRUNCATE agents.performance_metrics, agents.execution_log, agents.agent_embeddings;"]
-            try psql.run()
-            psql.waitUntilExit()
-            #expect(psql.terminationStatus == 0)
+            #expect(try await runToExit(psql) == 0)
             #expect(await eventually(5) { await log.resets == 1 })
             #expect(await log.ids.isEmpty)
             _ = try await store.logExecutions((0..<3).map { _ in record("post") })

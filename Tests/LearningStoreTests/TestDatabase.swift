@@ -73,12 +73,32 @@ func record(_ agent: String = "agent-a", event: String? = nil, task: String? = n
                     resourceUsage: ResourceUsage(cpu: cpu), timestamp: date, eventID: event)
 }
 
-/// Polls `condition` until it holds or `seconds` pass.
+/// How many times slower than a quiet machine a loaded 2-core CI machine may be
+/// (LEARNING_TEST_TIME_SCALE, default 10): waits for things to happen are scaled by it.
+let testTimeScale: Double = max(ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10, 1)
+
+/// Polls `condition` until it holds or `seconds` (what a quiet machine needs) pass, scaled by
+/// `testTimeScale` (but to no more than two minutes, so a real hang still fails in reasonable time).
 func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = Date(timeIntervalSinceNow: seconds)
+    let deadline = Date(timeIntervalSinceNow: max(seconds, min(seconds * testTimeScale, 120)))
     while Date() < deadline {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(50))
     }
     return try await condition()
+}
+
+/// Runs `process` to its end and returns its exit status, without blocking a thread of the Swift
+/// concurrency pool while it runs (`waitUntilExit` would, starving the feed and the store's tasks
+/// of the few threads a 2-core machine has).
+func runToExit(_ process: Process) async throws -> Int32 {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int32, any Error>) in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            process.terminationHandler = nil
+            continuation.resume(throwing: error)
+        }
+    }
 }
