@@ -6,15 +6,17 @@
 #      every request stores 1000 new rows)
 #   2. unary LogExecution, one record per request, h2load -c 64 -m 1
 #   then psql checks that the rows added equal acknowledged requests x records (nothing lost).
-#   3. overload: OV_STREAMS grpcio callers send 1000-record batches without backing off for OV_SECS
-#      seconds while the server's VmRSS is sampled; RESOURCE_EXHAUSTED answers are counted.
-# usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 OV_STREAMS=128
-#        OV_SECS=15 PG_SECS=10 PEER=1)
+#   3. overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight for OV_SECS
+#      seconds (no backing off) beside a grpcio client that counts the status codes it gets, while
+#      the server's VmRSS is sampled; errors from /metrics, rows stored from psql.
+# usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 OV_CONNS=32 OV_STREAMS_PER_CONN=16
+#        OV_SECS=15 PG_SECS=10 PEER=1 RATES=1;
+#        PEER=0 RATES=0 runs the overload only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 N_BATCH=${N_BATCH:-300} C_BATCH=${C_BATCH:-4} M_BATCH=${M_BATCH:-4} N_UNARY=${N_UNARY:-50000}
-OV_STREAMS=${OV_STREAMS:-128} OV_SECS=${OV_SECS:-15}
+OV_SECS=${OV_SECS:-15}
 PEERS_SRC=${BENCH_PEERS_SRC:-$ROOT/../shared/bench-peers}
 PEERS_DIR=${BENCH_PEERS_DIR:-/tmp/peers-store}
 [ -d "$PEERS_DIR" ] || cp -r "$PEERS_SRC" "$PEERS_DIR"
@@ -29,7 +31,7 @@ log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-p
 # The peer first (its own cluster, Unix socket), 1 measured run of each workload.
 if [ "${PEER:-1}" = 1 ]; then
   log "uptime before pg peer: $(uptime)"
-  "$PEERS_DIR/setup.sh" >&2
+  SKIP_SWIFT=1 "$PEERS_DIR/setup.sh" >&2
   PG_SECS=${PG_SECS:-10} RUNS=1 QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-0} "$PEERS_DIR/pg/run.sh" || true
   log "peer (pg/run.sh):"; sed 's/^/  /' "$RESULTS/pg.tsv" | tee -a "$RESULTS/summary.txt"
 fi
@@ -66,31 +68,42 @@ measure() {
   ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$RESULTS/raw/$name.txt")
   grep -E "finished in|^requests:|status codes|time for request" "$RESULTS/raw/$name.txt" | sed 's/^/  /' | tee -a "$RESULTS/summary.txt"
   log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $(awk -v r=$((after - before)) -f /dev/stdin "$RESULTS/raw/$name.txt" <<'AWK'
-/finished in/ { s = $3; sub(/s,/, "", s); if (s ~ /ms/) { sub(/ms/, "", s); s /= 1000 } printf "%.0f", r / s }
+/finished in/ { s = $3; sub(/,/, "", s); if (s ~ /ms$/) { sub(/ms/, "", s); s /= 1000 } else sub(/s$/, "", s); printf "%.0f", r / s }
 AWK
 ); server RSS now $(rss) MiB"
   [ "$((after - before))" = "$((ok * per))" ] || log "  MISMATCH: rows added != acknowledged x records"
 }
+if [ "${RATES:-1}" = 1 ]; then
 measure batch-warmup 1000 -n 20 -c 2 -m 1 -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
 measure batch 1000 -n "$N_BATCH" -c "$C_BATCH" -m "$M_BATCH" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
 measure unary 1 -n "$N_UNARY" -c 64 -m 1 -t 1 -d "$RESULTS/one.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecution"
+fi
 
-# Overload: far more concurrent 1000-record batches than the queue (50,000 rows) holds.
+# Overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight (far more than
+# the queue's 50,000 rows) for OV_SECS seconds; beside it a grpcio client with OV_PY_STREAMS callers
+# counts the status codes it gets; /metrics' error counter of the method covers everyone's calls.
+OV_CONNS=${OV_CONNS:-32} OV_STREAMS_PER_CONN=${OV_STREAMS_PER_CONN:-16} OV_PY_STREAMS=${OV_PY_STREAMS:-16}
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | grep "$1" | grep 'LogExecutions"' | awk '{s += $2} END {print s + 0}'; }
 log "uptime before overload: $(uptime)"
-log "command: service_client.py overload --streams $OV_STREAMS --batch 1000 --seconds $OV_SECS"
-before=$(rows); peak=0
-"$PY" bench/service_client.py overload "127.0.0.1:$PORT" --streams "$OV_STREAMS" --batch 1000 --seconds "$OV_SECS" \
+log "command: h2load -D $OV_SECS -c $OV_CONNS -m $OV_STREAMS_PER_CONN -t 1 -d batch1000.bin ... /LogExecutions, with service_client.py overload --streams $OV_PY_STREAMS --batch 1000 --seconds $OV_SECS"
+before=$(rows); peak=0; calls0=$(metric learning_requests_total); errors0=$(metric learning_request_errors_total)
+h2load -D "$OV_SECS" -c "$OV_CONNS" -m "$OV_STREAMS_PER_CONN" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" \
+  "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions" >"$RESULTS/raw/overload-h2load.txt" 2>&1 &
+LOAD=$!
+"$PY" bench/service_client.py overload "127.0.0.1:$PORT" --streams "$OV_PY_STREAMS" --batch 1000 --seconds "$OV_SECS" \
   >"$RESULTS/raw/overload.txt" 2>&1 &
 CLIENT=$!
 : >"$RESULTS/raw/overload-rss.txt"
-while kill -0 "$CLIENT" 2>/dev/null; do
+while kill -0 "$LOAD" 2>/dev/null || kill -0 "$CLIENT" 2>/dev/null; do
   r=$(rss); echo "$(date +%s.%N) $r" >>"$RESULTS/raw/overload-rss.txt"
   peak=$(awk -v a="$peak" -v b="$r" 'BEGIN{print (b > a) ? b : a}')
   sleep 0.5
 done
-wait "$CLIENT" || true
+wait "$LOAD" || true; wait "$CLIENT" || true
 sleep 2
-after=$(rows)
-log "  $(cat "$RESULTS/raw/overload.txt")"
-log "  overload: rows added $((after - before)) in ${OV_SECS}s; server RSS peak $peak MiB (samples every 0.5 s: raw/overload-rss.txt), after $(rss) MiB"
+after=$(rows); calls1=$(metric learning_requests_total); errors1=$(metric learning_request_errors_total)
+grep -E "finished in|^requests:|status codes" "$RESULTS/raw/overload-h2load.txt" | sed 's/^/  h2load: /' | tee -a "$RESULTS/summary.txt"
+log "  grpcio: $(cat "$RESULTS/raw/overload.txt")"
+log "  overload: LogExecutions calls $((calls1 - calls0)), errors $((errors1 - errors0)) (/metrics); rows added $((after - before)) = $(( (after - before) / 1000 )) calls stored"
+log "  overload: server RSS peak $peak MiB (samples every 0.5 s: raw/overload-rss.txt), after $(rss) MiB"
 log "total rows $(rows); results in $RESULTS"
