@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Durable ingest through the REAL service (release learning-server, its own throwaway PostgreSQL,
+# fsync on), beside the PostgreSQL probe of ../shared/bench-peers (pg/run.sh: pgbench 1-row INSERT
+# transactions from 8 clients, 100-row INSERTs, one psql \copy) in the same run:
+#   1. batch RPC LogExecutions, 1000-record requests, h2load -c C_BATCH -m M_BATCH (no event ids:
+#      every request stores 1000 new rows)
+#   2. unary LogExecution, one record per request, h2load -c 64 -m 1
+#   then psql checks that the rows added equal acknowledged requests x records (nothing lost).
+#   3. overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight for OV_SECS
+#      seconds (no backing off) beside a grpcio client that counts the status codes it gets, while
+#      the server's VmRSS is sampled; errors from /metrics, rows stored from psql.
+# usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 OV_CONNS=32 OV_STREAMS_PER_CONN=16
+#        OV_SECS=15 PG_SECS=10 PEER=1 RATES=1;
+#        PEER=0 RATES=0 runs the overload only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+N_BATCH=${N_BATCH:-300} C_BATCH=${C_BATCH:-4} M_BATCH=${M_BATCH:-4} N_UNARY=${N_UNARY:-50000}
+OV_SECS=${OV_SECS:-15}
+PEERS_SRC=${BENCH_PEERS_SRC:-$ROOT/../shared/bench-peers}
+PEERS_DIR=${BENCH_PEERS_DIR:-/tmp/peers-store}
+[ -d "$PEERS_DIR" ] || cp -r "$PEERS_SRC" "$PEERS_DIR"
+PY=$(scripts/python-env.sh)
+swift build -c release --product learning-server >&2
+SERVER="$(swift build -c release --show-bin-path)/learning-server"
+RESULTS="$ROOT/bench/results/service-ingest-$(date +%Y%m%d-%H%M%S)"; export RESULTS
+mkdir -p "$RESULTS/raw"
+log() { echo "$*" | tee -a "$RESULTS/summary.txt"; }
+log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-parse --short HEAD)"
+
+# The peer first (its own cluster, Unix socket), 1 measured run of each workload.
+if [ "${PEER:-1}" = 1 ]; then
+  log "uptime before pg peer: $(uptime)"
+  SKIP_SWIFT=1 "$PEERS_DIR/setup.sh" >&2
+  PG_SECS=${PG_SECS:-10} RUNS=1 QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-0} "$PEERS_DIR/pg/run.sh" || true
+  log "peer (pg/run.sh):"; sed 's/^/  /' "$RESULTS/pg.tsv" | tee -a "$RESULTS/summary.txt"
+fi
+
+PORT=$(scripts/pg-cluster.sh free-port "${BENCH_PORT:-18661}")
+PG_PORT=$(scripts/pg-cluster.sh free-port "${PG_PORT:-56112}")
+PGDIR=$(mktemp -d /tmp/service-ingest-pg.XXXXXX)
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  scripts/pg-cluster.sh stop "$PGDIR" >/dev/null || true
+  rm -rf "$PGDIR"
+}
+trap cleanup EXIT
+URL=$(scripts/pg-cluster.sh start "$PGDIR" "$PG_PORT")
+log "cluster: fsync=$(psql "$URL" -XAtc 'SHOW fsync') synchronous_commit=$(psql "$URL" -XAtc 'SHOW synchronous_commit') (TCP 127.0.0.1)"
+LEARNING_DATABASE_URL=$URL LEARNING_LOG_LEVEL=WARNING "$SERVER" --port "$PORT" >"$RESULTS/raw/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+rows() { psql "$URL" -XAtc 'SELECT count(*) FROM agents.execution_log'; }
+rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status"; }
+"$PY" bench/service_client.py body "$RESULTS/batch1000.bin" log-batch --records 1000
+"$PY" bench/service_client.py body "$RESULTS/one.bin" log-one
+GRPC=(-H 'content-type: application/grpc' -H 'te: trailers')
+
+# h2load RUN-NAME RECORDS-PER-REQUEST ARGS...: runs, then checks rows added == succeeded x records
+measure() {
+  local name=$1 per=$2 before after ok; shift 2
+  log "uptime before $name: $(uptime)"
+  log "command: h2load $*"
+  before=$(rows)
+  h2load "$@" >"$RESULTS/raw/$name.txt" 2>&1 || true
+  after=$(rows)
+  ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$RESULTS/raw/$name.txt")
+  grep -E "finished in|^requests:|status codes|time for request" "$RESULTS/raw/$name.txt" | sed 's/^/  /' | tee -a "$RESULTS/summary.txt"
+  log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $(awk -v r=$((after - before)) -f /dev/stdin "$RESULTS/raw/$name.txt" <<'AWK'
+/finished in/ { s = $3; sub(/,/, "", s); if (s ~ /ms$/) { sub(/ms/, "", s); s /= 1000 } else sub(/s$/, "", s); printf "%.0f", r / s }
+AWK
+); server RSS now $(rss) MiB"
+  [ "$((after - before))" = "$((ok * per))" ] || log "  MISMATCH: rows added != acknowledged x records"
+}
+if [ "${RATES:-1}" = 1 ]; then
+measure batch-warmup 1000 -n 20 -c 2 -m 1 -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
+measure batch 1000 -n "$N_BATCH" -c "$C_BATCH" -m "$M_BATCH" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
+measure unary 1 -n "$N_UNARY" -c 64 -m 1 -t 1 -d "$RESULTS/one.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecution"
+fi
+
+# Overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight (far more than
+# the queue's 50,000 rows) for OV_SECS seconds; beside it a grpcio client with OV_PY_STREAMS callers
+# counts the status codes it gets; /metrics' error counter of the method covers everyone's calls.
+OV_CONNS=${OV_CONNS:-32} OV_STREAMS_PER_CONN=${OV_STREAMS_PER_CONN:-16} OV_PY_STREAMS=${OV_PY_STREAMS:-16}
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m) == 1 && /LogExecutions"/ {s += $2} END {print s + 0}' || echo 0; }
+log "uptime before overload: $(uptime)"
+log "command: h2load -D $OV_SECS -c $OV_CONNS -m $OV_STREAMS_PER_CONN -t 1 -d batch1000.bin ... /LogExecutions, with service_client.py overload --streams $OV_PY_STREAMS --batch 1000 --seconds $OV_SECS"
+before=$(rows); peak=0; calls0=$(metric learning_requests_total); errors0=$(metric learning_request_errors_total)
+h2load -D "$OV_SECS" -c "$OV_CONNS" -m "$OV_STREAMS_PER_CONN" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" \
+  "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions" >"$RESULTS/raw/overload-h2load.txt" 2>&1 &
+LOAD=$!
+"$PY" bench/service_client.py overload "127.0.0.1:$PORT" --streams "$OV_PY_STREAMS" --batch 1000 --seconds "$OV_SECS" \
+  >"$RESULTS/raw/overload.txt" 2>&1 &
+CLIENT=$!
+: >"$RESULTS/raw/overload-rss.txt"
+while kill -0 "$LOAD" 2>/dev/null || kill -0 "$CLIENT" 2>/dev/null; do
+  r=$(rss); echo "$(date +%s.%N) $r" >>"$RESULTS/raw/overload-rss.txt"
+  peak=$(awk -v a="$peak" -v b="$r" 'BEGIN{print (b > a) ? b : a}')
+  sleep 0.5
+done
+wait "$LOAD" || true; wait "$CLIENT" || true
+sleep 2
+after=$(rows); calls1=$(metric learning_requests_total); errors1=$(metric learning_request_errors_total)
+grep -E "finished in|^requests:|status codes" "$RESULTS/raw/overload-h2load.txt" | sed 's/^/  h2load: /' | tee -a "$RESULTS/summary.txt"
+log "  grpcio: $(cat "$RESULTS/raw/overload.txt")"
+log "  overload: LogExecutions calls $((calls1 - calls0)), errors $((errors1 - errors0)) (/metrics); rows added $((after - before)) = $(( (after - before) / 1000 )) calls stored"
+log "  overload: server RSS peak $peak MiB (samples every 0.5 s: raw/overload-rss.txt), after $(rss) MiB"
+log "total rows $(rows); results in $RESULTS"
