@@ -289,11 +289,20 @@ public enum LearningRPC {
                 }
             }
             var sequence: Int64 = 0
+            // Records in flight, by event id: a record repeating the event id of an earlier one in
+            // the same stream is stored only after it, so the first in stream order is the one
+            // stored and the repeat is acknowledged as its duplicate.
+            var inFlight = EventIDOrdering()
             do {
                 for try await bytes in requests {
                     let input = try ProtoDecode.executionBytes(bytes, field: "message[\(sequence)]")
                     try await window.wait()
-                    let task = Task { try await handlers.logExecution(input) }
+                    let earlier = inFlight.earlierTask(for: input.eventID, before: sequence, window: ingestWindow)
+                    let task = Task {
+                        if let earlier { _ = try? await earlier.value }
+                        return try await handlers.logExecution(input)
+                    }
+                    inFlight.record(task, for: input.eventID, at: sequence)
                     continuation.yield((sequence, task))
                     sequence += 1
                 }
@@ -307,6 +316,36 @@ public enum LearningRPC {
             }
             try await group.waitForAll()
         }
+    }
+}
+
+/// The latest in-flight ingest task per event id of one bidirectional stream. Entries older than the
+/// window are dropped: by then their records have been acknowledged, so memory stays bounded.
+struct EventIDOrdering {
+    private var latest: [String: (sequence: Int64, task: Task<LogExecutionResult, any Error>)] = [:]
+    private var order: [(sequence: Int64, eventID: String)] = []
+    private var head = 0
+
+    /// The task of an earlier record with the same event id that may still be in flight.
+    mutating func earlierTask(for eventID: String?, before sequence: Int64, window: Int) -> Task<LogExecutionResult, any Error>? {
+        while head < order.count, order[head].sequence <= sequence - Int64(window) {
+            let old = order[head]
+            if latest[old.eventID]?.sequence == old.sequence { latest[old.eventID] = nil }
+            head += 1
+        }
+        if head > 1024, head * 2 > order.count {
+            order.removeFirst(head)
+            head = 0
+        }
+        guard let eventID, !eventID.isEmpty else { return nil }
+        return latest[eventID]?.task
+    }
+
+    /// Notes the task storing the record at `sequence`.
+    mutating func record(_ task: Task<LogExecutionResult, any Error>, for eventID: String?, at sequence: Int64) {
+        guard let eventID, !eventID.isEmpty else { return }
+        latest[eventID] = (sequence, task)
+        order.append((sequence, eventID))
     }
 }
 
