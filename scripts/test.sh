@@ -112,7 +112,7 @@ swift_tests() { # runs `swift test`, then counts its cases from the xUnit report
   # process group of its own, out of reach of the terminal's Ctrl-C).
   # shellcheck disable=SC2086
   timeout --kill-after=30 "${LEARNING_TEST_TIMEOUT:-2400}" \
-    swift test --skip-build --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} \
+    swift test --skip-build --disable-xctest --xunit-output "$RESULTS/xunit.xml" ${SWIFT_TEST_ARGS:-} \
     > >(tee "$RESULTS/swift-test.log") 2>&1 &
   CHILD=$!
   wait "$CHILD"; rc=$?
