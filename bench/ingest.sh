@@ -5,12 +5,11 @@
 # Measured at the repository level (StoreBench calls LearningStore directly; the RPC layer is not
 # in the path yet). Both clusters are throwaway initdb-default clusters reached over a Unix socket.
 #
-#   bench/ingest.sh        SECS=10 PEER_SECS=10 PEERS_SRC=../shared/bench-peers OUT=bench/results/ingest-<time>
+#   bench/ingest.sh        SECS=10 PEER_SECS=10 BENCH_PEERS_SRC=../shared/bench-peers OUT=bench/results/ingest-<time>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SECS=${SECS:-10}; PEER_SECS=${PEER_SECS:-10}
-PEERS_SRC=${PEERS_SRC:-/work/shared/bench-peers}
 OUT=${OUT:-$ROOT/bench/results/ingest-$(date +%Y%m%d-%H%M%S)}
 PORT=${PORT:-56032}; DIR=${DIR:-/tmp/learning-ingest-bench-pg}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}
@@ -19,11 +18,15 @@ mkdir -p "$OUT"
 echo "machine: $(nproc) cores, $(uptime)" | tee "$OUT/machine.txt"
 
 # 1. The peer: PostgreSQL's own rates, this machine, this run (one measured run per workload).
-rm -rf /tmp/peers-store && cp -r "$PEERS_SRC" /tmp/peers-store
-[ -x /tmp/peers-store/.venv/bin/python ] || python3 -m venv /tmp/peers-store/.venv   # the probe needs only stdlib
+# A fresh copy each run (the probe keeps its results beside itself).
+rm -rf "${BENCH_PEERS_DIR:-/tmp/peers-store}"
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
+prepare_peers /tmp/peers-store
+[ -x "$PEERS_DIR/.venv/bin/python" ] || python3 -m venv "$PEERS_DIR/.venv"   # the probe needs only stdlib
 command -v /usr/bin/time >/dev/null || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 1; }
 RESULTS="$OUT/peer" RUNS=1 PG_SECS="$PEER_SECS" QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=0 \
-  bash /tmp/peers-store/pg/run.sh 2>&1 | tee "$OUT/peer.log" | grep -E "postgres (insert|copy)|pg_test_fsync" || true
+  bash "$PEERS_DIR/pg/run.sh" 2>&1 | tee "$OUT/peer.log" | grep -E "postgres (insert|copy)|pg_test_fsync" || true
 peer() { awk -F'\t' -v w="$1" '$2 == w {print $4}' "$OUT/peer/pg.tsv" | head -1; }
 P1=$(peer insert-1row-txn); P100=$(peer insert-100row-txn); PCOPY=$(peer copy-100000)
 

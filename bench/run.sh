@@ -10,16 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PEERS_SRC=${BENCH_PEERS_SRC:-$ROOT/../shared/bench-peers}
-PEERS_DIR=${BENCH_PEERS_DIR:-/tmp/peers-transport}
-[ -d "$PEERS_DIR" ] || cp -r "$PEERS_SRC" "$PEERS_DIR"
-export N_REQ=${N_REQ:-50000} RUNS=${RUNS:-1} N_WARM=${N_WARM:-5000}
-# The peers' quiet-machine gate waits for <10% CPU before each run; on the shared 2-core box that
-# rarely comes, so wait at most 20 s and repeat a disturbed run once (foreign CPU is in the table).
-export QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-1}
-PEERS=${PEERS:-nghttpd fastapi}
-case " $PEERS " in *" swift-grpc "*) ;; *) export SKIP_SWIFT=1 ;; esac
-"$PEERS_DIR/setup.sh" >&2
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
+prepare_peers /tmp/peers-transport
+setup_http_peers
 
 swift build -c release --product H2BenchServer >&2
 SERVER="$(swift build -c release --show-bin-path)/H2BenchServer"

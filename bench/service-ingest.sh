@@ -17,9 +17,9 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 N_BATCH=${N_BATCH:-300} C_BATCH=${C_BATCH:-4} M_BATCH=${M_BATCH:-4} N_UNARY=${N_UNARY:-50000}
 OV_SECS=${OV_SECS:-15}
-PEERS_SRC=${BENCH_PEERS_SRC:-$ROOT/../shared/bench-peers}
-PEERS_DIR=${BENCH_PEERS_DIR:-/tmp/peers-store}
-[ -d "$PEERS_DIR" ] || cp -r "$PEERS_SRC" "$PEERS_DIR"
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
+prepare_peers /tmp/peers-store
 PY=$(scripts/python-env.sh)
 swift build -c release --product learning-server >&2
 SERVER="$(swift build -c release --show-bin-path)/learning-server"

@@ -13,14 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PEERS_SRC=${BENCH_PEERS_SRC:-$ROOT/../shared/bench-peers}
-PEERS_DIR=${BENCH_PEERS_DIR:-/tmp/peers-store}
-[ -d "$PEERS_DIR" ] || cp -r "$PEERS_SRC" "$PEERS_DIR"
-export N_REQ=${N_REQ:-50000} RUNS=${RUNS:-1} N_WARM=${N_WARM:-5000}
-export QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-1}
-PEERS=${PEERS:-nghttpd fastapi}
-case " $PEERS " in *" swift-grpc "*) ;; *) export SKIP_SWIFT=1 ;; esac
-"$PEERS_DIR/setup.sh" >&2
+# shellcheck source=bench/peers.sh
+. bench/peers.sh
+prepare_peers /tmp/peers-store
+setup_http_peers
 PY=$(scripts/python-env.sh)
 
 swift build -c release --product learning-server >&2
