@@ -156,13 +156,18 @@ extension LearningEngine {
                                                      r.agentName, best.f, mins, best.lambda)))
     }
 
+    /// Most distinct agents remembered per open task.
+    static let maxTaskMembers = 64
+
     mutating func collaborate(_ r: ExecutionRecord, _ a: Int32, day: Double, e: Expectation, logT: Double?) {
         let y = r.success ? 1.0 : 0.0
         guard let taskKey = r.taskID, !taskKey.isEmpty else { return }
         let me = TaskMember(agent: a, task: r.taskType.flatMap { tasks.id($0) } ?? -1, time: day, success: r.success, successRes: y - e.p, pq: e.p * (1 - e.p),
                             timeRes: logT.map { min(max($0 - e.mu, -4 * e.sigma), 4 * e.sigma) } ?? 0,
                             timeVar: logT == nil ? 0 : e.sigma * e.sigma)
-        let members = openTasks[taskKey] ?? []
+        // Taken out of the dictionary while it is read and updated, so appending does not copy it.
+        var members = openTasks.removeValue(forKey: taskKey) ?? []
+        defer { openTasks[taskKey] = members }
         if let prev = members.max(by: { $0.time < $1.time }), prev.agent != a {
             let key = Int64(prev.agent) << 32 | Int64(a)
             var h = handoffStats[key] ?? HandoffStats()
@@ -171,8 +176,7 @@ extension LearningEngine {
             h.gaps.add(max((day - prev.time) * 86_400, 1e-3))
             handoffStats[key] = h
         }
-        var seen = Set<Int32>()
-        for m in members where m.agent != a && seen.insert(m.agent).inserted {
+        for m in members where m.agent != a {
             let key = Self.agentPairKey(a, m.agent)
             var st = synergy[key] ?? SynergyStats()
             st.tasks += 1
@@ -197,7 +201,14 @@ extension LearningEngine {
                 }
             }
         }
-        openTasks[taskKey, default: []].append(me)
+        // Each agent appears once per task (its first execution's residuals, the time of its latest
+        // for hand-offs), and a task keeps at most `maxTaskMembers` agents: a task id reused by
+        // thousands of executions costs no more than a small team's.
+        if let mine = members.firstIndex(where: { $0.agent == a }) {
+            members[mine].time = max(members[mine].time, day)
+        } else if members.count < Self.maxTaskMembers {
+            members.append(me)
+        }
         if openTasks.count > 200_000 {
             openTasks = openTasks.filter { ($0.value.last?.time ?? 0) > day - 1 }
         }

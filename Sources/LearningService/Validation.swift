@@ -51,11 +51,31 @@ public enum Validation {
     }
 
     /// Checks a task id is a UUID and returns its canonical lower-case form.
+    /// Checked byte by byte: Foundation's `UUID(uuidString:)` goes through sscanf, which cost
+    /// several percent of the ingest CPU.
     public static func taskID(_ value: String, field: String = "task_id") throws -> String {
-        guard let uuid = UUID(uuidString: value) else {
-            throw ServiceError.invalidArgument("\(field) \(quoted(value)) is not a UUID")
+        var upper = false
+        var count = 0
+        for b in value.utf8 {
+            switch count {
+            case 8, 13, 18, 23:
+                guard b == UInt8(ascii: "-") else { throw notUUID(value, field) }
+            default:
+                switch b {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"): break
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): upper = true
+                default: throw notUUID(value, field)
+                }
+            }
+            count += 1
+            guard count <= 36 else { throw notUUID(value, field) }
         }
-        return uuid.uuidString.lowercased()
+        guard count == 36 else { throw notUUID(value, field) }
+        return upper ? value.lowercased() : value
+    }
+
+    private static func notUUID(_ value: String, _ field: String) -> ServiceError {
+        .invalidArgument("\(field) \(quoted(value)) is not a UUID")
     }
 
     /// Checks a number is finite and at least 0 (and at most `maximum` when given).

@@ -161,6 +161,25 @@ import Testing
         #expect((e.coordinationScore(agent: "agent-0") ?? 0) > (e.coordinationScore(agent: "agent-4") ?? 0))
     }
 
+    @Test func aTaskIDReusedByManyExecutionsKeepsOneMemberPerAgentAndABoundedTeam() {
+        var e = LearningEngine()
+        let task = UUID().uuidString
+        // One agent retrying the same task 5,000 times, then 100 distinct agents joining it.
+        for k in 0..<5_000 {
+            _ = e.observe(ExecutionRecord(id: Int64(k), agentName: "retrier", taskID: task, taskType: "t", executionTime: 5,
+                                          success: true, timestamp: day0.addingTimeInterval(Double(k))))
+        }
+        #expect(e.openTasks[task]?.count == 1)
+        #expect(e.openTasks[task]?.first?.time == e.openTasks[task]?.map(\.time).max())
+        for k in 0..<100 {
+            _ = e.observe(ExecutionRecord(id: Int64(5_000 + k), agentName: "joiner-\(k)", taskID: task, taskType: "t", executionTime: 5,
+                                          success: true, timestamp: day0.addingTimeInterval(5_000 + Double(k))))
+        }
+        #expect(e.openTasks[task]?.count == LearningEngine.maxTaskMembers)
+        // The hand-off from the retrier (its latest execution) to the first joiner is still seen.
+        #expect(e.handoffs().contains { $0.from == "retrier" && $0.to == "joiner-0" })
+    }
+
     @Test func errorSignaturesGroupVariantsAndSeparateTemplates() {
         var w = WorkloadBuilder()
         let messages = [
