@@ -192,6 +192,38 @@ struct TextFormatTests {
         #expect(PGText.resourceUsage(fromJSON: "[1,2]") == ResourceUsage())
     }
 
+    @Test func resourceUsageFastPathAgreesWithTheFullDecoder() {
+        var inputs = [
+            "{}", " { } ", #"{"cpu": 40.5, "tokens": 5000, "memory_mb": 1024}"#, #"{"cpu":1e3,"x":-0.5E-2}"#,
+            #"{"cpu": 01}"#, #"{"cpu": 1.}"#, #"{"cpu": .5}"#, #"{"cpu": +1}"#, #"{"cpu": 1e}"#, #"{"cpu": --1}"#,
+            #"{"cpu": 1,}"#, #"{"cpu" 1}"#, #"{"cpu": 1"#, #"{"cpu": 1} x"#, #"{"c\"pu": 2}"#, #"{"c\u0070u": 2}"#,
+            #"{"cpu": 1, "cpu": 2}"#, #"{"a": {"b": 1}}"#, #"{"a": [1]}"#, #"{"a": "1"}"#, #"{"a": true, "b": 2}"#,
+            #"{"größe": 3.25, "tokens": 7}"#, #"{"cpu": 1e400}"#, #"{"cpu": -0}"#, "", "null", "[1,2]", "{", "}",
+        ]
+        var rng = SystemRandomNumberGenerator()
+        let keys = ["cpu", "cpu_percent", "memory_mb", "tokens", "io_ops", "gpu"]
+        let values = ["0", "1", "-2.5", "3e2", "1E-3", "12345678901234567890", "0.000001"]
+        for _ in 0..<300 {
+            let n = Int.random(in: 0...4, using: &rng)
+            let body = (0..<n).map { _ in "\"\(keys.randomElement(using: &rng)!)\":\(Bool.random(using: &rng) ? " " : "")\(values.randomElement(using: &rng)!)" }
+            var text = "{" + body.joined(separator: Bool.random(using: &rng) ? ", " : ",") + "}"
+            if Int.random(in: 0..<5, using: &rng) == 0, !text.isEmpty {
+                text.remove(at: text.index(text.startIndex, offsetBy: Int.random(in: 0..<text.count, using: &rng)))
+            }
+            inputs.append(text)
+        }
+        for text in inputs {
+            #expect(PGText.resourceUsage(fromJSON: text) == PGText.decodedResourceUsage(text), "\(text)")
+        }
+        #expect(PGText.flatNumberObject(#"{"cpu": 40.5, "tokens": 5000}"#) == ["cpu": 40.5, "tokens": 5000])
+    }
+
+    @Test func arrayLiteralsEscapeQuotesAndBackslashesAndKeepUnicode() {
+        let items: [String?] = ["plain", nil, #"say "hi""#, #"C:\path"#, "größe ✓", "", "NULL", "a,b{c}"]
+        #expect(PGText.array(items) == #"{"plain",NULL,"say \"hi\"","C:\\path","größe ✓","","NULL","a,b{c}"}"#)
+        #expect(PGText.parseArray(PGText.array(items)) == items)
+    }
+
     @Test func uuidCheckAcceptsCanonicalFormOnly() {
         #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString))
         #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString.lowercased()))
