@@ -93,16 +93,20 @@ struct FeedCursor: Sendable {
 public final class ExecutionFeed: Sendable {
     private let pool: ConnectionPool
     private let settings: FeedSettings
+    private let ownWrites: OwnWrites
 
-    init(pool: ConnectionPool, settings: FeedSettings) {
+    init(pool: ConnectionPool, settings: FeedSettings, ownWrites: OwnWrites = OwnWrites()) {
         self.pool = pool
         self.settings = settings
+        self.ownWrites = ownWrites
     }
 
     /// Polls until the task is cancelled, calling `handler` with each event in order; the next poll
     /// waits for the handler. Replays the whole table first. Database outages are waited out
     /// (the gap bookkeeping survives them); other errors are thrown.
     public func run(_ handler: @Sendable (FeedEvent) async throws -> Void) async throws {
+        ownWrites.feedStarted()
+        defer { ownWrites.feedStopped() }
         var state = FeedCursor()
         while !Task.isCancelled {
             let poll: Poll
@@ -115,6 +119,7 @@ public final class ExecutionFeed: Sendable {
             if let previous = state.generation, previous != poll.generation {
                 state = FeedCursor()
                 state.generation = poll.generation
+                ownWrites.removeAll()
                 try await handler(.reset)
                 continue
             }
@@ -124,6 +129,7 @@ public final class ExecutionFeed: Sendable {
             let deliver = Set(state.apply(ids: ids, now: now))
             state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, now: now, grace: settings.gapGrace,
                             complete: poll.records.count < settings.batchSize, lastFetched: ids.last ?? 0)
+            ownWrites.prune(through: state.cursor)
             let records = poll.records.filter { deliver.contains($0.id ?? 0) }
             if !records.isEmpty { try await handler(.executions(records)) }
             if poll.records.count < settings.batchSize {
@@ -144,22 +150,37 @@ public final class ExecutionFeed: Sendable {
         let hi = PGText.array(state.gaps.map { String($0.hi) })
         let after = state.maxSeen
         let limit = settings.batchSize
+        let ownWrites = self.ownWrites
         return try await pool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
             let snap = try c.query("""
                 SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
                        (SELECT truncate_generation FROM agents.feed_state WHERE id = 1)
                 FROM pg_current_snapshot() s
                 """)
-            let rows = try c.queryPrepared("feed_rows", """
-                SELECT \(ExecutionColumns.select) FROM (
-                    SELECT e.* FROM agents.execution_log e WHERE e.id > $1
+            // The ids first; rows our writer committed come from memory, only the others (outside
+            // writers, or rows no longer held) are read, from the same snapshot.
+            let idRows = try c.queryPrepared("feed_ids", """
+                SELECT e.id FROM (
+                    SELECT e.id FROM agents.execution_log e WHERE e.id > $1
                     UNION ALL
-                    SELECT e.* FROM unnest($2::int8[], $3::int8[]) AS g(lo, hi)
+                    SELECT e.id FROM unnest($2::int8[], $3::int8[]) AS g(lo, hi)
                         JOIN agents.execution_log e ON e.id BETWEEN g.lo AND g.hi
                 ) e ORDER BY e.id LIMIT $4
                 """, [.int(after), .text(lo), .text(hi), .int(limit)])
+            let ids = (0..<idRows.count).compactMap { idRows.int64($0, 0) }
+            let held = ownWrites.rows(for: ids)
+            var read: [Int64: ExecutionRecord] = [:]
+            let missing = ids.filter { held[$0] == nil }
+            if !missing.isEmpty {
+                let rows = try c.queryPrepared("feed_rows", """
+                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[])
+                    """, [.text(PGText.array(missing.map { String($0) }))])
+                for r in ExecutionColumns.records(rows) { if let id = r.id { read[id] = r } }
+            }
+            // A row deleted between the two reads cannot happen inside one snapshot; skip it if it did.
+            let records = ids.compactMap { held[$0] ?? read[$0] }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
-                        generation: snap.int64(0, 2) ?? 0, records: ExecutionColumns.records(rows))
+                        generation: snap.int64(0, 2) ?? 0, records: records)
         }
     }
 }

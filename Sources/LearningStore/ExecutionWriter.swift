@@ -59,9 +59,13 @@ final class ExecutionWriter: Sendable {
     private let rate = Mutex<Double>(10_000)
     private let counters = Mutex<(batches: Int, rows: Int)>((0, 0))
 
-    init(url: String, settings: IngestSettings, health: DatabaseHealth) {
+    /// Where committed rows wait for the change feed.
+    let ownWrites: OwnWrites
+
+    init(url: String, settings: IngestSettings, health: DatabaseHealth, ownWrites: OwnWrites = OwnWrites()) {
         self.settings = settings
         self.health = health
+        self.ownWrites = ownWrites
         for i in 0..<max(1, settings.writers) {
             let thread = Thread { [self] in
                 self.writerLoop(ConnectionSlot(url: url, name: "learning-system-writer-\(i)", health: health))
@@ -231,7 +235,9 @@ final class ExecutionWriter: Sendable {
             guard let batch = takeBatch() else { return }
             let started = DispatchTime.now()
             do {
-                let acks = try slot.run { c in try Self.insert(batch.flatMap(\.records), on: c) }
+                let records = batch.flatMap(\.records)
+                let acks = try slot.run { c in try Self.insert(records, on: c) }
+                noteCommitted(records, acks)
                 var offset = 0
                 for g in batch {
                     g.continuation.resume(returning: Array(acks[offset..<offset + g.records.count]))
@@ -249,7 +255,9 @@ final class ExecutionWriter: Sendable {
                     // One caller's bad record must not fail the others: retry each group alone.
                     for g in batch {
                         do {
-                            g.continuation.resume(returning: try slot.run { c in try Self.insert(g.records, on: c) })
+                            let acks = try slot.run { c in try Self.insert(g.records, on: c) }
+                            noteCommitted(g.records, acks)
+                            g.continuation.resume(returning: acks)
                         } catch {
                             g.continuation.resume(throwing: error)
                             if case StoreError.unavailable = error { setConnected(false) }
@@ -262,6 +270,18 @@ final class ExecutionWriter: Sendable {
                 for g in batch { g.continuation.resume(throwing: error) }
             }
         }
+    }
+
+    /// Hands the rows this commit stored (not the duplicates) to the change feed.
+    private func noteCommitted(_ records: [ExecutionRecord], _ acks: [IngestAck]) {
+        var stored: [ExecutionRecord] = []
+        stored.reserveCapacity(records.count)
+        for (r, ack) in zip(records, acks) where !ack.duplicate {
+            var r = r
+            r.id = ack.id
+            stored.append(r)
+        }
+        ownWrites.committed(stored)
     }
 
     private func isClosedAndEmpty() -> Bool {

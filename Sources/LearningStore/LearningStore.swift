@@ -118,7 +118,7 @@ public final class LearningStore: Sendable {
 
     /// The change feed of executions (our writes and anyone else's). See ``ExecutionFeed``.
     public func feed(_ settings: FeedSettings = FeedSettings()) -> ExecutionFeed {
-        ExecutionFeed(pool: pool, settings: settings)
+        ExecutionFeed(pool: pool, settings: settings, ownWrites: writer.ownWrites)
     }
 
     /// Streams every execution newer than `since` (default: the retention window) in id order, in
