@@ -1,5 +1,7 @@
 // Small text formats more than one layer writes: the civil date of a day number (for timestamps
-// in REST JSON and in PostgreSQL COPY rows) and JSON string literals (REST, store, exports).
+// in REST JSON and in PostgreSQL COPY rows), JSON string literals (REST, store, exports), and
+// canonical UUID text.
+public import Foundation
 
 /// The proleptic Gregorian (year, month 1...12, day 1...31) of a day counted from 1970-01-01
 /// (negative before it), by Howard Hinnant's days-to-civil algorithm.
@@ -43,4 +45,53 @@ public func jsonStringLiteral(_ text: String) -> String {
     var out = ""
     appendJSONStringLiteral(text, to: &out)
     return out
+}
+
+/// Appends `text` as a JSON string literal to UTF-8 bytes (the same output as the `String` form).
+/// The escaped characters are ASCII, which never occurs inside a multi-byte sequence.
+public func appendJSONStringLiteral(_ text: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for b in text.utf8 {
+        switch b {
+        case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+        case UInt8(ascii: "\\"): out.append(b); out.append(b)
+        case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+        case 0..<0x20:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(b >> 4)], hex[Int(b & 15)]])
+        default: out.append(b)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
+}
+
+/// The UUID spelled `8-4-4-4-12` hex digits (either case), or nil. Byte by byte: Foundation's
+/// `UUID(uuidString:)` goes through sscanf, which showed up in ingest profiles.
+public func parseCanonicalUUID(_ text: String) -> UUID? {
+    var bytes = [UInt8](repeating: 0, count: 16)
+    var count = 0
+    var nibbles = 0
+    for b in text.utf8 {
+        guard count < 36 else { return nil }
+        switch count {
+        case 8, 13, 18, 23:
+            guard b == UInt8(ascii: "-") else { return nil }
+        default:
+            let v: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            bytes[nibbles / 2] |= nibbles % 2 == 0 ? v << 4 : v
+            nibbles += 1
+        }
+        count += 1
+    }
+    guard count == 36 else { return nil }
+    return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                       bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
 }

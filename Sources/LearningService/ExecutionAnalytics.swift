@@ -188,7 +188,7 @@ struct ExecutionAnalytics {
         let entry = Entry(id: record.id ?? 0, agent: intern(agent: record.agentName), task: intern(task: record.taskType),
                           time: time, success: record.success, timestamp: record.timestamp.timeIntervalSince1970,
                           cpu: record.resourceUsage.cpu ?? .nan, memory: record.resourceUsage.memoryMB ?? .nan,
-                          tokens: record.resourceUsage.tokens ?? .nan, taskID: record.taskID.flatMap(UUID.init(uuidString:)),
+                          tokens: record.resourceUsage.tokens ?? .nan, taskID: record.taskID.flatMap(parseCanonicalUUID),
                           error: record.success ? nil : record.errorMessage)
         if held == capacity { dropOldest() }
         if entries.count < capacity {

@@ -445,10 +445,11 @@ final class ExecutionWriter: Sendable {
                 guard ids.count == fresh.count else { throw StoreError.database(sqlState: "", message: "ingest: id allocation") }
                 var data: [UInt8] = []
                 data.reserveCapacity(fresh.count * 200)
+                var scratch: [UInt8] = []
                 for (k, i) in fresh.enumerated() {
                     let id = ids.int64(k, 0) ?? 0
                     acks[i] = IngestAck(id: id, duplicate: false)
-                    CopyText.appendRow(id: id, records[i], to: &data)
+                    CopyText.appendRow(id: id, records[i], to: &data, scratch: &scratch)
                 }
                 let copied = try c.copyIn("""
                     COPY agents.execution_log (id, agent_name, task_id, task_type, execution_time, success, error_message,
@@ -511,16 +512,42 @@ enum CopyText {
         }
     }
 
-    static func appendRow(id: Int64, _ r: ExecutionRecord, to out: inout [UInt8]) {
+    /// Appends bytes with COPY's escapes.
+    static func appendEscaped(_ bytes: [UInt8], to out: inout [UInt8]) {
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\\"): out.append(b); out.append(b)
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            default: out.append(b)
+            }
+        }
+    }
+
+    /// Appends one row; `scratch` is reused between rows for the resource usage JSON.
+    static func appendRow(id: Int64, _ r: ExecutionRecord, to out: inout [UInt8], scratch: inout [UInt8]) {
         let tab = UInt8(ascii: "\t")
-        out.append(contentsOf: String(id).utf8); out.append(tab)
+        if id < 0 { out.append(UInt8(ascii: "-")) }
+        PGText.appendDecimal(id.magnitude, to: &out); out.append(tab)
         appendField(r.agentName, to: &out); out.append(tab)
         appendField(r.taskID, to: &out); out.append(tab)
         appendField(r.taskType, to: &out); out.append(tab)
-        appendField(r.executionTime.map(PGText.double), to: &out); out.append(tab)
+        if let t = r.executionTime, t.isFinite {
+            PGText.appendJSONNumber(t, to: &out)
+        } else {
+            appendField(r.executionTime.map(PGText.double), to: &out)
+        }
+        out.append(tab)
         out.append(r.success ? UInt8(ascii: "t") : UInt8(ascii: "f")); out.append(tab)
         appendField(r.errorMessage, to: &out); out.append(tab)
-        appendField(PGText.resourceUsageJSON(r.resourceUsage), to: &out); out.append(tab)
+        scratch.removeAll(keepingCapacity: true)
+        if PGText.appendResourceUsageJSON(r.resourceUsage, to: &scratch) {
+            appendEscaped(scratch, to: &out)
+        } else {
+            out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "N"))
+        }
+        out.append(tab)
         appendTimestamp(r.timestamp, to: &out); out.append(tab)
         appendField(r.eventID, to: &out)
         out.append(UInt8(ascii: "\n"))
@@ -534,10 +561,12 @@ enum CopyText {
         if rest < 0 { rest += 86_400_000_000; days -= 1 }
         let (y, m, d) = civilDate(daysSinceEpoch: days)
         func digits(_ v: Int64, _ width: Int) {
-            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var v = v
-            for i in stride(from: width - 1, through: 0, by: -1) { buf[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
-            out.append(contentsOf: buf)
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+                divisor /= 10
+            }
         }
         digits(y, 4); out.append(UInt8(ascii: "-")); digits(m, 2); out.append(UInt8(ascii: "-")); digits(d, 2)
         out.append(UInt8(ascii: " "))

@@ -164,24 +164,54 @@ enum PGText {
 
     /// The `resource_usage` JSONB of an execution: `{"cpu":..,"memory_mb":..,"tokens":..,...other}`.
     static func resourceUsageJSON(_ r: ResourceUsage) -> String? {
-        if r.isEmpty { return nil }
-        var out = "{"
+        var out: [UInt8] = []
+        guard appendResourceUsageJSON(r, to: &out) else { return nil }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the `resource_usage` JSON as UTF-8; false (nothing appended) when there is no usage.
+    static func appendResourceUsageJSON(_ r: ResourceUsage, to out: inout [UInt8]) -> Bool {
+        if r.isEmpty { return false }
+        out.append(UInt8(ascii: "{"))
         var first = true
         func field(_ key: String, _ v: Double) {
-            if !first { out.append(",") }
+            if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            jsonString(key, into: &out)
-            out.append(":")
-            out.append(jsonNumber(v))
+            appendJSONStringLiteral(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+            appendJSONNumber(v, to: &out)
         }
         if let v = r.cpu { field("cpu", v) }
         if let v = r.memoryMB { field("memory_mb", v) }
         if let v = r.tokens { field("tokens", v) }
-        for key in r.other.keys.sorted() where !["cpu", "memory_mb", "tokens"].contains(key) {
-            field(key, r.other[key]!)
+        if !r.other.isEmpty {
+            for key in r.other.keys.sorted() where key != "cpu" && key != "memory_mb" && key != "tokens" {
+                field(key, r.other[key]!)
+            }
         }
-        out.append("}")
-        return out
+        out.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    /// Appends `jsonNumber(v)`; whole numbers below 2^53 without going through a String.
+    static func appendJSONNumber(_ v: Double, to out: inout [UInt8]) {
+        if v == v.rounded(), abs(v) < 9_007_199_254_740_992 {
+            if v < 0 || (v == 0 && v.sign == .minus) { out.append(UInt8(ascii: "-")) }
+            appendDecimal(UInt64(abs(v)), to: &out)
+            out.append(UInt8(ascii: ".")); out.append(UInt8(ascii: "0"))
+        } else {
+            out.append(contentsOf: jsonNumber(v).utf8)
+        }
+    }
+
+    /// Appends the decimal digits of `n`.
+    static func appendDecimal(_ n: UInt64, to out: inout [UInt8]) {
+        var divisor: UInt64 = 1
+        while n / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(n / divisor % 10))
+            divisor /= 10
+        }
     }
 
     /// A JSON value that is a number, or anything else.

@@ -30,4 +30,25 @@ import Testing
         }
         #expect(jsonStringLiteral("a\u{01}b") == #""a\u0001b""#)
     }
+
+    @Test func canonicalUUIDParsingAgreesWithFoundation() {
+        var inputs = (0..<500).map { _ in UUID().uuidString } + (0..<500).map { _ in UUID().uuidString.lowercased() }
+        inputs += ["", "0152ed55-f844-473b-8237-3fadee3a98d", "0152ed55-f844-473b-8237-3fadee3a98d00", "0152ed55_f844-473b-8237-3fadee3a98d0",
+                   "g152ed55-f844-473b-8237-3fadee3a98d0", "0152ed55-f844-473b-8237-3fadee3a98dé", "{0152ed55-f844-473b-8237-3fadee3a98d0}"]
+        for text in inputs {
+            #expect(parseCanonicalUUID(text) == UUID(uuidString: text), "\(text)")
+        }
+    }
+
+    @Test func byteJSONStringLiteralsMatchTheStringForm() {
+        var inputs = ["", "plain", "quote \" back \\ slash", "tab\tnew\nline\rret", "ctl \u{01}\u{1f}", "größe ✓ 🎉"]
+        var rng = SystemRandomNumberGenerator()
+        let pool: [Character] = ["a", "\"", "\\", "\n", "\u{0}", "\u{7}", "é", "✓", "🎉", " ", "\u{7f}"]
+        for _ in 0..<300 { inputs.append(String((0..<Int.random(in: 0...12, using: &rng)).map { _ in pool.randomElement(using: &rng)! })) }
+        for text in inputs {
+            var bytes: [UInt8] = []
+            appendJSONStringLiteral(text, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == jsonStringLiteral(text), "\(text.debugDescription)")
+        }
+    }
 }

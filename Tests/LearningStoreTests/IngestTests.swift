@@ -224,6 +224,34 @@ struct TextFormatTests {
         #expect(PGText.parseArray(PGText.array(items)) == items)
     }
 
+    @Test func byteNumberFormattingMatchesStringFormatting() {
+        var values: [Double] = [0, -0.0, 1, -1, 5000, 256, 1.5, -2.25, 0.1, 1e-7, 123456789012345, 9_007_199_254_740_991,
+                                9_007_199_254_740_992, 1e20, -1e300, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .nan, .infinity]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            values.append(Double(Int.random(in: -1_000_000...1_000_000, using: &rng)))
+            values.append(Double.random(in: -1e6...1e6, using: &rng))
+            values.append(Double(bitPattern: UInt64.random(in: 0...UInt64.max, using: &rng)))
+        }
+        for v in values {
+            var out: [UInt8] = []
+            PGText.appendJSONNumber(v, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == PGText.jsonNumber(v), "\(v)")
+        }
+        for n: UInt64 in [0, 9, 10, 99, 100, 12345, UInt64.max, 10_000_000_000_000_000_000] {
+            var out: [UInt8] = []
+            PGText.appendDecimal(n, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(n))
+        }
+    }
+
+    @Test func resourceUsageJSONHasKnownKeysFirstThenOthersSortedAndEscaped() {
+        let u = ResourceUsage(cpu: 12.5, memoryMB: 256, tokens: 5000, other: ["z\"q": 1, "a\tb": -0.5, "cpu": 99])
+        #expect(PGText.resourceUsageJSON(u) == #"{"cpu":12.5,"memory_mb":256.0,"tokens":5000.0,"a\tb":-0.5,"z\"q":1.0}"#)
+        #expect(PGText.resourceUsageJSON(ResourceUsage()) == nil)
+        #expect(PGText.resourceUsage(fromJSON: PGText.resourceUsageJSON(u)) == ResourceUsage(cpu: 12.5, memoryMB: 256, tokens: 5000, other: ["z\"q": 1, "a\tb": -0.5]))
+    }
+
     @Test func uuidCheckAcceptsCanonicalFormOnly() {
         #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString))
         #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString.lowercased()))
