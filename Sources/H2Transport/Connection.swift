@@ -309,7 +309,7 @@ final class HTTP1Handler: @unchecked Sendable {
         case .async(let handler):
             requestInFlight = true
             let loop = connection.loop
-            Task { [self] in
+            Task(executorPreference: loop) { [self] in
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false

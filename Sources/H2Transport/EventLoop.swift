@@ -57,7 +57,8 @@ final class EventLoop: @unchecked Sendable {
             state.wakePending = true
             return true
         }
-        if needsWake {
+        // On the loop thread itself the queue is drained before the loop sleeps again.
+        if needsWake && !inLoopThread {
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
@@ -153,7 +154,15 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// The loop: wait for events, run them, run due timers and queued tasks, flush dirty connections.
+    /// The loop thread's id (0 until `run` starts).
+    private let loopThread = Atomic<UInt>(0)
+
+    /// True on this loop's own thread.
+    var inLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
     func run() {
+        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
+        defer { loopThread.store(0, ordering: .relaxed) }
         let capacity = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -232,5 +241,17 @@ public enum ServerError: Error, Sendable, CustomStringConvertible {
         case .badAddress(let host): return "cannot resolve address '\(host)'"
         case .alreadyStarted: return "the server was already started"
         }
+    }
+}
+
+/// Handler tasks prefer their connection's loop as executor: a request is decoded, handled and
+/// answered on the thread that read it, and a handler resumed by another thread (say, the store's
+/// writer after a commit) comes back through the loop's queue. This saves two thread hand-offs
+/// per call (to the global pool and back). Long CPU work must not run here: the service runs
+/// training on threads of its own.
+extension EventLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        execute { [self] in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

@@ -587,7 +587,7 @@ final class H2Handler: @unchecked Sendable {
         let context = stream.context!
         let id = stream.id
         let loop = connection.loop
-        stream.task = Task { [self] in
+        stream.task = Task(executorPreference: loop) { [self] in
             let result: Result<[UInt8]?, any Error>
             do { result = .success(try await body(context, id)) } catch { result = .failure(error) }
             loop.execute { [self] in self.taskCompleted(id, result) }
@@ -761,7 +761,7 @@ final class H2Handler: @unchecked Sendable {
         case .async(let function):
             let id = stream.id
             let loop = connection.loop
-            stream.task = Task { [self] in
+            stream.task = Task(executorPreference: loop) { [self] in
                 let response = await function(request)
                 loop.execute { [self] in
                     guard let stream = self.streams[id] else { return }

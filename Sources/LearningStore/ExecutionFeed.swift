@@ -168,17 +168,18 @@ public final class ExecutionFeed: Sendable {
                 ) e ORDER BY e.id LIMIT $4
                 """, [.int(after), .text(lo), .text(hi), .int(limit)])
             let ids = (0..<idRows.count).compactMap { idRows.int64($0, 0) }
-            let held = ownWrites.rows(for: ids)
-            var read: [Int64: ExecutionRecord] = [:]
-            let missing = ids.filter { held[$0] == nil }
+            var held = ownWrites.take(ids)
+            let missing = zip(ids, held).compactMap { $1 == nil ? $0 : nil }
             if !missing.isEmpty {
                 let rows = try c.queryPrepared("feed_rows", """
                     SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[])
                     """, [.text(PGText.array(missing.map { String($0) }))])
+                var read: [Int64: ExecutionRecord] = [:]
                 for r in ExecutionColumns.records(rows) { if let id = r.id { read[id] = r } }
+                for i in held.indices where held[i] == nil { held[i] = read[ids[i]] }
             }
             // A row deleted between the two reads cannot happen inside one snapshot; skip it if it did.
-            let records = ids.compactMap { held[$0] ?? read[$0] }
+            let records = held.compactMap { $0 }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
                         generation: snap.int64(0, 2) ?? 0, records: records)
         }

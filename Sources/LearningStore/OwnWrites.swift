@@ -54,11 +54,14 @@ final class OwnWrites: Sendable {
         }
     }
 
-    /// The held rows among `ids` (the others must be read from the table).
-    func rows(for ids: [Int64]) -> [Int64: ExecutionRecord] {
+    /// Hands over the held rows among `ids` (aligned with `ids`, nil where the row must be read
+    /// from the table) and forgets them.
+    func take(_ ids: [Int64]) -> [ExecutionRecord?] {
         state.withLock { s in
-            var found: [Int64: ExecutionRecord] = [:]
-            for id in ids { if let r = s.byID[id] { found[id] = r } }
+            if s.byID.isEmpty { return [ExecutionRecord?](repeating: nil, count: ids.count) }
+            var found: [ExecutionRecord?] = []
+            found.reserveCapacity(ids.count)
+            for id in ids { found.append(s.byID.removeValue(forKey: id)) }
             return found
         }
     }
