@@ -11,8 +11,8 @@ PredictPerformance (at = end) per seen pair -> pair + resource records; per test
 timestamp, hour) -> row records; GetRecommendations (at = end, limit = all) -> recommendation
 records; GetPatterns -> synergy (z-score) and schedule records.
 Phase 2: ingest the remaining rows the same way, wait until the service holds all rows and the
-anomaly list is stable, GetAnomalies per agent -> anomaly records (execution_id -> row_id via the
-acks); GetErrorSignatures for the error message of every failed row -> error_group records.
+anomaly list is stable, GetAnomalies per agent -> anomaly records (every id of execution_ids -> row_id
+via the acks); GetErrorSignatures for the error message of every failed row -> error_group records.
 Timings go to stderr and, with --timings FILE, to a JSON file.
 """
 import argparse
@@ -230,11 +230,13 @@ def main():
     kinds = {}
     for a in anomalies:
         kinds[a.kind] = kinds.get(a.kind, 0) + 1
-        row = ids.get(a.execution_id)
-        if row is None:
-            unmapped += 1
-        else:
-            flagged.add(row)
+        # Every execution the anomaly covers (a failure burst spans several failed runs).
+        for eid in (list(a.execution_ids) or [a.execution_id]):
+            row = ids.get(eid)
+            if row is None:
+                unmapped += 1
+            else:
+                flagged.add(row)
     for row in sorted(flagged):
         out.append({"kind": "anomaly", "row_id": row, "is_anomaly": True})
     if not flagged:

@@ -76,9 +76,11 @@ func exportPhase1(_ engine: LearningEngine, pairs: [(String, String)], queries: 
 
 /// Phase 2 exports: flagged rows and the error signature of every failed row.
 func exportPhase2(_ engine: LearningEngine, anomalies: [Anomaly], records: [ExecutionRecord], into w: inout JSONLWriter) {
-    var flagged = Set<Int64>()
-    for a in anomalies { for id in a.recordIDs { flagged.insert(id) } }
-    for id in flagged.sorted() { w.add(["kind": .string("anomaly"), "row_id": .int(id), "is_anomaly": .bool(true)]) }
+    var flagged: [Int64: String] = [:]
+    for a in anomalies { for id in a.recordIDs where flagged[id] == nil { flagged[id] = a.kind.rawValue } }
+    for (id, detector) in flagged.sorted(by: { $0.key < $1.key }) {
+        w.add(["kind": .string("anomaly"), "row_id": .int(id), "is_anomaly": .bool(true), "detector": .string(detector)])
+    }
     if flagged.isEmpty { w.add(["kind": .string("anomaly_none")]) }
     for r in records where !r.success {
         guard let id = r.id else { continue }

@@ -46,6 +46,23 @@ do {
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }
     var engine = LearningEngine(parameters: params)
     let train = Array(records[0..<nTrain])
+    // ML_ONLINE=1 emulates the service path of bench/ml_eval_service.py: phase-1 rows are observed
+    // online by an engine that starts untrained and is retrained after every 24 h of data (as of
+    // the end of that day); the phase-1 anomalies are those found online, not the retrain's re-scan.
+    var online: [Anomaly]? = nil
+    if env["ML_ONLINE"] != nil, let first = records.first?.timestamp {
+        var found: [Anomaly] = []
+        var boundary = first.addingTimeInterval(86_400)
+        for i in 0..<nTrain {
+            if records[i].timestamp >= boundary {
+                _ = engine.retrain(on: Array(records[0..<i]), now: boundary)
+                while records[i].timestamp >= boundary { boundary = boundary.addingTimeInterval(86_400) }
+            }
+            found += engine.observe(records[i])
+        }
+        online = found
+        engine = LearningEngine(parameters: params)
+    }
     let report = engine.retrain(on: train, now: meta.splitTimestamp)
     let tTrain = clock.now
     var seen = Set<String>()
@@ -56,7 +73,7 @@ do {
     }
     var w = JSONLWriter()
     exportPhase1(engine, pairs: pairs, queries: queries, end: meta.end, into: &w)
-    var anomalies = report.anomalies
+    var anomalies = online ?? report.anomalies
     for r in records[nTrain...] { anomalies += engine.observe(r) }
     let tObserve = clock.now
     var kinds: [String: Int] = [:]

@@ -58,7 +58,11 @@ extension LearningEngine {
         let name = r.agentName, tt = r.taskType
         if let x = r.executionTime, x > 0 {
             let e = expected(a, t, day: day, hour: hour)
-            let z = (log(x) - e.mu) / max(e.sigma, 0.05)
+            // Predictive sd: the pair's spread plus the uncertainty of its baseline (large for
+            // young pairs and before the first retrain, negligible for mature ones).
+            // Student t with the degrees of freedom of the pooled sd (prior 6 + the pair's runs).
+            let t = (log(x) - e.mu) / max((e.sigma * e.sigma + e.muSE * e.muSE).squareRoot(), 0.05)
+            let z = studentTAsNormal(t, df: 5 + Double(ps.n))
             let unit = parameters.latencyZPerUnit
             if z / unit >= thr {
                 out.append(Anomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
@@ -67,17 +71,23 @@ extension LearningEngine {
                                                        name, x, tt ?? "", exp(e.mu), z)))
             }
         }
+        // Each resource against its pair's running mean and sd as a Student t predictive
+        // (sd·√(1 + 1/n), n − 1 degrees of freedom), so young baselines need more evidence.
+        func z(_ x: Double, _ m: Moments, floor: Double) -> Double {
+            let t = (x - m.mean) / (max(m.sd, floor) * (1 + 1 / m.weight).squareRoot())
+            return studentTAsNormal(t, df: m.weight - 1)
+        }
         var worst: (z: Double, what: String, obs: Double, exp: Double) = (-.infinity, "", 0, 0)
         if let m = r.resourceUsage.memoryMB, m > 0, ps.logMemory.weight >= 5 {
-            let z = (log(m) - ps.logMemory.mean) / max(ps.logMemory.sd, 0.05)
+            let z = z(log(m), ps.logMemory, floor: 0.05)
             if z > worst.z { worst = (z, "memory", m, exp(ps.logMemory.mean)) }
         }
         if let k = r.resourceUsage.tokens, k > 0, ps.logTokens.weight >= 5 {
-            let z = (log(k) - ps.logTokens.mean) / max(ps.logTokens.sd, 0.05)
+            let z = z(log(k), ps.logTokens, floor: 0.05)
             if z > worst.z { worst = (z, "tokens", k, exp(ps.logTokens.mean)) }
         }
         if let c = r.resourceUsage.cpu, ps.cpu.weight >= 5 {
-            let z = (c - ps.cpu.mean) / max(ps.cpu.sd, 1)
+            let z = z(c, ps.cpu, floor: 1)
             if z > worst.z { worst = (z, "cpu", c, ps.cpu.mean) }
         }
         if worst.z / unit >= thr {

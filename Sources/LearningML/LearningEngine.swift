@@ -164,7 +164,9 @@ public struct LearningEngine: Sendable {
     /// `pairRate` with the pair's index already looked up (nil when the pair is unseen).
     func pairRate(_ a: Int32, _ t: Int32, pi: Int?, recent: Bool = false) -> (p: Double, se: Double, n: Int) {
         let sim = pi.flatMap { $0 < model.similarLogit.count ? model.similarLogit[$0] : nil } ?? 0
-        let prior = logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim)
+        let prior = Int(t) < model.taskLogit.count
+            ? logistic(model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim)
+            : untrainedSuccessPrior(t)
         let m = model.successStrength
         if let pi {
             let ps = pairs[Int(pi)]
@@ -185,6 +187,14 @@ public struct LearningEngine: Sendable {
         return (prior, (prior * (1 - prior) / (m + 1)).squareRoot(), 0)
     }
 
+    /// Success prior of a pair whose task type the last retrain did not see (or before the
+    /// first retrain): the task type's pooled online rate
+    /// (Laplace-smoothed), or the default global rate when the task type is new.
+    func untrainedSuccessPrior(_ t: Int32) -> Double {
+        let ts = taskStates[Int(t)]
+        return ts.n > 0 ? (Double(ts.successes) + 1) / (Double(ts.n) + 2) : logistic(model.globalLogit)
+    }
+
     func similarLogitOffset(_ a: Int32, _ t: Int32) -> Double {
         guard let pi = pairIndex[Self.pairKey(a, t)], Int(pi) < model.similarLogit.count else { return 0 }
         return model.similarLogit[Int(pi)]
@@ -203,16 +213,26 @@ public struct LearningEngine: Sendable {
     /// `pairLogTime` with the pair's index already looked up (nil when the pair is unseen).
     func pairLogTime(_ a: Int32, _ t: Int32, pi: Int?) -> (mu: Double, se: Double, sigma: Double) {
         let sim = pi.flatMap { $0 < model.similarLogTime.count ? model.similarLogTime[$0] : nil } ?? 0
-        let prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t) + sim
-        let taskSigma = model.taskSigma(t)
+        var prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t) + sim
+        var taskSigma = model.taskSigma(t)
+        var tau2 = max(model.timeTau2, 1e-4)
+        if Int(t) >= model.taskLogTime.count {
+            // Before the first retrain (or for a task type new since it): the task type's pooled
+            // online log times (all agents) are the prior, and their spread both the prior sd of
+            // a pair's mean and of one execution.
+            let ts = taskStates[Int(t)].logTime
+            if ts.weight >= 3 {
+                prior = ts.mean
+                taskSigma = max(ts.sd, 0.05)
+                tau2 = max(ts.variance, 1e-4)
+            }
+        }
         guard let pi else {
-            let tau2 = model.timeTau2
             return (prior, tau2.squareRoot(), taskSigma)
         }
         let m = pairs[Int(pi)].logTime
         let nu0 = 6.0
         let s2 = (nu0 * taskSigma * taskSigma + max(m.weight - 1, 0) * m.variance) / (nu0 + max(m.weight - 1, 0))
-        let tau2 = max(model.timeTau2, 1e-4)
         let w = m.weight / (m.weight + s2 / tau2)
         let mu = w * m.mean + (1 - w) * prior
         let se = (1 / (m.weight / s2 + 1 / tau2)).squareRoot()

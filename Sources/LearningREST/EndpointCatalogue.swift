@@ -94,6 +94,7 @@ public enum EndpointCatalogue {
         "task_type": .string("strategic_planning"), "score": .double(6.1), "threshold": .double(2.0),
         "observed": .double(412.0), "expected": .double(35.2), "execution_id": .int(901),
         "detected_at": .string("2025-01-25T10:30:00Z"), "detail": .string("execution time far above the usual"),
+        "execution_ids": .array([.int(901)]),
     ])
 
     private static let patternsExample = obj([

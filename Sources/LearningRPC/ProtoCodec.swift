@@ -140,6 +140,8 @@ extension ProtoArena {
         message.pointee.execution_id = value.executionID
         message.pointee.detected_at = timestamp(value.detectedAt)
         message.pointee.detail = string(value.detail)
+        message.pointee.n_execution_ids = value.executionIDs.count
+        message.pointee.execution_ids = array(value.executionIDs)
         return message
     }
 }

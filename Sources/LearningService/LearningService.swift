@@ -509,7 +509,8 @@ public final class LearningService: LearningHandlers {
         Anomaly(id: String(stored.id ?? 0), kind: stored.kind, agentName: stored.agents.first ?? "",
                 taskType: stored.taskType ?? "", score: stored.score ?? 0, threshold: stored.threshold ?? 0,
                 observed: stored.observed ?? 0, expected: stored.expected ?? 0, executionID: stored.executionID ?? 0,
-                detectedAt: stored.createdAt, detail: stored.detail)
+                detectedAt: stored.createdAt, detail: stored.detail,
+                executionIDs: stored.executionIDs.isEmpty ? stored.executionID.map { [$0] } ?? [] : stored.executionIDs)
     }
 }
 

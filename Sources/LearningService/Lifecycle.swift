@@ -131,7 +131,7 @@ extension LearningService {
                                    title: anomaly.taskType.map { "\(title) on \($0)" } ?? title, detail: anomaly.description,
                                    agents: [anomaly.agentName], taskType: anomaly.taskType, score: anomaly.score,
                                    observed: anomaly.observed, expected: anomaly.expected, threshold: threshold,
-                                   executionID: anomaly.recordIDs.last, createdAt: Date())
+                                   executionID: anomaly.recordIDs.last, executionIDs: anomaly.recordIDs, createdAt: Date())
         var saved = stored
         do {
             saved.id = try await store.saveInsight(stored)

@@ -949,9 +949,13 @@ public struct Anomaly: Sendable, Equatable, Codable {
     public var executionID: Int64
     public var detectedAt: Date
     public var detail: String
+    /// Every execution the anomaly covers, oldest first (a failure burst lists each failed run
+    /// it reports); `executionID` is the last of them. Empty when not about executions.
+    public var executionIDs: [Int64]
 
     public init(id: String, kind: String, agentName: String, taskType: String, score: Double, threshold: Double,
-                observed: Double, expected: Double, executionID: Int64, detectedAt: Date, detail: String) {
+                observed: Double, expected: Double, executionID: Int64, detectedAt: Date, detail: String,
+                executionIDs: [Int64] = []) {
         self.id = id
         self.kind = kind
         self.agentName = agentName
@@ -963,6 +967,7 @@ public struct Anomaly: Sendable, Equatable, Codable {
         self.executionID = executionID
         self.detectedAt = detectedAt
         self.detail = detail
+        self.executionIDs = executionIDs
     }
 
     enum CodingKeys: String, CodingKey {
@@ -971,6 +976,24 @@ public struct Anomaly: Sendable, Equatable, Codable {
         case taskType = "task_type"
         case executionID = "execution_id"
         case detectedAt = "detected_at"
+        case executionIDs = "execution_ids"
+    }
+
+    /// Decodes an anomaly; `execution_ids` is optional (absent in documents written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        kind = try c.decode(String.self, forKey: .kind)
+        agentName = try c.decode(String.self, forKey: .agentName)
+        taskType = try c.decode(String.self, forKey: .taskType)
+        score = try c.decode(Double.self, forKey: .score)
+        threshold = try c.decode(Double.self, forKey: .threshold)
+        observed = try c.decode(Double.self, forKey: .observed)
+        expected = try c.decode(Double.self, forKey: .expected)
+        executionID = try c.decode(Int64.self, forKey: .executionID)
+        detectedAt = try c.decode(Date.self, forKey: .detectedAt)
+        detail = try c.decode(String.self, forKey: .detail)
+        executionIDs = try c.decodeIfPresent([Int64].self, forKey: .executionIDs) ?? []
     }
 }
 

@@ -404,12 +404,14 @@ public final class LearningStore: Sendable {
     public func saveInsight(_ i: StoredInsight) async throws -> Int64 {
         let params: [PGParam] = [.text(i.kind), .text(i.severity), .text(i.title), .text(i.detail), .text(PGText.array(i.agents)),
                                  .optional(i.taskType), .optional(i.score), .optional(i.observed), .optional(i.expected),
-                                 .optional(i.threshold), .optional(i.executionID.map { String($0) }), .text(PGText.epoch(i.createdAt))]
+                                 .optional(i.threshold), .optional(i.executionID.map { String($0) }), .text(PGText.epoch(i.createdAt)),
+                                 i.executionIDs.isEmpty ? .null : .text(PGText.array(i.executionIDs.map { String($0) }))]
         let rows = try await pool.withConnection { c in
             try c.query("""
                 INSERT INTO agents.insights (kind, severity, title, detail, agents, task_type, score, observed, expected,
-                    threshold, execution_id, created_at)
-                VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10, $11, to_timestamp($12::float8) AT TIME ZONE 'UTC')
+                    threshold, execution_id, created_at, execution_ids)
+                VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9, $10, $11, to_timestamp($12::float8) AT TIME ZONE 'UTC',
+                    $13::bigint[])
                 RETURNING id
                 """, params)
         }
@@ -423,7 +425,7 @@ public final class LearningStore: Sendable {
         let rows = try await pool.withConnection { c in
             try c.query("""
                 SELECT id, kind, severity, title, detail, agents, task_type, score, observed, expected, threshold, execution_id,
-                       extract(epoch from created_at)::float8
+                       extract(epoch from created_at)::float8, execution_ids
                 FROM agents.insights
                 WHERE ($1::text[] IS NULL OR kind = ANY($1::text[])) AND ($2::text IS NULL OR $2 = ANY(agents))
                   AND ($3::float8 IS NULL OR created_at >= to_timestamp($3::float8) AT TIME ZONE 'UTC')
@@ -435,6 +437,7 @@ public final class LearningStore: Sendable {
                           detail: rows[r, 4] ?? "", agents: PGText.parseArray(rows[r, 5] ?? "{}").compactMap { $0 },
                           taskType: rows[r, 6], score: rows.double(r, 7), observed: rows.double(r, 8),
                           expected: rows.double(r, 9), threshold: rows.double(r, 10), executionID: rows.int64(r, 11),
+                          executionIDs: PGText.parseArray(rows[r, 13] ?? "{}").compactMap { $0.flatMap { Int64($0) } },
                           createdAt: PGText.date(rows[r, 12]) ?? Date(timeIntervalSince1970: 0))
         }
     }

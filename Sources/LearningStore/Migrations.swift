@@ -161,6 +161,13 @@ enum Migrations {
                 """,
             ]
         },
+        Migration(version: 3, name: "anomaly execution ids") { _ in
+            [
+                // Every execution an anomaly covers (a failure burst spans several runs);
+                // execution_id keeps the last of them.
+                "ALTER TABLE agents.insights ADD COLUMN IF NOT EXISTS execution_ids BIGINT[]",
+            ]
+        },
     ]
 
     /// Applies every migration not yet recorded, in one transaction under an advisory lock, so two

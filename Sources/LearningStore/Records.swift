@@ -121,13 +121,16 @@ public struct StoredInsight: Sendable, Equatable {
     public var threshold: Double?
     /// The execution that triggered it.
     public var executionID: Int64?
+    /// Every execution it covers, oldest first (a failure burst spans several); empty when none.
+    public var executionIDs: [Int64]
     /// When it was found (UTC).
     public var createdAt: Date
 
     /// Creates an insight row.
     public init(id: Int64? = nil, kind: String, severity: String = "info", title: String, detail: String = "",
                 agents: [String] = [], taskType: String? = nil, score: Double? = nil, observed: Double? = nil,
-                expected: Double? = nil, threshold: Double? = nil, executionID: Int64? = nil, createdAt: Date = Date()) {
+                expected: Double? = nil, threshold: Double? = nil, executionID: Int64? = nil, executionIDs: [Int64] = [],
+                createdAt: Date = Date()) {
         self.id = id
         self.kind = kind
         self.severity = severity
@@ -140,6 +143,7 @@ public struct StoredInsight: Sendable, Equatable {
         self.expected = expected
         self.threshold = threshold
         self.executionID = executionID
+        self.executionIDs = executionIDs
         self.createdAt = createdAt
     }
 }

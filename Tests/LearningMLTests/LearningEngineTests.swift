@@ -46,6 +46,25 @@ import Testing
         #expect(ranked.first?.agentName == "steady")
     }
 
+    @Test func agentWhoseSuccessDropsAbruptlyIsFollowedByItsForecast() {
+        var w = WorkloadBuilder()
+        // "stepper" succeeds 90 % of the time until day 14, then 45 % (a step, not a ramp).
+        for task in ["a", "b"] {
+            w.series(agent: "stepper", task: task, count: 600, days: 20) { t in t < 14 ? 0.9 : 0.45 }
+            w.series(agent: "steady", task: task, count: 600, days: 20) { _ in 0.8 }
+        }
+        var e = LearningEngine()
+        let now = day0.addingTimeInterval(20 * 86_400)
+        _ = e.retrain(on: w.sorted, now: now)
+        let later = now.addingTimeInterval(3 * 86_400)
+        let p = e.predict(agent: "stepper", taskType: "a", at: later)
+        // All-time rate about 0.76; the forecast must follow the new level, not the average.
+        #expect(p.successProbability < 0.6, "forecast \(p.successProbability) after the step to 0.45")
+        #expect(p.successProbability > 0.3)
+        #expect(p.driftDetected)
+        #expect(e.recommend(taskType: "a", at: later).first?.agentName == "steady")
+    }
+
     @Test func recommendationsTradeSuccessForSpeed() {
         var w = WorkloadBuilder()
         w.series(agent: "careful", task: "t", count: 400, days: 10, median: 100) { _ in 0.92 }
@@ -124,6 +143,45 @@ import Testing
         var e2 = LearningEngine(parameters: lax)
         _ = e2.retrain(on: w.sorted, now: now)
         #expect(e2.observe(slow).isEmpty)
+    }
+}
+
+extension AnomalyTests {
+    @Test func beforeTheFirstRetrainBaselinesPoolTheTaskTypeSoOnlyRealSpikesAreFlagged() {
+        // An untrained engine (a fresh service) sees agents with very different typical times.
+        var w = WorkloadBuilder()
+        for (k, median) in [5.0, 30, 120, 400, 900].enumerated() {
+            w.series(agent: "agent-\(k)", task: "t", count: 40, days: 0.5, median: median, sigma: 0.3) { _ in 0.9 }
+        }
+        var e = LearningEngine()
+        var flagged: [Anomaly] = []
+        for r in w.sorted { flagged += e.observe(r) }
+        #expect(!e.isTrained)
+        #expect(flagged.filter { $0.kind == .latencySpike }.isEmpty, "\(flagged.map(\.description))")
+        let spike = ExecutionRecord(id: 9_999, agentName: "agent-3", taskType: "t", executionTime: 400 * 30, success: true,
+                                    resourceUsage: ResourceUsage(cpu: 40, memoryMB: 1000, tokens: 5000),
+                                    timestamp: day0.addingTimeInterval(43_200))
+        #expect(e.observe(spike).map(\.kind) == [.latencySpike])
+    }
+
+    @Test func youngResourceBaselinesNeedMoreEvidenceThanMatureOnes() {
+        // Memory alternates 905 / 1105 MB (log sd 0.1); 1,600 MB is about 4.7 sd above the mean.
+        func engine(runs: Int) -> LearningEngine {
+            var e = LearningEngine()
+            for i in 0..<runs {
+                _ = e.observe(ExecutionRecord(id: Int64(i), agentName: "a", taskType: "t", executionTime: 10, success: true,
+                                              resourceUsage: ResourceUsage(cpu: 40, memoryMB: i % 2 == 0 ? 905 : 1105, tokens: 5000),
+                                              timestamp: day0.addingTimeInterval(Double(i) * 60)))
+            }
+            return e
+        }
+        let hungry = ExecutionRecord(id: 100_000, agentName: "a", taskType: "t", executionTime: 10, success: true,
+                                     resourceUsage: ResourceUsage(cpu: 40, memoryMB: 1600, tokens: 5000),
+                                     timestamp: day0.addingTimeInterval(86_400))
+        var young = engine(runs: 12)
+        #expect(young.observe(hungry).isEmpty, "12 runs do not pin the spread down")
+        var mature = engine(runs: 400)
+        #expect(mature.observe(hungry).map(\.kind) == [.resourceBlowup])
     }
 }
 

@@ -260,6 +260,40 @@ struct ServiceTests {
         #expect(asInsights.first?.kind == "anomaly")
     }
 
+    @Test func aFailureBurstIsStoredWithEveryExecutionItCovers() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let start = Date().addingTimeInterval(-3 * 86_400)
+        var baseline: [ExecutionInput] = []
+        for i in 0..<300 {
+            let ok = i % 10 != 0
+            let at = start.addingTimeInterval(Double(i) * 600)
+            baseline.append(execution("flaky", "deploy", 2, ok, at: at, error: ok ? nil : "timeout"))
+        }
+        _ = try await service.logExecutions(baseline)
+        try await eventually("the baseline held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 300 }
+        _ = try await service.retrain()
+        let now = Date().addingTimeInterval(-600)
+        var failed: [Int64] = []
+        for i in 0..<8 {
+            failed.append(try await service.logExecution(execution("flaky", "deploy", 2, false, at: now.addingTimeInterval(Double(i) * 30),
+                                                                   error: "connection refused")).id)
+        }
+        var bursts: [Anomaly] = []
+        try await eventually("the burst stored") {
+            bursts = try await service.anomalies(AnomaliesQuery(agentName: "flaky")).filter { $0.kind == "failure_burst" }
+            return !bursts.isEmpty
+        }
+        let covered = Set(bursts.flatMap(\.executionIDs))
+        #expect(covered.count >= 4, "a burst covers several failures: \(bursts)")
+        #expect(covered.isSubset(of: failed))
+        for burst in bursts {
+            #expect(burst.executionIDs.count >= 1 && burst.executionID == burst.executionIDs.last)
+            #expect(burst.executionIDs == burst.executionIDs.sorted())
+        }
+    }
+
     @Test func truncateWhileRunningResetsAndRebuilds() async throws {
         let fixture = try await ServiceFixture.start()
         defer { Task { await fixture.stop() } }

@@ -86,10 +86,24 @@ struct RepositoryTests {
                                                           executionID: 42, createdAt: t.addingTimeInterval(1)))
             let all = try await store.insights()
             #expect(all.map(\.kind) == ["latency_spike", "synergy"])
+            #expect(all[0].executionIDs == [] && all[1].executionIDs == [])
             #expect(all[0].executionID == 42 && all[0].observed == 9 && all[0].createdAt == t.addingTimeInterval(1))
             #expect(try await store.insights(kinds: ["synergy"]).count == 1)
             #expect(try await store.insights(agentName: "b").map(\.kind) == ["synergy"])
             #expect(try await store.insights(since: t.addingTimeInterval(0.5)).count == 1)
+        }
+    }
+
+    @Test func anomalyInsightKeepsEveryExecutionItCovers() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let burst: [Int64] = [7, 9, 12, 9_000_000_000]
+            let id = try await store.saveInsight(StoredInsight(kind: "failure_burst", severity: "critical", title: "burst",
+                                                               agents: ["a"], score: 3, executionID: burst.last,
+                                                               executionIDs: burst))
+            let got = try await store.insights(kinds: ["failure_burst"])
+            #expect(got.count == 1 && got[0].id == id)
+            #expect(got[0].executionIDs == burst)
+            #expect(got[0].executionID == 9_000_000_000)
         }
     }
 }

@@ -7195,7 +7195,7 @@ const ProtobufCMessageDescriptor learning__v1__get_anomalies_request__descriptor
   (ProtobufCMessageInit) learning__v1__get_anomalies_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor learning__v1__anomaly__field_descriptors[11] =
+static const ProtobufCFieldDescriptor learning__v1__anomaly__field_descriptors[12] =
 {
   {
     "id",
@@ -7329,12 +7329,25 @@ static const ProtobufCFieldDescriptor learning__v1__anomaly__field_descriptors[1
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "execution_ids",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Learning__V1__Anomaly, n_execution_ids),
+    offsetof(Learning__V1__Anomaly, execution_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned learning__v1__anomaly__field_indices_by_name[] = {
   2,   /* field[2] = agent_name */
   10,   /* field[10] = detail */
   9,   /* field[9] = detected_at */
   8,   /* field[8] = execution_id */
+  11,   /* field[11] = execution_ids */
   7,   /* field[7] = expected */
   0,   /* field[0] = id */
   1,   /* field[1] = kind */
@@ -7346,7 +7359,7 @@ static const unsigned learning__v1__anomaly__field_indices_by_name[] = {
 static const ProtobufCIntRange learning__v1__anomaly__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor learning__v1__anomaly__descriptor =
 {
@@ -7356,7 +7369,7 @@ const ProtobufCMessageDescriptor learning__v1__anomaly__descriptor =
   "Learning__V1__Anomaly",
   "learning.v1",
   sizeof(Learning__V1__Anomaly),
-  11,
+  12,
   learning__v1__anomaly__field_descriptors,
   learning__v1__anomaly__field_indices_by_name,
   1,  learning__v1__anomaly__number_ranges,

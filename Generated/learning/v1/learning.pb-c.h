@@ -1175,10 +1175,16 @@ struct  Learning__V1__Anomaly
   int64_t execution_id;
   Google__Protobuf__Timestamp *detected_at;
   char *detail;
+  /*
+   * Every execution the anomaly covers, oldest first (a failure burst lists each failed run it
+   * reports); execution_id is the last of them.
+   */
+  size_t n_execution_ids;
+  int64_t *execution_ids;
 };
 #define LEARNING__V1__ANOMALY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&learning__v1__anomaly__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Learning__V1__GetAnomaliesResponse

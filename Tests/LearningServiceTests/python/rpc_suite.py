@@ -339,6 +339,7 @@ check(event.anomaly.kind == "latency_spike" and event.anomaly.execution_id == sp
 watch.cancel()
 anomalies = stub.GetAnomalies(pb.GetAnomaliesRequest(agent_name="fast-coder"))
 check(any(a.execution_id == spike.id for a in anomalies.anomalies), "GetAnomalies returns the stored anomaly")
+check(any(list(a.execution_ids) == [spike.id] for a in anomalies.anomalies), "GetAnomalies lists the executions covered")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.GetAnomalies(pb.GetAnomaliesRequest(limit=-1)), "GetAnomalies negative limit")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: next(stub.WatchInsights(pb.WatchInsightsRequest(kinds=["gossip"]))),
             "WatchInsights bad kind")
