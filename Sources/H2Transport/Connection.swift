@@ -309,7 +309,7 @@ final class HTTP1Handler: @unchecked Sendable {
         case .async(let handler):
             requestInFlight = true
             let loop = connection.loop
-            Task(executorPreference: loop) { [self] in
+            let operation: @Sendable () async -> Void = { [self] in
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false
@@ -318,6 +318,12 @@ final class HTTP1Handler: @unchecked Sendable {
                             method: request.method, path: request.path, start: start)
                     processRequests()
                 }
+            }
+            // Small requests are handled on this loop; large bodies on the global pool (see H2Handler.startTask).
+            if httpRequest.body.count <= EventLoop.inlineRequestBytes {
+                Task(executorPreference: loop, operation: operation)
+            } else {
+                Task(operation: operation)
             }
         }
     }

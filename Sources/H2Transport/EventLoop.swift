@@ -250,6 +250,10 @@ public enum ServerError: Error, Sendable, CustomStringConvertible {
 /// per call (to the global pool and back). Long CPU work must not run here: the service runs
 /// training on threads of its own.
 extension EventLoop: TaskExecutor {
+    /// Requests up to this size are handled on the loop that read them; larger ones (a batch of
+    /// thousands of records) go to the global pool so the loop's other connections keep moving.
+    static let inlineRequestBytes = 16 * 1024
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         execute { [self] in job.runSynchronously(on: self.asUnownedTaskExecutor()) }

@@ -561,12 +561,14 @@ final class H2Handler: @unchecked Sendable {
         case .unary(let function):
             stream.requestMessages.append(contentsOf: payloads)
             guard endOfInput, let request = singleRequest(stream) else { return }
-            startTask(stream, counted: false) { context, _ in try await function(context, request) }
+            startTask(stream, counted: false, onLoop: request.count <= EventLoop.inlineRequestBytes) { context, _ in
+                try await function(context, request)
+            }
         case .serverStreaming(let function):
             stream.requestMessages.append(contentsOf: payloads)
             guard endOfInput, let request = singleRequest(stream) else { return }
             let writer = H2ResponseWriter(handler: self, streamID: stream.id, context: stream.context!)
-            startTask(stream, counted: false) { context, _ in
+            startTask(stream, counted: false, onLoop: request.count <= EventLoop.inlineRequestBytes) { context, _ in
                 try await function(context, request, writer)
                 return nil
             }
@@ -581,17 +583,21 @@ final class H2Handler: @unchecked Sendable {
         return nil
     }
 
-    private func startTask(_ stream: H2Stream, counted: Bool,
+    /// Starts a call's handler: on the connection's loop for a small request (`onLoop`), else on
+    /// the global pool, so that decoding and checking a large batch or a stream of them does not
+    /// hold up the other connections of the loop.
+    private func startTask(_ stream: H2Stream, counted: Bool, onLoop: Bool = false,
                            _ body: @escaping @Sendable (GRPCCallContext, Int32) async throws -> [UInt8]?) {
         if inNghttp2 { counters.handlerCallsInsideNghttp2 += 1 }
         let context = stream.context!
         let id = stream.id
         let loop = connection.loop
-        stream.task = Task(executorPreference: loop) { [self] in
+        let operation: @Sendable () async -> Void = { [self] in
             let result: Result<[UInt8]?, any Error>
             do { result = .success(try await body(context, id)) } catch { result = .failure(error) }
             loop.execute { [self] in self.taskCompleted(id, result) }
         }
+        stream.task = onLoop ? Task(executorPreference: loop, operation: operation) : Task(operation: operation)
     }
 
     private func taskCompleted(_ id: Int32, _ result: Result<[UInt8]?, any Error>) {
@@ -761,7 +767,7 @@ final class H2Handler: @unchecked Sendable {
         case .async(let function):
             let id = stream.id
             let loop = connection.loop
-            stream.task = Task(executorPreference: loop) { [self] in
+            let operation: @Sendable () async -> Void = { [self] in
                 let response = await function(request)
                 loop.execute { [self] in
                     guard let stream = self.streams[id] else { return }
@@ -769,6 +775,8 @@ final class H2Handler: @unchecked Sendable {
                     self.connection.loop.scheduleFlush(self.connection)
                 }
             }
+            stream.task = request.body.count <= EventLoop.inlineRequestBytes
+                ? Task(executorPreference: loop, operation: operation) : Task(operation: operation)
         }
     }
 

@@ -286,6 +286,10 @@ public final class LearningService: LearningHandlers {
     // MARK: - Ingest
 
     public func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
+        try await call { try await self.store.withIngestAdmission(rows: 1) { try await self.admittedLogExecution(execution) } }
+    }
+
+    private func admittedLogExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
         let record = try Validation.execution(execution)
         let ack = try await call { try await self.store.logExecution(record) }
         if !ack.duplicate {
@@ -301,6 +305,12 @@ public final class LearningService: LearningHandlers {
             throw ServiceError.invalidArgument("executions: at most \(Validation.maxBatchSize) records per batch (got \(executions.count))")
         }
         if executions.isEmpty { return LogBatchResult(accepted: 0, duplicates: 0, results: []) }
+        return try await call {
+            try await self.store.withIngestAdmission(rows: executions.count) { try await self.admittedLogExecutions(executions) }
+        }
+    }
+
+    private func admittedLogExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
         let now = Date()
         var records: [ExecutionRecord] = []
         records.reserveCapacity(executions.count)

@@ -81,6 +81,27 @@ final class ExecutionWriter: Sendable {
     /// True while at least one writer thread holds a connection.
     var isConnected: Bool { connectedWriters.load(ordering: .relaxed) > 0 }
 
+    /// Rows callers have been admitted with and not yet released (see `admit`).
+    private let admitted = Atomic<Int>(0)
+
+    /// Admits `n` rows of a caller that will validate and then write them; throws `overloaded`
+    /// when the rows admitted and not yet released would exceed the queue's capacity. Checked
+    /// before any per-record work, so under overload a refusal costs next to nothing and the
+    /// records held in memory on their way to the queue stay bounded. Pair with `release`.
+    func admit(_ n: Int) throws {
+        let after = admitted.add(n, ordering: .relaxed).newValue
+        if after > settings.queueCapacity && after != n {
+            admitted.subtract(n, ordering: .relaxed)
+            throw StoreError.overloaded(retryAfter: retryAdvice(backlog: after - n))
+        }
+    }
+
+    /// Releases rows admitted by `admit`.
+    func release(_ n: Int) { admitted.subtract(n, ordering: .relaxed) }
+
+    /// Rows admitted and not yet released.
+    var admittedRows: Int { admitted.load(ordering: .relaxed) }
+
     /// Rows waiting in the queue.
     var queuedRows: Int {
         condition.lock()

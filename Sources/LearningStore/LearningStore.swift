@@ -105,6 +105,15 @@ public final class LearningStore: Sendable {
 
     // MARK: - Executions
 
+    /// Runs `body` (which validates and writes `rows` records) once the rows are admitted: throws
+    /// `overloaded(retryAfter:)` at once when the rows already on their way to the writer would
+    /// exceed the ingest queue's capacity. This bounds the records held in memory under overload.
+    public func withIngestAdmission<T>(rows: Int, _ body: () async throws -> T) async throws -> T {
+        try writer.admit(rows)
+        defer { writer.release(rows) }
+        return try await body()
+    }
+
     /// Stores one execution through the group-commit writer; returns after its transaction committed.
     /// Throws `overloaded(retryAfter:)` when the queue is full, `unavailable` while the database is down.
     public func logExecution(_ record: ExecutionRecord) async throws -> IngestAck {

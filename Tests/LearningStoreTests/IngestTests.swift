@@ -72,6 +72,39 @@ struct IngestTests {
         }
     }
 
+    @Test func admissionBoundsRowsOnTheirWayToTheQueueAndFreesThemAfterwards() async throws {
+        var ingest = IngestSettings()
+        ingest.queueCapacity = 100
+        try await TestDatabase.withStore(ingest: ingest) { store, _ in
+            // Callers still validating (not yet queued) hold their admission.
+            let gate = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await store.withIngestAdmission(rows: 90) { for await _ in gate.stream { break } }
+            }
+            #expect(await eventually(5) { store.writer.admittedRows == 90 })
+            await #expect(throws: StoreError.self) {
+                try await store.withIngestAdmission(rows: 20) { Issue.record("admitted beyond capacity") }
+            }
+            do {
+                try await store.withIngestAdmission(rows: 20) {}
+            } catch let e as StoreError {
+                guard case .overloaded(let after) = e else { Issue.record("\(e)"); return }
+                #expect(after > 0)
+            }
+            // Within capacity still passes, and writes as usual.
+            let acks = try await store.withIngestAdmission(rows: 10) { try await store.logExecutions((0..<10).map { _ in record() }) }
+            #expect(acks.count == 10)
+            gate.continuation.yield()
+            try await holder.value
+            #expect(store.writer.admittedRows == 0)
+            // A failing body releases its rows too.
+            await #expect(throws: StoreError.self) {
+                try await store.withIngestAdmission(rows: 100) { throw StoreError.invalidInput("bad") }
+            }
+            #expect(store.writer.admittedRows == 0)
+        }
+    }
+
     @Test func fullQueueFailsFastWithOverloadedAndRecovers() async throws {
         var ingest = IngestSettings()
         ingest.queueCapacity = 50
