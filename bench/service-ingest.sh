@@ -83,7 +83,7 @@ fi
 # the queue's 50,000 rows) for OV_SECS seconds; beside it a grpcio client with OV_PY_STREAMS callers
 # counts the status codes it gets; /metrics' error counter of the method covers everyone's calls.
 OV_CONNS=${OV_CONNS:-32} OV_STREAMS_PER_CONN=${OV_STREAMS_PER_CONN:-16} OV_PY_STREAMS=${OV_PY_STREAMS:-16}
-metric() { curl -s "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" 'index($0, m) == 1 && /LogExecutions"/ {s += $2} END {print s + 0}' || echo 0; }
+metric() { curl -s "http://127.0.0.1:$PORT/metrics?format=prometheus" | awk -v m="$1" 'index($0, m) == 1 && /LogExecutions"/ {s += $2} END {print s + 0}' || echo 0; }
 log "uptime before overload: $(uptime)"
 log "command: h2load -D $OV_SECS -c $OV_CONNS -m $OV_STREAMS_PER_CONN -t 1 -d batch1000.bin ... /LogExecutions, with service_client.py overload --streams $OV_PY_STREAMS --batch 1000 --seconds $OV_SECS"
 before=$(rows); peak=0; calls0=$(metric learning_requests_total); errors0=$(metric learning_request_errors_total)

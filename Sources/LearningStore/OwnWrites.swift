@@ -19,7 +19,7 @@ final class OwnWrites: Sendable {
     private let state = Mutex(State())
     let capacity: Int
 
-    init(capacity: Int = 200_000) {
+    init(capacity: Int = 50_000) {
         self.capacity = capacity
     }
 
