@@ -26,34 +26,34 @@ public enum Validation {
     public static let maxBatchSize = 10_000
 
     /// Checks an agent name against `^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`.
-    public static func agentName(_ name: String, field: String = "agent_name") throws {
-        if name.isEmpty { throw ServiceError.invalidArgument("\(field) is required") }
-        let bytes = Array(name.utf8)
-        guard bytes.count <= maxNameLength else {
-            throw ServiceError.invalidArgument("\(field) is longer than \(maxNameLength) characters")
+    public static func agentName(_ name: String, field: @autoclosure () -> String = "agent_name") throws {
+        if name.isEmpty { throw ServiceError.invalidArgument("\(field()) is required") }
+        guard name.utf8.count <= maxNameLength else {
+            throw ServiceError.invalidArgument("\(field()) is longer than \(maxNameLength) characters")
         }
-        guard isAlnum(bytes[0]), bytes.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
-            throw ServiceError.invalidArgument("\(field) \(quoted(name)) must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+        guard isAlnum(name.utf8.first!), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
+            throw ServiceError.invalidArgument("\(field()) \(quoted(name)) must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
         }
     }
 
     /// Checks a task type: like an agent name, also allowing `:` and `/`.
-    public static func taskType(_ value: String, field: String = "task_type") throws {
-        if value.isEmpty { throw ServiceError.invalidArgument("\(field) is required") }
-        let bytes = Array(value.utf8)
-        guard bytes.count <= maxNameLength else {
-            throw ServiceError.invalidArgument("\(field) is longer than \(maxNameLength) characters")
+    public static func taskType(_ value: String, field: @autoclosure () -> String = "task_type") throws {
+        if value.isEmpty { throw ServiceError.invalidArgument("\(field()) is required") }
+        guard value.utf8.count <= maxNameLength else {
+            throw ServiceError.invalidArgument("\(field()) is longer than \(maxNameLength) characters")
         }
-        let extra: Set<UInt8> = [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "/")]
-        guard isAlnum(bytes[0]), bytes.allSatisfy({ isAlnum($0) || extra.contains($0) }) else {
-            throw ServiceError.invalidArgument("\(field) \(quoted(value)) must match ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")
+        func allowed(_ b: UInt8) -> Bool {
+            isAlnum(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: "/")
+        }
+        guard isAlnum(value.utf8.first!), value.utf8.allSatisfy(allowed) else {
+            throw ServiceError.invalidArgument("\(field()) \(quoted(value)) must match ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")
         }
     }
 
     /// Checks a task id is a UUID and returns its canonical lower-case form.
     /// Checked byte by byte: Foundation's `UUID(uuidString:)` goes through sscanf, which cost
     /// several percent of the ingest CPU.
-    public static func taskID(_ value: String, field: String = "task_id") throws -> String {
+    public static func taskID(_ value: String, field: @autoclosure () -> String = "task_id") throws -> String {
         var upper = false
         var count = 0
         for b in value.utf8 {
@@ -74,90 +74,90 @@ public enum Validation {
         return upper ? value.lowercased() : value
     }
 
-    private static func notUUID(_ value: String, _ field: String) -> ServiceError {
-        .invalidArgument("\(field) \(quoted(value)) is not a UUID")
+    private static func notUUID(_ value: String, _ field: () -> String) -> ServiceError {
+        .invalidArgument("\(field()) \(quoted(value)) is not a UUID")
     }
 
     /// Checks a number is finite and at least 0 (and at most `maximum` when given).
-    public static func nonNegative(_ value: Double, field: String, maximum: Double? = nil) throws {
-        guard value.isFinite else { throw ServiceError.invalidArgument("\(field) must be a finite number") }
-        guard value >= 0 else { throw ServiceError.invalidArgument("\(field) must not be negative (got \(value))") }
+    public static func nonNegative(_ value: Double, field: @autoclosure () -> String, maximum: Double? = nil) throws {
+        guard value.isFinite else { throw ServiceError.invalidArgument("\(field()) must be a finite number") }
+        guard value >= 0 else { throw ServiceError.invalidArgument("\(field()) must not be negative (got \(value))") }
         if let maximum, value > maximum {
-            throw ServiceError.invalidArgument("\(field) must be at most \(maximum) (got \(value))")
+            throw ServiceError.invalidArgument("\(field()) must be at most \(maximum) (got \(value))")
         }
     }
 
     /// Checks a fraction lies in 0...1.
-    public static func fraction(_ value: Double, field: String) throws {
+    public static func fraction(_ value: Double, field: @autoclosure () -> String) throws {
         guard value.isFinite, value >= 0, value <= 1 else {
-            throw ServiceError.invalidArgument("\(field) must be a number between 0 and 1 (got \(value))")
+            throw ServiceError.invalidArgument("\(field()) must be a number between 0 and 1 (got \(value))")
         }
     }
 
     /// Checks a timestamp is after 2000 and not more than five minutes ahead of `now`.
-    public static func timestamp(_ value: Date, field: String = "timestamp", now: Date = Date()) throws {
+    public static func timestamp(_ value: Date, field: @autoclosure () -> String = "timestamp", now: Date = Date()) throws {
         guard value.timeIntervalSince1970.isFinite, value >= earliestTimestamp else {
-            throw ServiceError.invalidArgument("\(field) is before 2000-01-01")
+            throw ServiceError.invalidArgument("\(field()) is before 2000-01-01")
         }
         guard value.timeIntervalSince(now) <= maxFutureSkew else {
-            throw ServiceError.invalidArgument("\(field) lies in the future (\(Int(value.timeIntervalSince(now))) s ahead)")
+            throw ServiceError.invalidArgument("\(field()) lies in the future (\(Int(value.timeIntervalSince(now))) s ahead)")
         }
     }
 
     /// Checks free text: no NUL bytes and at most `maxBytes` UTF-8 bytes.
-    public static func text(_ value: String, field: String, maxBytes: Int) throws {
+    public static func text(_ value: String, field: @autoclosure () -> String, maxBytes: Int) throws {
         if value.utf8.count > maxBytes {
-            throw ServiceError.invalidArgument("\(field) is longer than \(maxBytes) bytes")
+            throw ServiceError.invalidArgument("\(field()) is longer than \(maxBytes) bytes")
         }
-        if value.utf8.contains(0) { throw ServiceError.invalidArgument("\(field) contains a NUL character") }
+        if value.utf8.contains(0) { throw ServiceError.invalidArgument("\(field()) contains a NUL character") }
     }
 
     /// Checks an event id: 1...128 printable ASCII characters.
-    public static func eventID(_ value: String, field: String = "event_id") throws {
+    public static func eventID(_ value: String, field: @autoclosure () -> String = "event_id") throws {
         guard !value.isEmpty, value.utf8.count <= maxEventIDLength,
               value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw ServiceError.invalidArgument("\(field) must be 1 to \(maxEventIDLength) printable ASCII characters without spaces")
+            throw ServiceError.invalidArgument("\(field()) must be 1 to \(maxEventIDLength) printable ASCII characters without spaces")
         }
     }
 
     /// Checks resource figures: each finite and not negative, `other` names like task types.
-    public static func resources(_ usage: ResourceUsage, field: String = "resource_usage") throws {
-        if let cpu = usage.cpu { try nonNegative(cpu, field: "\(field).cpu", maximum: 1_000_000) }
-        if let memory = usage.memoryMB { try nonNegative(memory, field: "\(field).memory_mb", maximum: 1e9) }
-        if let tokens = usage.tokens { try nonNegative(tokens, field: "\(field).tokens", maximum: 1e12) }
+    public static func resources(_ usage: ResourceUsage, field: @autoclosure () -> String = "resource_usage") throws {
+        if let cpu = usage.cpu { try nonNegative(cpu, field: "\(field()).cpu", maximum: 1_000_000) }
+        if let memory = usage.memoryMB { try nonNegative(memory, field: "\(field()).memory_mb", maximum: 1e9) }
+        if let tokens = usage.tokens { try nonNegative(tokens, field: "\(field()).tokens", maximum: 1e12) }
         if usage.other.count > maxMapEntries {
-            throw ServiceError.invalidArgument("\(field).other has more than \(maxMapEntries) entries")
+            throw ServiceError.invalidArgument("\(field()).other has more than \(maxMapEntries) entries")
         }
         for (key, value) in usage.other {
-            try taskType(key, field: "\(field).other key")
-            try nonNegative(value, field: "\(field).other[\(key)]", maximum: 1e15)
+            try taskType(key, field: "\(field()).other key")
+            try nonNegative(value, field: "\(field()).other[\(key)]", maximum: 1e15)
         }
     }
 
     /// Validates one execution and turns it into a record to store (`timestamp` defaults to `now`,
     /// the task id canonicalised, empty strings read as absent).
-    public static func execution(_ input: ExecutionInput, field: String = "execution", now: Date = Date()) throws -> ExecutionRecord {
-        try agentName(input.agentName, field: "\(field).agent_name")
+    public static func execution(_ input: ExecutionInput, field: @autoclosure () -> String = "execution", now: Date = Date()) throws -> ExecutionRecord {
+        try agentName(input.agentName, field: "\(field()).agent_name")
         var taskIDValue: String?
-        if let id = input.taskID, !id.isEmpty { taskIDValue = try taskID(id, field: "\(field).task_id") }
+        if let id = input.taskID, !id.isEmpty { taskIDValue = try taskID(id, field: "\(field()).task_id") }
         var taskTypeValue: String?
         if let type = input.taskType, !type.isEmpty {
-            try taskType(type, field: "\(field).task_type")
+            try taskType(type, field: "\(field()).task_type")
             taskTypeValue = type
         }
         if let time = input.executionTime {
-            try nonNegative(time, field: "\(field).execution_time", maximum: maxExecutionTime)
+            try nonNegative(time, field: "\(field()).execution_time", maximum: maxExecutionTime)
         }
         var errorMessage: String?
         if let message = input.errorMessage, !message.isEmpty {
-            try text(message, field: "\(field).error_message", maxBytes: maxErrorMessageBytes)
+            try text(message, field: "\(field()).error_message", maxBytes: maxErrorMessageBytes)
             errorMessage = message
         }
-        try resources(input.resourceUsage, field: "\(field).resource_usage")
-        if let timestampValue = input.timestamp { try timestamp(timestampValue, field: "\(field).timestamp", now: now) }
+        try resources(input.resourceUsage, field: "\(field()).resource_usage")
+        if let timestampValue = input.timestamp { try timestamp(timestampValue, field: "\(field()).timestamp", now: now) }
         var eventIDValue: String?
         if let id = input.eventID, !id.isEmpty {
-            try eventID(id, field: "\(field).event_id")
+            try eventID(id, field: "\(field()).event_id")
             eventIDValue = id
         }
         return ExecutionRecord(agentName: input.agentName, taskID: taskIDValue, taskType: taskTypeValue,
@@ -197,9 +197,9 @@ public enum Validation {
     }
 
     /// Checks a `limit` parameter: 0 means `defaultValue`; negative or above `maximum` is rejected.
-    public static func limit(_ value: Int, default defaultValue: Int, maximum: Int, field: String = "limit") throws -> Int {
-        guard value >= 0 else { throw ServiceError.invalidArgument("\(field) must not be negative") }
-        guard value <= maximum else { throw ServiceError.invalidArgument("\(field) must be at most \(maximum)") }
+    public static func limit(_ value: Int, default defaultValue: Int, maximum: Int, field: @autoclosure () -> String = "limit") throws -> Int {
+        guard value >= 0 else { throw ServiceError.invalidArgument("\(field()) must not be negative") }
+        guard value <= maximum else { throw ServiceError.invalidArgument("\(field()) must be at most \(maximum)") }
         return value == 0 ? defaultValue : value
     }
 
