@@ -95,6 +95,12 @@ extension LearningService {
             replay.withLock { $0 = ReplayProgress(target: 0) }
             refreshSnapshot()
             logger("execution_log was truncated: learned state reset, rebuilding from the table")
+        case .ownWrites(let ids):
+            core.withLock { state in state.confirmOwn(ids) }
+            replay.withLock { progress in
+                progress.delivered += Int64(ids.count)
+                progress.lastEvent = Date()
+            }
         case .executions(let records):
             let now = Date()
             let anomalies = core.withLock { state in state.applyFeed(records, arrival: now) }

@@ -101,6 +101,10 @@ struct RuntimeState: Sendable {
     var feedRecentOrder: [Int64] = []
     var feedRecentNext = 0
     static let feedRecentCapacity = 65_536
+    /// Own writes the feed reported (by id) before their acknowledgement was applied here: the
+    /// direct application that follows must not wait for the feed to skip them.
+    var confirmedEarly: Set<Int64> = []
+    static let confirmedEarlyCapacity = 100_000
 
     init(config: LearningConfig, historyCapacity: Int) {
         self.config = config
@@ -115,10 +119,25 @@ struct RuntimeState: Sendable {
     mutating func applyDirect(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
         var fresh: [ExecutionRecord] = []
         for record in records {
-            guard let id = record.id, !feedRecent.contains(id), appliedDirectly.insert(id).inserted else { continue }
+            guard let id = record.id, !feedRecent.contains(id) else { continue }
+            if confirmedEarly.remove(id) != nil {
+                fresh.append(record)
+                continue
+            }
+            guard appliedDirectly.insert(id).inserted else { continue }
             fresh.append(record)
         }
         return apply(fresh, arrival: arrival, new: true)
+    }
+
+    /// The feed saw rows our writer stored (their records were applied, or are about to be, by
+    /// `applyDirect`): nothing to learn, only the bookkeeping of `appliedDirectly` to settle.
+    mutating func confirmOwn(_ ids: [Int64]) {
+        for id in ids where appliedDirectly.remove(id) == nil {
+            confirmedEarly.insert(id)
+        }
+        // Only an acknowledgement that never came back to the service leaves an id here for good.
+        if confirmedEarly.count > Self.confirmedEarlyCapacity { confirmedEarly.removeAll() }
     }
 
     /// Applies executions the change feed delivered, skipping those applied directly.
@@ -166,6 +185,7 @@ struct RuntimeState: Sendable {
     mutating func reset() {
         analytics.reset()
         appliedDirectly.removeAll()
+        confirmedEarly.removeAll()
         feedRecent.removeAll()
         feedRecentOrder.removeAll()
         feedRecentNext = 0

@@ -20,6 +20,10 @@ public import LearningCore
 public enum FeedEvent: Sendable, Equatable {
     /// Newly visible executions (each delivered once; ids ascending within one event, not across).
     case executions([ExecutionRecord])
+    /// Newly visible rows that this process's writer stored: their records went to the callers
+    /// of `LearningStore.logExecution(s)`, so only the ids come here (each once, like `executions`).
+    /// A row the feed no longer held in memory arrives in `executions` instead.
+    case ownWrites([Int64])
     /// The table was truncated: drop everything derived from it; the feed replays from the start.
     case reset
 }
@@ -125,14 +129,16 @@ public final class ExecutionFeed: Sendable {
             }
             state.generation = poll.generation
             let now = Date().timeIntervalSince1970
-            let ids = poll.records.map { $0.id ?? 0 }
+            let ids = poll.ids
             let deliver = Set(state.apply(ids: ids, now: now))
             state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, now: now, grace: settings.gapGrace,
-                            complete: poll.records.count < settings.batchSize, lastFetched: ids.last ?? 0)
+                            complete: ids.count < settings.batchSize, lastFetched: ids.last ?? 0)
             ownWrites.prune(through: state.cursor)
             let records = poll.records.filter { deliver.contains($0.id ?? 0) }
+            let own = poll.own.filter { deliver.contains($0) }
             if !records.isEmpty { try await handler(.executions(records)) }
-            if poll.records.count < settings.batchSize {
+            if !own.isEmpty { try await handler(.ownWrites(own)) }
+            if poll.ids.count < settings.batchSize {
                 try? await Task.sleep(for: .seconds(settings.pollInterval))
             }
         }
@@ -142,7 +148,12 @@ public final class ExecutionFeed: Sendable {
         var xmin: UInt64
         var xmax: UInt64
         var generation: Int64
+        /// Every id read, ascending.
+        var ids: [Int64]
+        /// Rows read from the table (outside writers, or ours no longer held).
         var records: [ExecutionRecord]
+        /// Ids of rows our writer stored and the feed held.
+        var own: [Int64]
     }
 
     private func poll(_ state: FeedCursor) async throws -> Poll {
@@ -168,20 +179,21 @@ public final class ExecutionFeed: Sendable {
                 ) e ORDER BY e.id LIMIT $4
                 """, [.int(after), .text(lo), .text(hi), .int(limit)])
             let ids = (0..<idRows.count).compactMap { idRows.int64($0, 0) }
-            var held = ownWrites.take(ids)
-            let missing = zip(ids, held).compactMap { $1 == nil ? $0 : nil }
+            let held = ownWrites.take(ids)
+            var own: [Int64] = []
+            var missing: [Int64] = []
+            for (id, isOwn) in zip(ids, held) {
+                if isOwn { own.append(id) } else { missing.append(id) }
+            }
+            var records: [ExecutionRecord] = []
             if !missing.isEmpty {
                 let rows = try c.queryPrepared("feed_rows", """
-                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[])
+                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[]) ORDER BY e.id
                     """, [.text(PGText.array(missing.map { String($0) }))])
-                var read: [Int64: ExecutionRecord] = [:]
-                for r in ExecutionColumns.records(rows) { if let id = r.id { read[id] = r } }
-                for i in held.indices where held[i] == nil { held[i] = read[ids[i]] }
+                records = ExecutionColumns.records(rows)
             }
-            // A row deleted between the two reads cannot happen inside one snapshot; skip it if it did.
-            let records = held.compactMap { $0 }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
-                        generation: snap.int64(0, 2) ?? 0, records: records)
+                        generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own)
         }
     }
 }

@@ -293,16 +293,12 @@ final class ExecutionWriter: Sendable {
         }
     }
 
-    /// Hands the rows this commit stored (not the duplicates) to the change feed.
+    /// Tells the change feed which rows this commit stored (not the duplicates).
     private func noteCommitted(_ records: [ExecutionRecord], _ acks: [IngestAck]) {
-        var stored: [ExecutionRecord] = []
-        stored.reserveCapacity(records.count)
-        for (r, ack) in zip(records, acks) where !ack.duplicate {
-            var r = r
-            r.id = ack.id
-            stored.append(r)
-        }
-        ownWrites.committed(stored)
+        var ids: [Int64] = []
+        ids.reserveCapacity(acks.count)
+        for ack in acks where !ack.duplicate { ids.append(ack.id) }
+        ownWrites.committed(ids)
     }
 
     private func isClosedAndEmpty() -> Bool {

@@ -1,15 +1,15 @@
-// Rows this process's writer committed, kept in memory until the change feed reaches them, so the
-// feed hands them on without reading them back (under ingest, reading our own rows back cost
-// PostgreSQL more CPU than writing them: uuid_out, jsonb and float8 output for every row).
-import LearningCore
+// Ids of the rows this process's writer committed, kept until the change feed reaches them, so the
+// feed reports them by id instead of reading them back: their records already went to the
+// writer's callers. (Under ingest, reading our own rows back cost PostgreSQL more CPU than
+// writing them — uuid_out, jsonb and float8 output for every row — and the server a decode.)
 import Synchronization
 
-/// Committed rows of this process's writer, by id, awaiting the change feed. Bounded: rows are
-/// kept only while a feed runs, at most `capacity` of them (the oldest batches go first); a row
-/// not found here is simply read from the table.
+/// Committed row ids of this process's writer, awaiting the change feed. Bounded: ids are kept
+/// only while a feed runs, at most `capacity` of them (the oldest batches go first); a row not
+/// held here is simply read from the table and delivered as an outside row would be.
 final class OwnWrites: Sendable {
     private struct State {
-        var byID: [Int64: ExecutionRecord] = [:]
+        var ids: Set<Int64> = []
         /// Ids per committed batch, oldest first, for eviction and pruning.
         var batches: [[Int64]] = []
         var head = 0
@@ -19,14 +19,14 @@ final class OwnWrites: Sendable {
     private let state = Mutex(State())
     let capacity: Int
 
-    init(capacity: Int = 50_000) {
+    init(capacity: Int = 200_000) {
         self.capacity = capacity
     }
 
-    /// Rows currently held.
-    var count: Int { state.withLock { $0.byID.count } }
+    /// Ids currently held.
+    var count: Int { state.withLock { $0.ids.count } }
 
-    /// A feed starts (rows are kept from now on) or stops (kept only while some feed runs).
+    /// A feed starts (ids are kept from now on) or stops (kept only while some feed runs).
     func feedStarted() { state.withLock { $0.feeds += 1 } }
     func feedStopped() {
         state.withLock { s in
@@ -35,34 +35,24 @@ final class OwnWrites: Sendable {
         }
     }
 
-    /// Records committed rows (each with its id). Called after COMMIT, before the callers resume.
-    func committed(_ records: [ExecutionRecord]) {
-        guard !records.isEmpty else { return }
+    /// Records the ids of committed rows. Called after COMMIT, before the callers resume.
+    func committed(_ ids: [Int64]) {
+        guard !ids.isEmpty else { return }
         state.withLock { s in
             guard s.feeds > 0 else { return }
-            var ids: [Int64] = []
-            ids.reserveCapacity(records.count)
-            for r in records {
-                guard let id = r.id else { continue }
-                s.byID[id] = r
-                ids.append(id)
-            }
+            for id in ids { s.ids.insert(id) }
             s.batches.append(ids)
-            while s.byID.count > capacity, s.head < s.batches.count {
+            while s.ids.count > capacity, s.head < s.batches.count {
                 Self.dropOldestBatch(&s)
             }
         }
     }
 
-    /// Hands over the held rows among `ids` (aligned with `ids`, nil where the row must be read
-    /// from the table) and forgets them.
-    func take(_ ids: [Int64]) -> [ExecutionRecord?] {
+    /// Which of `ids` are held (aligned with `ids`); those are forgotten now.
+    func take(_ ids: [Int64]) -> [Bool] {
         state.withLock { s in
-            if s.byID.isEmpty { return [ExecutionRecord?](repeating: nil, count: ids.count) }
-            var found: [ExecutionRecord?] = []
-            found.reserveCapacity(ids.count)
-            for id in ids { found.append(s.byID.removeValue(forKey: id)) }
-            return found
+            if s.ids.isEmpty { return [Bool](repeating: false, count: ids.count) }
+            return ids.map { s.ids.remove($0) != nil }
         }
     }
 
@@ -85,7 +75,7 @@ final class OwnWrites: Sendable {
     }
 
     private static func dropOldestBatch(_ s: inout State) {
-        for id in s.batches[s.head] { s.byID[id] = nil }
+        for id in s.batches[s.head] { s.ids.remove(id) }
         s.batches[s.head] = []
         s.head += 1
         if s.head == s.batches.count {
