@@ -25,7 +25,7 @@ extension LearningService {
         core.withLock { state in
             state.noteRegistered(agents.map(\.name))
             state.agentsRegistered = Int(counts?.agents ?? Int64(agents.count))
-            state.totalExecutions = counts?.executions ?? 0
+            state.setCount(executions: counts?.executions ?? 0, maxID: counts?.maxExecutionID ?? 0)
         }
         replay.withLock { $0 = ReplayProgress(target: counts?.executions ?? 0) }
         logger("registry: \(agents.count) agents registered; \(counts?.executions ?? 0) executions stored")
@@ -179,11 +179,17 @@ extension LearningService {
             if tick % 2 == 0 { process.sample() }
             checkReplay()
             refreshSnapshot()
-            if tick % 4 == 0, let counts = try? await store.counts() {
+            // The registry is small: counted every 2 s. execution_log's exact count scans the
+            // table (seconds of CPU at millions of rows), so it is taken every minute; in between
+            // the feed's deliveries are added.
+            if tick % 120 == 0, let counts = try? await store.counts() {
                 core.withLock { state in
                     state.agentsRegistered = Int(counts.agents)
-                    state.totalExecutions = counts.executions
+                    state.setCount(executions: counts.executions, maxID: counts.maxExecutionID)
                 }
+                refreshSnapshot()
+            } else if tick % 4 == 0, let agents = try? await store.agentCount() {
+                core.withLock { state in state.agentsRegistered = Int(agents) }
                 refreshSnapshot()
             }
             if tick % 6 == 0, let scanner = definitionScanner.withLock({ $0 }) {

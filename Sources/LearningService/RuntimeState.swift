@@ -90,6 +90,9 @@ struct RuntimeState: Sendable {
     var loadedModel: TrainingInfo?
     var agentsRegistered = 0
     var totalExecutions: Int64 = 0
+    /// The last exact count of execution_log and the highest id it covered; rows the feed
+    /// delivers above that id are added to `totalExecutions` until the next count.
+    var countBase: (executions: Int64, maxID: Int64) = (0, 0)
     var knownAgents: Set<String> = []
     var heartbeats: [String: Date] = [:]
     var coordinationCache: (ingested: Int64, generation: Int, at: Date, value: ExecutionAnalytics.Coordination)?
@@ -136,12 +139,26 @@ struct RuntimeState: Sendable {
         for id in ids where appliedDirectly.remove(id) == nil {
             confirmedEarly.insert(id)
         }
+        countDelivered(ids)
         // Only an acknowledgement that never came back to the service leaves an id here for good.
         if confirmedEarly.count > Self.confirmedEarlyCapacity { confirmedEarly.removeAll() }
     }
 
+    /// Sets the exact count of execution_log (taken by a query; see `countBase`).
+    mutating func setCount(executions: Int64, maxID: Int64) {
+        countBase = (executions, maxID)
+        totalExecutions = executions
+    }
+
+    /// Adds rows the feed delivered that the last exact count did not cover.
+    mutating func countDelivered(_ ids: [Int64]) {
+        let counted = countBase.maxID
+        totalExecutions += Int64(ids.reduce(0) { $0 + ($1 > counted ? 1 : 0) })
+    }
+
     /// Applies executions the change feed delivered, skipping those applied directly.
     mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+        countDelivered(records.compactMap(\.id))
         var fresh: [ExecutionRecord] = []
         fresh.reserveCapacity(records.count)
         for record in records {
@@ -194,6 +211,7 @@ struct RuntimeState: Sendable {
         lastTraining = nil
         loadedModel = nil
         totalExecutions = 0
+        countBase = (0, 0)
         coordinationCache = nil
     }
 

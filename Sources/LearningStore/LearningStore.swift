@@ -179,11 +179,18 @@ public final class LearningStore: Sendable {
         let rows = try await pool.withConnection { c in
             try c.query("""
                 SELECT (SELECT count(*) FROM agents.execution_log), (SELECT count(*) FROM agents.performance_metrics),
-                       (SELECT count(*) FROM agents.agent_registry)
+                       (SELECT count(*) FROM agents.agent_registry), (SELECT coalesce(max(id), 0) FROM agents.execution_log)
                 """)
         }
         return StoreCounts(executions: rows.int64(0, 0) ?? 0, performanceMetrics: rows.int64(0, 1) ?? 0,
-                           agents: rows.int64(0, 2) ?? 0)
+                           agents: rows.int64(0, 2) ?? 0, maxExecutionID: rows.int64(0, 3) ?? 0)
+    }
+
+    /// Rows in agent_registry (cheap: the registry is small, unlike execution_log, whose exact
+    /// count scans the table).
+    public func agentCount() async throws -> Int64 {
+        let rows = try await pool.withConnection { c in try c.query("SELECT count(*) FROM agents.agent_registry") }
+        return rows.int64(0, 0) ?? 0
     }
 
     /// How many rows hold each event id starting with `prefix` (the unique index makes it 1; used

@@ -38,4 +38,17 @@ struct RuntimeStateFeedTests {
         #expect(state.analytics.count == 3)
         #expect(state.appliedDirectly.isEmpty && state.confirmedEarly.isEmpty)
     }
+
+    @Test func totalCountsRowsTheFeedDeliversAboveTheLastExactCount() {
+        var state = RuntimeState(config: LearningConfig(), historyCapacity: 1000)
+        state.setCount(executions: 10, maxID: 10)
+        _ = state.applyFeed(rows(5...5), arrival: Date())      // a replayed row the count included
+        _ = state.applyFeed(rows(11...12), arrival: Date())    // an outside writer's new rows
+        _ = state.applyDirect(rows(13...14), arrival: Date())  // our own, reported later by id
+        #expect(state.totalExecutions == 12)
+        state.confirmOwn([13, 14])
+        #expect(state.totalExecutions == 14)
+        state.setCount(executions: 9, maxID: 14)               // an operator deleted rows meanwhile
+        #expect(state.totalExecutions == 9)
+    }
 }
