@@ -26,6 +26,9 @@ final class OwnWrites: Sendable {
     /// Ids currently held.
     var count: Int { state.withLock { $0.ids.count } }
 
+    /// True while at least one feed runs (ids are kept only then).
+    var feedRunning: Bool { state.withLock { $0.feeds > 0 } }
+
     /// A feed starts (ids are kept from now on) or stops (kept only while some feed runs).
     func feedStarted() { state.withLock { $0.feeds += 1 } }
     func feedStopped() {

@@ -157,6 +157,8 @@ struct FeedTests {
             let log = FeedLog()
             let feed = startFeed(store, log)
             defer { feed.cancel() }
+            // Ids are kept only while a feed runs (a service starts its feed before it serves).
+            #expect(await eventually(5) { store.writer.ownWrites.feedRunning })
             var ours: [Int64] = []
             for n in [3, 300] { // the INSERT path and the COPY path
                 let acks = try await store.logExecutions((0..<n).map { i in record("own-\(i % 3)", event: i % 2 == 0 ? "own-\(n)-\(i)" : nil) })
