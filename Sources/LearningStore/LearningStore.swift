@@ -386,17 +386,25 @@ public final class LearningStore: Sendable {
     // MARK: - Models
 
     /// Saves a model version; returns its id.
-    public func saveModel(_ model: StoredModel) async throws -> Int64 {
+    /// Saves a model and, in the same transaction, deletes that model's versions beyond the newest
+    /// `keepVersions` (by trained_on, then id): a model saved every hour would otherwise pile up
+    /// model_data without end.
+    public func saveModel(_ model: StoredModel, keepVersions: Int = 10) async throws -> Int64 {
         if model.name.isEmpty { throw StoreError.invalidInput("model name is required") }
         let params: [PGParam] = [.text(model.name), .text(model.type), .text(model.version), .optional(model.accuracy),
                                  .text(PGText.epoch(model.trainedOn)), .bytes(model.data), .optional(model.hyperparametersJSON)]
-        let rows = try await pool.withConnection { c in
-            try c.query("""
+        return try await pool.transaction { c -> Int64 in
+            let rows = try c.query("""
                 INSERT INTO agents.ml_models (model_name, model_type, version, accuracy, trained_on, model_data, hyperparameters)
                 VALUES ($1, $2, $3, $4, to_timestamp($5::float8) AT TIME ZONE 'UTC', $6, $7::jsonb) RETURNING id
                 """, params)
+            _ = try c.query("""
+                DELETE FROM agents.ml_models WHERE model_name = $1 AND id NOT IN (
+                    SELECT id FROM agents.ml_models WHERE model_name = $1
+                    ORDER BY trained_on DESC NULLS LAST, id DESC LIMIT $2)
+                """, [.text(model.name), .int(max(1, keepVersions))])
+            return rows.int64(0, 0) ?? 0
         }
-        return rows.int64(0, 0) ?? 0
     }
 
     /// The newest saved version of a model (by trained_on, then id), or nil.

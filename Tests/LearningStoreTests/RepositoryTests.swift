@@ -77,6 +77,25 @@ struct RepositoryTests {
         }
     }
 
+    @Test func savingAModelKeepsOnlyItsNewestVersions() async throws {
+        try await TestDatabase.withStore { store, url in
+            var ids: [Int64] = []
+            for k in 0..<15 {
+                let m = StoredModel(name: "anomaly_detection", type: "online", version: "\(k)", accuracy: nil,
+                                    trainedOn: Date(timeIntervalSince1970: 1_700_000_000 + Double(k) * 3600), data: [UInt8(k)],
+                                    hyperparametersJSON: nil)
+                ids.append(try await store.saveModel(m, keepVersions: 10))
+            }
+            _ = try await store.saveModel(StoredModel(name: "other", type: "x", version: "1", accuracy: nil,
+                                                      trainedOn: Date(), data: [1], hyperparametersJSON: nil), keepVersions: 10)
+            let c = try PGConnection(url: url)
+            let left = try c.query("SELECT id FROM agents.ml_models WHERE model_name = 'anomaly_detection' ORDER BY id")
+            #expect((0..<left.count).compactMap { left.int64($0, 0) } == Array(ids.suffix(10)))
+            #expect(try c.query("SELECT count(*) FROM agents.ml_models WHERE model_name = 'other'").int64(0, 0) == 1)
+            #expect(try await store.latestModel(named: "anomaly_detection")?.version == "14")
+        }
+    }
+
     @Test func insightsAreListedNewestFirstByKindAndAgent() async throws {
         try await TestDatabase.withStore { store, _ in
             let t = Date(timeIntervalSince1970: 1_700_000_000)
