@@ -22,7 +22,8 @@ PORT=${BENCH_PORT:-18551}
 export PORT_NGHTTPD=${PORT_NGHTTPD:-18581} PORT_FASTAPI=${PORT_FASTAPI:-18582} PORT_SWIFT_GRPC=${PORT_SWIFT_GRPC:-18583}
 export PORT_PYGRPC_SYNC=${PORT_PYGRPC_SYNC:-18584} PORT_PYGRPC_AIO=${PORT_PYGRPC_AIO:-18585}
 
-export RESULTS="$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)"
+RESULTS="$ROOT/bench/results/$(date +%Y%m%d-%H%M%S)"
+export RESULTS
 mkdir -p "$RESULTS/raw"
 {
   echo "date: $(date -Is)"; echo "host: $(uname -srm); cpus: $(nproc)"
