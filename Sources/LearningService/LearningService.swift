@@ -92,6 +92,8 @@ public final class LearningService: LearningHandlers {
     let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
     let published = Mutex<Set<String>>([])
+    /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
+    let anomalyGroups = Mutex(AnomalyGroups())
     let logger: @Sendable (String) -> Void
 
     /// Creates the service over an open store; call `start()` to begin learning.
@@ -394,6 +396,7 @@ public final class LearningService: LearningHandlers {
         if !query.agentName.isEmpty { try Validation.agentName(query.agentName) }
         if let since = query.since { try Validation.timestamp(since, field: "since") }
         try requireFeature(config.anomalyDetectionEnabled, "anomaly detection", "ANOMALY_DETECTION_ENABLED")
+        await flushAnomalyGroups()
         let stored = try await call {
             try await self.store.insights(kinds: Self.anomalyKinds, agentName: query.agentName.isEmpty ? nil : query.agentName,
                                           since: query.since, limit: limit)

@@ -126,6 +126,9 @@ extension LearningService {
     /// Stores an anomaly as an insight and pushes it to live subscribers.
     func publish(_ anomaly: LearningML.Anomaly) async {
         let kind = Self.apiAnomalyKind(anomaly.kind.rawValue)
+        let key = AnomalyGroups.Key(kind: kind, agent: anomaly.agentName, taskType: anomaly.taskType)
+        let decision = anomalyGroups.withLock { $0.admit(key, executionIDs: anomaly.recordIDs, at: Date()) }
+        if decision == .merged { return }
         let threshold = config.performance.anomalyDetectionThreshold
         let title: String
         switch anomaly.kind {
@@ -144,9 +147,23 @@ extension LearningService {
         } catch {
             logger("could not store an anomaly: \(error)")
         }
+        anomalyGroups.withLock { $0.stored(key, insightID: saved.id) }
         var event = Self.anomaly(from: saved)
         if saved.id == nil { event.id = UUID().uuidString.lowercased() }
         broadcaster.publish(.anomaly(event))
+    }
+
+    /// Adds the execution ids of merged anomalies to their stored insights (each housekeeping
+    /// tick, and before anomalies are read, so a query sees every flagged execution).
+    func flushAnomalyGroups() async {
+        let due = anomalyGroups.withLock { $0.flush(at: Date()) }
+        for flush in due {
+            do {
+                try await store.appendInsightExecutionIDs(insightID: flush.insightID, executionIDs: flush.executionIDs)
+            } catch {
+                logger("could not add \(flush.executionIDs.count) executions to anomaly \(flush.insightID): \(error)")
+            }
+        }
     }
 
     /// Stores an insight and pushes it to live subscribers.
@@ -177,6 +194,7 @@ extension LearningService {
             if Task.isCancelled { break }
             tick += 1
             if tick % 2 == 0 { process.sample() }
+            await flushAnomalyGroups()
             checkReplay()
             refreshSnapshot()
             // The registry is small: counted every 2 s. execution_log's exact count scans the

@@ -442,6 +442,18 @@ public final class LearningStore: Sendable {
         return rows.int64(0, 0) ?? 0
     }
 
+    /// Adds executions to a stored insight (an anomaly that kept recurring): appended to
+    /// `execution_ids`; `execution_id` becomes the last of them.
+    public func appendInsightExecutionIDs(insightID: Int64, executionIDs: [Int64]) async throws {
+        guard let last = executionIDs.last else { return }
+        _ = try await pool.withConnection { c in
+            try c.query("""
+                UPDATE agents.insights SET execution_ids = coalesce(execution_ids, '{}') || $2::bigint[], execution_id = $3
+                WHERE id = $1
+                """, [.int(insightID), .text(PGText.array(executionIDs.map { String($0) })), .int(last)])
+        }
+    }
+
     /// Insights, newest first, optionally of some kinds, for an agent, or since a date.
     public func insights(kinds: [String] = [], agentName: String? = nil, since: Date? = nil, limit: Int = 100) async throws -> [StoredInsight] {
         let params: [PGParam] = [kinds.isEmpty ? .null : .text(PGText.array(kinds)), .optional(agentName),

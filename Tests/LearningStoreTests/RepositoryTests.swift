@@ -96,6 +96,20 @@ struct RepositoryTests {
         }
     }
 
+    @Test func executionsAreAppendedToAStoredAnomaly() async throws {
+        try await TestDatabase.withStore { store, _ in
+            let id = try await store.saveInsight(StoredInsight(kind: "latency_spike", severity: "warning", title: "Latency spike: coder",
+                                                               detail: "slow", agents: ["coder"], taskType: "build", score: 3,
+                                                               observed: 40, expected: 10, threshold: 2, executionID: 5,
+                                                               executionIDs: [5], createdAt: Date()))
+            try await store.appendInsightExecutionIDs(insightID: id, executionIDs: [6, 9])
+            try await store.appendInsightExecutionIDs(insightID: id, executionIDs: [])
+            let stored = try #require(try await store.insights(kinds: ["latency_spike"]).first)
+            #expect(stored.executionIDs == [5, 6, 9])
+            #expect(stored.executionID == 9)
+        }
+    }
+
     @Test func insightsAreListedNewestFirstByKindAndAgent() async throws {
         try await TestDatabase.withStore { store, _ in
             let t = Date(timeIntervalSince1970: 1_700_000_000)
