@@ -289,19 +289,27 @@ extension LearningEngine {
         let total = g.reduce(0, +)
         g = g.map { $0 / total }
         var next = [Double](repeating: 0, count: k)
+        // EM sweeps; grid points whose weight has fallen below 1e-9 of the largest are dropped
+        // from the sweeps (every 10th), so the cost shrinks as the prior concentrates.
+        var active = Array(0..<k)
         lik.withUnsafeBufferPointer { L in
-            for _ in 0..<200 {
-                for j in 0..<k { next[j] = 0 }
+            for sweep in 0..<200 {
+                if sweep % 10 == 9, let top = g.max() {
+                    active = active.filter { g[$0] >= 1e-9 * top }
+                    for j in 0..<k where !active.contains(j) { g[j] = 0 }
+                }
+                for j in active { next[j] = 0 }
                 for r in 0..<rows {
                     let base = r * k
                     var z = 0.0
-                    for j in 0..<k { z += L[base + j] * g[j] }
+                    for j in active { z += L[base + j] * g[j] }
                     guard z > 0 else { continue }
                     let inv = 1 / z
-                    for j in 0..<k { next[j] += L[base + j] * g[j] * inv }
+                    for j in active { next[j] += L[base + j] * g[j] * inv }
                 }
-                let sum = next.reduce(0, +)
-                for j in 0..<k { g[j] = next[j] / sum }
+                var sum = 0.0
+                for j in active { sum += next[j] }
+                for j in active { g[j] = next[j] / sum }
             }
         }
         // The maximum-likelihood prior is discrete with a few atoms: drop the grid points EM left
