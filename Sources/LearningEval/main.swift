@@ -39,6 +39,7 @@ do {
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
+    if env["ML_NO_POOLED_PRIOR"] != nil { params.pooledSuccessPrior = false }
     if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
     if env["ML_NO_SOLO"] != nil { params.soloAdjustment = false }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }

@@ -171,6 +171,10 @@ public struct LearningEngine: Sendable {
         if let pi {
             let ps = pairs[Int(pi)]
             var p = min(max((Double(ps.successes) + ps.successAdjust + m * prior) / (Double(ps.n) + m), 0.001), 0.999)
+            if parameters.pooledSuccessPrior ?? true, let g = model.deviationPrior, g.count == Self.deviationGrid.count {
+                p = min(max(Self.posteriorRate(prior: logit(prior), successes: Double(ps.successes) + ps.successAdjust,
+                                               n: Double(ps.n), weights: g), 0.001), 0.999)
+            }
             if recent && parameters.recentMix > 0 {
                 let f = ps.lastSeen.isFinite && latest > ps.lastSeen
                     ? exp(-0.6931471805599453 * (latest - ps.lastSeen) / parameters.recencyHalfLife) : 1
@@ -185,6 +189,29 @@ public struct LearningEngine: Sendable {
             return (p, (p * (1 - p) / (Double(ps.n) + m + 1)).squareRoot(), ps.n)
         }
         return (prior, (prior * (1 - prior) / (m + 1)).squareRoot(), 0)
+    }
+
+    /// Offsets (logit) of a pair's success from its additive prior at which the nonparametric
+    /// prior ``Model/deviationPrior`` puts its mass: -4 ... 4 in steps of 0.1.
+    static let deviationGrid: [Double] = (0...80).map { Double($0) * 0.1 - 4 }
+
+    /// Posterior mean success probability of a pair with `successes` in `n` runs whose logit is
+    /// `prior` plus an offset drawn from `weights` (over ``deviationGrid``).
+    static func posteriorRate(prior: Double, successes s: Double, n: Double, weights g: [Double]) -> Double {
+        let grid = deviationGrid
+        let s = min(max(s, 0), n)
+        var best = -Double.infinity
+        for k in grid.indices where g[k] > 0 {
+            let l = prior + grid[k]
+            best = max(best, s * l - n * softplus(l))
+        }
+        var num = 0.0, den = 0.0
+        for k in grid.indices where g[k] > 0 {
+            let l = prior + grid[k]
+            let w = g[k] * exp(s * l - n * softplus(l) - best)
+            num += w * logistic(l); den += w
+        }
+        return den > 0 ? num / den : logistic(prior)
     }
 
     /// Success prior of a pair whose task type the last retrain did not see (or before the

@@ -16,6 +16,10 @@ struct Model: Sendable, Codable, Equatable {
     var taskLogSigma: [Double] = []
     /// Beta prior strength (pseudo-executions) of a pair's success rate around its prior.
     var successStrength = 20.0
+    /// Nonparametric empirical-Bayes prior of the pairs' success offsets (logit) from the additive
+    /// prior: weights over ``LearningEngine/deviationGrid`` fitted by maximum marginal likelihood
+    /// on every pair with >= 3 runs. Nil before the first retrain (or in models saved before it).
+    var deviationPrior: [Double]? = nil
     /// Between-pair variance of mean log time around the additive prior.
     var timeTau2 = 0.05
     /// Per task type and hour: log-time effect and success logit effect.

@@ -91,7 +91,9 @@ extension LearningEngine {
          "recent_mix": parameters.recentMix, "recent_mix_c": parameters.recentMixC,
          "agent_recent_mix": parameters.agentRecentMix, "recommend_recent_mix": parameters.recommendRecentMix,
          "recommend_recent_mix_c": parameters.recommendRecentMixC, "latency_z_per_unit": parameters.latencyZPerUnit,
-         "success_prior_strength": model.successStrength, "time_tau2": model.timeTau2]
+         "success_prior_strength": model.successStrength, "time_tau2": model.timeTau2,
+         "pooled_success_prior": (parameters.pooledSuccessPrior ?? true) ? 1 : 0,
+         "pooled_prior_atoms": Double(model.deviationPrior?.filter { $0 > 0 }.count ?? 0)]
     }
 
     /// The system-wide drift found at the last retrain, in words (for /status).

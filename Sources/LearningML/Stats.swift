@@ -144,6 +144,8 @@ struct LogSketch: Sendable, Codable, Equatable {
 }
 
 @inline(__always) func logistic(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+/// log(1 + eˣ) without overflow.
+@inline(__always) func softplus(_ x: Double) -> Double { x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)) }
 @inline(__always) func logit(_ p: Double) -> Double {
     let q = min(max(p, 1e-4), 1 - 1e-4)
     return log(q / (1 - q))

@@ -51,6 +51,7 @@ extension LearningEngine {
         partnerStats = parameters.soloAdjustment ? [:] : nil
         rescan(records, order: order, anomalies: &anomalies)
         applySoloAdjustment()
+        if parameters.pooledSuccessPrior ?? true { fitDeviationPrior() }
         model.accuracy = nB > 0 ? 1 - brier / Double(nB) : 0
         model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
         model.holdoutRecords = nB
@@ -191,6 +192,132 @@ extension LearningEngine {
             model.successStrength = min(max((pqS / cntS) / tau2 - 1, 2), 500)
         }
         if cntT > 0 { model.timeTau2 = max(excessT / cntT, 1e-3) }
+    }
+
+    /// The pooled prior of pair success offsets (``Model/deviationPrior``): the distribution of
+    /// each pair's logit offset from its additive prior (global + agent + task type + similar
+    /// agents), estimated from the data as a discrete distribution on ``deviationGrid`` by
+    /// maximum marginal likelihood (EM for the nonparametric MLE, Laird 1978) over pairs with at
+    /// least 3 runs. How much a pair is pooled towards its agent's and task type's strength thus
+    /// adapts to the data: most pairs sit near the additive model, a few (specialities) far from
+    /// it, and a normal prior of one variance would shrink those few too much and the rest too
+    /// little.
+    ///
+    /// The additive effects were fitted as if every pair followed them; a few pairs far from
+    /// them (an agent's speciality) pull its agent effect up for all its other task types. So
+    /// the fit alternates (`rounds` times): the agent and task-type effects are refitted with
+    /// each pair's posterior mean offset held fixed, then the prior of the offsets is refitted.
+    mutating func fitDeviationPrior(rounds: Int = 2) {
+        var offsets = [Double](repeating: 0, count: pairs.count)
+        for round in 0...rounds {
+            if round > 0 { refitSuccessEffects(offsets: offsets) }
+            guard let g = fitOffsetPrior() else { model.deviationPrior = nil; return }
+            model.deviationPrior = g
+            guard round < rounds else { break }
+            let grid = Self.deviationGrid
+            for (pi, p) in pairs.enumerated() where Int(p.task) < model.taskLogit.count {
+                let mu = successPriorLogit(p.agent, p.task, pi: pi)
+                let n = Double(p.n), s = min(max(Double(p.successes) + p.successAdjust, 0), n)
+                var best = -Double.infinity
+                for j in grid.indices where g[j] > 0 { let l = mu + grid[j]; best = max(best, s * l - n * softplus(l)) }
+                var num = 0.0, den = 0.0
+                for j in grid.indices where g[j] > 0 {
+                    let l = mu + grid[j]
+                    let w = g[j] * exp(s * l - n * softplus(l) - best)
+                    num += w * grid[j]; den += w
+                }
+                offsets[pi] = den > 0 ? num / den : 0
+            }
+        }
+    }
+
+    /// Additive success prior logit of a pair (global + agent + task type + similar agents).
+    func successPriorLogit(_ a: Int32, _ t: Int32, pi: Int) -> Double {
+        let sim = pi < model.similarLogit.count ? model.similarLogit[pi] : 0
+        return model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim
+    }
+
+    /// The success part of ``fitPriors()`` (backfitting of agent and task-type logit effects,
+    /// same ridge), with a fixed logit offset per pair.
+    mutating func refitSuccessEffects(offsets: [Double]) {
+        let nA = agents.count, nT = tasks.count
+        guard model.agentLogit.count == nA, model.taskLogit.count == nT else { return }
+        let g = model.globalLogit
+        var aL = model.agentLogit, tL = model.taskLogit
+        let ridge = 4.0
+        for _ in 0..<8 {
+            var num = [Double](repeating: 0, count: nT), den = num
+            for (pi, p) in pairs.enumerated() {
+                let q = logistic(g + aL[Int(p.agent)] + tL[Int(p.task)] + offsets[pi])
+                num[Int(p.task)] += Double(p.successes) + p.successAdjust - Double(p.n) * q
+                den[Int(p.task)] += Double(p.n) * q * (1 - q)
+            }
+            for t in 0..<nT { tL[t] += num[t] / (den[t] + ridge) - tL[t] * ridge / (den[t] + ridge) }
+            var numA = [Double](repeating: 0, count: nA), denA = numA
+            for (pi, p) in pairs.enumerated() {
+                let q = logistic(g + aL[Int(p.agent)] + tL[Int(p.task)] + offsets[pi])
+                numA[Int(p.agent)] += Double(p.successes) + p.successAdjust - Double(p.n) * q
+                denA[Int(p.agent)] += Double(p.n) * q * (1 - q)
+            }
+            for a in 0..<nA { aL[a] += numA[a] / (denA[a] + ridge) - aL[a] * ridge / (denA[a] + ridge) }
+        }
+        model.agentLogit = aL
+        model.taskLogit = tL
+    }
+
+    /// One maximum-marginal-likelihood fit of the offset prior around the current additive
+    /// effects; nil with fewer than 20 pairs of >= 3 runs.
+    func fitOffsetPrior() -> [Double]? {
+        let grid = Self.deviationGrid, k = grid.count
+        var lik: [Double] = []
+        var rows = 0
+        var ll = [Double](repeating: 0, count: k)
+        for (pi, p) in pairs.enumerated() where p.n >= 3 && Int(p.task) < model.taskLogit.count {
+            let mu = successPriorLogit(p.agent, p.task, pi: pi)
+            let n = Double(p.n), s = min(max(Double(p.successes) + p.successAdjust, 0), n)
+            var best = -Double.infinity
+            for j in 0..<k {
+                let l = mu + grid[j]
+                ll[j] = s * l - n * softplus(l)
+                best = max(best, ll[j])
+            }
+            for j in 0..<k { lik.append(exp(ll[j] - best)) }
+            rows += 1
+        }
+        guard rows >= 20 else { return nil }
+        var g = grid.map { exp(-$0 * $0 / 2) }
+        let total = g.reduce(0, +)
+        g = g.map { $0 / total }
+        var next = [Double](repeating: 0, count: k)
+        // EM sweeps; grid points whose weight has fallen below 1e-9 of the largest are dropped
+        // from the sweeps (every 10th), so the cost shrinks as the prior concentrates.
+        var active = Array(0..<k)
+        lik.withUnsafeBufferPointer { L in
+            for sweep in 0..<200 {
+                if sweep % 10 == 9, let top = g.max() {
+                    active = active.filter { g[$0] >= 1e-9 * top }
+                    for j in 0..<k where !active.contains(j) { g[j] = 0 }
+                }
+                for j in active { next[j] = 0 }
+                for r in 0..<rows {
+                    let base = r * k
+                    var z = 0.0
+                    for j in active { z += L[base + j] * g[j] }
+                    guard z > 0 else { continue }
+                    let inv = 1 / z
+                    for j in active { next[j] += L[base + j] * g[j] * inv }
+                }
+                var sum = 0.0
+                for j in active { sum += next[j] }
+                for j in active { g[j] = next[j] / sum }
+            }
+        }
+        // The maximum-likelihood prior is discrete with a few atoms: drop the grid points EM left
+        // (nearly) empty, so a posterior costs a few exponentials.
+        let top = g.max() ?? 0
+        for j in 0..<k where g[j] < 1e-4 * top { g[j] = 0 }
+        let kept = g.reduce(0, +)
+        return g.map { $0 / kept }
     }
 
     /// Per task type and UTC hour: shrunk mean residuals of log time and success against the

@@ -45,8 +45,16 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// Multiplier of the pairs' prior strength when ranking agents (more pooling towards the
     /// agent + task type model: rankings are decided by small gaps that pair noise swamps).
     public var recommendPriorScale = 1.0
-    /// `recentMixC` used when ranking agents for a recommendation.
-    public var recommendRecentMixC = 0.0
+    /// Pair success rates are posterior means under the nonparametric empirical-Bayes prior of
+    /// pair offsets from the additive model (fitted at retrain, see docs/ML.md) instead of the
+    /// beta-binomial prior. Nil means on (optional so models saved before it still load).
+    public var pooledSuccessPrior: Bool? = nil
+    /// `recentMixC` used when ranking agents for a recommendation: a pair's recent departure
+    /// from its all-time rate moves its rank with weight `z²/(z² + 16)`, so only a departure of
+    /// about 4 standard errors (16 χ² units, the evidence `driftPenalty` asks of a change point)
+    /// counts fully; below that, rankings follow the pooled all-time estimate, whose noise is far
+    /// smaller than that of a recency-weighted rate extrapolated forwards.
+    public var recommendRecentMixC = 16.0
     /// The same for one (agent, task type) pair's own drift beyond its agent's; 1e6 or more
     /// turns pair-level change points off (the default: on the evaluation workloads they found
     /// more noise than drift, and the recency mix follows pair drift instead).

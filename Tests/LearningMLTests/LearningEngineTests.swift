@@ -65,6 +65,43 @@ import Testing
         #expect(e.recommend(taskType: "a", at: later).first?.agentName == "steady")
     }
 
+    @Test func rankingPoolsAnAgentsStrengthButKeepsAWellAttestedSpeciality() {
+        var w = WorkloadBuilder()
+        // Eight task types. "strong" succeeds 95 % on seven of them, "lucky" 55 %, "specialist"
+        // 60 %, "generalist" 88 %, eight peers 75 %; on t7: strong 5 of 6, lucky 3 of 3 (a raw
+        // rate of 1.0), the specialist 98 % over 120 runs (its speciality), the generalist 88 %.
+        let types = (0..<8).map { "t\($0)" }
+        for t in types.dropLast() {
+            w.series(agent: "strong", task: t, count: 80, days: 10) { _ in 0.95 }
+            w.series(agent: "lucky", task: t, count: 80, days: 10) { _ in 0.55 }
+            w.series(agent: "specialist", task: t, count: 80, days: 10) { _ in 0.6 }
+        }
+        for t in types { w.series(agent: "generalist", task: t, count: 120, days: 10) { _ in 0.88 } }
+        for k in 0..<8 { for t in types { w.series(agent: "peer-\(k)", task: t, count: 40, days: 10) { _ in 0.75 } } }
+        w.series(agent: "specialist", task: "t7", count: 120, days: 10) { _ in 0.98 }
+        for i in 0..<6 { w.add(agent: "strong", task: "t7", at: day0.addingTimeInterval(Double(i) * 7200), success: i != 2, time: 10) }
+        for i in 0..<3 { w.add(agent: "lucky", task: "t7", at: day0.addingTimeInterval(Double(i) * 7200 + 3600), success: true, time: 10) }
+        var e = LearningEngine()
+        let now = day0.addingTimeInterval(10 * 86_400)
+        _ = e.retrain(on: w.sorted, now: now)
+        let prior = e.model.deviationPrior ?? []
+        #expect(prior.count == LearningEngine.deviationGrid.count)
+        #expect(abs(prior.reduce(0, +) - 1) < 1e-9)
+        let names = e.recommend(taskType: "t7", at: now, limit: 20).map(\.agentName)
+        let rank = { (name: String) in names.firstIndex(of: name) ?? Int.max }
+        #expect(rank("strong") < rank("lucky"), "ranking \(names)")
+        #expect(names.first == "specialist", "ranking \(names)")
+        let lucky = e.predict(agent: "lucky", taskType: "t7", at: now).successProbability
+        #expect(lucky < 0.8, "3 of 3 from a 55 % agent is pooled towards its strength: \(lucky)")
+        // Without the pooled prior (beta-binomial shrinkage of one strength for every pair) the
+        // speciality is shrunk towards the specialist's 60 % elsewhere and loses first place.
+        var params = EngineParameters()
+        params.pooledSuccessPrior = false
+        var old = LearningEngine(parameters: params)
+        _ = old.retrain(on: w.sorted, now: now)
+        #expect(old.recommend(taskType: "t7", at: now, limit: 20).first?.agentName != "specialist")
+    }
+
     @Test func recommendationsTradeSuccessForSpeed() {
         var w = WorkloadBuilder()
         w.series(agent: "careful", task: "t", count: 400, days: 10, median: 100) { _ in 0.92 }
