@@ -57,8 +57,10 @@ final class EventLoop: @unchecked Sendable {
             state.wakePending = true
             return true
         }
-        // On the loop thread itself the queue is drained before the loop sleeps again.
-        if needsWake && !inLoopThread {
+        // Inside `runTasks` on the loop thread the queue is drained again before the loop sleeps;
+        // anywhere else (another thread, or this loop's event handling, timers, flushes) the
+        // loop may be about to sleep in epoll_wait, so it must be woken.
+        if needsWake && !(inLoopThread && drainingTasks) {
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
@@ -156,6 +158,8 @@ final class EventLoop: @unchecked Sendable {
     /// The loop: wait for events, run them, run due timers and queued tasks, flush dirty connections.
     /// The loop thread's id (0 until `run` starts).
     private let loopThread = Atomic<UInt>(0)
+    /// True while `runTasks` drains the queue (read and written on the loop thread only).
+    private var drainingTasks = false
 
     /// True on this loop's own thread.
     var inLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
@@ -192,6 +196,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
+        drainingTasks = true
+        defer { drainingTasks = false }
         while true {
             let batch = tasks.withLock { state -> [@Sendable () -> Void] in
                 state.wakePending = false

@@ -21,7 +21,9 @@ enum ExitCode {
 
 /// Output sinks, so tests can capture what the CLI prints.
 struct Output: Sendable {
-    var out: @Sendable (String) -> Void = { print($0) }
+    /// Writes a line to standard output at once (unbuffered: `learning watch | grep ...` must see
+    /// each event as it arrives, not when a block buffer fills or the process exits).
+    var out: @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
     var err: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 }
 
