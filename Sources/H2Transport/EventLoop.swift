@@ -57,10 +57,10 @@ final class EventLoop: @unchecked Sendable {
             state.wakePending = true
             return true
         }
-        // Inside `runTasks` on the loop thread the queue is drained again before the loop sleeps;
-        // anywhere else (another thread, or this loop's event handling, timers, flushes) the
-        // loop may be about to sleep in epoll_wait, so it must be woken.
-        if needsWake && !(inLoopThread && drainingTasks) {
+        // On the loop thread between epoll_wait and the end of `runTasks` the queue is drained
+        // before the loop sleeps; anywhere else (another thread, or this loop's timers and
+        // flushes, which come after `runTasks`) the loop may be about to sleep, so wake it.
+        if needsWake && !(inLoopThread && tasksRunAhead) {
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
@@ -158,8 +158,9 @@ final class EventLoop: @unchecked Sendable {
     /// The loop: wait for events, run them, run due timers and queued tasks, flush dirty connections.
     /// The loop thread's id (0 until `run` starts).
     private let loopThread = Atomic<UInt>(0)
-    /// True while `runTasks` drains the queue (read and written on the loop thread only).
-    private var drainingTasks = false
+    /// True from the moment `epoll_wait` returns until `runTasks` has drained the queue: a task
+    /// queued on the loop thread meanwhile runs without waking the loop. Loop thread only.
+    private var tasksRunAhead = false
 
     /// True on this loop's own thread.
     var inLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
@@ -178,6 +179,7 @@ final class EventLoop: @unchecked Sendable {
             }
             let count = epoll_wait(epollFD, events, Int32(capacity), timeout)
             if count < 0 && errno != EINTR { break }
+            tasksRunAhead = true
             for index in 0..<max(0, Int(count)) {
                 let fd = events[index].data.fd
                 if fd == wakeFD {
@@ -196,8 +198,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func runTasks() {
-        drainingTasks = true
-        defer { drainingTasks = false }
+        tasksRunAhead = true
+        defer { tasksRunAhead = false }
         while true {
             let batch = tasks.withLock { state -> [@Sendable () -> Void] in
                 state.wakePending = false
