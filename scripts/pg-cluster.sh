@@ -8,6 +8,8 @@
 #   scripts/pg-cluster.sh status DIR       exit 0 and print the port when it runs, exit 1 otherwise
 #   scripts/pg-cluster.sh url DIR PORT     print the URL only
 #   scripts/pg-cluster.sh free-port PORT   print the first port from PORT up that nothing listens on
+#     (start below 32768: a port in the kernel's ephemeral range may be held by an outgoing
+#     connection, which this probe cannot see, and then bind() fails)
 #
 # Creates the guide's database `claude_auth` and role `claude_user` (trust auth, loopback only).
 set -euo pipefail

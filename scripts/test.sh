@@ -83,7 +83,7 @@ check "scripts lint clean (shellcheck)" scripts/lint-shell.sh
 
 start_pg() {
   PGDIR=$(mktemp -d /tmp/learning-test-pg.XXXXXX) || return 1
-  local port=${TEST_PG_PORT:-$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))}
+  local port=${TEST_PG_PORT:-$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 12000)))}
   LEARNING_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$PGDIR" "$port") || return 1
   echo "test database: $LEARNING_TEST_DATABASE_URL (socket and data in $PGDIR)"
 }
@@ -96,7 +96,7 @@ start_pgvector() {
   if [ ! -x scripts/pgvector-cluster.sh ]; then echo "no scripts/pgvector-cluster.sh"; return 0; fi
   VECDIR=$(mktemp -d /tmp/learning-test-pgvector.XXXXXX) || return 0
   local url port
-  port=$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 20000)))
+  port=$(scripts/pg-cluster.sh free-port $((20000 + RANDOM % 12000)))
   if url=$(scripts/pgvector-cluster.sh start "$VECDIR" "$port" 2>"$RESULTS/pgvector.log"); then
     export LEARNING_TEST_PGVECTOR_URL=$url
     echo "pgvector database: $url"

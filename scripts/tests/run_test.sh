@@ -39,7 +39,9 @@ while :; do sleep 0.1; done
 SH
 chmod +x "$WORK/fake-server"
 
-free_port() { scripts/pg-cluster.sh free-port $((30000 + RANDOM % 20000)); }
+# Below the kernel's ephemeral range (32768-60999): a port an outgoing connection happens to use
+# looks free to the probe (nothing listens) yet refuses bind().
+free_port() { scripts/pg-cluster.sh free-port $((20000 + RANDOM % 12000)); }
 API_PORT=$(free_port)
 RUN_PID=""
 
