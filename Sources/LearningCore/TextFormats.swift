@@ -20,24 +20,16 @@ public func civilDate(daysSinceEpoch days: Int64) -> (year: Int64, month: Int64,
 /// Appends `text` as a JSON string literal: quotes, `\"`, `\\`, `\n`, `\r`, `\t`, and other
 /// control characters as `\u00XX`; everything else as it is.
 public func appendJSONStringLiteral(_ text: String, to out: inout String) {
-    out.append("\"")
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out.append("\\\"")
-        case "\\": out.append("\\\\")
-        case "\n": out.append("\\n")
-        case "\r": out.append("\\r")
-        case "\t": out.append("\\t")
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        out.append("\"")
+        out.append(text)
+        out.append("\"")
+        return
     }
-    out.append("\"")
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(text.utf8.count + 2)
+    appendJSONStringLiteral(text, to: &bytes)
+    out.append(String(decoding: bytes, as: UTF8.self))
 }
 
 /// `text` as a JSON string literal (see `appendJSONStringLiteral`).
@@ -47,8 +39,9 @@ public func jsonStringLiteral(_ text: String) -> String {
     return out
 }
 
-/// Appends `text` as a JSON string literal to UTF-8 bytes (the same output as the `String` form).
-/// The escaped characters are ASCII, which never occurs inside a multi-byte sequence.
+/// Appends `text` as a JSON string literal to UTF-8 bytes (the one implementation of the escaping;
+/// the `String` form calls it). The escaped characters are ASCII, which never occurs inside a
+/// multi-byte sequence.
 public func appendJSONStringLiteral(_ text: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     for b in text.utf8 {
@@ -70,7 +63,7 @@ public func appendJSONStringLiteral(_ text: String, to out: inout [UInt8]) {
 /// The UUID spelled `8-4-4-4-12` hex digits (either case), or nil. Byte by byte: Foundation's
 /// `UUID(uuidString:)` goes through sscanf, which showed up in ingest profiles.
 public func parseCanonicalUUID(_ text: String) -> UUID? {
-    var bytes = [UInt8](repeating: 0, count: 16)
+    var high: UInt64 = 0, low: UInt64 = 0
     var count = 0
     var nibbles = 0
     for b in text.utf8 {
@@ -79,19 +72,23 @@ public func parseCanonicalUUID(_ text: String) -> UUID? {
         case 8, 13, 18, 23:
             guard b == UInt8(ascii: "-") else { return nil }
         default:
-            let v: UInt8
+            let v: UInt64
             switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = b - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = b - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = b - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt64(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt64(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt64(b - UInt8(ascii: "A") + 10)
             default: return nil
             }
-            bytes[nibbles / 2] |= nibbles % 2 == 0 ? v << 4 : v
+            if nibbles < 16 { high = high << 4 | v } else { low = low << 4 | v }
             nibbles += 1
         }
         count += 1
     }
     guard count == 36 else { return nil }
-    return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                       bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    func byte(_ word: UInt64, _ index: Int) -> UInt8 { UInt8(truncatingIfNeeded: word >> UInt64(56 - 8 * index)) }
+    return UUID(uuid: (byte(high, 0), byte(high, 1), byte(high, 2), byte(high, 3), byte(high, 4), byte(high, 5), byte(high, 6), byte(high, 7),
+                       byte(low, 0), byte(low, 1), byte(low, 2), byte(low, 3), byte(low, 4), byte(low, 5), byte(low, 6), byte(low, 7)))
 }
+
+/// True for `8-4-4-4-12` hex digits, either case (the form PostgreSQL's uuid type and the API accept).
+public func isCanonicalUUID(_ text: String) -> Bool { parseCanonicalUUID(text) != nil }
