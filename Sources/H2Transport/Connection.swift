@@ -319,12 +319,7 @@ final class HTTP1Handler: @unchecked Sendable {
                     processRequests()
                 }
             }
-            // Small requests are handled on this loop; large bodies on the global pool (see H2Handler.startTask).
-            if httpRequest.body.count <= EventLoop.inlineRequestBytes {
-                Task(executorPreference: loop, operation: operation)
-            } else {
-                Task(operation: operation)
-            }
+            loop.startHandlerTask(requestBytes: httpRequest.body.count, operation)
         }
     }
 

@@ -262,6 +262,16 @@ extension EventLoop: TaskExecutor {
     /// thousands of records) go to the global pool so the loop's other connections keep moving.
     static let inlineRequestBytes = 16 * 1024
 
+    /// Starts the task of a handler whose request has `requestBytes` (nil for a stream of
+    /// requests): on this loop up to `inlineRequestBytes`, else on the global pool.
+    @discardableResult
+    func startHandlerTask(requestBytes: Int?, _ operation: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        if let requestBytes, requestBytes <= Self.inlineRequestBytes {
+            return Task(executorPreference: self, operation: operation)
+        }
+        return Task(operation: operation)
+    }
+
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         execute { [self] in job.runSynchronously(on: self.asUnownedTaskExecutor()) }

@@ -561,14 +561,14 @@ final class H2Handler: @unchecked Sendable {
         case .unary(let function):
             stream.requestMessages.append(contentsOf: payloads)
             guard endOfInput, let request = singleRequest(stream) else { return }
-            startTask(stream, counted: false, onLoop: request.count <= EventLoop.inlineRequestBytes) { context, _ in
+            startTask(stream, counted: false, requestBytes: request.count) { context, _ in
                 try await function(context, request)
             }
         case .serverStreaming(let function):
             stream.requestMessages.append(contentsOf: payloads)
             guard endOfInput, let request = singleRequest(stream) else { return }
             let writer = H2ResponseWriter(handler: self, streamID: stream.id, context: stream.context!)
-            startTask(stream, counted: false, onLoop: request.count <= EventLoop.inlineRequestBytes) { context, _ in
+            startTask(stream, counted: false, requestBytes: request.count) { context, _ in
                 try await function(context, request, writer)
                 return nil
             }
@@ -583,10 +583,10 @@ final class H2Handler: @unchecked Sendable {
         return nil
     }
 
-    /// Starts a call's handler: on the connection's loop for a small request (`onLoop`), else on
-    /// the global pool, so that decoding and checking a large batch or a stream of them does not
-    /// hold up the other connections of the loop.
-    private func startTask(_ stream: H2Stream, counted: Bool, onLoop: Bool = false,
+    /// Starts a call's handler: on the connection's loop for a small request, else (a large
+    /// request, or a stream of them: `requestBytes` nil) on the global pool, so that decoding and
+    /// checking a large batch does not hold up the other connections of the loop.
+    private func startTask(_ stream: H2Stream, counted: Bool, requestBytes: Int? = nil,
                            _ body: @escaping @Sendable (GRPCCallContext, Int32) async throws -> [UInt8]?) {
         if inNghttp2 { counters.handlerCallsInsideNghttp2 += 1 }
         let context = stream.context!
@@ -597,7 +597,7 @@ final class H2Handler: @unchecked Sendable {
             do { result = .success(try await body(context, id)) } catch { result = .failure(error) }
             loop.execute { [self] in self.taskCompleted(id, result) }
         }
-        stream.task = onLoop ? Task(executorPreference: loop, operation: operation) : Task(operation: operation)
+        stream.task = loop.startHandlerTask(requestBytes: requestBytes, operation)
     }
 
     private func taskCompleted(_ id: Int32, _ result: Result<[UInt8]?, any Error>) {
@@ -775,8 +775,7 @@ final class H2Handler: @unchecked Sendable {
                     self.connection.loop.scheduleFlush(self.connection)
                 }
             }
-            stream.task = request.body.count <= EventLoop.inlineRequestBytes
-                ? Task(executorPreference: loop, operation: operation) : Task(operation: operation)
+            stream.task = loop.startHandlerTask(requestBytes: request.body.count, operation)
         }
     }
 
