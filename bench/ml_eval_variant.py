@@ -45,28 +45,18 @@ def main():
             if keep(row[ai]):
                 new_id[old] = len(new_id)
                 w.writerow(row)
-    with open(os.path.join(src, "truth_rows.csv"), newline="") as f, \
-            open(os.path.join(dst, "truth_rows.csv"), "w", newline="") as g:
-        r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
-        header = next(r)
-        w.writerow(header)
-        ri = header.index("row_id")
-        for row in r:
-            old = int(row[ri])
-            if old in new_id:
-                row[ri] = str(new_id[old])
-                w.writerow(row)
-    with open(os.path.join(src, "test_queries.csv"), newline="") as f, \
-            open(os.path.join(dst, "test_queries.csv"), "w", newline="") as g:
-        r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
-        header = next(r)
-        w.writerow(header)
-        ri = header.index("row_id")
-        for row in r:
-            old = int(row[ri])
-            if old in new_id:
-                row[ri] = str(new_id[old])
-                w.writerow(row)
+    # Files keyed by row_id keep the rows that survived, renumbered.
+    for name in ("truth_rows.csv", "test_queries.csv"):
+        with open(os.path.join(src, name), newline="") as f, open(os.path.join(dst, name), "w", newline="") as g:
+            r, w = csv.reader(f), csv.writer(g, lineterminator="\n")
+            header = next(r)
+            w.writerow(header)
+            ri = header.index("row_id")
+            for row in r:
+                old = int(row[ri])
+                if old in new_id:
+                    row[ri] = str(new_id[old])
+                    w.writerow(row)
     n_train = sum(1 for old in new_id if old < meta["n_train"])
     meta["n_train"], meta["n_test"] = n_train, len(new_id) - n_train
     meta["rows"] = len(new_id)
