@@ -246,7 +246,7 @@ final class ExecutionWriter: Sendable {
             do {
                 let records = batch.flatMap(\.records)
                 let acks = try slot.run { c in try Self.insert(records, on: c) }
-                noteCommitted(records, acks)
+                noteCommitted(acks)
                 var offset = 0
                 for g in batch {
                     g.continuation.resume(returning: Array(acks[offset..<offset + g.records.count]))
@@ -265,7 +265,7 @@ final class ExecutionWriter: Sendable {
                     for g in batch {
                         do {
                             let acks = try slot.run { c in try Self.insert(g.records, on: c) }
-                            noteCommitted(g.records, acks)
+                            noteCommitted(acks)
                             g.continuation.resume(returning: acks)
                         } catch {
                             g.continuation.resume(throwing: error)
@@ -282,7 +282,7 @@ final class ExecutionWriter: Sendable {
     }
 
     /// Tells the change feed which rows this commit stored (not the duplicates).
-    private func noteCommitted(_ records: [ExecutionRecord], _ acks: [IngestAck]) {
+    private func noteCommitted(_ acks: [IngestAck]) {
         var ids: [Int64] = []
         ids.reserveCapacity(acks.count)
         for ack in acks where !ack.duplicate { ids.append(ack.id) }
