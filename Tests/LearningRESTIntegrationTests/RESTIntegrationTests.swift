@@ -137,6 +137,15 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
         #expect(summary["duplicates"] == .number("2000"))
         #expect(try await curl("GET", "\(base)/analytics/performance").json?["total_executions"] == .number("2000"))
 
+        // Models (and the embeddings behind /agents/{name}/similar) train in the background after
+        // the replay; until then such endpoints answer 503 "retry shortly", as a client would see.
+        // Wait for the first training to finish, as a client retrying would.
+        let trained = try await curlUntil("\(base)/health") { reply in
+            guard case let .object(models)? = reply.json?["ml_models"] else { return false }
+            return !models.isEmpty && !models.contains { $0.1 == .string("training") }
+        }
+        #expect(trained.status == 200, "\(trained.body.prefix(300))")
+
         // Every endpoint of the catalogue, with valid input, over HTTP/1.1 and HTTP/2.
         let agent = try #require(csvAgents.sorted().first)
         let taskType = "backup_verify"
