@@ -46,12 +46,14 @@ final class ServerProcess: Sendable {
         process.standardOutput = pipe
         let output = OutputBuffer()
         let reader = pipe.fileHandleForReading
+        let readerDone = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             while true {
                 let data = reader.availableData
                 if data.isEmpty { break }
                 output.append(data)
             }
+            readerDone.signal()
         }
         try process.run()
         let deadline = Date().addingTimeInterval(60)
@@ -66,6 +68,8 @@ final class ServerProcess: Sendable {
         guard let port else {
             if process.isRunning { process.terminate() }
             process.waitUntilExit()
+            // What the server printed just before it exited may still be in the pipe: read to the end.
+            _ = readerDone.wait(timeout: .now() + 5)
             throw TestEnvironment.Missing(description: "learning-server did not start: \(output.value)")
         }
         return ServerProcess(process: process, port: port, databaseURL: databaseURL, output: output)
