@@ -16,7 +16,14 @@ final class EventLoop: @unchecked Sendable {
     let index: Int
     let epollFD: Int32
     private let wakeFD: Int32
-    private let tasks = Mutex<(queue: [@Sendable () -> Void], wakePending: Bool)>(([], false))
+    /// Tasks other threads queued; `asleep` while the loop blocks (or is about to) in epoll_wait
+    /// with an empty queue; `wakePending` once the eventfd was written for that sleep.
+    private let tasks = Mutex<TaskQueue>(TaskQueue())
+    private struct TaskQueue {
+        var queue: [@Sendable () -> Void] = []
+        var asleep = false
+        var wakePending = false
+    }
     private let stopRequested = Atomic<Bool>(false)
 
     // Loop-thread state.
@@ -51,16 +58,16 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on the loop thread soon. Callable from any thread.
     func execute(_ task: @escaping @Sendable () -> Void) {
+        // Only a sleeping loop needs the eventfd, and only once per sleep: an awake loop looks at
+        // the queue before it sleeps again. A writer thread resuming a commit's dozen callers
+        // thus wakes a loop once, not a dozen times (each write a syscall and a wake-up).
         let needsWake = tasks.withLock { state -> Bool in
             state.queue.append(task)
-            if state.wakePending { return false }
+            if !state.asleep || state.wakePending { return false }
             state.wakePending = true
             return true
         }
-        // On the loop thread between epoll_wait and the end of `runTasks` the queue is drained
-        // before the loop sleeps; anywhere else (another thread, or this loop's timers and
-        // flushes, which come after `runTasks`) the loop may be about to sleep, so wake it.
-        if needsWake && !(inLoopThread && tasksRunAhead) {
+        if needsWake {
             var one: UInt64 = 1
             _ = write(wakeFD, &one, 8)
         }
@@ -156,18 +163,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// The loop: wait for events, run them, run due timers and queued tasks, flush dirty connections.
-    /// The loop thread's id (0 until `run` starts).
-    private let loopThread = Atomic<UInt>(0)
-    /// True from the moment `epoll_wait` returns until `runTasks` has drained the queue: a task
-    /// queued on the loop thread meanwhile runs without waking the loop. Loop thread only.
-    private var tasksRunAhead = false
-
-    /// True on this loop's own thread.
-    var inLoopThread: Bool { loopThread.load(ordering: .relaxed) == UInt(pthread_self()) }
-
     func run() {
-        loopThread.store(UInt(pthread_self()), ordering: .relaxed)
-        defer { loopThread.store(0, ordering: .relaxed) }
         let capacity = 512
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: capacity)
         defer { events.deallocate() }
@@ -177,9 +173,18 @@ final class EventLoop: @unchecked Sendable {
                 let remaining = ContinuousClock.now.duration(to: first.deadline).nanoseconds
                 timeout = remaining <= 0 ? 0 : Int32(min(remaining / 1_000_000 + 1, 60_000))
             }
-            let count = epoll_wait(epollFD, events, Int32(capacity), timeout)
+            // Sleep only with an empty queue (tasks queued by the last iteration's timers and
+            // flushes, or by other threads since `runTasks`, run first).
+            let mayBlock = tasks.withLock { state -> Bool in
+                state.asleep = state.queue.isEmpty
+                return state.asleep
+            }
+            let count = epoll_wait(epollFD, events, Int32(capacity), mayBlock ? timeout : 0)
+            tasks.withLock { state in
+                state.asleep = false
+                state.wakePending = false
+            }
             if count < 0 && errno != EINTR { break }
-            tasksRunAhead = true
             for index in 0..<max(0, Int(count)) {
                 let fd = events[index].data.fd
                 if fd == wakeFD {
@@ -197,15 +202,18 @@ final class EventLoop: @unchecked Sendable {
         flushDirty()
     }
 
+    /// The queue's second buffer, swapped with the shared one so that taking the queued tasks
+    /// allocates nothing. Loop thread only.
+    private var spareTasks: [@Sendable () -> Void] = []
+
     private func runTasks() {
-        tasksRunAhead = true
-        defer { tasksRunAhead = false }
         while true {
-            let batch = tasks.withLock { state -> [@Sendable () -> Void] in
-                state.wakePending = false
-                let batch = state.queue
-                state.queue.removeAll(keepingCapacity: true)
-                return batch
+            var batch: [@Sendable () -> Void] = []
+            swap(&batch, &spareTasks)
+            tasks.withLock { state in swap(&state.queue, &batch) }
+            defer {
+                batch.removeAll(keepingCapacity: batch.capacity <= 4096)
+                swap(&batch, &spareTasks)
             }
             if batch.isEmpty { return }
             for task in batch { task() }
@@ -222,14 +230,15 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func flushDirty() {
-        while !dirty.isEmpty {
-            let batch = dirty
-            dirty.removeAll(keepingCapacity: true)
-            for connection in batch {
-                connection.flushScheduled = false
-                connection.flush()
-            }
+        // By index: a flush may mark connections dirty again (the loop reaches them).
+        var next = 0
+        while next < dirty.count {
+            let connection = dirty[next]
+            next += 1
+            connection.flushScheduled = false
+            connection.flush()
         }
+        dirty.removeAll(keepingCapacity: true)
     }
 }
 

@@ -122,6 +122,7 @@ final class H2Handler: @unchecked Sendable {
     private var session: OpaquePointer?
     private var streams: [Int32: H2Stream] = [:]
     private var events: [Event] = []
+    private var processingEvents = false
     private var inNghttp2 = false
     private var goAwaySent = false
     private var failed = false
@@ -379,10 +380,20 @@ final class H2Handler: @unchecked Sendable {
     // MARK: Acting on events (after nghttp2 returned)
 
     private func processEvents() {
-        while !events.isEmpty {
-            let batch = events
-            events.removeAll(keepingCapacity: true)
-            for event in batch {
+        // By index, not over a copy: handling an event may queue more (the loop reaches them),
+        // and a copy would make `removeAll(keepingCapacity:)` allocate a fresh buffer each time.
+        // A nested call leaves the events to the outer one.
+        guard !processingEvents else { return }
+        processingEvents = true
+        var next = 0
+        defer {
+            events.removeAll(keepingCapacity: events.capacity <= 1024)
+            processingEvents = false
+        }
+        while next < events.count {
+            let event = events[next]
+            next += 1
+            do {
                 switch event {
                 case .headers(let id):
                     if let stream = streams[id] { headersReceived(stream) }
