@@ -163,9 +163,16 @@ public final class ExecutionFeed: Sendable {
         let limit = settings.batchSize
         let ownWrites = self.ownWrites
         return try await pool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            // Every read below goes by primary-key ranges. The planner's statistics lag behind a
+            // table that grows by thousands of rows a second: it estimated the newest ids as a
+            // third of the table and chose sequential scans (and parallel workers) that took
+            // 20-30 ms a poll, a tenth of a core during ingest. For this transaction only, scans
+            // go through the index (the settings end with it).
             let snap = try c.query("""
                 SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
-                       (SELECT truncate_generation FROM agents.feed_state WHERE id = 1)
+                       (SELECT truncate_generation FROM agents.feed_state WHERE id = 1),
+                       set_config('enable_seqscan', 'off', true),
+                       set_config('max_parallel_workers_per_gather', '0', true)
                 FROM pg_current_snapshot() s
                 """)
             // The ids first; rows our writer committed come from memory, only the others (outside
