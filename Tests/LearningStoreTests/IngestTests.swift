@@ -58,6 +58,33 @@ struct IngestTests {
         }
     }
 
+    @Test func aSecondWriterStartsOnlyOnABacklog() async throws {
+        var ingest = IngestSettings()
+        ingest.writers = 2
+        ingest.maxBatchRows = 1_000
+        try await TestDatabase.withStore(ingest: ingest) { store, _ in
+            // 200 callers with one record each never queue 256 rows: one transaction at a time,
+            // however the two writers take turns.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 { group.addTask { _ = try await store.logExecution(record("single-\(i % 9)")) } }
+                try await group.waitForAll()
+            }
+            #expect(store.writer.peakConcurrentBatches == 1)
+            #expect(store.writer.stats.rows == 200)
+            #expect(store.writer.stats.batches < 200, "records of concurrent callers share transactions")
+            // Eight batches of 1,000 rows, each its own transaction (maxBatchRows): while one
+            // writer copies, the 7,000 waiting rows start the other.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for b in 0..<8 {
+                    group.addTask { _ = try await store.logExecutions((0..<1_000).map { _ in record("batch-\(b)") }) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(store.writer.peakConcurrentBatches == 2)
+            #expect(try await store.counts().executions == 8_200)
+        }
+    }
+
     @Test func invalidRecordIsRejectedBeforeItCanFailOthers() async throws {
         try await TestDatabase.withStore { store, _ in
             await #expect(throws: StoreError.self) { _ = try await store.logExecution(record(task: "not-a-uuid")) }
