@@ -58,6 +58,41 @@ struct IngestTests {
         }
     }
 
+    @Test func binaryParametersKeepNullsUnicodeAndTimestampsExact() async throws {
+        try await TestDatabase.withStore { store, url in
+            var full = record("agent-ü-\u{1F916}", event: "bin-1", task: "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+                              type: "análisis", time: 1e-6, success: false,
+                              at: Date(timeIntervalSince1970: 1_000.25), cpu: 0)
+            full.errorMessage = "tab\tnewline\n quote\" backslash\\ {brace}, comma"
+            full.resourceUsage.memoryMB = 1.5e9
+            full.resourceUsage.other = ["ключ": -2.5]
+            let sparse = ExecutionRecord(agentName: "sparse", taskID: nil, taskType: nil, executionTime: nil, success: true,
+                                         resourceUsage: ResourceUsage(), timestamp: Date(timeIntervalSince1970: 4_102_444_800.123456),
+                                         eventID: "bin-2")
+            let late = record("late", event: "bin-3", at: Date(timeIntervalSince1970: 253_402_300_799))
+            let early = record("early", event: "bin-4", at: Date(timeIntervalSince1970: -62_135_596_800))
+            let anonymous = record("anonymous")
+            // Fewer rows than copyThreshold: one INSERT with binary array parameters.
+            let acks = try await store.logExecutions([full, sparse, late, early, anonymous])
+            for (i, r) in [full, sparse, late, early].enumerated() {
+                var expected = r
+                expected.id = acks[i].id
+                expected.taskID = r.taskID?.lowercased()
+                #expect(try await store.execution(eventID: r.eventID!) == expected)
+            }
+            let c = try PGConnection(url: url)
+            let row = try c.query("""
+                SELECT task_id IS NULL, task_type IS NULL, execution_time IS NULL, error_message IS NULL,
+                       resource_usage IS NULL, event_id IS NULL, timestamp::text
+                FROM agents.execution_log WHERE event_id = 'bin-2' OR agent_name = 'anonymous' ORDER BY id
+                """)
+            #expect(row.rows[0] == ["t", "t", "t", "t", "t", "f", "2100-01-01 00:00:00.123456"])
+            #expect(row.rows[1][5] == "t")
+            #expect(try c.query("SELECT timestamp::text FROM agents.execution_log WHERE event_id IN ('bin-1', 'bin-3', 'bin-4') ORDER BY id").rows
+                    == [["1970-01-01 00:16:40.25"], ["9999-12-31 23:59:59"], ["0001-01-01 00:00:00"]])
+        }
+    }
+
     @Test func aSecondWriterStartsOnlyOnABacklog() async throws {
         var ingest = IngestSettings()
         ingest.writers = 2
