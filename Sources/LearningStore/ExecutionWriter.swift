@@ -387,10 +387,9 @@ final class ExecutionWriter: Sendable {
     static let insertSQL = """
         INSERT INTO agents.execution_log AS e
             (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
-        SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
-               to_timestamp(ts) AT TIME ZONE 'UTC', event_id
+        SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id
         FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
-                    $7::jsonb[], $8::float8[], $9::text[]) WITH ORDINALITY
+                    $7::jsonb[], $8::timestamp[], $9::text[]) WITH ORDINALITY
              AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
         ORDER BY ord
         ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING
@@ -407,21 +406,32 @@ final class ExecutionWriter: Sendable {
                 // this COPY was committed; the INSERT ... ON CONFLICT path sorts it out.
             }
         }
-        var agent: [String?] = [], task: [String?] = [], type: [String?] = [], time: [String?] = []
-        var success: [String?] = [], error: [String?] = [], usage: [String?] = [], ts: [String?] = []
-        var event: [String?] = []
+        // Binary arrays: PostgreSQL reads them with the types' receive functions (no array,
+        // number or timestamp parsing), and no String is built per field.
+        let n = records.count
+        var agent = PGBinaryArray(.varchar, count: n, bytesPerElement: 16)
+        var task = PGBinaryArray(.uuid, count: n, bytesPerElement: 16)
+        var type = PGBinaryArray(.varchar, count: n, bytesPerElement: 16)
+        var time = PGBinaryArray(.float8, count: n, bytesPerElement: 8)
+        var success = PGBinaryArray(.bool, count: n, bytesPerElement: 1)
+        var error = PGBinaryArray(.text, count: n, bytesPerElement: 0)
+        var usage = PGBinaryArray(.jsonb, count: n, bytesPerElement: 48)
+        var ts = PGBinaryArray(.timestamp, count: n, bytesPerElement: 8)
+        var event = PGBinaryArray(.text, count: n, bytesPerElement: 0)
+        var json: [UInt8] = []
         for r in records {
-            agent.append(r.agentName)
-            task.append(r.taskID)
-            type.append(r.taskType)
-            time.append(r.executionTime.map(PGText.double))
-            success.append(r.success ? "t" : "f")
-            error.append(r.errorMessage)
-            usage.append(PGText.resourceUsageJSON(r.resourceUsage))
-            ts.append(PGText.epoch(r.timestamp))
-            event.append(r.eventID)
+            agent.append(text: r.agentName)
+            task.append(uuid: r.taskID)
+            type.append(text: r.taskType)
+            time.append(float8: r.executionTime)
+            success.append(bool: r.success)
+            error.append(text: r.errorMessage)
+            json.removeAll(keepingCapacity: true)
+            usage.append(jsonb: PGText.appendResourceUsageJSON(r.resourceUsage, to: &json) ? json : nil)
+            ts.append(timestamp: r.timestamp)
+            event.append(text: r.eventID)
         }
-        let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event].map { .text(PGText.array($0)) }
+        let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event].map { .bytes($0.bytes) }
         let rows = try c.queryPrepared("ingest_executions", insertSQL, params)
         var acks = try matchReturned(records, ids: (0..<rows.count).map { rows.int64($0, 0) ?? 0 },
                                      eventIDs: (0..<rows.count).map { rows[$0, 1] })
