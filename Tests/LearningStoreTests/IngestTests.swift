@@ -93,6 +93,30 @@ struct IngestTests {
         }
     }
 
+    @Test func binaryArraysAreReadByPostgreSQLAsTheirTypes() async throws {
+        try await TestDatabase.withStore { _, url in
+            var text = PGBinaryArray(.varchar, count: 3, bytesPerElement: 8)
+            text.append(text: "plain"); text.append(text: nil); text.append(text: "quote\" comma, brace} ü")
+            var uuid = PGBinaryArray(.uuid, count: 2, bytesPerElement: 16)
+            uuid.append(uuid: "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"); uuid.append(uuid: nil)
+            var float = PGBinaryArray(.float8, count: 3, bytesPerElement: 8)
+            float.append(float8: -0.5); float.append(float8: 1e300); float.append(float8: nil)
+            var bool = PGBinaryArray(.bool, count: 2, bytesPerElement: 1)
+            bool.append(bool: true); bool.append(bool: false)
+            var json = PGBinaryArray(.jsonb, count: 2, bytesPerElement: 16)
+            json.append(jsonb: Array(#"{"cpu": 0.5}"#.utf8)); json.append(jsonb: nil)
+            var ts = PGBinaryArray(.timestamp, count: 2, bytesPerElement: 8)
+            ts.append(timestamp: Date(timeIntervalSince1970: 946_684_800.000001)); ts.append(timestamp: Date(timeIntervalSince1970: -1))
+            let c = try PGConnection(url: url)
+            let row = try c.query("""
+                SELECT $1::varchar[]::text, $2::uuid[]::text, $3::float8[]::text, $4::bool[]::text, $5::jsonb[]::text, $6::timestamp[]::text
+                """, [text, uuid, float, bool, json, ts].map { .bytes($0.bytes) }).rows[0]
+            #expect(row == [#"{plain,NULL,"quote\" comma, brace} ü"}"#, "{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d,NULL}",
+                            "{-0.5,1e+300,NULL}", "{t,f}", #"{"{\"cpu\": 0.5}",NULL}"#,
+                            #"{"2000-01-01 00:00:00.000001","1969-12-31 23:59:59"}"#])
+        }
+    }
+
     @Test func aSecondWriterStartsOnlyOnABacklog() async throws {
         var ingest = IngestSettings()
         ingest.writers = 2
