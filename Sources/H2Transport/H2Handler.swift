@@ -82,6 +82,31 @@ final class StaticHeaderVector: @unchecked Sendable {
 }
 
 /// Header names compared as bytes in the header callback (no String per header).
+/// A few strings recently decoded from bytes, handed out again for the same bytes (a small
+/// round-robin cache: at most `capacity` comparisons, each first by length).
+struct RecentStrings {
+    static let capacity = 8
+    private var entries: [String] = []
+    private var next = 0
+
+    /// The string of these UTF-8 bytes (invalid sequences repaired), from the cache when it holds it.
+    mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        for entry in entries where entry.utf8.count == bytes.count && entry.utf8.elementsEqual(bytes) {
+            return entry
+        }
+        let decoded = String(decoding: bytes, as: UTF8.self)
+        // Only strings that round-trip: a repaired one must not stand for other bytes.
+        guard decoded.utf8.count == bytes.count else { return decoded }
+        if entries.count < Self.capacity {
+            entries.append(decoded)
+        } else {
+            entries[next] = decoded
+            next = (next + 1) % Self.capacity
+        }
+        return decoded
+    }
+}
+
 enum HeaderName {
     static let method = Array(":method".utf8)
     static let path = Array(":path".utf8)
@@ -123,6 +148,10 @@ final class H2Handler: @unchecked Sendable {
     private var streams: [Int32: H2Stream] = [:]
     private var events: [Event] = []
     private var processingEvents = false
+    /// Header names and values of this connection's recent requests, to reuse instead of decoding
+    /// again: a client sends the same path, content-type and user-agent on every call, and each
+    /// longer than 15 bytes would be a String allocation per request.
+    private var recentHeaderStrings = RecentStrings()
     private var inNghttp2 = false
     private var goAwaySent = false
     private var failed = false
@@ -268,7 +297,7 @@ final class H2Handler: @unchecked Sendable {
         }
         let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
         let valueBytes = UnsafeBufferPointer(start: valuePointer, count: valueLength)
-        func value() -> String { String(decoding: valueBytes, as: UTF8.self) }
+        func value() -> String { recentHeaderStrings.string(valueBytes) }
         if nameBytes.first == UInt8(ascii: ":") {
             // Pseudo-headers: only :method and :path matter (nghttp2 validated the rest).
             if nameBytes.elementsEqual(HeaderName.method) {
@@ -288,7 +317,7 @@ final class H2Handler: @unchecked Sendable {
         } else if nameBytes.elementsEqual(HeaderName.grpcEncoding) {
             stream.grpcEncoding = value()
         } else {
-            stream.metadata.append(Metadata(String(decoding: nameBytes, as: UTF8.self), value()))
+            stream.metadata.append(Metadata(recentHeaderStrings.string(nameBytes), value()))
         }
         return 0
     }

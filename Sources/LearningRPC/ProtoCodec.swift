@@ -480,12 +480,13 @@ enum ProtoDecode {
         return message
     }
 
-    static func date(_ pointer: UnsafeMutablePointer<Google__Protobuf__Timestamp>?, field: String) throws -> Date? {
+    /// `field` names the field in the error only, so it is built only on failure.
+    static func date(_ pointer: UnsafeMutablePointer<Google__Protobuf__Timestamp>?, field: @autoclosure () -> String) throws -> Date? {
         guard let pointer else { return nil }
         let seconds = pointer.pointee.seconds
         let nanos = pointer.pointee.nanos
         guard nanos >= 0, nanos < 1_000_000_000, seconds >= -62_135_596_800, seconds <= 253_402_300_799 else {
-            throw UndecodableRequest(detail: "\(field) is not a valid timestamp")
+            throw UndecodableRequest(detail: "\(field()) is not a valid timestamp")
         }
         return Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1e9)
     }
@@ -504,7 +505,7 @@ enum ProtoDecode {
         return usage
     }
 
-    static func execution(_ message: Learning__V1__Execution, field: String) throws -> ExecutionInput {
+    static func execution(_ message: Learning__V1__Execution, field: @autoclosure () -> String) throws -> ExecutionInput {
         let taskID = stringField(message.task_id)
         let taskType = stringField(message.task_type)
         let errorMessage = stringField(message.error_message)
@@ -517,13 +518,13 @@ enum ProtoDecode {
             success: message.success != 0,
             errorMessage: errorMessage.isEmpty ? nil : errorMessage,
             resourceUsage: resourceUsage(message.resource_usage),
-            timestamp: try date(message.timestamp, field: "\(field).timestamp"),
+            timestamp: try date(message.timestamp, field: "\(field()).timestamp"),
             eventID: eventID.isEmpty ? nil : eventID)
     }
 
-    static func executionBytes(_ bytes: [UInt8], field: String) throws -> ExecutionInput {
+    static func executionBytes(_ bytes: [UInt8], field: @autoclosure () -> String) throws -> ExecutionInput {
         let message = try unpack(bytes, learning__v1__execution__unpack, "learning.v1.Execution")
-        return try execution(message.message, field: field)
+        return try execution(message.message, field: field())
     }
 
     static func registration(_ bytes: [UInt8]) throws -> RegisterAgentRequest {

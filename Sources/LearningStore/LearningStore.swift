@@ -117,12 +117,13 @@ public final class LearningStore: Sendable {
     /// Stores one execution through the group-commit writer; returns after its transaction committed.
     /// Throws `overloaded(retryAfter:)` when the queue is full, `unavailable` while the database is down.
     public func logExecution(_ record: ExecutionRecord) async throws -> IngestAck {
-        try await writer.write([record])[0]
+        let acks = try await writer.write([record])
+        return acks[acks.startIndex]
     }
 
     /// Stores a batch (one acknowledgement per record, in order) once its transaction committed.
     public func logExecutions(_ records: [ExecutionRecord]) async throws -> [IngestAck] {
-        try await writer.write(records)
+        Array(try await writer.write(records))
     }
 
     /// The change feed of executions (our writes and anyone else's). See ``ExecutionFeed``.
