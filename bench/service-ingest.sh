@@ -5,17 +5,20 @@
 #   1. batch RPC LogExecutions, 1000-record requests, h2load -c C_BATCH -m M_BATCH (no event ids:
 #      every request stores 1000 new rows)
 #   2. unary LogExecution, one record per request, h2load -c 64 -m 1
-#   then psql checks that the rows added equal acknowledged requests x records (nothing lost).
+#   each RUNS times (default 3, like the peer's runs; the median is reported, as the peer does),
+#   with the CPU of other processes during each run ("foreign cores": whole machine busy minus the
+#   server, its PostgreSQL and h2load); after each run psql checks that the rows added equal
+#   acknowledged requests x records (nothing lost).
 #   3. overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight for OV_SECS
 #      seconds (no backing off) beside a grpcio client that counts the status codes it gets, while
 #      the server's VmRSS is sampled; errors from /metrics, rows stored from psql.
-# usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 OV_CONNS=32 OV_STREAMS_PER_CONN=16
-#        OV_SECS=15 PG_SECS=10 PEER=1 RATES=1;
+# usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 RUNS=3 OV_CONNS=32
+#        OV_STREAMS_PER_CONN=16 OV_SECS=15 PG_SECS=10 RETRIES=2 PEER=1 RATES=1;
 #        PEER=0 RATES=0 runs the overload only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-N_BATCH=${N_BATCH:-300} C_BATCH=${C_BATCH:-4} M_BATCH=${M_BATCH:-4} N_UNARY=${N_UNARY:-50000}
+N_BATCH=${N_BATCH:-300} C_BATCH=${C_BATCH:-4} M_BATCH=${M_BATCH:-4} N_UNARY=${N_UNARY:-50000} RUNS=${RUNS:-3}
 OV_SECS=${OV_SECS:-15}
 # shellcheck source=bench/peers.sh
 . bench/peers.sh
@@ -32,7 +35,7 @@ log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-p
 if [ "${PEER:-1}" = 1 ]; then
   log "uptime before pg peer: $(uptime)"
   SKIP_SWIFT=1 "$PEERS_DIR/setup.sh" >&2
-  PG_SECS=${PG_SECS:-10} RUNS=1 QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-0} "$PEERS_DIR/pg/run.sh" || true
+  PG_SECS=${PG_SECS:-10} RUNS=$RUNS QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-2} "$PEERS_DIR/pg/run.sh" || true
   log "peer (pg/run.sh):"; sed 's/^/  /' "$RESULTS/pg.tsv" | tee -a "$RESULTS/summary.txt"
 fi
 
@@ -57,26 +60,49 @@ rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status"; }
 "$PY" bench/service_client.py body "$RESULTS/one.bin" log-one
 GRPC=(-H 'content-type: application/grpc' -H 'te: trailers')
 
-# h2load RUN-NAME RECORDS-PER-REQUEST ARGS...: runs, then checks rows added == succeeded x records
+# CPU ticks (1/100 s) of a process and its children now alive.
+ticks_of() { local t=0 v p; for p in "$@"; do v=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v)); done; echo "$t"; }
+# The postmaster and its children, one per line.
+pg_pids() { local pm; pm=$(head -1 "$PGDIR/pgdata/postmaster.pid"); echo "$pm"; ps --ppid "$pm" -o pid= | tr -d " "; }
+pg_ticks() { local pids; mapfile -t pids < <(pg_pids); ticks_of "${pids[@]}"; }
+machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+# h2load RUN-NAME RECORDS-PER-REQUEST ARGS...: runs, checks rows added == succeeded x records, and
+# appends "rows/s foreign-cores" to $RESULTS/NAME.runs
 measure() {
-  local name=$1 per=$2 before after ok; shift 2
+  local name=$1 per=$2 before after ok secs rate busy0 busy1 srv0 srv1 pg0 pg1 h2cpu foreign; shift 2
   log "uptime before $name: $(uptime)"
   log "command: h2load $*"
   before=$(rows)
-  h2load "$@" >"$RESULTS/raw/$name.txt" 2>&1 || true
+  busy0=$(machine_busy); srv0=$(ticks_of "$SERVER_PID"); pg0=$(pg_ticks)
+  local TIMEFORMAT='%U %S'
+  { time h2load "$@" >"$RESULTS/raw/$name.txt" 2>&1; } 2>"$RESULTS/raw/$name.time" || true
+  busy1=$(machine_busy); srv1=$(ticks_of "$SERVER_PID"); pg1=$(pg_ticks)
   after=$(rows)
   ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$RESULTS/raw/$name.txt")
+  secs=$(awk '/finished in/ { s = $3; sub(/,/, "", s); if (s ~ /ms$/) { sub(/ms/, "", s); s /= 1000 } else sub(/s$/, "", s); print s }' "$RESULTS/raw/$name.txt")
+  rate=$(awk -v r=$((after - before)) -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }')
+  h2cpu=$(awk '{ printf "%.0f", ($1 + $2) * 100 }' "$RESULTS/raw/$name.time")
+  foreign=$(awk -v b=$((busy1 - busy0)) -v s=$((srv1 - srv0)) -v p=$((pg1 - pg0)) -v h="$h2cpu" -v w="$secs" \
+    'BEGIN { f = (b - s - p - h) / 100 / w; printf "%.2f", (f > 0) ? f : 0 }')
   grep -E "finished in|^requests:|status codes|time for request" "$RESULTS/raw/$name.txt" | sed 's/^/  /' | tee -a "$RESULTS/summary.txt"
-  log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $(awk -v r=$((after - before)) -f /dev/stdin "$RESULTS/raw/$name.txt" <<'AWK'
-/finished in/ { s = $3; sub(/,/, "", s); if (s ~ /ms$/) { sub(/ms/, "", s); s /= 1000 } else sub(/s$/, "", s); printf "%.0f", r / s }
-AWK
-); server RSS now $(rss) MiB"
+  log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $rate; cores server/postgres/h2load/foreign $(awk -v a=$((srv1 - srv0)) -v b=$((pg1 - pg0)) -v c="$h2cpu" -v w="$secs" 'BEGIN { printf "%.2f/%.2f/%.2f", a/100/w, b/100/w, c/100/w }')/$foreign; server RSS now $(rss) MiB"
   [ "$((after - before))" = "$((ok * per))" ] || log "  MISMATCH: rows added != acknowledged x records"
+  echo "$rate $foreign" >>"$RESULTS/${name%-*}.runs"
 }
+# median NAME: the median rows/s of NAME's runs, with that run's foreign cores
+median() { sort -n "$RESULTS/$1.runs" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
 if [ "${RATES:-1}" = 1 ]; then
 measure batch-warmup 1000 -n 20 -c 2 -m 1 -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
-measure batch 1000 -n "$N_BATCH" -c "$C_BATCH" -m "$M_BATCH" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
-measure unary 1 -n "$N_UNARY" -c 64 -m 1 -t 1 -d "$RESULTS/one.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecution"
+for r in $(seq 1 "$RUNS"); do
+  measure "batch-$r" 1000 -n "$N_BATCH" -c "$C_BATCH" -m "$M_BATCH" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
+  measure "unary-$r" 1 -n "$N_UNARY" -c 64 -m 1 -t 1 -d "$RESULTS/one.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecution"
+done
+read -r b_rate b_foreign <<<"$(median batch)"
+read -r u_rate u_foreign <<<"$(median unary)"
+peer() { awk -F'\t' -v w="$1" '$2 == w { print $4 }' "$RESULTS/pg.tsv" 2>/dev/null | sort -n | awk '{ r[NR] = $1 } END { if (NR) print r[int((NR + 1) / 2)] }'; }
+copy=$(peer copy-100000) one=$(peer insert-1row-txn)
+log "median of $RUNS: batch $b_rate rows/s (foreign $b_foreign) = $(awk -v a="$b_rate" -v b="${copy:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }') the COPY peer's median ${copy:-n/a};" \
+  "unary $u_rate calls/s (foreign $u_foreign) = $(awk -v a="$u_rate" -v b="${one:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }') the 1-row INSERT peer's median ${one:-n/a}"
 fi
 
 # Overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight (far more than
