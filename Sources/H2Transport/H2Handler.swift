@@ -81,7 +81,6 @@ final class StaticHeaderVector: @unchecked Sendable {
     static let grpcOKTrailers = StaticHeaderVector([("grpc-status", "0")])
 }
 
-/// Header names compared as bytes in the header callback (no String per header).
 /// A few strings recently decoded from bytes, handed out again for the same bytes (a small
 /// round-robin cache: at most `capacity` comparisons, each first by length).
 struct RecentStrings {
@@ -107,6 +106,7 @@ struct RecentStrings {
     }
 }
 
+/// Header names compared as bytes in the header callback (no String per header).
 enum HeaderName {
     static let method = Array(":method".utf8)
     static let path = Array(":path".utf8)
@@ -422,30 +422,28 @@ final class H2Handler: @unchecked Sendable {
         while next < events.count {
             let event = events[next]
             next += 1
-            do {
-                switch event {
-                case .headers(let id):
-                    if let stream = streams[id] { headersReceived(stream) }
-                case .input(let id):
-                    if let stream = streams[id] { inputReceived(stream) }
-                case .httpComplete(let id):
-                    if let stream = streams[id] { httpRequestComplete(stream) }
-                case .closed(let id):
-                    if let stream = streams.removeValue(forKey: id) { streamClosed(stream) }
-                case .clientEnded(let id):
-                    if let stream = streams[id], let reject = stream.pendingRejection {
-                        stream.pendingRejection = nil
-                        if let timer = stream.rejectionTimer { connection.loop.cancelTimer(timer) }
-                        reject()
-                    }
-                case .responseEndedEarly(let id):
-                    // RFC 9113 8.1: after a complete response, ask a client that is still sending
-                    // to stop, without error (clients such as curl otherwise wait to finish).
-                    if let stream = streams[id], !stream.clientEnded, let session {
-                        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id,
-                                                  NGHTTP2_NO_ERROR.rawValue)
-                        connection.loop.scheduleFlush(connection)
-                    }
+            switch event {
+            case .headers(let id):
+                if let stream = streams[id] { headersReceived(stream) }
+            case .input(let id):
+                if let stream = streams[id] { inputReceived(stream) }
+            case .httpComplete(let id):
+                if let stream = streams[id] { httpRequestComplete(stream) }
+            case .closed(let id):
+                if let stream = streams.removeValue(forKey: id) { streamClosed(stream) }
+            case .clientEnded(let id):
+                if let stream = streams[id], let reject = stream.pendingRejection {
+                    stream.pendingRejection = nil
+                    if let timer = stream.rejectionTimer { connection.loop.cancelTimer(timer) }
+                    reject()
+                }
+            case .responseEndedEarly(let id):
+                // RFC 9113 8.1: after a complete response, ask a client that is still sending
+                // to stop, without error (clients such as curl otherwise wait to finish).
+                if let stream = streams[id], !stream.clientEnded, let session {
+                    nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id,
+                                              NGHTTP2_NO_ERROR.rawValue)
+                    connection.loop.scheduleFlush(connection)
                 }
             }
         }
