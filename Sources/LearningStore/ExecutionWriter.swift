@@ -604,7 +604,7 @@ enum CopyText {
 
     /// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC (years 1...9999, checked by `validate`).
     static func appendTimestamp(_ date: Date, to out: inout [UInt8]) {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = PGText.unixMicroseconds(date)
         var days = micros / 86_400_000_000
         var rest = micros % 86_400_000_000
         if rest < 0 { rest += 86_400_000_000; days -= 1 }

@@ -68,7 +68,7 @@ struct PGBinaryArray {
         withUnsafeBytes(of: uuid.uuid) { bytes.append(contentsOf: $0) }
     }
 
-    /// A jsonb element: version 1, then the JSON text (`json` false: NULL).
+    /// A jsonb element: version 1, then the JSON text (nil: NULL).
     mutating func append(jsonb json: [UInt8]?) {
         guard let json else { return appendNull() }
         appendInt32(Int32(json.count + 1))
@@ -77,11 +77,10 @@ struct PGBinaryArray {
     }
 
     /// A `timestamp` (without time zone): microseconds since 2000-01-01 00:00:00, the date taken
-    /// as UTC and rounded to the microsecond like the COPY path (`CopyText.appendTimestamp`).
+    /// as UTC and rounded to the microsecond as the COPY path rounds it (`PGText.unixMicroseconds`).
     mutating func append(timestamp date: Date) {
         appendInt32(8)
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) - Self.unixMicrosAt2000
-        appendUInt64(UInt64(bitPattern: micros))
+        appendUInt64(UInt64(bitPattern: PGText.unixMicroseconds(date) - Self.unixMicrosAt2000))
     }
 
     /// 2000-01-01T00:00:00Z in microseconds since 1970.

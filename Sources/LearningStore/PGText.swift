@@ -162,14 +162,8 @@ enum PGText {
         return i == b.count
     }
 
-    /// The `resource_usage` JSONB of an execution: `{"cpu":..,"memory_mb":..,"tokens":..,...other}`.
-    static func resourceUsageJSON(_ r: ResourceUsage) -> String? {
-        var out: [UInt8] = []
-        guard appendResourceUsageJSON(r, to: &out) else { return nil }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends the `resource_usage` JSON as UTF-8; false (nothing appended) when there is no usage.
+    /// Appends the `resource_usage` JSONB of an execution as UTF-8,
+    /// `{"cpu":..,"memory_mb":..,"tokens":..,...other}`; false (nothing appended) when there is no usage.
     static func appendResourceUsageJSON(_ r: ResourceUsage, to out: inout [UInt8]) -> Bool {
         if r.isEmpty { return false }
         out.append(UInt8(ascii: "{"))
@@ -295,6 +289,10 @@ enum PGText {
 
     /// Seconds since 1970 of a `Date`, as bound to `to_timestamp($n) AT TIME ZONE 'UTC'`.
     static func epoch(_ d: Date) -> String { double(d.timeIntervalSince1970) }
+
+    /// Microseconds since 1970 (UTC), rounded: PostgreSQL's timestamp resolution, as both ingest
+    /// paths (COPY text and binary INSERT parameters) store it.
+    static func unixMicroseconds(_ d: Date) -> Int64 { Int64((d.timeIntervalSince1970 * 1_000_000).rounded()) }
 
     /// A Date from `extract(epoch from ...)` text.
     static func date(_ text: String?) -> Date? { text.flatMap(Double.init).map(Date.init(timeIntervalSince1970:)) }

@@ -303,6 +303,12 @@ struct AckMatchingTests {
     }
 }
 
+/// `PGText.appendResourceUsageJSON` as a String (nil without usage), for comparing with literals.
+private func resourceUsageJSON(_ usage: ResourceUsage) -> String? {
+    var out: [UInt8] = []
+    return PGText.appendResourceUsageJSON(usage, to: &out) ? String(decoding: out, as: UTF8.self) : nil
+}
+
 @Suite("Text formats")
 struct TextFormatTests {
     @Test func resourceUsageJSONKeepsNumbersOnlyIncludingZeroAndOne() {
@@ -366,9 +372,9 @@ struct TextFormatTests {
 
     @Test func resourceUsageJSONHasKnownKeysFirstThenOthersSortedAndEscaped() {
         let u = ResourceUsage(cpu: 12.5, memoryMB: 256, tokens: 5000, other: ["z\"q": 1, "a\tb": -0.5, "cpu": 99])
-        #expect(PGText.resourceUsageJSON(u) == #"{"cpu":12.5,"memory_mb":256.0,"tokens":5000.0,"a\tb":-0.5,"z\"q":1.0}"#)
-        #expect(PGText.resourceUsageJSON(ResourceUsage()) == nil)
-        #expect(PGText.resourceUsage(fromJSON: PGText.resourceUsageJSON(u)) == ResourceUsage(cpu: 12.5, memoryMB: 256, tokens: 5000, other: ["z\"q": 1, "a\tb": -0.5]))
+        #expect(resourceUsageJSON(u) == #"{"cpu":12.5,"memory_mb":256.0,"tokens":5000.0,"a\tb":-0.5,"z\"q":1.0}"#)
+        #expect(resourceUsageJSON(ResourceUsage()) == nil)
+        #expect(PGText.resourceUsage(fromJSON: resourceUsageJSON(u)) == ResourceUsage(cpu: 12.5, memoryMB: 256, tokens: 5000, other: ["z\"q": 1, "a\tb": -0.5]))
     }
 
     @Test func uuidCheckAcceptsCanonicalFormOnly() {
