@@ -46,17 +46,15 @@ public struct IngestSettings: Sendable, Equatable {
 final class ExecutionWriter: Sendable {
     private struct Group: @unchecked Sendable {
         let records: [ExecutionRecord]
-        /// Resumed exactly once: with the acks after the commit, or with the batch's error (every
-        /// path of `writerLoop`, `failQueued` and `write` ends a group it took). Unchecked: the
-        /// checked variant costs an allocation per call on the ingest path.
-        /// Resumed with this group's part of the batch's acks (a slice: no copy per caller).
+        /// Resumed exactly once: with this group's part of the batch's acks after the commit (a
+        /// slice: no copy per caller), or with the batch's error (every path of `writerLoop`,
+        /// `failQueued` and `write` ends a group it took). Unchecked: the checked variant costs an
+        /// allocation per call on the ingest path.
         let continuation: UnsafeContinuation<ArraySlice<IngestAck>, any Error>
     }
 
     private struct Queue {
-        /// Taken groups are set to nil at once so their records are freed before compaction.
-        var groups: [Group?] = []
-        var head = 0
+        var groups = FIFOQueue<Group>(compactAfter: 4096)
         var rows = 0
         var closed = false
         /// Writers between taking a batch and resuming its callers.
@@ -319,7 +317,7 @@ final class ExecutionWriter: Sendable {
     private func isClosedAndEmpty() -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        return queue.closed && queue.head == queue.groups.count
+        return queue.closed && queue.groups.isEmpty
     }
 
     /// Blocks until this writer should write: records are queued and no other writer is
@@ -329,7 +327,7 @@ final class ExecutionWriter: Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let empty = queue.head == queue.groups.count
+            let empty = queue.groups.isEmpty
             if empty && queue.closed { return nil }
             if !empty && (queue.busyWriters == 0 || queue.rows >= settings.parallelBatchRows || queue.closed) { break }
             condition.wait()
@@ -338,21 +336,13 @@ final class ExecutionWriter: Sendable {
         queue.peakBusyWriters = max(queue.peakBusyWriters, queue.busyWriters)
         var batch: [Group] = []
         var rows = 0
-        while queue.head < queue.groups.count, let g = queue.groups[queue.head] {
+        while let g = queue.groups.first {
             if !batch.isEmpty && rows + g.records.count > settings.maxBatchRows { break }
             batch.append(g)
             rows += g.records.count
-            queue.groups[queue.head] = nil
-            queue.head += 1
+            _ = queue.groups.popFirst()
         }
         queue.rows -= rows
-        if queue.head == queue.groups.count {
-            queue.groups.removeAll(keepingCapacity: true)
-            queue.head = 0
-        } else if queue.head > 4096 {
-            queue.groups.removeFirst(queue.head)
-            queue.head = 0
-        }
         return batch
     }
 
@@ -361,15 +351,13 @@ final class ExecutionWriter: Sendable {
     private func finishedBatch(handingOver: Bool) {
         condition.lock()
         queue.busyWriters -= 1
-        if handingOver && queue.head < queue.groups.count { condition.broadcast() }
+        if handingOver && !queue.groups.isEmpty { condition.broadcast() }
         condition.unlock()
     }
 
     private func failQueued(with error: StoreError) {
         condition.lock()
-        let rest = queue.groups[queue.head...].compactMap { $0 }
-        queue.groups.removeAll()
-        queue.head = 0
+        let rest = queue.groups.removeAll()
         queue.rows = 0
         condition.unlock()
         for g in rest { g.continuation.resume(throwing: error) }

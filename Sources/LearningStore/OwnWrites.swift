@@ -11,8 +11,7 @@ final class OwnWrites: Sendable {
     private struct State {
         var ids: Set<Int64> = []
         /// Ids per committed batch, oldest first, for eviction and pruning.
-        var batches: [[Int64]] = []
-        var head = 0
+        var batches = FIFOQueue<[Int64]>()
         var feeds = 0
     }
 
@@ -45,7 +44,7 @@ final class OwnWrites: Sendable {
             guard s.feeds > 0 else { return }
             for id in ids { s.ids.insert(id) }
             s.batches.append(ids)
-            while s.ids.count > capacity, s.head < s.batches.count {
+            while s.ids.count > capacity, !s.batches.isEmpty {
                 Self.dropOldestBatch(&s)
             }
         }
@@ -62,7 +61,7 @@ final class OwnWrites: Sendable {
     /// Forgets batches whose ids are all at or below `cursor` (the feed will not ask for them again).
     func prune(through cursor: Int64) {
         state.withLock { s in
-            while s.head < s.batches.count, (s.batches[s.head].max() ?? Int64.min) <= cursor {
+            while let oldest = s.batches.first, (oldest.max() ?? Int64.min) <= cursor {
                 Self.dropOldestBatch(&s)
             }
         }
@@ -78,15 +77,6 @@ final class OwnWrites: Sendable {
     }
 
     private static func dropOldestBatch(_ s: inout State) {
-        for id in s.batches[s.head] { s.ids.remove(id) }
-        s.batches[s.head] = []
-        s.head += 1
-        if s.head == s.batches.count {
-            s.batches.removeAll(keepingCapacity: true)
-            s.head = 0
-        } else if s.head > 1024 {
-            s.batches.removeFirst(s.head)
-            s.head = 0
-        }
+        for id in s.batches.popFirst() ?? [] { s.ids.remove(id) }
     }
 }

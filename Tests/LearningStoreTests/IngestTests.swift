@@ -395,3 +395,21 @@ struct TextFormatTests {
         #expect(String(decoding: out, as: UTF8.self) == "1969-12-31 23:59:58.500000")
     }
 }
+
+@Suite("FIFO queue")
+struct FIFOQueueTests {
+    @Test func keepsOrderAcrossCompactionAndEmptying() {
+        var q = FIFOQueue<Int>(compactAfter: 3)
+        var taken: [Int] = []
+        for i in 0..<10 { q.append(i) }
+        for _ in 0..<6 { taken.append(q.popFirst()!) } // compacts after the 4th
+        for i in 10..<12 { q.append(i) }
+        #expect(q.first == 6)
+        while let x = q.popFirst() { taken.append(x) }
+        #expect(taken == Array(0..<12))
+        #expect(q.isEmpty && q.first == nil && q.popFirst() == nil)
+        q.append(12); q.append(13); _ = q.popFirst(); q.append(14)
+        #expect(q.removeAll() == [13, 14])
+        #expect(q.isEmpty)
+    }
+}
