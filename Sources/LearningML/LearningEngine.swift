@@ -197,7 +197,15 @@ public struct LearningEngine: Sendable {
 
     /// Posterior mean success probability of a pair with `successes` in `n` runs whose logit is
     /// `prior` plus an offset drawn from `weights` (over ``deviationGrid``).
-    static func posteriorRate(prior: Double, successes s: Double, n: Double, weights g: [Double]) -> Double {
+    static func posteriorRate(prior: Double, successes: Double, n: Double, weights: [Double]) -> Double {
+        posteriorMean(prior: prior, successes: successes, n: n, weights: weights) { _, l in logistic(l) } ?? logistic(prior)
+    }
+
+    /// Posterior mean of `value(k, logit)` over the points `k` of ``deviationGrid`` for a pair
+    /// with `successes` (clamped to 0...n) in `n` runs whose logit is `prior` plus the grid's
+    /// offset, under the prior weights `g`; nil when no point has weight or likelihood.
+    static func posteriorMean(prior: Double, successes s: Double, n: Double, weights g: [Double],
+                              _ value: (_ k: Int, _ logit: Double) -> Double) -> Double? {
         let grid = deviationGrid
         let s = min(max(s, 0), n)
         var best = -Double.infinity
@@ -209,9 +217,9 @@ public struct LearningEngine: Sendable {
         for k in grid.indices where g[k] > 0 {
             let l = prior + grid[k]
             let w = g[k] * exp(s * l - n * softplus(l) - best)
-            num += w * logistic(l); den += w
+            num += w * value(k, l); den += w
         }
-        return den > 0 ? num / den : logistic(prior)
+        return den > 0 ? num / den : nil
     }
 
     /// Success prior of a pair whose task type the last retrain did not see (or before the

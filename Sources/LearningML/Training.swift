@@ -125,38 +125,12 @@ extension LearningEngine {
         let gT = timeW > 0 ? timeSum / timeW : 0
         var aL = [Double](repeating: 0, count: nA), tL = [Double](repeating: 0, count: nT)
         var aT = [Double](repeating: 0, count: nA), tT = [Double](repeating: 0, count: nT)
-        let ridgeL = 4.0, ridgeT = 10.0
-        for _ in 0..<8 {
-            // Task effects.
-            var num = [Double](repeating: 0, count: nT), den = [Double](repeating: 0, count: nT)
-            var numT = [Double](repeating: 0, count: nT), denT = [Double](repeating: 0, count: nT)
-            for p in pairs {
-                let a = Int(p.agent), t = Int(p.task)
-                let q = logistic(g + aL[a] + tL[t])
-                num[t] += Double(p.successes) - Double(p.n) * q
-                den[t] += Double(p.n) * q * (1 - q)
-                numT[t] += p.logTime.weight * (p.logTime.mean - gT - aT[a] - tT[t])
-                denT[t] += p.logTime.weight
-            }
-            for t in 0..<nT {
-                tL[t] += num[t] / (den[t] + ridgeL) - tL[t] * ridgeL / (den[t] + ridgeL)
-                tT[t] += numT[t] / (denT[t] + ridgeT) - tT[t] * ridgeT / (denT[t] + ridgeT)
-            }
-            // Agent effects.
-            var numA = [Double](repeating: 0, count: nA), denA = [Double](repeating: 0, count: nA)
-            var numAT = [Double](repeating: 0, count: nA), denAT = [Double](repeating: 0, count: nA)
-            for p in pairs {
-                let a = Int(p.agent), t = Int(p.task)
-                let q = logistic(g + aL[a] + tL[t])
-                numA[a] += Double(p.successes) - Double(p.n) * q
-                denA[a] += Double(p.n) * q * (1 - q)
-                numAT[a] += p.logTime.weight * (p.logTime.mean - gT - aT[a] - tT[t])
-                denAT[a] += p.logTime.weight
-            }
-            for a in 0..<nA {
-                aL[a] += numA[a] / (denA[a] + ridgeL) - aL[a] * ridgeL / (denA[a] + ridgeL)
-                aT[a] += numAT[a] / (denAT[a] + ridgeT) - aT[a] * ridgeT / (denAT[a] + ridgeT)
-            }
+        backfit(agent: &aL, task: &tL, ridge: Self.successRidge) { _, p, agent, task in
+            let q = logistic(g + agent + task)
+            return (Double(p.successes) - Double(p.n) * q, Double(p.n) * q * (1 - q))
+        }
+        backfit(agent: &aT, task: &tT, ridge: 10) { _, p, agent, task in
+            (p.logTime.weight * (p.logTime.mean - gT - agent - task), p.logTime.weight)
         }
         model.globalLogit = g
         model.globalLogTime = gT
@@ -216,17 +190,9 @@ extension LearningEngine {
             guard round < rounds else { break }
             let grid = Self.deviationGrid
             for (pi, p) in pairs.enumerated() where Int(p.task) < model.taskLogit.count {
-                let mu = successPriorLogit(p.agent, p.task, pi: pi)
-                let n = Double(p.n), s = min(max(Double(p.successes) + p.successAdjust, 0), n)
-                var best = -Double.infinity
-                for j in grid.indices where g[j] > 0 { let l = mu + grid[j]; best = max(best, s * l - n * softplus(l)) }
-                var num = 0.0, den = 0.0
-                for j in grid.indices where g[j] > 0 {
-                    let l = mu + grid[j]
-                    let w = g[j] * exp(s * l - n * softplus(l) - best)
-                    num += w * grid[j]; den += w
-                }
-                offsets[pi] = den > 0 ? num / den : 0
+                offsets[pi] = Self.posteriorMean(prior: successPriorLogit(p.agent, p.task, pi: pi),
+                                                 successes: Double(p.successes) + p.successAdjust, n: Double(p.n),
+                                                 weights: g) { k, _ in grid[k] } ?? 0
             }
         }
     }
@@ -237,29 +203,46 @@ extension LearningEngine {
         return model.globalLogit + model.agentLogitEffect(a) + model.taskLogitEffect(t) + sim
     }
 
-    /// The success part of ``fitPriors()`` (backfitting of agent and task-type logit effects,
-    /// same ridge), with a fixed logit offset per pair.
+    /// Ridge of the success logit's agent and task-type effects (pseudo-observations at zero).
+    static let successRidge = 4.0
+
+    /// Backfitting of additive agent and task-type effects on the pair aggregates, as
+    /// ``fitPriors()`` does for both success and time: `sweeps` rounds, each one step per task
+    /// type and then one per agent, `effect += (num - effect · ridge) / (den + ridge)`, where
+    /// `contribution(pairIndex, pair, agentEffect, taskEffect)` gives each pair's share of its
+    /// task type's (then agent's) numerator and denominator under the current effects.
+    func backfit(agent: inout [Double], task: inout [Double], ridge: Double, sweeps: Int = 8,
+                 _ contribution: (Int, PairState, Double, Double) -> (num: Double, den: Double)) {
+        func shares(byTask: Bool) -> (num: [Double], den: [Double]) {
+            var num = [Double](repeating: 0, count: byTask ? task.count : agent.count), den = num
+            for (pi, p) in pairs.enumerated() {
+                let share = contribution(pi, p, agent[Int(p.agent)], task[Int(p.task)])
+                let k = byTask ? Int(p.task) : Int(p.agent)
+                num[k] += share.num
+                den[k] += share.den
+            }
+            return (num, den)
+        }
+        func step(_ effects: inout [Double], _ s: (num: [Double], den: [Double])) {
+            for k in effects.indices { effects[k] += s.num[k] / (s.den[k] + ridge) - effects[k] * ridge / (s.den[k] + ridge) }
+        }
+        for _ in 0..<sweeps {
+            let byTask = shares(byTask: true)
+            step(&task, byTask)
+            let byAgent = shares(byTask: false)
+            step(&agent, byAgent)
+        }
+    }
+
+    /// The success part of ``fitPriors()`` again, from the current effects, with a fixed logit
+    /// offset per pair and the pairs' solo adjustments counted.
     mutating func refitSuccessEffects(offsets: [Double]) {
-        let nA = agents.count, nT = tasks.count
-        guard model.agentLogit.count == nA, model.taskLogit.count == nT else { return }
+        guard model.agentLogit.count == agents.count, model.taskLogit.count == tasks.count else { return }
         let g = model.globalLogit
         var aL = model.agentLogit, tL = model.taskLogit
-        let ridge = 4.0
-        for _ in 0..<8 {
-            var num = [Double](repeating: 0, count: nT), den = num
-            for (pi, p) in pairs.enumerated() {
-                let q = logistic(g + aL[Int(p.agent)] + tL[Int(p.task)] + offsets[pi])
-                num[Int(p.task)] += Double(p.successes) + p.successAdjust - Double(p.n) * q
-                den[Int(p.task)] += Double(p.n) * q * (1 - q)
-            }
-            for t in 0..<nT { tL[t] += num[t] / (den[t] + ridge) - tL[t] * ridge / (den[t] + ridge) }
-            var numA = [Double](repeating: 0, count: nA), denA = numA
-            for (pi, p) in pairs.enumerated() {
-                let q = logistic(g + aL[Int(p.agent)] + tL[Int(p.task)] + offsets[pi])
-                numA[Int(p.agent)] += Double(p.successes) + p.successAdjust - Double(p.n) * q
-                denA[Int(p.agent)] += Double(p.n) * q * (1 - q)
-            }
-            for a in 0..<nA { aL[a] += numA[a] / (denA[a] + ridge) - aL[a] * ridge / (denA[a] + ridge) }
+        backfit(agent: &aL, task: &tL, ridge: Self.successRidge) { pi, p, agent, task in
+            let q = logistic(g + agent + task + offsets[pi])
+            return (Double(p.successes) + p.successAdjust - Double(p.n) * q, Double(p.n) * q * (1 - q))
         }
         model.agentLogit = aL
         model.taskLogit = tL
