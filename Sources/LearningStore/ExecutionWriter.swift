@@ -226,10 +226,6 @@ final class ExecutionWriter: Sendable {
         }
     }
 
-    /// True for `8-4-4-4-12` hex digits (either case): LearningCore's check, not Foundation's
-    /// sscanf-based UUID parser, which cost a quarter of the ingest CPU.
-    static func isCanonicalUUID(_ s: String) -> Bool { LearningCore.isCanonicalUUID(s) }
-
     // MARK: - Writer thread
 
     private func writerLoop(_ slot: ConnectionSlot) {

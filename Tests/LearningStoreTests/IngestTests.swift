@@ -378,12 +378,12 @@ struct TextFormatTests {
     }
 
     @Test func uuidCheckAcceptsCanonicalFormOnly() {
-        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString))
-        #expect(ExecutionWriter.isCanonicalUUID(UUID().uuidString.lowercased()))
-        #expect(!ExecutionWriter.isCanonicalUUID("not-a-uuid"))
-        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString + "0"))
-        #expect(!ExecutionWriter.isCanonicalUUID(String(UUID().uuidString.dropLast()) + "g"))
-        #expect(!ExecutionWriter.isCanonicalUUID(UUID().uuidString.replacingOccurrences(of: "-", with: "")))
+        #expect(isCanonicalUUID(UUID().uuidString))
+        #expect(isCanonicalUUID(UUID().uuidString.lowercased()))
+        #expect(!isCanonicalUUID("not-a-uuid"))
+        #expect(!isCanonicalUUID(UUID().uuidString + "0"))
+        #expect(!isCanonicalUUID(String(UUID().uuidString.dropLast()) + "g"))
+        #expect(!isCanonicalUUID(UUID().uuidString.replacingOccurrences(of: "-", with: "")))
     }
 
     @Test func copyTimestampsAreUTCWithMicroseconds() {
