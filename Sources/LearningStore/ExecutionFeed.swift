@@ -157,8 +157,8 @@ public final class ExecutionFeed: Sendable {
     }
 
     private func poll(_ state: FeedCursor) async throws -> Poll {
-        let lo = PGText.array(state.gaps.map { String($0.lo) })
-        let hi = PGText.array(state.gaps.map { String($0.hi) })
+        let lo = PGText.array(state.gaps.map(\.lo))
+        let hi = PGText.array(state.gaps.map(\.hi))
         let after = state.maxSeen
         let limit = settings.batchSize
         let ownWrites = self.ownWrites
@@ -196,7 +196,7 @@ public final class ExecutionFeed: Sendable {
             if !missing.isEmpty {
                 let rows = try c.queryPrepared("feed_rows", """
                     SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[]) ORDER BY e.id
-                    """, [.text(PGText.array(missing.map { String($0) }))])
+                    """, [.text(PGText.array(missing))])
                 records = ExecutionColumns.records(rows)
             }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,

@@ -430,7 +430,7 @@ public final class LearningStore: Sendable {
         let params: [PGParam] = [.text(i.kind), .text(i.severity), .text(i.title), .text(i.detail), .text(PGText.array(i.agents)),
                                  .optional(i.taskType), .optional(i.score), .optional(i.observed), .optional(i.expected),
                                  .optional(i.threshold), .optional(i.executionID.map { String($0) }), .text(PGText.epoch(i.createdAt)),
-                                 i.executionIDs.isEmpty ? .null : .text(PGText.array(i.executionIDs.map { String($0) }))]
+                                 i.executionIDs.isEmpty ? .null : .text(PGText.array(i.executionIDs))]
         let rows = try await pool.withConnection { c in
             try c.query("""
                 INSERT INTO agents.insights (kind, severity, title, detail, agents, task_type, score, observed, expected,
@@ -451,7 +451,7 @@ public final class LearningStore: Sendable {
             try c.query("""
                 UPDATE agents.insights SET execution_ids = coalesce(execution_ids, '{}') || $2::bigint[], execution_id = $3
                 WHERE id = $1
-                """, [.int(insightID), .text(PGText.array(executionIDs.map { String($0) })), .int(last)])
+                """, [.int(insightID), .text(PGText.array(executionIDs)), .int(last)])
         }
     }
 

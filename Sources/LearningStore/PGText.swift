@@ -35,6 +35,9 @@ enum PGText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// An array literal of integers (ids for `int8[]` / `bigint[]` parameters).
+    static func array(_ numbers: [Int64]) -> String { array(numbers.map { String($0) }) }
+
     /// Parses a one-dimensional array literal of the kind PostgreSQL prints (`{a,"b c",NULL}`).
     static func parseArray(_ text: String) -> [String?] {
         var result: [String?] = []
