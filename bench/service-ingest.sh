@@ -6,9 +6,9 @@
 #      every request stores 1000 new rows)
 #   2. unary LogExecution, one record per request, h2load -c 64 -m 1
 #   each RUNS times (default 3, like the peer's runs; the median is reported, as the peer does),
-#   with the CPU of other processes during each run ("foreign cores": whole machine busy minus the
-#   server, its PostgreSQL and h2load); after each run psql checks that the rows added equal
-#   acknowledged requests x records (nothing lost).
+#   each measured as the peer's runs are (the peers' run_measured: a quiet-machine gate, then the
+#   cores of the server with its PostgreSQL, of h2load, and of everything else, "foreign"); after
+#   each run psql checks that the rows added equal acknowledged requests x records (nothing lost).
 #   3. overload: h2load keeps OV_CONNS x OV_STREAMS_PER_CONN 1000-record batches in flight for OV_SECS
 #      seconds (no backing off) beside a grpcio client that counts the status codes it gets, while
 #      the server's VmRSS is sampled; errors from /metrics, rows stored from psql.
@@ -23,11 +23,17 @@ OV_SECS=${OV_SECS:-15}
 # shellcheck source=bench/peers.sh
 . bench/peers.sh
 prepare_peers /tmp/peers-store
+RESULTS="$ROOT/bench/results/service-ingest-$(date +%Y%m%d-%H%M%S)"; export RESULTS
+mkdir -p "$RESULTS/raw"
+# The peers' own measuring (run_measured: a quiet-machine gate, then foreign / server / client
+# cores from /proc/stat, the server's ticks and the client's rusage), so both sides of a ratio are
+# accounted alike. Sourced before PY and log, which it also defines.
+QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20}
+# shellcheck source=/dev/null
+. "$PEERS_DIR/lib/common.sh"
 PY=$(scripts/python-env.sh)
 swift build -c release --product learning-server >&2
 SERVER="$(swift build -c release --show-bin-path)/learning-server"
-RESULTS="$ROOT/bench/results/service-ingest-$(date +%Y%m%d-%H%M%S)"; export RESULTS
-mkdir -p "$RESULTS/raw"
 log() { echo "$*" | tee -a "$RESULTS/summary.txt"; }
 log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-parse --short HEAD)"
 
@@ -35,7 +41,7 @@ log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-p
 if [ "${PEER:-1}" = 1 ]; then
   log "uptime before pg peer: $(uptime)"
   SKIP_SWIFT=1 "$PEERS_DIR/setup.sh" >&2
-  PG_SECS=${PG_SECS:-10} RUNS=$RUNS QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20} RETRIES=${RETRIES:-2} "$PEERS_DIR/pg/run.sh" || true
+  PG_SECS=${PG_SECS:-10} RUNS=$RUNS QUIET_MAX_WAIT=$QUIET_MAX_WAIT RETRIES=${RETRIES:-2} "$PEERS_DIR/pg/run.sh" || true
   log "peer (pg/run.sh):"; sed 's/^/  /' "$RESULTS/pg.tsv" | tee -a "$RESULTS/summary.txt"
 fi
 
@@ -60,34 +66,28 @@ rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status"; }
 "$PY" bench/service_client.py body "$RESULTS/one.bin" log-one
 GRPC=(-H 'content-type: application/grpc' -H 'te: trailers')
 
-# CPU ticks (1/100 s) of a process and its children now alive.
-ticks_of() { local t=0 v p; for p in "$@"; do v=$(awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v)); done; echo "$t"; }
 # The postmaster and its children, one per line.
 pg_pids() { local pm; pm=$(head -1 "$PGDIR/pgdata/postmaster.pid"); echo "$pm"; ps --ppid "$pm" -o pid= | tr -d " "; }
-pg_ticks() { local pids; mapfile -t pids < <(pg_pids); ticks_of "${pids[@]}"; }
-machine_busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
-# h2load RUN-NAME RECORDS-PER-REQUEST ARGS...: runs, checks rows added == succeeded x records, and
-# appends "rows/s foreign-cores" to $RESULTS/NAME.runs
+# CPU ticks of the service under test: the server and its PostgreSQL (pid_ticks counts reaped
+# children too, so backends that exited meanwhile are in the postmaster's figure).
+service_ticks() { local t p; t=$(pid_ticks "$SERVER_PID"); for p in $(pg_pids); do t=$((t + $(pid_ticks "$p"))); done; echo "$t"; }
+# h2load RUN-NAME RECORDS-PER-REQUEST ARGS...: runs (run_measured), checks rows added == succeeded
+# x records, and appends "rows/s foreign-cores" to $RESULTS/NAME.runs
 measure() {
-  local name=$1 per=$2 before after ok secs rate busy0 busy1 srv0 srv1 pg0 pg1 h2cpu foreign; shift 2
+  local name=$1 per=$2 before after ok secs rate; shift 2
   log "uptime before $name: $(uptime)"
   log "command: h2load $*"
   before=$(rows)
-  busy0=$(machine_busy); srv0=$(ticks_of "$SERVER_PID"); pg0=$(pg_ticks)
-  local TIMEFORMAT='%U %S'
-  { time h2load "$@" >"$RESULTS/raw/$name.txt" 2>&1; } 2>"$RESULTS/raw/$name.time" || true
-  busy1=$(machine_busy); srv1=$(ticks_of "$SERVER_PID"); pg1=$(pg_ticks)
+  : >"$RESULTS/raw/$name.txt"
+  run_measured "$RESULTS/raw/$name.txt" service_ticks h2load "$@"
   after=$(rows)
   ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' "$RESULTS/raw/$name.txt")
   secs=$(awk '/finished in/ { s = $3; sub(/,/, "", s); if (s ~ /ms$/) { sub(/ms/, "", s); s /= 1000 } else sub(/s$/, "", s); print s }' "$RESULTS/raw/$name.txt")
   rate=$(awk -v r=$((after - before)) -v s="$secs" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }')
-  h2cpu=$(awk '{ printf "%.0f", ($1 + $2) * 100 }' "$RESULTS/raw/$name.time")
-  foreign=$(awk -v b=$((busy1 - busy0)) -v s=$((srv1 - srv0)) -v p=$((pg1 - pg0)) -v h="$h2cpu" -v w="$secs" \
-    'BEGIN { f = (b - s - p - h) / 100 / w; printf "%.2f", (f > 0) ? f : 0 }')
-  grep -E "finished in|^requests:|status codes|time for request" "$RESULTS/raw/$name.txt" | sed 's/^/  /' | tee -a "$RESULTS/summary.txt"
-  log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $rate; cores server/postgres/h2load/foreign $(awk -v a=$((srv1 - srv0)) -v b=$((pg1 - pg0)) -v c="$h2cpu" -v w="$secs" 'BEGIN { printf "%.2f/%.2f/%.2f", a/100/w, b/100/w, c/100/w }')/$foreign; server RSS now $(rss) MiB"
+  grep -E "finished in|^requests:|status codes|time for request|quiet-gate" "$RESULTS/raw/$name.txt" | sed 's/^/  /' | tee -a "$RESULTS/summary.txt"
+  log "  $name: rows added $((after - before)), expected $((ok * per)) (succeeded $ok x $per); rows/s $rate; cores server+postgres/h2load/foreign $M_SERVER/$M_CLIENT/$M_FOREIGN; server RSS now $(rss) MiB"
   [ "$((after - before))" = "$((ok * per))" ] || log "  MISMATCH: rows added != acknowledged x records"
-  echo "$rate $foreign" >>"$RESULTS/${name%-*}.runs"
+  echo "$rate $M_FOREIGN" >>"$RESULTS/${name%-*}.runs"
 }
 # median NAME: the median rows/s of NAME's runs, with that run's foreign cores
 median() { sort -n "$RESULTS/$1.runs" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
