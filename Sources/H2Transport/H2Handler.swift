@@ -503,7 +503,7 @@ final class H2Handler: @unchecked Sendable {
                     try await function(context, input, writer)
                     return nil
                 }
-            case .unaryInline, .unary, .serverStreaming:
+            case .unaryInline, .unary, .unaryCallback, .serverStreaming:
                 break // wait for the request message
             }
         }
@@ -602,6 +602,22 @@ final class H2Handler: @unchecked Sendable {
             startTask(stream, counted: false, requestBytes: request.count) { context, _ in
                 try await function(context, request)
             }
+        case .unaryCallback(let function):
+            stream.requestMessages.append(contentsOf: payloads)
+            guard endOfInput, let request = singleRequest(stream) else { return }
+            if inNghttp2 { counters.handlerCallsInsideNghttp2 += 1 }
+            let id = stream.id
+            let loop = connection.loop
+            // Always through the loop's queue, even when the function answers at once: the
+            // answer then runs after this nghttp2 call, never inside one of its callbacks.
+            let responder = GRPCUnaryResponder { [self] response in
+                loop.execute { [self] in
+                    let result: Result<[UInt8]?, any Error>
+                    do { result = .success(try response()) } catch { result = .failure(error) }
+                    self.taskCompleted(id, result)
+                }
+            }
+            function(stream.context!, request, responder)
         case .serverStreaming(let function):
             stream.requestMessages.append(contentsOf: payloads)
             guard endOfInput, let request = singleRequest(stream) else { return }

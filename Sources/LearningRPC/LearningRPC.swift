@@ -66,12 +66,25 @@ public enum LearningRPC {
             let heartbeat = HeartbeatRequest(agentName: stringField(request.message.agent_name), status: stringField(request.message.status))
             return ProtoEncode.heartbeat(try await handlers.heartbeat(heartbeat))
         })
-        router.register(path("LogExecution"), unary(.logExecution, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__log_execution_request__unpack, "LogExecutionRequest")
-            guard let execution = request.message.execution else {
-                throw ServiceError.invalidArgument("execution is required")
+        // The hottest write: served without a Swift task (see `GRPCMethodHandler.unaryCallback`).
+        router.register(path("LogExecution"), .unaryCallback { context, bytes, responder in
+            let input: ExecutionInput
+            do {
+                try handlers.authorize(.logExecution, bearerToken: context.metadata.first("authorization"))
+                let request = try decode(bytes, learning__v1__log_execution_request__unpack, "LogExecutionRequest")
+                guard let execution = request.message.execution else {
+                    throw ServiceError.invalidArgument("execution is required")
+                }
+                input = try ProtoDecode.execution(execution.pointee, field: "execution")
+            } catch {
+                let status = grpcStatus(error)
+                return responder.complete { throw status }
             }
-            return ProtoEncode.logged(try await handlers.logExecution(try ProtoDecode.execution(execution.pointee, field: "execution")))
+            handlers.logExecution(input) { finish in
+                responder.complete {
+                    do { return ProtoEncode.logged(try finish()) } catch { throw grpcStatus(error) }
+                }
+            }
         })
         router.register(path("LogExecutions"), unary(.logExecutions, handlers) { bytes in
             let request = try decode(bytes, learning__v1__log_executions_request__unpack, "LogExecutionsRequest")

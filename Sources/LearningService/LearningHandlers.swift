@@ -83,6 +83,11 @@ public protocol LearningHandlers: Sendable {
     func heartbeat(_ request: HeartbeatRequest) async throws -> AgentInfo
     /// Stores one execution durably (acknowledged after commit). `.overloaded` when the ingest queue is full.
     func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult
+    /// `logExecution` for a caller that is not async: calls `deliver` once, from any thread, with
+    /// the call's last step, which the caller runs where it wants (it must not block) to get the
+    /// result or the `ServiceError`. `LearningService` does without a Swift task per call.
+    func logExecution(_ execution: ExecutionInput,
+                      deliver: @escaping @Sendable (_ finish: @escaping @Sendable () throws -> LogExecutionResult) -> Void)
     /// Stores a batch durably; the whole batch is rejected when one record is invalid (the detail names its index).
     func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult
     /// Stores a metrics sample as a `performance_metrics` row.
@@ -116,4 +121,16 @@ public protocol LearningHandlers: Sendable {
     /// The failure signature (`FailurePattern.signature`) of each error message under the serving
     /// model, in order; `.invalidArgument` for more than 10,000 messages or one over 64 KiB.
     func errorSignatures(_ messages: [String]) async throws -> [String]
+}
+
+extension LearningHandlers {
+    /// Runs the async `logExecution` in a task (for implementations without a task-free path).
+    public func logExecution(_ execution: ExecutionInput,
+                             deliver: @escaping @Sendable (_ finish: @escaping @Sendable () throws -> LogExecutionResult) -> Void) {
+        Task {
+            let result: Result<LogExecutionResult, any Error>
+            do { result = .success(try await logExecution(execution)) } catch { result = .failure(error) }
+            deliver { try result.get() }
+        }
+    }
 }

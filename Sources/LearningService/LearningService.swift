@@ -288,18 +288,33 @@ public final class LearningService: LearningHandlers {
     // MARK: - Ingest
 
     public func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
-        try await call { try await self.store.withIngestAdmission(rows: 1) { try await self.admittedLogExecution(execution) } }
+        let finish = await withUnsafeContinuation { continuation in
+            logExecution(execution) { continuation.resume(returning: $0) }
+        }
+        return try finish()
     }
 
-    private func admittedLogExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
-        let record = try Validation.execution(execution)
-        let ack = try await call { try await self.store.logExecution(record) }
-        if !ack.duplicate {
-            var stored = record
-            stored.id = ack.id
-            applyOwnWrites([stored])
+    /// `logExecution` without a Swift task (the gRPC transport's path for LogExecution, where a
+    /// task per call was a tenth of the service's CPU): validates and queues on the calling
+    /// thread, then calls `deliver` once, from the writer's thread after the commit (or at once
+    /// when the record is refused), with the call's last step. `deliver` runs `finish` where the
+    /// caller wants the work done (the transport: on the connection's event loop), so the writer
+    /// thread hands its callers over without doing their work before its next commit. `finish`
+    /// applies the stored record to the in-memory state and returns the result, or throws.
+    public func logExecution(_ execution: ExecutionInput,
+                             deliver: @escaping @Sendable (_ finish: @escaping @Sendable () throws -> LogExecutionResult) -> Void) {
+        store.logExecution(prepare: { try Validation.execution(execution) }) { [self] result in
+            deliver {
+                let stored: (record: ExecutionRecord, ack: IngestAck)
+                do { stored = try result.get() } catch { throw ServiceError.wrap(error) }
+                if !stored.ack.duplicate {
+                    var record = stored.record
+                    record.id = stored.ack.id
+                    self.applyOwnWrites([record])
+                }
+                return LogExecutionResult(id: stored.ack.id, duplicate: stored.ack.duplicate)
+            }
         }
-        return LogExecutionResult(id: ack.id, duplicate: ack.duplicate)
     }
 
     public func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {

@@ -44,13 +44,34 @@ public struct IngestSettings: Sendable, Equatable {
 
 /// The group-commit writer of `agents.execution_log`.
 final class ExecutionWriter: Sendable {
-    private struct Group: @unchecked Sendable {
+    /// How a caller waiting for its records' commit is resumed: an async caller's continuation,
+    /// or the function of a caller that is not async (the transport's task-free unary path).
+    enum Completion: @unchecked Sendable {
+        /// Unchecked: the checked variant costs an allocation per call on the ingest path.
+        case continuation(UnsafeContinuation<ArraySlice<IngestAck>, any Error>)
+        case callback(@Sendable (Result<ArraySlice<IngestAck>, any Error>) -> Void)
+
+        func resume(returning acks: ArraySlice<IngestAck>) {
+            switch self {
+            case .continuation(let continuation): continuation.resume(returning: acks)
+            case .callback(let callback): callback(.success(acks))
+            }
+        }
+
+        func resume(throwing error: any Error) {
+            switch self {
+            case .continuation(let continuation): continuation.resume(throwing: error)
+            case .callback(let callback): callback(.failure(error))
+            }
+        }
+    }
+
+    private struct Group: Sendable {
         let records: [ExecutionRecord]
         /// Resumed exactly once: with this group's part of the batch's acks after the commit (a
         /// slice: no copy per caller), or with the batch's error (every path of `writerLoop`,
-        /// `failQueued` and `write` ends a group it took). Unchecked: the checked variant costs an
-        /// allocation per call on the ingest path.
-        let continuation: UnsafeContinuation<ArraySlice<IngestAck>, any Error>
+        /// `failQueued` and `enqueue` ends a group it took).
+        let completion: Completion
     }
 
     private struct Queue {
@@ -133,35 +154,52 @@ final class ExecutionWriter: Sendable {
     /// Enqueues records and returns once their transaction committed.
     func write(_ records: [ExecutionRecord]) async throws -> ArraySlice<IngestAck> {
         if records.isEmpty { return [] }
+        return try await withUnsafeThrowingContinuation { continuation in
+            enqueue(records, .continuation(continuation))
+        }
+    }
+
+    /// Enqueues records; `completion` is called once, from a writer thread after their
+    /// transaction committed, or at once from this call when they are refused. It must not block:
+    /// the writer's next commit waits for it.
+    func write(_ records: [ExecutionRecord], completion: @escaping @Sendable (Result<ArraySlice<IngestAck>, any Error>) -> Void) {
+        if records.isEmpty { return completion(.success([])) }
+        enqueue(records, .callback(completion))
+    }
+
+    private func enqueue(_ records: [ExecutionRecord], _ completion: Completion) {
         if records.count > settings.queueCapacity {
-            throw StoreError.invalidInput("batch of \(records.count) records exceeds the ingest queue (\(settings.queueCapacity))")
+            return completion.resume(throwing: StoreError.invalidInput(
+                "batch of \(records.count) records exceeds the ingest queue (\(settings.queueCapacity))"))
         }
         if connectedWriters.load(ordering: .relaxed) == 0 {
-            throw StoreError.unavailable(health.lastError ?? "database not connected")
+            return completion.resume(throwing: StoreError.unavailable(health.lastError ?? "database not connected"))
         }
         // Refuse before validating: a rejected caller must cost next to nothing.
-        if let advice = overloadAdvice(adding: records.count) { throw StoreError.overloaded(retryAfter: advice) }
-        for r in records { try Self.validate(r) }
-        return try await withUnsafeThrowingContinuation { continuation in
-            condition.lock()
-            if queue.closed {
-                condition.unlock()
-                continuation.resume(throwing: StoreError.closed)
-                return
-            }
-            if queue.rows + records.count > settings.queueCapacity {
-                let backlog = queue.rows
-                condition.unlock()
-                continuation.resume(throwing: StoreError.overloaded(retryAfter: retryAdvice(backlog: backlog)))
-                return
-            }
-            queue.groups.append(Group(records: records, continuation: continuation))
-            queue.rows += records.count
-            // An idle writer takes these now if no other is committing, or on a backlog; else the
-            // busy writer takes them when its commit is done (no wake-up per record).
-            if queue.busyWriters == 0 || queue.rows >= settings.parallelBatchRows { condition.broadcast() }
-            condition.unlock()
+        if let advice = overloadAdvice(adding: records.count) {
+            return completion.resume(throwing: StoreError.overloaded(retryAfter: advice))
         }
+        do {
+            for r in records { try Self.validate(r) }
+        } catch {
+            return completion.resume(throwing: error)
+        }
+        condition.lock()
+        if queue.closed {
+            condition.unlock()
+            return completion.resume(throwing: StoreError.closed)
+        }
+        if queue.rows + records.count > settings.queueCapacity {
+            let backlog = queue.rows
+            condition.unlock()
+            return completion.resume(throwing: StoreError.overloaded(retryAfter: retryAdvice(backlog: backlog)))
+        }
+        queue.groups.append(Group(records: records, completion: completion))
+        queue.rows += records.count
+        // An idle writer takes these now if no other is committing, or on a backlog; else the
+        // busy writer takes them when its commit is done (no wake-up per record).
+        if queue.busyWriters == 0 || queue.rows >= settings.parallelBatchRows { condition.broadcast() }
+        condition.unlock()
     }
 
     /// Retry advice when `adding` more rows would overflow the queue, else nil.
@@ -270,7 +308,7 @@ final class ExecutionWriter: Sendable {
                 noteCommitted(acks)
                 var offset = 0
                 for g in batch {
-                    g.continuation.resume(returning: acks[offset..<offset + g.records.count])
+                    g.completion.resume(returning: acks[offset..<offset + g.records.count])
                     offset += g.records.count
                 }
                 noteRate(rows: offset, since: started)
@@ -280,24 +318,24 @@ final class ExecutionWriter: Sendable {
                     // get `unavailable` (a retry with the same event id is answered as a duplicate).
                     // The queue waits for the reconnect; only if that fails is it failed too.
                     setConnected(false)
-                    for g in batch { g.continuation.resume(throwing: error) }
+                    for g in batch { g.completion.resume(throwing: error) }
                 } else if batch.count > 1 {
                     // One caller's bad record must not fail the others: retry each group alone.
                     for g in batch {
                         do {
                             let acks = try slot.run { c in try Self.insert(g.records, on: c) }
                             noteCommitted(acks)
-                            g.continuation.resume(returning: acks[...])
+                            g.completion.resume(returning: acks[...])
                         } catch {
-                            g.continuation.resume(throwing: error)
+                            g.completion.resume(throwing: error)
                             if case StoreError.unavailable = error { setConnected(false) }
                         }
                     }
                 } else {
-                    batch[0].continuation.resume(throwing: error)
+                    batch[0].completion.resume(throwing: error)
                 }
             } catch {
-                for g in batch { g.continuation.resume(throwing: error) }
+                for g in batch { g.completion.resume(throwing: error) }
             }
         }
     }
@@ -356,7 +394,7 @@ final class ExecutionWriter: Sendable {
         let rest = queue.groups.removeAll()
         queue.rows = 0
         condition.unlock()
-        for g in rest { g.continuation.resume(throwing: error) }
+        for g in rest { g.completion.resume(throwing: error) }
     }
 
     private func noteRate(rows: Int, since start: DispatchTime) {

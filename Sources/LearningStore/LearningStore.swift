@@ -121,6 +121,32 @@ public final class LearningStore: Sendable {
         return acks[acks.startIndex]
     }
 
+    /// `withIngestAdmission` and `logExecution` for a caller that is not async (the gRPC
+    /// transport's task-free unary path): admits the row, runs `prepare` (which validates and
+    /// makes the record), queues it, and calls `completion` once with the record and its
+    /// acknowledgement: from the writer's thread after the commit, or from this call when the row
+    /// is refused (`overloaded`, `unavailable`, or what `prepare` threw). `completion` must not
+    /// block: the writer's next commit waits for it.
+    public func logExecution(prepare: () throws -> ExecutionRecord,
+                             completion: @escaping @Sendable (Result<(record: ExecutionRecord, ack: IngestAck), any Error>) -> Void) {
+        let record: ExecutionRecord
+        do {
+            try writer.admit(1)
+        } catch {
+            return completion(.failure(error))
+        }
+        do {
+            record = try prepare()
+        } catch {
+            writer.release(1)
+            return completion(.failure(error))
+        }
+        writer.write([record]) { [writer] result in
+            writer.release(1)
+            completion(result.map { (record, $0[$0.startIndex]) })
+        }
+    }
+
     /// Stores a batch (one acknowledgement per record, in order) once its transaction committed.
     public func logExecutions(_ records: [ExecutionRecord]) async throws -> [IngestAck] {
         Array(try await writer.write(records))

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import CNghttp2
 import CProtobufC
@@ -47,6 +48,50 @@ private func agentRequest(_ name: String) -> [UInt8] {
                 try client.unary(TestPaths.getAgentStatus, request: agentRequest("slow"), timeout: .milliseconds(200))
             }
             try waitUntil { server.probe.cancelledCalls.load(ordering: .relaxed) == 1 }
+        }
+    }
+
+    @Test func taskFreeUnaryHandlersAnswerFromAnyThread() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            let client = try GRPCClient(host: "127.0.0.1", port: server.port)
+            func log(_ name: String, timeout: Duration = .seconds(5)) throws -> Int64 {
+                let arena = ProtoArena()
+                let execution = arena.message(learning__v1__execution__init)
+                execution.pointee.agent_name = arena.string(name)
+                let request = arena.message(learning__v1__log_execution_request__init)
+                request.pointee.execution = execution
+                let response = try client.unary(TestPaths.logExecution, request: packMessage(request), timeout: timeout)
+                return try #require(unpackMessage(response.message, learning__v1__log_execution_response__unpack)).message.id
+            }
+            #expect(try log("now") == 3)
+            #expect(try log("later") == 5)
+            #expect(throws: GRPCStatus(.invalidArgument, "agent_name invalid is invalid")) { try log("invalid") }
+            #expect(throws: GRPCStatus(.internal, "internal error")) { try log("boom") }
+            #expect(throws: GRPCStatus(.invalidArgument, "request is not a valid LogExecutionRequest")) {
+                try client.unary(TestPaths.logExecution, request: [0xFF, 0xFF])
+            }
+            // An answer after the deadline is dropped; the connection goes on serving.
+            #expect(throws: GRPCStatus(.deadlineExceeded, "deadline exceeded")) { try log("late", timeout: .milliseconds(200)) }
+            try waitUntil { server.probe.lateAnswers.load(ordering: .relaxed) == 1 }
+            #expect(try log("later") == 5)
+            // Calls on 8 connections at once (both loops), answered in any order by pool threads.
+            let ids = Mutex<[Int64]>([])
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                guard let client = try? GRPCClient(host: "127.0.0.1", port: server.port) else { return }
+                for index in 0..<20 {
+                    let arena = ProtoArena()
+                    let execution = arena.message(learning__v1__execution__init)
+                    execution.pointee.agent_name = arena.string(index % 2 == 0 ? "now" : "later")
+                    let request = arena.message(learning__v1__log_execution_request__init)
+                    request.pointee.execution = execution
+                    guard let response = try? client.unary(TestPaths.logExecution, request: packMessage(request), timeout: .seconds(5)),
+                          let decoded = unpackMessage(response.message, learning__v1__log_execution_response__unpack) else { continue }
+                    ids.withLock { $0.append(decoded.message.id) }
+                }
+            }
+            #expect(ids.withLock { $0.sorted() } == Array(repeating: 3, count: 80) + Array(repeating: 5, count: 80))
         }
     }
 

@@ -29,6 +29,8 @@ final class HandlerProbe: Sendable {
     let completedSlowCalls = Atomic<Int>(0)
     let startedSlowCalls = Atomic<Int>(0)
     let inlineCalls = Atomic<Int>(0)
+    /// Answers `.unaryCallback` handlers gave after their call's deadline.
+    let lateAnswers = Atomic<Int>(0)
 }
 
 enum TestPaths {
@@ -38,6 +40,7 @@ enum TestPaths {
     static let watchInsights = service + "WatchInsights"
     static let streamExecutions = service + "StreamExecutions"
     static let ingestExecutions = service + "IngestExecutions"
+    static let logExecution = service + "LogExecution"
 }
 
 private struct PlainError: Error {}
@@ -90,6 +93,36 @@ func makeTestRouter(probe: HandlerProbe) -> Router {
         response.pointee.status = arena.string("healthy")
         response.pointee.reason = arena.string("agent \(name.count) chars")
         return packMessage(response)
+    })
+    // Task-free unary: the agent name says how the call ends. "now": answered before the handler
+    // returns; "later": from another thread 50 ms on; "late": 600 ms on; "invalid" / "boom": a
+    // status / a plain error thrown by the answer.
+    router.register(TestPaths.logExecution, .unaryCallback { _, request, responder in
+        guard let decoded = unpackMessage(request, learning__v1__log_execution_request__unpack),
+              let execution = decoded.message.execution else {
+            return responder.complete { throw GRPCStatus(.invalidArgument, "request is not a valid LogExecutionRequest") }
+        }
+        let name = stringField(execution.pointee.agent_name)
+        let answer: @Sendable () throws -> [UInt8] = {
+            switch name {
+            case "invalid": throw GRPCStatus(.invalidArgument, "agent_name \(name) is invalid")
+            case "boom": throw PlainError()
+            default: break
+            }
+            if name == "late" { probe.lateAnswers.add(1, ordering: .relaxed) }
+            let arena = ProtoArena()
+            let response = arena.message(learning__v1__log_execution_response__init)
+            response.pointee.id = Int64(name.utf8.count)
+            return packMessage(response)
+        }
+        switch name {
+        case "later", "invalid", "boom":
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) { responder.complete(answer) }
+        case "late":
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(600)) { responder.complete(answer) }
+        default:
+            responder.complete(answer)
+        }
     })
     router.register(TestPaths.watchInsights, .serverStreaming { _, request, writer in
         guard let decoded = unpackMessage(request, learning__v1__watch_insights_request__unpack) else {
