@@ -177,7 +177,7 @@ public final class LearningService: LearningHandlers {
         return ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
                               predictionAccuracy: accuracy,
                               trainingTime: trainingTime,
-                              agentResponseTime: responseTime ?? 0,
+                              agentResponseTime: responseTime,
                               memoryUsageMB: process.residentMemoryMB(),
                               cpuUsagePercent: process.cpuUsagePercent(),
                               methods: figures?.methods ?? [],
