@@ -92,7 +92,7 @@ measure() {
 # median NAME: the median rows/s of NAME's runs, with that run's foreign cores
 median() { sort -n "$RESULTS/$1.runs" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
 if [ "${RATES:-1}" = 1 ]; then
-measure batch-warmup 1000 -n 20 -c 2 -m 1 -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
+measure warmup-batch 1000 -n 20 -c 2 -m 1 -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
 for r in $(seq 1 "$RUNS"); do
   measure "batch-$r" 1000 -n "$N_BATCH" -c "$C_BATCH" -m "$M_BATCH" -t 1 -d "$RESULTS/batch1000.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecutions"
   measure "unary-$r" 1 -n "$N_UNARY" -c 64 -m 1 -t 1 -d "$RESULTS/one.bin" "${GRPC[@]}" "http://127.0.0.1:$PORT/learning.v1.LearningSystem/LogExecution"
