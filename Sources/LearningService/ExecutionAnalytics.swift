@@ -147,6 +147,9 @@ struct ExecutionAnalytics {
     private var seconds: [Second]
     /// Executions ever added (including those since dropped).
     private(set) var ingested: Int64 = 0
+    /// The newest timestamp among the executions dropped from the held history (at capacity or
+    /// past retention): a window that starts after it is held whole.
+    private var droppedNewest = -Double.infinity
 
     init(capacity: Int = 1_000_000, recentWindowSeconds: Int = 60) {
         self.capacity = max(1, capacity)
@@ -213,6 +216,7 @@ struct ExecutionAnalytics {
     private mutating func dropOldest() {
         guard held > 0 else { return }
         let entry = entries[head]
+        droppedNewest = max(droppedNewest, entry.timestamp)
         head = (head + 1) % capacity
         held -= 1
         if held == 0 { head = 0 }
@@ -351,6 +355,61 @@ struct ExecutionAnalytics {
         }
         return (executions, executions > 0 ? Double(successes) / Double(executions) : nil,
                 timeCount > 0 ? timeSum / Double(timeCount) : nil)
+    }
+
+    /// The `agents.performance_metrics` snapshot per (agent, task type) of the executions with a
+    /// timestamp at or after `since`, computed from the held history with the figures of
+    /// `LearningStore.rollUpPerformance`'s SQL (a mean of the known times, the share of successes,
+    /// mean CPU and memory, the success rate on tasks that more than one agent worked on within the
+    /// window); nil when executions of the window may have been dropped from the history (then
+    /// only the table has them). One pass over the held executions, instead of PostgreSQL
+    /// aggregating a day of rows every tracking interval.
+    func rollUp(since: Date) -> [PerformanceRollUp]? {
+        let limit = since.timeIntervalSince1970
+        guard droppedNewest < limit else { return nil }
+        // Tasks that more than one agent worked on within the window: -1.
+        var taskAgent: [UUID: Int32] = [:]
+        for offset in 0..<held {
+            let entry = entries[(head + offset) % capacity]
+            guard entry.timestamp >= limit, let task = entry.taskID else { continue }
+            if let agent = taskAgent[task] {
+                if agent != entry.agent { taskAgent[task] = -1 }
+            } else {
+                taskAgent[task] = entry.agent
+            }
+        }
+        struct Sums {
+            var totals = Totals()
+            var shared: Int64 = 0
+            var sharedSuccesses: Int64 = 0
+        }
+        var groups: [Int64: Sums] = [:]
+        for offset in 0..<held {
+            let entry = entries[(head + offset) % capacity]
+            guard entry.timestamp >= limit else { continue }
+            let key = Self.pairKey(entry.agent, entry.task)
+            var sums = groups[key] ?? Sums()
+            sums.totals.executions += 1
+            if entry.success { sums.totals.successes += 1 }
+            if !entry.time.isNaN { sums.totals.timeCount += 1; sums.totals.timeSum += entry.time }
+            if !entry.cpu.isNaN { sums.totals.cpuCount += 1; sums.totals.cpuSum += entry.cpu }
+            if !entry.memory.isNaN { sums.totals.memoryCount += 1; sums.totals.memorySum += entry.memory }
+            if let task = entry.taskID, taskAgent[task] == -1 {
+                sums.shared += 1
+                if entry.success { sums.sharedSuccesses += 1 }
+            }
+            groups[key] = sums
+        }
+        func mean(_ sum: Double, _ count: Int64) -> Double? { count > 0 ? sum / Double(count) : nil }
+        return groups.map { key, sums in
+            let task = Int32(truncatingIfNeeded: key)
+            let t = sums.totals
+            return PerformanceRollUp(
+                agentName: agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], taskType: task < 0 ? nil : taskNames[Int(task)],
+                avgExecutionTime: mean(t.timeSum, t.timeCount), successRate: mean(Double(t.successes), t.executions),
+                resourceCPU: mean(t.cpuSum, t.cpuCount), resourceMemory: mean(t.memorySum, t.memoryCount),
+                coordinationScore: mean(Double(sums.sharedSuccesses), sums.shared), executions: t.executions)
+        }.sorted { ($0.agentName, $0.taskType ?? "") < ($1.agentName, $1.taskType ?? "") }
     }
 
     /// Totals per (agent, task type) — the task name nil for executions without a type — over the

@@ -1,6 +1,7 @@
 // Periodic jobs over the schema: performance roll-ups into agents.performance_metrics (read by the
 // guide's direct-database integration) and retention in bounded batches.
 public import Foundation
+public import LearningCore
 
 extension LearningStore {
     /// Writes one `performance_metrics` snapshot row per (agent, task type) with executions in the
@@ -34,6 +35,45 @@ extension LearningStore {
                 """, [.double(window), .text(PGText.epoch(date))])
         }
         return rows.affected
+    }
+
+    /// Writes roll-up rows computed by the caller (the service computes them from the executions
+    /// it holds in memory, see `ExecutionAnalytics.rollUp`), stamped `date`, in one statement.
+    /// Returns the rows written.
+    @discardableResult
+    public func storeRollUp(_ rows: [PerformanceRollUp], at date: Date = Date()) async throws -> Int {
+        if rows.isEmpty { return 0 }
+        var agent = PGBinaryArray(.varchar, count: rows.count, bytesPerElement: 16)
+        var type = PGBinaryArray(.varchar, count: rows.count, bytesPerElement: 16)
+        var time = PGBinaryArray(.float8, count: rows.count, bytesPerElement: 8)
+        var success = PGBinaryArray(.float8, count: rows.count, bytesPerElement: 8)
+        var cpu = PGBinaryArray(.float8, count: rows.count, bytesPerElement: 8)
+        var memory = PGBinaryArray(.float8, count: rows.count, bytesPerElement: 8)
+        var coordination = PGBinaryArray(.float8, count: rows.count, bytesPerElement: 8)
+        for row in rows {
+            agent.append(text: row.agentName)
+            type.append(text: row.taskType)
+            time.append(float8: row.avgExecutionTime)
+            success.append(float8: row.successRate)
+            cpu.append(float8: row.resourceCPU)
+            memory.append(float8: row.resourceMemory)
+            coordination.append(float8: row.coordinationScore)
+        }
+        let params: [PGParam] = [agent, type, time, success, cpu, memory, coordination].map { .bytes($0.bytes) }
+            + [.text(PGText.array(rows.map(\.executions))), .text(PGText.epoch(date))]
+        let written = try await pool.withConnection { c in
+            try c.query("""
+                INSERT INTO agents.performance_metrics (agent_name, task_type, avg_execution_time, success_rate,
+                    resource_cpu, resource_memory, coordination_score, executions, source, last_updated)
+                SELECT agent_name, task_type, avg_execution_time, success_rate, resource_cpu, resource_memory,
+                       coordination_score, executions, 'rollup', to_timestamp($9::float8) AT TIME ZONE 'UTC'
+                FROM unnest($1::varchar[], $2::varchar[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
+                            $7::float8[], $8::bigint[])
+                     AS t(agent_name, task_type, avg_execution_time, success_rate, resource_cpu, resource_memory,
+                          coordination_score, executions)
+                """, params)
+        }
+        return written.affected
     }
 
     /// Deletes executions, metrics rows and insights older than `performance.metrics_retention_days`

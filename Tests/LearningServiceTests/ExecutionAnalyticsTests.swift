@@ -27,6 +27,42 @@ struct ExecutionAnalyticsTests {
         #expect(groups.first { $0.agent == "b" }?.task == nil)
     }
 
+    @Test func rollUpHasTheSQLRollUpsFiguresAndDeclinesAWindowItNoLongerHolds() {
+        let shared = UUID().uuidString.lowercased(), solo = UUID().uuidString.lowercased()
+        func execution(_ agent: String, task: String?, type: String?, time: Double?, success: Bool, cpu: Double?,
+                       at offset: Double) -> ExecutionRecord {
+            ExecutionRecord(agentName: agent, taskID: task, taskType: type, executionTime: time, success: success,
+                            resourceUsage: ResourceUsage(cpu: cpu, memoryMB: cpu.map { $0 * 10 }), timestamp: base.addingTimeInterval(offset))
+        }
+        var analytics = ExecutionAnalytics(capacity: 100)
+        for record in [
+            execution("a", task: shared, type: "plan", time: 1, success: true, cpu: 10, at: 0),
+            execution("b", task: shared, type: "plan", time: 3, success: false, cpu: 30, at: 1),
+            execution("a", task: solo, type: "plan", time: 2, success: false, cpu: 20, at: 2),
+            execution("a", task: nil, type: "code", time: 4, success: true, cpu: nil, at: 3),
+            execution("a", task: nil, type: nil, time: nil, success: true, cpu: nil, at: 4),
+            execution("c", task: shared, type: "plan", time: 1, success: true, cpu: 5, at: -100), // before the window
+        ] { analytics.add(record, arrival: base) }
+        let rows = try! #require(analytics.rollUp(since: base))
+        #expect(rows == [
+            PerformanceRollUp(agentName: "a", taskType: nil, avgExecutionTime: nil, successRate: 1, resourceCPU: nil,
+                              resourceMemory: nil, coordinationScore: nil, executions: 1),
+            PerformanceRollUp(agentName: "a", taskType: "code", avgExecutionTime: 4, successRate: 1, resourceCPU: nil,
+                              resourceMemory: nil, coordinationScore: nil, executions: 1),
+            PerformanceRollUp(agentName: "a", taskType: "plan", avgExecutionTime: 1.5, successRate: 0.5, resourceCPU: 15,
+                              resourceMemory: 150, coordinationScore: 1, executions: 2),
+            PerformanceRollUp(agentName: "b", taskType: "plan", avgExecutionTime: 3, successRate: 0, resourceCPU: 30,
+                              resourceMemory: 300, coordinationScore: 0, executions: 1),
+        ])
+        // "c" shared the task only before the window: within it, "a" and "b" did.
+        #expect(analytics.rollUp(since: base.addingTimeInterval(1))?.first { $0.taskType == "plan" }?.coordinationScore == nil)
+        // Once executions of the window were dropped (capacity), only the table can say.
+        var small = ExecutionAnalytics(capacity: 2)
+        for i in 0..<3 { small.add(execution("a", task: nil, type: "t", time: 1, success: true, cpu: nil, at: Double(i)), arrival: base) }
+        #expect(small.rollUp(since: base) == nil)
+        #expect(small.rollUp(since: base.addingTimeInterval(1)) != nil)
+    }
+
     @Test func capacityAndRetentionDropAndSubtract() {
         var analytics = ExecutionAnalytics(capacity: 5)
         for i in 0..<8 { analytics.add(record("a", "t", 1, true, at: Double(i)), arrival: base) }

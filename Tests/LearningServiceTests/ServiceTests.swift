@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningStore
 import Testing
 
 /// The handlers over a real PostgreSQL (no transport): registry, ingest, analytics, learning.
@@ -42,6 +43,40 @@ struct ServiceTests {
         await expectServiceError("invalid_argument") { try await service.registerAgent(RegisterAgentRequest(name: "-x")) }
         await expectServiceError("invalid_argument") { try await service.listAgents(status: "sleepy") }
         try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
+    }
+
+    @Test func theRollUpFromMemoryHasTheFiguresOfTheSQLRollUp() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let shared = Self.uuid()
+        _ = try await service.logExecutions([
+            execution("planner", "plan", 1, true, taskID: shared, memory: 100),
+            execution("coder", "plan", 3, false, taskID: shared, memory: 300),
+            execution("planner", "plan", 2.5, false, memory: 250),
+            execution("coder", "code", 4, true),
+            execution("veteran", "plan", 1, true, at: Date().addingTimeInterval(-3 * 86_400)),
+        ])
+        // From memory once the start-up replay is done (before it, the SQL roll-up runs).
+        try await eventually("a roll-up from memory") { (try? await service.rollUpPerformance())?.fromMemory == true }
+        let now = Date().addingTimeInterval(10)
+        let memory = try await service.rollUpPerformance(at: now)
+        #expect(memory == (rows: 3, fromMemory: true))
+        let fromMemory = try await service.store.latestPerformance()
+        #expect(try await service.store.rollUpPerformance(window: 86_400, at: now.addingTimeInterval(1)) == 3)
+        let fromSQL = try await service.store.latestPerformance()
+        #expect(fromSQL.map(\.lastUpdated) != fromMemory.map(\.lastUpdated), "the second snapshot is the newest")
+        func figures(_ s: [PerformanceSnapshot]) -> [String] {
+            func f(_ v: Double?) -> String { v.map { String(format: "%.9f", $0) } ?? "null" }
+            return s.map { "\($0.agentName)/\($0.taskType ?? "-"): \(f($0.avgExecutionTime)) \(f($0.successRate)) \(f($0.resourceCPU)) "
+                + "\(f($0.resourceMemory)) \(f($0.coordinationScore)) \($0.executions ?? -1) \($0.source ?? "")" }
+        }
+        #expect(figures(fromMemory) == figures(fromSQL))
+        #expect(figures(fromMemory) == [
+            "coder/code: 4.000000000 1.000000000 20.000000000 100.000000000 null 1 rollup",
+            "coder/plan: 3.000000000 0.000000000 20.000000000 300.000000000 0.000000000 1 rollup",
+            "planner/plan: 1.750000000 0.500000000 20.000000000 175.000000000 1.000000000 2 rollup",
+        ])
     }
 
     @Test func loggedExecutionsReachAnalyticsOnceAndAgentsAreDiscovered() async throws {
