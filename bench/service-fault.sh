@@ -6,12 +6,13 @@
 # PostgreSQL is stopped with `pg_ctl -m immediate stop`, left down DOWN seconds and restarted; the
 # service keeps running and must reconnect by itself. Afterwards psql checks that every acknowledged
 # event id is in agents.execution_log exactly once; prints writes, acknowledged, found, lost,
-# duplicated and exits non-zero on any loss or duplicate.
-# usage: bench/service-fault.sh     (env: TOTAL=100000 STREAMS=8 BATCH=250 DOWN=3)
+# duplicated and exits non-zero on any loss or duplicate. UNARY=1: one LogExecution call per
+# record instead (the task-free unary path), STREAMS callers.
+# usage: bench/service-fault.sh     (env: TOTAL=100000 STREAMS=8 BATCH=250 DOWN=3 UNARY=0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-TOTAL=${TOTAL:-100000} STREAMS=${STREAMS:-8} BATCH=${BATCH:-250} DOWN=${DOWN:-3}
+TOTAL=${TOTAL:-100000} STREAMS=${STREAMS:-8} BATCH=${BATCH:-250} DOWN=${DOWN:-3} UNARY=${UNARY:-0}
 PGBIN=${PGBIN:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -1)}
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PY=$(scripts/python-env.sh)
@@ -37,8 +38,11 @@ SERVER_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 count() { psql "$URL" -XAtc 'SELECT count(*) FROM agents.execution_log' 2>/dev/null || echo 0; }
 
+UNARY_FLAG=()
+[ "$UNARY" = 1 ] && UNARY_FLAG=(--unary)
+echo "client: ${TOTAL} records, ${STREAMS} callers, $([ "$UNARY" = 1 ] && echo "one LogExecution each" || echo "LogExecutions of ${BATCH}")"
 "$PY" bench/service_client.py fault "127.0.0.1:$PORT" --total "$TOTAL" --streams "$STREAMS" --batch "$BATCH" \
-  --acked "$RESULTS/acked.txt" &
+  --acked "$RESULTS/acked.txt" "${UNARY_FLAG[@]}" &
 CLIENT=$!
 until [ "$(count)" -ge $((TOTAL / 3)) ]; do
   kill -0 "$CLIENT" 2>/dev/null || break

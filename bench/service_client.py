@@ -8,9 +8,10 @@ python; the stubs come from .venv/gen (scripts/python-env.sh).
   overload TARGET --streams S --batch B --seconds T
                                           S concurrent LogExecutions callers that never back off;
                                           counts OK / RESOURCE_EXHAUSTED / other
-  fault TARGET --total N --streams S --batch B --acked FILE
+  fault TARGET --total N --streams S --batch B --acked FILE [--unary]
                                           writes N records with event ids, retrying UNAVAILABLE and
                                           RESOURCE_EXHAUSTED with backoff; acknowledged ids go to FILE
+                                          (--unary: one LogExecution per record, B ignored)
 """
 import argparse
 import os
@@ -128,11 +129,16 @@ def cmd_fault(a):
                     return
                 next_batch[0] = start + a.batch
             ids = ["fault-%d" % i for i in range(start, min(start + a.batch, a.total))]
-            req = pb.LogExecutionsRequest(executions=[execution(start + k, ev) for k, ev in enumerate(ids)])
+            if a.unary:
+                req = pb.LogExecutionRequest(execution=execution(start, ids[0]))
+                call = s.LogExecution
+            else:
+                req = pb.LogExecutionsRequest(executions=[execution(start + k, ev) for k, ev in enumerate(ids)])
+                call = s.LogExecutions
             delay = 0.05
             while True:
                 try:
-                    s.LogExecutions(req, timeout=30)
+                    call(req, timeout=30)
                     break
                 except grpc.RpcError as e:
                     with lock:
@@ -168,7 +174,10 @@ def main():
     f = sub.add_parser("fault"); f.add_argument("target"); f.add_argument("--total", type=int, default=100000)
     f.add_argument("--streams", type=int, default=8); f.add_argument("--batch", type=int, default=250)
     f.add_argument("--acked", required=True)
+    f.add_argument("--unary", action="store_true")
     a = p.parse_args()
+    if a.cmd == "fault" and a.unary:
+        a.batch = 1
     {"body": cmd_body, "seed": cmd_seed, "overload": cmd_overload, "fault": cmd_fault}[a.cmd](a)
 
 
