@@ -183,7 +183,7 @@ struct ExecutionAnalytics {
         return index
     }
 
-    private static func pairKey(_ agent: Int32, _ task: Int32) -> Int64 { Int64(agent) << 32 | Int64(UInt32(bitPattern: task)) }
+    static func pairKey(_ agent: Int32, _ task: Int32) -> Int64 { Int64(agent) << 32 | Int64(UInt32(bitPattern: task)) }
 
     /// Adds one stored execution; `arrival` is when the service saw it (for the recent window).
     mutating func add(_ record: ExecutionRecord, arrival: Date = Date()) {
@@ -357,59 +357,44 @@ struct ExecutionAnalytics {
                 timeCount > 0 ? timeSum / Double(timeCount) : nil)
     }
 
-    /// The `agents.performance_metrics` snapshot per (agent, task type) of the executions with a
-    /// timestamp at or after `since`, computed from the held history with the figures of
-    /// `LearningStore.rollUpPerformance`'s SQL (a mean of the known times, the share of successes,
-    /// mean CPU and memory, the success rate on tasks that more than one agent worked on within the
-    /// window); nil when executions of the window may have been dropped from the history (then
-    /// only the table has them). One pass over the held executions, instead of PostgreSQL
-    /// aggregating a day of rows every tracking interval.
+    /// The sequence number of the oldest held execution (`ingested` is one past the newest).
+    var oldestSequence: Int64 { ingested - Int64(held) }
+
+    /// True when every execution with a timestamp at or after `since` that was ever added is
+    /// still held (none of them was dropped at capacity or by retention).
+    func holdsWindow(since: Date) -> Bool { droppedNewest < since.timeIntervalSince1970 }
+
+    /// Calls `visit` with the held executions whose sequence numbers are in `sequences` (up to
+    /// the newest), oldest first; false, visiting none, when the range starts before the oldest
+    /// held execution (it was dropped meanwhile).
+    func visit(_ sequences: Range<Int64>, _ visit: (Entry) -> Void) -> Bool {
+        let oldest = oldestSequence
+        guard sequences.lowerBound >= oldest else { return false }
+        let end = min(sequences.upperBound, ingested)
+        guard sequences.lowerBound < end else { return true }
+        for offset in Int(sequences.lowerBound - oldest)..<Int(end - oldest) {
+            visit(entries[(head + offset) % capacity])
+        }
+        return true
+    }
+
+    /// The names of a pair key's agent and task type (nil: executions without one).
+    func names(of key: Int64) -> (agent: String, task: String?) {
+        let task = Int32(truncatingIfNeeded: key)
+        return (agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], task < 0 ? nil : taskNames[Int(task)])
+    }
+
+    /// The `agents.performance_metrics` snapshot of the executions with a timestamp at or after
+    /// `since` (see `RollUpBuilder`) in one go; nil when executions of the window were dropped
+    /// from the history (then only the table has them). The service runs the same passes in
+    /// chunks (`LearningService.rollUpFromMemory`) so as not to hold its lock for a whole scan.
     func rollUp(since: Date) -> [PerformanceRollUp]? {
-        let limit = since.timeIntervalSince1970
-        guard droppedNewest < limit else { return nil }
-        // Tasks that more than one agent worked on within the window: -1.
-        var taskAgent: [UUID: Int32] = [:]
-        for offset in 0..<held {
-            let entry = entries[(head + offset) % capacity]
-            guard entry.timestamp >= limit, let task = entry.taskID else { continue }
-            if let agent = taskAgent[task] {
-                if agent != entry.agent { taskAgent[task] = -1 }
-            } else {
-                taskAgent[task] = entry.agent
-            }
-        }
-        struct Sums {
-            var totals = Totals()
-            var shared: Int64 = 0
-            var sharedSuccesses: Int64 = 0
-        }
-        var groups: [Int64: Sums] = [:]
-        for offset in 0..<held {
-            let entry = entries[(head + offset) % capacity]
-            guard entry.timestamp >= limit else { continue }
-            let key = Self.pairKey(entry.agent, entry.task)
-            var sums = groups[key] ?? Sums()
-            sums.totals.executions += 1
-            if entry.success { sums.totals.successes += 1 }
-            if !entry.time.isNaN { sums.totals.timeCount += 1; sums.totals.timeSum += entry.time }
-            if !entry.cpu.isNaN { sums.totals.cpuCount += 1; sums.totals.cpuSum += entry.cpu }
-            if !entry.memory.isNaN { sums.totals.memoryCount += 1; sums.totals.memorySum += entry.memory }
-            if let task = entry.taskID, taskAgent[task] == -1 {
-                sums.shared += 1
-                if entry.success { sums.sharedSuccesses += 1 }
-            }
-            groups[key] = sums
-        }
-        func mean(_ sum: Double, _ count: Int64) -> Double? { count > 0 ? sum / Double(count) : nil }
-        return groups.map { key, sums in
-            let task = Int32(truncatingIfNeeded: key)
-            let t = sums.totals
-            return PerformanceRollUp(
-                agentName: agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], taskType: task < 0 ? nil : taskNames[Int(task)],
-                avgExecutionTime: mean(t.timeSum, t.timeCount), successRate: mean(Double(t.successes), t.executions),
-                resourceCPU: mean(t.cpuSum, t.cpuCount), resourceMemory: mean(t.memorySum, t.memoryCount),
-                coordinationScore: mean(Double(sums.sharedSuccesses), sums.shared), executions: t.executions)
-        }.sorted { ($0.agentName, $0.taskType ?? "") < ($1.agentName, $1.taskType ?? "") }
+        guard holdsWindow(since: since) else { return nil }
+        var builder = RollUpBuilder(since: since)
+        let all = oldestSequence..<ingested
+        _ = visit(all) { builder.noteTask($0) }
+        _ = visit(all) { builder.add($0) }
+        return builder.rows(names: names(of:))
     }
 
     /// Totals per (agent, task type) — the task name nil for executions without a type — over the
@@ -420,12 +405,11 @@ struct ExecutionAnalytics {
             guard let index = agentIndex[agent] else { return [] }
             agentFilter = index
         }
-        func name(_ task: Int32) -> String? { task < 0 ? nil : taskNames[Int(task)] }
         guard let since else {
             return pairs.compactMap { key, totals in
-                let agentID = Int32(truncatingIfNeeded: key >> 32)
-                if let agentFilter, agentFilter != agentID { return nil }
-                return (agentNames[Int(agentID)], name(Int32(truncatingIfNeeded: key)), totals)
+                if let agentFilter, agentFilter != Int32(truncatingIfNeeded: key >> 32) { return nil }
+                let (agent, task) = names(of: key)
+                return (agent, task, totals)
             }
         }
         let limit = since.timeIntervalSince1970
@@ -437,7 +421,56 @@ struct ExecutionAnalytics {
             windowed[Self.pairKey(entry.agent, entry.task), default: Totals()].add(entry, sign: 1)
         }
         return windowed.map { key, totals in
-            (agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], name(Int32(truncatingIfNeeded: key)), totals)
+            let (agent, task) = names(of: key)
+            return (agent, task, totals)
         }
+    }
+}
+
+/// Builds the `agents.performance_metrics` roll-up of a window from held executions, with the
+/// figures of `LearningStore.rollUpPerformance`'s SQL: per (agent, task type) the mean of the
+/// known times, the share of successes, mean CPU and memory, and the success rate on tasks that
+/// more than one agent worked on within the window. Two passes over the same executions: first
+/// `noteTask` (which tasks are shared), then `add`.
+struct RollUpBuilder {
+    let limit: Double
+    /// Per task id within the window: the one agent that worked on it, or -1 for several.
+    private var taskAgent: [UUID: Int32] = [:]
+    private var groups: [Int64: (totals: ExecutionAnalytics.Totals, shared: Int64, sharedSuccesses: Int64)] = [:]
+
+    init(since: Date) { limit = since.timeIntervalSince1970 }
+
+    mutating func noteTask(_ entry: ExecutionAnalytics.Entry) {
+        guard entry.timestamp >= limit, let task = entry.taskID else { return }
+        if let agent = taskAgent[task] {
+            if agent != entry.agent { taskAgent[task] = -1 }
+        } else {
+            taskAgent[task] = entry.agent
+        }
+    }
+
+    mutating func add(_ entry: ExecutionAnalytics.Entry) {
+        guard entry.timestamp >= limit else { return }
+        let shared = entry.taskID.map { taskAgent[$0] == -1 } ?? false
+        let key = ExecutionAnalytics.pairKey(entry.agent, entry.task)
+        groups[key, default: (ExecutionAnalytics.Totals(), 0, 0)].totals.add(entry, sign: 1)
+        if shared {
+            groups[key]!.shared += 1
+            if entry.success { groups[key]!.sharedSuccesses += 1 }
+        }
+    }
+
+    /// The rows, ordered by agent and task type; `names` turns a pair key into its names.
+    func rows(names: (Int64) -> (agent: String, task: String?)) -> [PerformanceRollUp] {
+        func mean(_ sum: Double, _ count: Int64) -> Double? { count > 0 ? sum / Double(count) : nil }
+        return groups.map { key, group in
+            let (agent, task) = names(key)
+            let t = group.totals
+            return PerformanceRollUp(
+                agentName: agent, taskType: task,
+                avgExecutionTime: mean(t.timeSum, t.timeCount), successRate: mean(Double(t.successes), t.executions),
+                resourceCPU: mean(t.cpuSum, t.cpuCount), resourceMemory: mean(t.memorySum, t.memoryCount),
+                coordinationScore: mean(Double(group.sharedSuccesses), group.shared), executions: t.executions)
+        }.sorted { ($0.agentName, $0.taskType ?? "") < ($1.agentName, $1.taskType ?? "") }
     }
 }

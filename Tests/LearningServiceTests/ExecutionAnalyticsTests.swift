@@ -63,6 +63,36 @@ struct ExecutionAnalyticsTests {
         #expect(small.rollUp(since: base.addingTimeInterval(1)) != nil)
     }
 
+    @Test func visitingInChunksSeesTheWholeRangeAndRefusesADroppedStart() {
+        var analytics = ExecutionAnalytics(capacity: 10)
+        for i in 0..<8 { analytics.add(record("a", "t", Double(i), true, at: Double(i), id: Int64(i + 1)), arrival: base) }
+        var whole: [Int64] = [], chunked: [Int64] = []
+        #expect(analytics.visit(analytics.oldestSequence..<analytics.ingested) { whole.append($0.id) })
+        var next = analytics.oldestSequence
+        while next < analytics.ingested {
+            #expect(analytics.visit(next..<next + 3) { chunked.append($0.id) })
+            next += 3
+        }
+        #expect(whole == Array(1...8) && chunked == whole)
+        // The builder over chunks gives what the one-go roll-up gives.
+        var builder = RollUpBuilder(since: base)
+        for pass in 0..<2 {
+            var s = analytics.oldestSequence
+            while s < analytics.ingested {
+                _ = analytics.visit(s..<s + 3) { pass == 0 ? builder.noteTask($0) : builder.add($0) }
+                s += 3
+            }
+        }
+        #expect(builder.rows(names: analytics.names(of:)) == analytics.rollUp(since: base))
+        // Four more wrap the ring past capacity: sequences 0 and 1 are gone.
+        for i in 8..<12 { analytics.add(record("a", "t", 1, true, at: Double(i), id: Int64(i + 1)), arrival: base) }
+        #expect(analytics.oldestSequence == 2)
+        var none: [Int64] = []
+        #expect(!analytics.visit(1..<5) { none.append($0.id) } && none.isEmpty)
+        var tail: [Int64] = []
+        #expect(analytics.visit(10..<99) { tail.append($0.id) } && tail == [11, 12])
+    }
+
     @Test func capacityAndRetentionDropAndSubtract() {
         var analytics = ExecutionAnalytics(capacity: 5)
         for i in 0..<8 { analytics.add(record("a", "t", 1, true, at: Double(i)), arrival: base) }
