@@ -311,15 +311,43 @@ extension LearningService {
         }
     }
 
+    /// Longest share of the time the SQL roll-up (`LearningStore.rollUpPerformance`) may keep
+    /// PostgreSQL busy: it aggregates a whole day of rows, and it runs only when the day holds
+    /// more executions than the in-memory history (1,000,000): 4.9 s at 1.02M rows on the 2-core
+    /// machine of docs/BENCHMARKS.md, during which unary ingest ran at half its rate.
+    static let sqlRollUpShare = 0.05
+
+    /// Seconds from the end of one roll-up to the start of the next: the tracking interval, or
+    /// longer after a roll-up by SQL that took more than `sqlRollUpShare` of interval + duration,
+    /// so that the aggregate over a day too large for memory costs at most that share of the
+    /// database's time (at 4.9 s: a snapshot every ~98 s instead of every 60 s).
+    static func rollUpPause(interval: Double, lastDuration: Double, fromMemory: Bool) -> Double {
+        guard !fromMemory, lastDuration > 0 else { return interval }
+        return max(interval, lastDuration * (1 - sqlRollUpShare) / sqlRollUpShare)
+    }
+
     /// Roll-ups into `agents.performance_metrics` every `performance.performance_tracking_interval`
-    /// seconds (when performance tracking is on) and retention every hour.
+    /// seconds (when performance tracking is on; less often while only the SQL aggregate can
+    /// compute them and it is slow, see `rollUpPause`) and retention every hour.
     func maintenance() async {
         let interval = Double(max(1, config.performance.performanceTrackingInterval))
         var lastRetention = Date.distantPast
+        var stretched = false
         while !Task.isCancelled {
+            var pause = interval
             if config.agents.performanceTracking {
                 do {
-                    try await rollUpPerformance()
+                    let started = ContinuousClock.now
+                    let (_, fromMemory) = try await rollUpPerformance()
+                    let took = started.duration(to: .now)
+                    let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+                    pause = Self.rollUpPause(interval: interval, lastDuration: seconds, fromMemory: fromMemory)
+                    if (pause > interval) != stretched {
+                        stretched = pause > interval
+                        logger(stretched
+                            ? "performance roll-up: the last day's executions outgrew the in-memory history; the SQL aggregate took \(String(format: "%.1f", seconds)) s, so snapshots are now written every \(Int(pause.rounded())) s instead of every \(Int(interval)) s (at most \(Int(Self.sqlRollUpShare * 100))% of the database's time)"
+                            : "performance roll-up: back to a snapshot every \(Int(interval)) s")
+                    }
                 } catch {
                     logger("performance roll-up failed: \(error)")
                 }
@@ -334,7 +362,7 @@ extension LearningService {
                     logger("retention failed: \(error)")
                 }
             }
-            try? await Task.sleep(for: .seconds(interval))
+            try? await Task.sleep(for: .seconds(pause))
         }
     }
 

@@ -27,6 +27,18 @@ struct ExecutionAnalyticsTests {
         #expect(groups.first { $0.agent == "b" }?.task == nil)
     }
 
+    @Test func aSlowSQLRollUpStretchesThePauseToKeepItsShareOfTheTimeAndAFastOneDoesNot() {
+        // From memory, or quick: the tracking interval.
+        #expect(LearningService.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: true) == 60)
+        #expect(LearningService.rollUpPause(interval: 60, lastDuration: 0.5, fromMemory: false) == 60)
+        // 4.9 s of SQL: the pause makes it 5% of each period (4.9 / (93.1 + 4.9)).
+        let pause = LearningService.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: false)
+        #expect(abs(pause - 93.1) < 1e-9)
+        #expect(abs(4.9 / (pause + 4.9) - LearningService.sqlRollUpShare) < 1e-9)
+        // A longer interval than the share needs stays as configured.
+        #expect(LearningService.rollUpPause(interval: 300, lastDuration: 4.9, fromMemory: false) == 300)
+    }
+
     @Test func rollUpHasTheSQLRollUpsFiguresAndDeclinesAWindowItNoLongerHolds() {
         let shared = UUID().uuidString.lowercased(), solo = UUID().uuidString.lowercased()
         func execution(_ agent: String, task: String?, type: String?, time: Double?, success: Bool, cpu: Double?,
