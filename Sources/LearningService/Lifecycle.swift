@@ -345,7 +345,7 @@ extension LearningService {
                     if (pause > interval) != stretched {
                         stretched = pause > interval
                         logger(stretched
-                            ? "performance roll-up: the last day's executions outgrew the in-memory history; the SQL aggregate took \(String(format: "%.1f", seconds)) s, so snapshots are now written every \(Int(pause.rounded())) s instead of every \(Int(interval)) s (at most \(Int(Self.sqlRollUpShare * 100))% of the database's time)"
+                            ? "performance roll-up: computed by PostgreSQL's aggregate (the start-up replay was not done, or the last day's executions outgrew the in-memory history), which took \(String(format: "%.1f", seconds)) s, so snapshots are now written every \(Int(pause.rounded())) s instead of every \(Int(interval)) s (at most \(Int(Self.sqlRollUpShare * 100))% of the database's time)"
                             : "performance roll-up: back to a snapshot every \(Int(interval)) s")
                     }
                 } catch {
