@@ -384,19 +384,6 @@ struct ExecutionAnalytics {
         return (agentNames[Int(Int32(truncatingIfNeeded: key >> 32))], task < 0 ? nil : taskNames[Int(task)])
     }
 
-    /// The `agents.performance_metrics` snapshot of the executions with a timestamp at or after
-    /// `since` (see `RollUpBuilder`) in one go; nil when executions of the window were dropped
-    /// from the history (then only the table has them). The service runs the same passes in
-    /// chunks (`LearningService.rollUpFromMemory`) so as not to hold its lock for a whole scan.
-    func rollUp(since: Date) -> [PerformanceRollUp]? {
-        guard holdsWindow(since: since) else { return nil }
-        var builder = RollUpBuilder(since: since)
-        let all = oldestSequence..<ingested
-        _ = visit(all) { builder.noteTask($0) }
-        _ = visit(all) { builder.add($0) }
-        return builder.rows(names: names(of:))
-    }
-
     /// Totals per (agent, task type) — the task name nil for executions without a type — over the
     /// held executions, or only those with a timestamp at or after `since` (then computed exactly).
     func groups(since: Date?, agent: String? = nil) -> [(agent: String, task: String?, totals: Totals)] {

@@ -266,8 +266,8 @@ extension LearningService {
     /// held in memory when they cover the day (`rollUpFromMemory`), else by PostgreSQL's aggregate
     /// over the table (the start-up replay is not done yet, or the day's executions outgrew the
     /// held history). The aggregate reads a day of rows each time: 2.3 s on 620,000 rows on the
-    /// 2-core machine of docs/BENCHMARKS.md, every tracking interval (60 s by default), competing
-    /// with ingest. Returns the rows written and whether they came from memory.
+    /// 2-core machine of docs/BENCHMARKS.md, competing with ingest (the maintenance loop then
+    /// waits longer, see `rollUpPause`). Returns the rows written and whether they came from memory.
     @discardableResult
     public func rollUpPerformance(at date: Date = Date()) async throws -> (rows: Int, fromMemory: Bool) {
         let window = 86_400.0

@@ -38,7 +38,7 @@ extension LearningStore {
     }
 
     /// Writes roll-up rows computed by the caller (the service computes them from the executions
-    /// it holds in memory, see `ExecutionAnalytics.rollUp`), stamped `date`, in one statement.
+    /// it holds in memory, see `LearningService.rollUpFromMemory`), stamped `date`, in one statement.
     /// Returns the rows written.
     @discardableResult
     public func storeRollUp(_ rows: [PerformanceRollUp], at date: Date = Date()) async throws -> Int {

@@ -139,3 +139,17 @@ struct ExecutionAnalyticsTests {
         #expect(analytics.track(agent: "a")?.recent.total == 3)
     }
 }
+
+extension ExecutionAnalytics {
+    /// The roll-up of the executions since `since` in one unchunked go: the figures the
+    /// service's chunked `LearningService.rollUpFromMemory` must reproduce; nil when executions
+    /// of the window were dropped from the history.
+    func rollUp(since: Date) -> [PerformanceRollUp]? {
+        guard holdsWindow(since: since) else { return nil }
+        var builder = RollUpBuilder(since: since)
+        let all = oldestSequence..<ingested
+        _ = visit(all) { builder.noteTask($0) }
+        _ = visit(all) { builder.add($0) }
+        return builder.rows(names: names(of:))
+    }
+}
