@@ -59,8 +59,7 @@ extension LearningEngine {
         return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,
                               pairs: pairs.count, accuracy: model.accuracy,
                               holdoutLogTimeMAE: model.holdoutLogTimeMAE, holdoutRecords: nB,
-                              durationSeconds: Double(elapsed.components.seconds)
-                                  + Double(elapsed.components.attoseconds) * 1e-18,
+                              durationSeconds: elapsed / .seconds(1),
                               anomalies: anomalies)
     }
 

@@ -340,7 +340,7 @@ extension LearningService {
                     let started = ContinuousClock.now
                     let (_, fromMemory) = try await rollUpPerformance()
                     let took = started.duration(to: .now)
-                    let seconds = Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18
+                    let seconds = took / .seconds(1)
                     pause = Self.rollUpPause(interval: interval, lastDuration: seconds, fromMemory: fromMemory)
                     if (pause > interval) != stretched {
                         stretched = pause > interval

@@ -66,7 +66,7 @@ public final class ProcessMetrics: Sendable {
         }
         guard let reference else { return 0 }
         let elapsed = now - reference.time
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed / .seconds(1)
         guard seconds > 0.05 else { return 0 }
         return max(0, (cpu - reference.cpuSeconds) / seconds * 100)
     }

@@ -56,7 +56,7 @@ while records.count < rows {
 }
 let now = records.last!.timestamp
 let clock = ContinuousClock()
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+func seconds(_ d: Duration) -> Double { d / .seconds(1) }
 
 /// CPU time of the calling thread (what a retrain costs regardless of other load on the machine).
 func threadCPUSeconds() -> Double {

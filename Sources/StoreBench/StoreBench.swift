@@ -116,7 +116,7 @@ enum StoreBench {
                                 }
                                 acked.add(batch)
                                 let d = clock.now - t0
-                                mine.append(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+                                mine.append(d / .seconds(1))
                             } catch let e as StoreError {
                                 if case .overloaded(let after) = e {
                                     overloaded.add(1)
@@ -132,7 +132,7 @@ enum StoreBench {
                 }
             }
             let elapsed = clock.now - start
-            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let secs = elapsed / .seconds(1)
             let after = try await store.counts().executions
             var l = latencies.withLock { $0 }
             l.sort()
