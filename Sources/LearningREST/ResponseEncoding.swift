@@ -13,6 +13,7 @@ public enum RESTEncoding {
     }
 
     /// `GET /health`: exactly the guide's keys plus `ml_models`, which its health monitor reads.
+    /// While the service starts (status `starting`), `startup` says how far it got.
     public static func health(_ report: HealthReport) -> JSONValue {
         .object([
             ("status", .string(report.status)),
@@ -21,7 +22,19 @@ public enum RESTEncoding {
             ("agents_registered", .int(report.agentsRegistered)),
             ("timestamp", .string(formatISO8601(report.timestamp))),
             ("ml_models", modelStates(report.mlModels)),
-        ])
+        ] + startup(report.startup))
+    }
+
+    /// The `startup` member of /health and /status while the service starts; none after.
+    static func startup(_ report: StartupReport?) -> [(String, JSONValue)] {
+        guard let report else { return [] }
+        return [("startup", .object([
+            ("phase", .string(report.phase)),
+            ("rows_done", .int(Int(report.rowsDone))),
+            ("rows_total", .int(Int(report.rowsTotal))),
+            ("percent", .rounded(report.percent, places: 1)),
+            ("elapsed_seconds", .rounded(report.elapsedSeconds, places: 1)),
+        ]))]
     }
 
     /// `GET /status`: exactly the guide's keys; figures rounded as the guide prints them.
@@ -36,7 +49,7 @@ public enum RESTEncoding {
                 ("success_rate", .rounded(report.performance.successRate, places: 2)),
             ])),
             ("ml_models", modelStates(report.mlModels)),
-        ])
+        ] + startup(report.startup))
     }
 
     /// `GET /patterns`: the guide's four families, `collaboration`, `performance`, `resources`, `failures`.

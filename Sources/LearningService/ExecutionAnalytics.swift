@@ -1,5 +1,6 @@
 import Foundation
 import LearningCore
+import LearningStore
 
 /// The service's running figures over stored executions: totals, success rates, mean/median/p90
 /// times and resources per agent, task type and pair, and per-agent recent outcomes for health.
@@ -40,7 +41,7 @@ struct ExecutionAnalytics {
         var memorySum: Double = 0
         var tokensCount: Int64 = 0
         var tokensSum: Double = 0
-        var histogram: [Int32: Int32] = [:]
+        var histogram: [Int32: Int64] = [:]
         var lastTimestamp: Double = -.infinity
 
         mutating func add(_ entry: Entry, sign: Int64) {
@@ -50,7 +51,7 @@ struct ExecutionAnalytics {
                 timeCount += sign
                 timeSum += Double(sign) * entry.time
                 let bucket = Self.bucket(entry.time)
-                let count = (histogram[bucket] ?? 0) + Int32(sign)
+                let count = (histogram[bucket] ?? 0) + sign
                 histogram[bucket] = count == 0 ? nil : count
             }
             if !entry.cpu.isNaN { cpuCount += sign; cpuSum += Double(sign) * entry.cpu }
@@ -74,6 +75,25 @@ struct ExecutionAnalytics {
             lastTimestamp = max(lastTimestamp, other.lastTimestamp)
         }
 
+        /// Adds (sign 1) or subtracts (sign -1) a persisted aggregate cell.
+        mutating func add(_ cell: AggregateCell, sign: Int64) {
+            executions += sign * cell.executions
+            successes += sign * cell.successes
+            timeCount += sign * cell.timeCount
+            timeSum += Double(sign) * cell.timeSum
+            cpuCount += sign * cell.cpuCount
+            cpuSum += Double(sign) * cell.cpuSum
+            memoryCount += sign * cell.memoryCount
+            memorySum += Double(sign) * cell.memorySum
+            tokensCount += sign * cell.tokensCount
+            tokensSum += Double(sign) * cell.tokensSum
+            for (bucket, count) in cell.histogram {
+                let merged = (histogram[bucket] ?? 0) + sign * count
+                histogram[bucket] = merged == 0 ? nil : merged
+            }
+            if sign > 0 { lastTimestamp = max(lastTimestamp, cell.lastTimestamp) }
+        }
+
         var successRate: Double { executions > 0 ? Double(successes) / Double(executions) : 0 }
         var averageTime: Double { timeCount > 0 ? timeSum / Double(timeCount) : 0 }
         var averageCPU: Double { cpuCount > 0 ? cpuSum / Double(cpuCount) : 0 }
@@ -92,16 +112,10 @@ struct ExecutionAnalytics {
             return histogram.keys.max().map(Self.value(of:)) ?? 0
         }
 
-        static let zeroBucket = Int32.min
-        static let logBase = log(1.02)
+        /// The buckets of the persisted aggregates (`AggregateCell`), so both histograms merge.
+        static func bucket(_ time: Double) -> Int32 { AggregateCell.bucket(time) }
 
-        static func bucket(_ time: Double) -> Int32 {
-            time <= 1e-9 ? zeroBucket : Int32((log(time) / logBase).rounded(.down))
-        }
-
-        static func value(of bucket: Int32) -> Double {
-            bucket == zeroBucket ? 0 : exp((Double(bucket) + 0.5) * logBase)
-        }
+        static func value(of bucket: Int32) -> Double { AggregateCell.value(of: bucket) }
     }
 
     /// Recent outcomes of one agent, for its health.
@@ -224,6 +238,12 @@ struct ExecutionAnalytics {
         let key = Self.pairKey(entry.agent, entry.task)
         pairs[key]?.add(entry, sign: -1)
         if pairs[key]?.executions == 0 { pairs[key] = nil }
+    }
+
+    /// Declares that executions older than the held ones exist but were never added (the sample
+    /// loaded at start-up is the newest part of a larger table): no time window counts as held.
+    mutating func markOlderExecutionsUnheld() {
+        droppedNewest = .infinity
     }
 
     /// Drops executions whose timestamp is before `cutoff` (the retention horizon) from the oldest

@@ -88,8 +88,9 @@ public final class LearningService: LearningHandlers {
     let retrainGate = ServiceSemaphore(permits: 1)
     let tasks = Mutex<[Task<Void, Never>]>([])
     let startedAt = Date()
-    let replay = Mutex(ReplayProgress())
     let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
+    /// When the aggregates were last checkpointed.
+    let lastCheckpoint = Mutex(Date())
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
     let published = Mutex<Set<String>>([])
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
@@ -129,10 +130,14 @@ public final class LearningService: LearningHandlers {
 
     public func health() -> HealthReport {
         let database = store.health.state
-        let (models, lifecycle, agents, total) = snapshot.withLock { s in (s.models, s.lifecycle, s.agentsRegistered, s.totalExecutions) }
+        let (models, lifecycle, agents, total, startup) = snapshot.withLock { s in
+            (s.models, s.lifecycle, s.agentsRegistered, s.totalExecutions, s.startup)
+        }
         let status: String
         if lifecycle == .draining || database != "connected" {
             status = "unhealthy"
+        } else if let _ = startup {
+            status = "starting"
         } else if models.contains(where: { $0.state == .failed }) {
             status = "degraded"
         } else {
@@ -140,14 +145,15 @@ public final class LearningService: LearningHandlers {
         }
         return HealthReport(status: status, service: "learning-system", database: database, agentsRegistered: agents,
                             timestamp: Date(), mlModels: models, version: Self.version,
-                            uptimeSeconds: Int64(Date().timeIntervalSince(startedAt)), totalExecutions: total)
+                            uptimeSeconds: Int64(Date().timeIntervalSince(startedAt)), totalExecutions: total,
+                            startup: startup?.report)
     }
 
     public func status() -> StatusReport {
         let database = store.health.state
         let figures = requestFigures.withLock { $0 }?()
-        let (models, lifecycle, agents, successRate, replayed) = snapshot.withLock { s in
-            (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone)
+        let (models, lifecycle, agents, successRate, replayed, startup) = snapshot.withLock { s in
+            (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone, s.startup)
         }
         let word: String
         switch lifecycle {
@@ -160,7 +166,7 @@ public final class LearningService: LearningHandlers {
                                              successRate: (successRate ?? 0) * 100,
                                              windowSeconds: figures?.windowSeconds ?? RuntimeState.recentWindowSeconds)
         return StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
-                            mlModels: models, features: features)
+                            mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
     }
 
     /// The feature switches as `/status` reports them.

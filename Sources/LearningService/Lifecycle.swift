@@ -7,12 +7,24 @@ import Synchronization
 // The long-running parts of the service: the change-feed consumer, housekeeping, the retrain
 // timer, and start-up and shutdown.
 
-/// Progress of the change feed's initial replay.
-struct ReplayProgress: Sendable {
-    var target: Int64 = 0
-    var delivered: Int64 = 0
-    var lastEvent = Date()
-    var began = Date()
+/// Progress of the start-up: the figures are complete once the aggregates are built (first
+/// start on rows never aggregated) or loaded, and the change feed has passed `targetID`, the last
+/// id drawn before the start.
+public struct StartupProgress: Sendable, Equatable {
+    /// `building_aggregates`, `loading_aggregates`, `loading_sample` or `catching_up`.
+    public var phase = "loading_aggregates"
+    public var rowsDone: Int64 = 0
+    public var rowsTotal: Int64 = 0
+    public var began = Date()
+    /// The last execution id drawn before the start-up.
+    var targetID: Int64 = 0
+
+    /// The report health and status show.
+    var report: StartupReport {
+        StartupReport(phase: phase, rowsDone: rowsDone, rowsTotal: rowsTotal,
+                      percent: rowsTotal > 0 ? min(100, Double(rowsDone) / Double(rowsTotal) * 100) : 0,
+                      elapsedSeconds: Date().timeIntervalSince(began))
+    }
 }
 
 extension LearningService {
@@ -20,15 +32,14 @@ extension LearningService {
     /// the latest stored model) and starts the background jobs. Returns once they run; the
     /// first training happens in the background once the feed has replayed the table.
     public func start() async {
-        let counts = try? await store.counts()
         let agents = (try? await store.listAgents()) ?? []
+        let registered = (try? await store.agentCount()) ?? Int64(agents.count)
         core.withLock { state in
             state.noteRegistered(agents.map(\.name))
-            state.agentsRegistered = Int(counts?.agents ?? Int64(agents.count))
-            state.setCount(executions: counts?.executions ?? 0, maxID: counts?.maxExecutionID ?? 0)
+            state.agentsRegistered = Int(registered)
+            state.startup = StartupProgress()
         }
-        replay.withLock { $0 = ReplayProgress(target: counts?.executions ?? 0) }
-        logger("registry: \(agents.count) agents registered; \(counts?.executions ?? 0) executions stored")
+        logger("registry: \(agents.count) agents registered")
         if let directory = config.agents.definitionsDirectory {
             let scanner = AgentDirectoryScanner(directory: directory)
             await syncDefinitions(scanner)
@@ -37,14 +48,25 @@ extension LearningService {
         await seedPublishedInsights()
         await loadLatestModel()
         process.sample()
-        let feedTask = Task.detached { [self] in await consumeFeed() }
+        let feedTask = Task.detached { [self] in await runFeedAndAggregates() }
         let housekeepingTask = Task.detached { [self] in await housekeeping() }
         let retrainTask = Task.detached { [self] in await retrainTimer() }
         let maintenanceTask = Task.detached { [self] in await maintenance() }
         tasks.withLock { $0 = [feedTask, housekeepingTask, retrainTask, maintenanceTask] }
         core.withLock { $0.lifecycle = .running }
         refreshSnapshot()
-        logger("learning runtime started: replaying \(counts?.executions ?? 0) stored executions")
+        logger("learning runtime started: loading the figures of the stored executions")
+    }
+
+    /// Waits until the start-up is complete (the figures cover every row stored before it), at
+    /// most `timeout` seconds; true when it is.
+    public func waitUntilStarted(timeout: Double = 60) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if core.withLock({ $0.replayDone }) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return core.withLock { $0.replayDone }
     }
 
     /// Stops the background jobs, ends live insight streams and closes the store (flushing
@@ -70,13 +92,19 @@ extension LearningService {
         refreshSnapshot()
     }
 
-    // MARK: Feed
+    // MARK: Feed and aggregates
 
-    func consumeFeed() async {
-        let feed = store.feed()
+    /// Seconds between checkpoints of the aggregates (each one a short transaction).
+    static let checkpointInterval = 2.0
+
+    /// Brings the figures up to the table (the stored aggregates, built first when they do not
+    /// describe it), loads the recent sample, then follows the change feed from the aggregates'
+    /// position, checkpointing them; after a TRUNCATE, starts over.
+    func runFeedAndAggregates() async {
         while !Task.isCancelled {
             do {
-                try await feed.run { [self] event in await handle(event) }
+                let (position, generation) = try await loadFigures()
+                try await followFeed(from: position, generation: generation)
             } catch {
                 if Task.isCancelled { break }
                 logger("change feed stopped (\(error)); restarting in 1 s")
@@ -85,29 +113,121 @@ extension LearningService {
         }
     }
 
+    /// Loads the figures of every row that existed at start: the stored aggregates (built first
+    /// when they do not describe the table), the rows they left pending, and the recent sample.
+    /// Returns the feed position they cover and the TRUNCATE generation.
+    func loadFigures() async throws -> (FeedPosition, Int64) {
+        let target = try await store.lastDrawnExecutionID()
+        setStartup { $0.targetID = target }
+        var checkpoint = try await store.aggregateCheckpoint()
+        if !checkpoint.isCurrent {
+            logger("aggregates: building them from agents.execution_log (first start on these rows)")
+            setStartup { $0.phase = "building_aggregates" }
+            let logger = self.logger
+            let built = try await store.buildAggregates { [self] progress in
+                setStartup { startup in
+                    startup.rowsDone = progress.rowsDone
+                    startup.rowsTotal = progress.rowsTotal
+                }
+                logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
+            }
+            checkpoint = try await store.aggregateCheckpoint()
+            checkpoint.position = built
+        }
+        let position = checkpoint.position ?? FeedPosition(maxSeen: 0)
+        setStartup { $0.phase = "loading_aggregates"; $0.rowsDone = 0 }
+        let loaded = Mutex<Int64>(0)
+        try await store.loadAggregates { [self] cells in
+            let count = core.withLock { state -> Int64 in
+                for cell in cells { state.figures.add(cell) }
+                return state.figures.executions
+            }
+            loaded.withLock { $0 = count }
+            setStartup { $0.rowsDone = count }
+        }
+        if !checkpoint.pending.isEmpty {
+            let records = try await store.executions(ids: checkpoint.pending)
+            _ = core.withLock { $0.applyFeed(records, arrival: Date()) }
+        }
+        setStartup { $0.phase = "loading_sample" }
+        let capacity = core.withLock { $0.analytics.capacity }
+        let sample = try await store.newestExecutions(limit: capacity, atOrBelow: position.maxSeen)
+        let total = core.withLock { state -> Int64 in
+            state.loadSample(sample, complete: Int64(sample.count) >= state.figures.executions)
+            return state.figures.executions
+        }
+        setStartup { $0.phase = "catching_up" }
+        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(sample.count) recent executions held for learning")
+        refreshSnapshot()
+        return (position, checkpoint.tableGeneration)
+    }
+
+    func setStartup(_ change: (inout StartupProgress) -> Void) {
+        core.withLock { change(&$0.startup) }
+    }
+
+    /// Follows the change feed from `position`; returns after a TRUNCATE (the figures are reset).
+    func followFeed(from position: FeedPosition, generation: Int64) async throws {
+        let feed = store.feed()
+        lastCheckpoint.withLock { $0 = Date() }
+        try await feed.run(from: position, stopAtReset: true) { [self] event in
+            if case .position(let position) = event {
+                await noteFeedPosition(position, generation: generation)
+            } else {
+                await handle(event)
+            }
+        }
+    }
+
+    /// The feed passed `position`: declares the start-up done once it covers the target, and
+    /// checkpoints the aggregates every `checkpointInterval` seconds.
+    func noteFeedPosition(_ position: FeedPosition, generation: Int64) async {
+        let reachedTarget = core.withLock { state -> Bool in
+            state.startup.rowsDone = state.figures.executions
+            return !state.replayDone && position.cursor >= state.startup.targetID
+        }
+        if reachedTarget { completeStartup() }
+        let now = Date()
+        let due = lastCheckpoint.withLock { last -> Bool in
+            guard now.timeIntervalSince(last) >= Self.checkpointInterval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let stale = core.withLock { $0.staleConfirmations(now: now) }
+        if !stale.isEmpty, let records = try? await store.executions(ids: stale) {
+            core.withLock { state in
+                let found = Set(records.compactMap(\.id))
+                _ = state.applyFeed(records, arrival: now)
+                for id in stale where !found.contains(id) { state.confirmedEarly[id] = nil }
+            }
+        }
+        let (cells, pending) = core.withLock { $0.takeCheckpoint() }
+        do {
+            try await store.checkpointAggregates(cells, position: position, pending: pending, generation: generation)
+        } catch {
+            core.withLock { $0.figures.restoreUnsaved(cells) }
+            logger("could not checkpoint the aggregates (kept for the next one): \(error)")
+        }
+    }
+
     func handle(_ event: FeedEvent) async {
         switch event {
+        case .position:
+            break
         case .reset:
             core.withLock { state in
                 state.reset()
                 state.replayDone = false
+                state.startup = StartupProgress()
             }
-            replay.withLock { $0 = ReplayProgress(target: 0) }
             refreshSnapshot()
             logger("execution_log was truncated: learned state reset, rebuilding from the table")
         case .ownWrites(let ids):
             core.withLock { state in state.confirmOwn(ids) }
-            replay.withLock { progress in
-                progress.delivered += Int64(ids.count)
-                progress.lastEvent = Date()
-            }
         case .executions(let records):
             let now = Date()
             let anomalies = core.withLock { state in state.applyFeed(records, arrival: now) }
-            replay.withLock { progress in
-                progress.delivered += Int64(records.count)
-                progress.lastEvent = now
-            }
             var seen: [String: Date] = [:]
             for record in records {
                 let at = min(record.timestamp, now)
@@ -195,18 +315,9 @@ extension LearningService {
             tick += 1
             if tick % 2 == 0 { process.sample() }
             await flushAnomalyGroups()
-            checkReplay()
             refreshSnapshot()
-            // The registry is small: counted every 2 s. execution_log's exact count scans the
-            // table (seconds of CPU at millions of rows), so it is taken every minute; in between
-            // the feed's deliveries are added.
-            if tick % 120 == 0, let counts = try? await store.counts() {
-                core.withLock { state in
-                    state.agentsRegistered = Int(counts.agents)
-                    state.setCount(executions: counts.executions, maxID: counts.maxExecutionID)
-                }
-                refreshSnapshot()
-            } else if tick % 4 == 0, let agents = try? await store.agentCount() {
+            // The registry is small: counted every 2 s. Executions are counted by the aggregates.
+            if tick % 4 == 0, let agents = try? await store.agentCount() {
                 core.withLock { state in state.agentsRegistered = Int(agents) }
                 refreshSnapshot()
             }
@@ -221,29 +332,23 @@ extension LearningService {
         }
     }
 
-    /// Declares the feed's replay done once it delivered the rows counted at start (or went quiet),
-    /// and then starts the first training.
-    func checkReplay() {
-        let now = Date()
-        let done = replay.withLock { progress in
-            progress.delivered >= progress.target || (now.timeIntervalSince(progress.lastEvent) > 1.5 && now.timeIntervalSince(progress.began) > 1.5)
-        }
-        guard done else { return }
+    /// The figures cover every row that existed at start: status turns operational and the
+    /// first training starts.
+    func completeStartup() {
         let first = core.withLock { state -> Bool in
             if state.replayDone { return false }
             state.replayDone = true
             return true
         }
-        if first {
-            refreshSnapshot()
-            let count = core.withLock { $0.analytics.count }
-            logger("change feed replay complete: \(count) executions held; training")
-            Task.detached { [self] in
-                do {
-                    _ = try await performRetrain(reason: "start-up")
-                } catch {
-                    logger("start-up training failed: \(error)")
-                }
+        guard first else { return }
+        refreshSnapshot()
+        let (count, held, began) = core.withLock { ($0.figures.executions, $0.analytics.count, $0.startup.began) }
+        logger("start-up complete in \(String(format: "%.1f", Date().timeIntervalSince(began))) s: \(count) executions in the figures, \(held) held for learning; training")
+        Task.detached { [self] in
+            do {
+                _ = try await performRetrain(reason: "start-up")
+            } catch {
+                logger("start-up training failed: \(error)")
             }
         }
     }
@@ -356,6 +461,7 @@ extension LearningService {
                 do {
                     let deleted = try await store.applyRetention()
                     lastRetention = Date()
+                    try await expireAggregates()
                     let total = deleted.values.reduce(0, +)
                     if total > 0 { logger("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
                 } catch {
@@ -364,6 +470,20 @@ extension LearningService {
             }
             try? await Task.sleep(for: .seconds(pause))
         }
+    }
+
+    /// Retention of the figures: the aggregate cells of days before the retention window's
+    /// first UTC day leave the table and the figures together.
+    func expireAggregates(now: Date = Date()) async throws {
+        let cutoffDay = AggregateCell.day(of: now.timeIntervalSince1970 - Double(config.performance.metricsRetentionDays) * 86_400)
+        let expired = try await store.expireAggregates(beforeDay: cutoffDay)
+        let dropped = core.withLock { state -> Int64 in
+            let before = state.figures.executions
+            state.figures.expire(beforeDay: cutoffDay, stored: expired)
+            return before - state.figures.executions
+        }
+        if dropped > 0 { logger("retention: \(dropped) executions before day \(cutoffDay) left the figures") }
+        refreshSnapshot()
     }
 
     // MARK: Training

@@ -49,6 +49,7 @@ struct StateSnapshot: Sendable {
     var recentSuccessRate: Double?
     var recentAverageTime: Double
     var replayDone: Bool
+    var startup: StartupProgress?
     var predictionAccuracy: Double
     var trainingTime: Double
     var ingested: Int64
@@ -61,6 +62,7 @@ struct StateSnapshot: Sendable {
         recentSuccessRate = state.recentSuccessRate()
         recentAverageTime = state.analytics.recent().averageTime ?? 0
         replayDone = state.replayDone
+        startup = state.replayDone ? nil : state.startup
         predictionAccuracy = state.lastTraining?.accuracy ?? 0
         trainingTime = state.lastTraining?.durationSeconds ?? 0
         ingested = state.analytics.ingested
@@ -76,12 +78,19 @@ struct RuntimeState: Sendable {
     static let recentWindowSeconds = 60
 
     let config: LearningConfig
+    /// The recent sample of raw executions (bounded): training, health tracks, coordination,
+    /// windows it holds whole.
     var analytics: ExecutionAnalytics
+    /// Figures over the whole retention window, from the persisted aggregates.
+    var figures = WindowFigures()
+    /// Progress of the start-up (aggregates built or loaded, feed caught up).
+    var startup = StartupProgress()
     var engine: LearningEngine
     /// Bumped by every reset (TRUNCATE), so a training that began before it is discarded.
     var generation = 0
     var lifecycle = Lifecycle.starting
-    /// True once the change feed's initial replay of the table has been consumed.
+    /// True once the figures cover every row that existed at start-up (the aggregates are built
+    /// or loaded and the change feed has passed the last id drawn before start).
     var replayDone = false
     var trainingRunning = false
     var trainingFailed = false
@@ -89,25 +98,25 @@ struct RuntimeState: Sendable {
     /// Set when a stored model was loaded and serves until the first training of this run.
     var loadedModel: TrainingInfo?
     var agentsRegistered = 0
-    var totalExecutions: Int64 = 0
-    /// The last exact count of execution_log and the highest id it covered; rows the feed
-    /// delivers above that id are added to `totalExecutions` until the next count.
-    var countBase: (executions: Int64, maxID: Int64) = (0, 0)
+    /// Executions in the retention window (= rows of execution_log once the start-up is done).
+    var totalExecutions: Int64 { figures.executions }
     var knownAgents: Set<String> = []
     var heartbeats: [String: Date] = [:]
     var coordinationCache: (ingested: Int64, generation: Int, at: Date, value: ExecutionAnalytics.Coordination)?
-    /// Ids of our own writes applied as soon as they were acknowledged; the feed skips them once.
-    var appliedDirectly: Set<Int64> = []
+    /// Our own writes applied as soon as they were acknowledged, until the feed confirms them
+    /// (then they go into the next checkpoint of the aggregates).
+    var appliedDirectly: [Int64: ExecutionRecord] = [:]
     /// Ids the feed delivered recently (bounded), so an acknowledgement arriving after the feed
     /// already delivered its row is not applied twice.
     var feedRecent: Set<Int64> = []
     var feedRecentOrder: [Int64] = []
     var feedRecentNext = 0
     static let feedRecentCapacity = 65_536
-    /// Own writes the feed reported (by id) before their acknowledgement was applied here: the
-    /// direct application that follows must not wait for the feed to skip them.
-    var confirmedEarly: Set<Int64> = []
-    static let confirmedEarlyCapacity = 100_000
+    /// Own writes the feed reported (by id) before their acknowledgement was applied here, and
+    /// when: the direct application that follows confirms them. Those still here after
+    /// `staleConfirmation` seconds are read back from the table (`staleConfirmations`).
+    var confirmedEarly: [Int64: Date] = [:]
+    static let staleConfirmation = 10.0
 
     init(config: LearningConfig, historyCapacity: Int) {
         self.config = config
@@ -123,11 +132,14 @@ struct RuntimeState: Sendable {
         var fresh: [ExecutionRecord] = []
         for record in records {
             guard let id = record.id, !feedRecent.contains(id) else { continue }
-            if confirmedEarly.remove(id) != nil {
+            if confirmedEarly.removeValue(forKey: id) != nil {
+                noteFeedRecent(id)
+                figures.confirm(record)
                 fresh.append(record)
                 continue
             }
-            guard appliedDirectly.insert(id).inserted else { continue }
+            guard appliedDirectly[id] == nil else { continue }
+            appliedDirectly[id] = record
             fresh.append(record)
         }
         return apply(fresh, arrival: arrival, new: true)
@@ -135,43 +147,49 @@ struct RuntimeState: Sendable {
 
     /// The feed saw rows our writer stored (their records were applied, or are about to be, by
     /// `applyDirect`): nothing to learn, only the bookkeeping of `appliedDirectly` to settle.
-    mutating func confirmOwn(_ ids: [Int64]) {
-        for id in ids where appliedDirectly.remove(id) == nil {
-            confirmedEarly.insert(id)
+    mutating func confirmOwn(_ ids: [Int64], at now: Date = Date()) {
+        for id in ids {
+            if let record = appliedDirectly.removeValue(forKey: id) {
+                figures.confirm(record)
+            } else {
+                confirmedEarly[id] = now
+            }
         }
-        countDelivered(ids)
-        // Only an acknowledgement that never came back to the service leaves an id here for good.
-        if confirmedEarly.count > Self.confirmedEarlyCapacity { confirmedEarly.removeAll() }
     }
 
-    /// Sets the exact count of execution_log (taken by a query; see `countBase`).
-    mutating func setCount(executions: Int64, maxID: Int64) {
-        countBase = (executions, maxID)
-        totalExecutions = executions
+    /// Ids the feed confirmed more than `staleConfirmation` seconds ago whose acknowledgement
+    /// never reached this state (its caller went away): the keeper reads them from the table.
+    func staleConfirmations(now: Date = Date()) -> [Int64] {
+        confirmedEarly.compactMap { now.timeIntervalSince($0.value) > Self.staleConfirmation ? $0.key : nil }.sorted()
     }
 
-    /// Adds rows the feed delivered that the last exact count did not cover.
-    mutating func countDelivered(_ ids: [Int64]) {
-        let counted = countBase.maxID
-        totalExecutions += Int64(ids.reduce(0) { $0 + ($1 > counted ? 1 : 0) })
+    /// Takes what the next checkpoint of the aggregates stores: the cells confirmed since the
+    /// last one, and the ids confirmed but not applied yet (`pending`).
+    mutating func takeCheckpoint() -> (cells: [AggregateCell], pending: [Int64]) {
+        (figures.takeUnsaved(), confirmedEarly.keys.sorted())
+    }
+
+    private mutating func noteFeedRecent(_ id: Int64) {
+        if feedRecentOrder.count < Self.feedRecentCapacity {
+            feedRecentOrder.append(id)
+        } else {
+            feedRecent.remove(feedRecentOrder[feedRecentNext])
+            feedRecentOrder[feedRecentNext] = id
+            feedRecentNext = (feedRecentNext + 1) % Self.feedRecentCapacity
+        }
+        feedRecent.insert(id)
     }
 
     /// Applies executions the change feed delivered, skipping those applied directly.
     mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
-        countDelivered(records.compactMap(\.id))
         var fresh: [ExecutionRecord] = []
         fresh.reserveCapacity(records.count)
         for record in records {
             let id = record.id ?? 0
-            if appliedDirectly.remove(id) != nil { continue }
-            if feedRecentOrder.count < Self.feedRecentCapacity {
-                feedRecentOrder.append(id)
-            } else {
-                feedRecent.remove(feedRecentOrder[feedRecentNext])
-                feedRecentOrder[feedRecentNext] = id
-                feedRecentNext = (feedRecentNext + 1) % Self.feedRecentCapacity
-            }
-            feedRecent.insert(id)
+            figures.confirm(record)
+            confirmedEarly[id] = nil
+            if appliedDirectly.removeValue(forKey: id) != nil { continue }
+            noteFeedRecent(id)
             fresh.append(record)
         }
         return apply(fresh, arrival: arrival, new: false)
@@ -188,19 +206,30 @@ struct RuntimeState: Sendable {
         let report = config.anomalyDetectionEnabled && (replayDone || new)
         for record in records {
             analytics.add(record, arrival: arrival)
+            figures.add(record)
             knownAgents.insert(record.agentName)
             if live {
                 let anomalies = engine.observe(record)
                 if report { found.append(contentsOf: anomalies) }
             }
         }
-        totalExecutions = max(totalExecutions, Int64(analytics.count))
         return found
+    }
+
+    /// Loads the recent sample at start-up: history for training and health, not news and not
+    /// counted again (the aggregates hold them). `complete` says whether it is the whole table.
+    mutating func loadSample(_ records: [ExecutionRecord], complete: Bool) {
+        for record in records {
+            analytics.add(record, arrival: record.timestamp)
+            knownAgents.insert(record.agentName)
+        }
+        if !complete { analytics.markOlderExecutionsUnheld() }
     }
 
     /// Forgets everything derived from the execution table (it was truncated).
     mutating func reset() {
         analytics.reset()
+        figures = WindowFigures()
         appliedDirectly.removeAll()
         confirmedEarly.removeAll()
         feedRecent.removeAll()
@@ -210,8 +239,6 @@ struct RuntimeState: Sendable {
         generation += 1
         lastTraining = nil
         loadedModel = nil
-        totalExecutions = 0
-        countBase = (0, 0)
         coordinationCache = nil
     }
 
@@ -303,7 +330,7 @@ struct RuntimeState: Sendable {
         let (status, reason) = health(of: agent, now: now)
         let recent = analytics.track(agent: agent.name)?.recent ?? (successes: 0, total: 0)
         let seen = lastSeen(agent)
-        return AgentStatusReport(agent: info(agent, now: now), status: status, executionsTotal: analytics.executions(agent: agent.name),
+        return AgentStatusReport(agent: info(agent, now: now), status: status, executionsTotal: figures.executions(agent: agent.name),
                                  recentSuccessRate: recent.total > 0 ? Double(recent.successes) / Double(recent.total) : 0,
                                  secondsSinceSeen: seen.map { max(0, now.timeIntervalSince($0)) },
                                  healthCheckIntervalSeconds: config.agents.healthCheckInterval, reason: reason)
@@ -331,9 +358,9 @@ struct RuntimeState: Sendable {
     mutating func agentPerformance(_ name: String) -> AgentPerformance {
         var overall = ExecutionAnalytics.Totals()
         var types: [TaskTypePerformance] = []
-        for group in analytics.groups(since: nil, agent: name) {
-            overall.merge(group.totals)
-            if let task = group.task { types.append(Self.taskPerformance(task, group.totals)) }
+        for (pair, totals) in figures.pairs where pair.agent == name {
+            overall.merge(totals)
+            if let task = pair.task { types.append(Self.taskPerformance(task, totals)) }
         }
         types.sort { $0.executions != $1.executions ? $0.executions > $1.executions : $0.taskType < $1.taskType }
         let joined = coordination().agents[name]
@@ -344,14 +371,26 @@ struct RuntimeState: Sendable {
                                 coordinationScore: joined.map { $0.tasks > 0 ? Double($0.succeeded) / Double($0.tasks) : 0 } ?? 0)
     }
 
+    /// Figures over the window (nil: all retained data) from the aggregates; a window the raw
+    /// sample holds whole is computed exactly from it, a longer one from whole UTC days (the
+    /// window's first day counts whole).
     func performanceAnalytics(since: Date?) -> PerformanceAnalytics {
         var overall = ExecutionAnalytics.Totals()
         var perAgent: [String: ExecutionAnalytics.Totals] = [:]
         var perTask: [String: ExecutionAnalytics.Totals] = [:]
-        for group in analytics.groups(since: since) {
-            overall.merge(group.totals)
-            perAgent[group.agent, default: .init()].merge(group.totals)
-            if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
+        if let since, analytics.holdsWindow(since: since) {
+            for group in analytics.groups(since: since) {
+                overall.merge(group.totals)
+                perAgent[group.agent, default: .init()].merge(group.totals)
+                if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
+            }
+        } else {
+            let (agents, tasks) = figures.days(from: since.map { AggregateCell.day(of: $0.timeIntervalSince1970) } ?? .min)
+            perAgent = agents
+            for (task, totals) in tasks {
+                overall.merge(totals)
+                if let task { perTask[task] = totals }
+            }
         }
         let agents = perAgent.map { name, totals in
             AgentSummary(agentName: name, executions: totals.executions, successRate: totals.successRate,
@@ -403,7 +442,7 @@ struct RuntimeState: Sendable {
         }
         if kinds.contains(.performance) {
             var perTask: [String: ExecutionAnalytics.Totals] = [:]
-            for group in analytics.groups(since: nil) { if let task = group.task { perTask[task, default: .init()].merge(group.totals) } }
+            for (pair, totals) in figures.pairs { if let task = pair.task { perTask[task, default: .init()].merge(totals) } }
             report.performance = engine.schedulePatterns().map { pattern in
                 let totals = perTask[pattern.taskType]
                 let median = totals?.quantile(0.5) ?? 0
@@ -452,7 +491,7 @@ struct RuntimeState: Sendable {
         if !replayDone && serving == nil {
             throw ServiceError.unavailable("the performance model is still training; retry shortly")
         }
-        if analytics.count == 0 && engine.observedCount == 0 {
+        if analytics.count == 0 && engine.observedCount == 0 && figures.executions == 0 {
             if trainingRunning {
                 throw ServiceError.unavailable("the performance model is still training; retry shortly")
             }

@@ -56,9 +56,13 @@ public struct HealthReport: Sendable, Equatable, Codable {
     public var version: String
     public var uptimeSeconds: Int64
     public var totalExecutions: Int64
+    /// While the start-up loads the figures (status `starting`): its progress.
+    public var startup: StartupReport?
 
     public init(status: String, service: String, database: String, agentsRegistered: Int, timestamp: Date,
-                mlModels: [ModelStatus], version: String, uptimeSeconds: Int64, totalExecutions: Int64) {
+                mlModels: [ModelStatus], version: String, uptimeSeconds: Int64, totalExecutions: Int64,
+                startup: StartupReport? = nil) {
+        self.startup = startup
         self.status = status
         self.service = service
         self.database = database
@@ -76,6 +80,7 @@ public struct HealthReport: Sendable, Equatable, Codable {
         case mlModels = "ml_models"
         case uptimeSeconds = "uptime_seconds"
         case totalExecutions = "total_executions"
+        case startup
     }
 }
 
@@ -114,9 +119,12 @@ public struct StatusReport: Sendable, Equatable, Codable {
     public var mlModels: [ModelStatus]
     /// `performance_tracking`, `anomaly_detection`, `pattern_recognition`, `predictive_analytics`.
     public var features: [String: Bool]
+    /// While `starting`: the progress of the start-up.
+    public var startup: StartupReport?
 
     public init(learningSystem: String, database: String, agentsRegistered: Int, performance: ServicePerformance,
-                mlModels: [ModelStatus], features: [String: Bool]) {
+                mlModels: [ModelStatus], features: [String: Bool], startup: StartupReport? = nil) {
+        self.startup = startup
         self.learningSystem = learningSystem
         self.database = database
         self.agentsRegistered = agentsRegistered
@@ -126,7 +134,7 @@ public struct StatusReport: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case database, performance, features
+        case database, performance, features, startup
         case learningSystem = "learning_system"
         case agentsRegistered = "agents_registered"
         case mlModels = "ml_models"
@@ -134,6 +142,33 @@ public struct StatusReport: Sendable, Equatable, Codable {
 }
 
 // MARK: - Agents
+
+/// Progress of the service's start-up: its figures cover every stored execution once it ends.
+public struct StartupReport: Sendable, Equatable, Codable {
+    /// `building_aggregates` (first start on rows never aggregated), `loading_aggregates`,
+    /// `loading_sample` or `catching_up` (the change feed reads what arrived meanwhile).
+    public var phase: String
+    /// Executions covered so far, of `rowsTotal` (known while building).
+    public var rowsDone: Int64
+    public var rowsTotal: Int64
+    public var percent: Double
+    public var elapsedSeconds: Double
+
+    public init(phase: String, rowsDone: Int64, rowsTotal: Int64, percent: Double, elapsedSeconds: Double) {
+        self.phase = phase
+        self.rowsDone = rowsDone
+        self.rowsTotal = rowsTotal
+        self.percent = percent
+        self.elapsedSeconds = elapsedSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case phase, percent
+        case rowsDone = "rows_done"
+        case rowsTotal = "rows_total"
+        case elapsedSeconds = "elapsed_seconds"
+    }
+}
 
 /// A registered agent as clients see it.
 public struct AgentInfo: Sendable, Equatable, Codable {

@@ -168,6 +168,51 @@ enum Migrations {
                 "ALTER TABLE agents.insights ADD COLUMN IF NOT EXISTS execution_ids BIGINT[]",
             ]
         },
+        Migration(version: 5, name: "execution aggregates") { _ in
+            [
+                // Per (agent, task type, UTC day) sums of execution_log, kept by the service with
+                // every row the change feed confirms (see Aggregates.swift). Keyed by agent first,
+                // so the table can be distributed by agent_name.
+                """
+                CREATE TABLE IF NOT EXISTS agents.execution_aggregates (
+                    agent_name VARCHAR(255) NOT NULL,
+                    task_type VARCHAR(255) NOT NULL DEFAULT '',
+                    day DATE NOT NULL,
+                    executions BIGINT NOT NULL,
+                    successes BIGINT NOT NULL,
+                    time_count BIGINT NOT NULL,
+                    time_sum FLOAT8 NOT NULL,
+                    cpu_count BIGINT NOT NULL,
+                    cpu_sum FLOAT8 NOT NULL,
+                    memory_count BIGINT NOT NULL,
+                    memory_sum FLOAT8 NOT NULL,
+                    tokens_count BIGINT NOT NULL,
+                    tokens_sum FLOAT8 NOT NULL,
+                    last_timestamp TIMESTAMP,
+                    histogram BIGINT[] NOT NULL DEFAULT '{}',
+                    PRIMARY KEY (agent_name, task_type, day)
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS execution_aggregates_day_idx ON agents.execution_aggregates (day)",
+                // Histograms are {{bucket,count},...}; merging adds the counts of equal buckets.
+                """
+                CREATE OR REPLACE FUNCTION agents.histogram_merge(a BIGINT[], b BIGINT[]) RETURNS BIGINT[]
+                LANGUAGE sql IMMUTABLE AS $$
+                  SELECT coalesce(array_agg(ARRAY[k, c] ORDER BY k), '{}') FROM (
+                    SELECT k, sum(c)::int8 c FROM (
+                      SELECT a[i][1] k, a[i][2] c FROM generate_subscripts(a, 1) i
+                      UNION ALL SELECT b[i][1], b[i][2] FROM generate_subscripts(b, 1) i) u
+                    GROUP BY k HAVING sum(c) <> 0) s
+                $$
+                """,
+                // The feed position the aggregates cover, and the TRUNCATE generation they describe.
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS aggregated_generation BIGINT",
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS max_seen BIGINT",
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS gaps_lo BIGINT[] NOT NULL DEFAULT '{}'",
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS gaps_hi BIGINT[] NOT NULL DEFAULT '{}'",
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS pending BIGINT[] NOT NULL DEFAULT '{}'",
+            ]
+        },
     ]
 
     /// Applies every migration not yet recorded, in one transaction under an advisory lock, so two

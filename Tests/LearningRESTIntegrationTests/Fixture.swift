@@ -40,6 +40,7 @@ final class ServerFixture: @unchecked Sendable {
         let store = try await LearningStore.open(config: config, ingest: ingest)
         let service = LearningService(config: config, store: store)
         await service.start()
+        _ = await service.waitUntilStarted()
         var router = Router()
         LearningRPC.register(into: &router, handlers: service)
         router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes)

@@ -63,6 +63,10 @@ func aNewUserStartsTheServerRunsTheGuidesCurlCommandsAndImportsACSV() async thro
         }
     }
     let chosen = try #require(port, "learning-server did not start: \(lines.text)")
+    // Until its figures cover the stored executions, /health says `starting` (with progress).
+    while !lines.text.contains("start-up complete"), Date() < deadline, server.isRunning {
+        try await Task.sleep(for: .milliseconds(50))
+    }
     let base = "http://localhost:\(chosen)"
 
     // Quick Integration 1-3, the guide's commands.

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import Testing
 @testable import LearningService
+import LearningStore
 
 /// How own writes, the feed's reports of them and outside rows combine: each row counted once,
 /// whichever arrives first, and no bookkeeping left behind.
@@ -39,16 +40,44 @@ struct RuntimeStateFeedTests {
         #expect(state.appliedDirectly.isEmpty && state.confirmedEarly.isEmpty)
     }
 
-    @Test func totalCountsRowsTheFeedDeliversAboveTheLastExactCount() {
+    /// Every row reaches the figures once and the checkpoints once, whichever of the direct
+    /// application, the feed's id report and the feed's full row comes first; rows confirmed
+    /// before they were applied are named as pending, and count in the next checkpoint.
+    @Test func everyRowIsCountedOnceInTheFiguresAndOnceInTheCheckpoints() {
         var state = RuntimeState(config: LearningConfig(), historyCapacity: 1000)
-        state.setCount(executions: 10, maxID: 10)
-        _ = state.applyFeed(rows(5...5), arrival: Date())      // a replayed row the count included
-        _ = state.applyFeed(rows(11...12), arrival: Date())    // an outside writer's new rows
-        _ = state.applyDirect(rows(13...14), arrival: Date())  // our own, reported later by id
-        #expect(state.totalExecutions == 12)
-        state.confirmOwn([13, 14])
-        #expect(state.totalExecutions == 14)
-        state.setCount(executions: 9, maxID: 14)               // an operator deleted rows meanwhile
+        _ = state.applyDirect(rows(1...4), arrival: Date())       // acknowledged
+        state.confirmOwn([1, 2, 5, 6])                            // 5, 6 confirmed before their acks
+        _ = state.applyFeed(rows(7...8), arrival: Date())         // an outside writer's rows
+        #expect(state.totalExecutions == 6)
+        let first = state.takeCheckpoint()
+        #expect(first.cells.reduce(0) { $0 + $1.executions } == 4) // 1, 2, 7, 8
+        #expect(first.pending == [5, 6])
+        _ = state.applyDirect(rows(5...6), arrival: Date())
+        state.confirmOwn([3, 4])
+        _ = state.applyFeed(rows(9...9), arrival: Date())
+        let second = state.takeCheckpoint()
+        #expect(second.cells.reduce(0) { $0 + $1.executions } == 5) // 3, 4, 5, 6, 9
+        #expect(second.pending.isEmpty)
         #expect(state.totalExecutions == 9)
+        #expect(state.appliedDirectly.isEmpty && state.confirmedEarly.isEmpty)
+    }
+
+    /// Retention subtracts the expired days' stored cells and unsaved ones from the figures.
+    @Test func expiringDaysLeavesTheFiguresOfTheDaysKept() {
+        var state = RuntimeState(config: LearningConfig(), historyCapacity: 1000)
+        let old = Date(timeIntervalSince1970: 86_400 * 100 + 10), new = Date(timeIntervalSince1970: 86_400 * 102 + 10)
+        var stored = AggregateCell(agentName: "a", taskType: "t", day: 100)
+        stored.executions = 7; stored.successes = 7; stored.timeCount = 7; stored.timeSum = 7; stored.histogram = [0: 7]
+        state.figures.add(stored)
+        _ = state.applyFeed([ExecutionRecord(id: 1, agentName: "a", taskType: "t", executionTime: 1, success: true, timestamp: old),
+                             ExecutionRecord(id: 2, agentName: "a", taskType: "t", executionTime: 2, success: false, timestamp: new)],
+                            arrival: Date())
+        #expect(state.totalExecutions == 9)
+        state.figures.expire(beforeDay: 101, stored: [stored])
+        #expect(state.totalExecutions == 1)
+        #expect(state.figures.oldestDay == 102)
+        #expect(state.takeCheckpoint().cells.map(\.day) == [102])
+        let pair = state.figures.pairs[WindowFigures.PairKey(agent: "a", task: "t")]
+        #expect(pair?.executions == 1 && pair?.successes == 0 && pair?.histogram.values.reduce(0, +) == 1)
     }
 }

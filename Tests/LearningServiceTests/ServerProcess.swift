@@ -72,6 +72,11 @@ final class ServerProcess: Sendable {
             _ = readerDone.wait(timeout: .now() + 5)
             throw TestEnvironment.Missing(description: "learning-server did not start: \(output.value)")
         }
+        // Serving starts at once; the figures are complete (health `healthy`, not `starting`)
+        // once the start-up says so.
+        while !output.value.contains("start-up complete") && Date() < deadline && process.isRunning {
+            usleep(20_000)
+        }
         return ServerProcess(process: process, port: port, databaseURL: databaseURL, output: output)
     }
 

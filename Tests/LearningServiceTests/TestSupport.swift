@@ -103,6 +103,7 @@ struct ServiceFixture {
         let store = try await LearningStore.open(config: config)
         let service = LearningService(config: config, store: store, logger: { line in log?.append(line) })
         await service.start()
+        _ = await service.waitUntilStarted()
         return ServiceFixture(service: service, config: config, databaseURL: url)
     }
 

@@ -15,6 +15,7 @@ actor FeedLog {
         case .executions(let rs): records += rs; ids += rs.compactMap(\.id)
         case .ownWrites(let own): ids += own; ownIDs += own
         case .reset: resets += 1; ids = []; records = []; ownIDs = []
+        case .position: break
         }
     }
     var duplicates: Int { ids.count - Set(ids).count }

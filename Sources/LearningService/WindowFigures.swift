@@ -1,0 +1,153 @@
+import Foundation
+import LearningCore
+import LearningStore
+
+/// The figures of every execution in the retention window, at any volume: sums per (agent, task
+/// type) over the window and per UTC day per agent and per task type, built from the persisted
+/// aggregates (`agents.execution_aggregates`) and kept up to date with every execution applied.
+/// Memory grows with agents x task types x days, never with executions.
+///
+/// It also collects, per (agent, task type, day), the executions the change feed confirmed since
+/// the last checkpoint (`takeUnsaved`), which the aggregate keeper adds to the stored aggregates.
+///
+/// Pure state, no I/O; not thread-safe (kept inside `RuntimeState`).
+struct WindowFigures {
+    typealias Totals = ExecutionAnalytics.Totals
+
+    struct PairKey: Hashable {
+        var agent: String
+        var task: String?
+    }
+
+    struct CellKey: Hashable {
+        var pair: PairKey
+        var day: Int32
+    }
+
+    /// Per (agent, task type) over the whole window.
+    private(set) var pairs: [PairKey: Totals] = [:]
+    /// Per day, per agent.
+    private(set) var dayAgents: [Int32: [String: Totals]] = [:]
+    /// Per day, per task type (nil key: executions without one).
+    private(set) var dayTasks: [Int32: [String?: Totals]] = [:]
+    /// Executions in the window.
+    private(set) var executions: Int64 = 0
+    /// Executions the feed confirmed since the last checkpoint.
+    private var unsaved: [CellKey: AggregateCell] = [:]
+
+    // MARK: Changing
+
+    /// Adds (sign 1) or subtracts (sign -1) a stored cell.
+    mutating func add(_ cell: AggregateCell, sign: Int64 = 1) {
+        let pair = PairKey(agent: cell.agentName, task: cell.taskType)
+        pairs[pair, default: Totals()].add(cell, sign: sign)
+        if pairs[pair]?.executions == 0 { pairs[pair] = nil }
+        dayAgents[cell.day, default: [:]][cell.agentName, default: Totals()].add(cell, sign: sign)
+        dayTasks[cell.day, default: [:]][cell.taskType, default: Totals()].add(cell, sign: sign)
+        if dayAgents[cell.day]?[cell.agentName]?.executions == 0 { dayAgents[cell.day]?[cell.agentName] = nil }
+        if dayTasks[cell.day]?[cell.taskType]?.executions == 0 { dayTasks[cell.day]?[cell.taskType] = nil }
+        if dayAgents[cell.day]?.isEmpty == true { dayAgents[cell.day] = nil }
+        if dayTasks[cell.day]?.isEmpty == true { dayTasks[cell.day] = nil }
+        executions += sign * cell.executions
+    }
+
+    /// Adds one stored execution to the figures.
+    mutating func add(_ record: ExecutionRecord) {
+        add(Self.cell(of: record))
+    }
+
+    /// Notes that the change feed confirmed this stored execution (it goes into the next checkpoint).
+    mutating func confirm(_ record: ExecutionRecord) {
+        let one = Self.cell(of: record)
+        let key = CellKey(pair: PairKey(agent: one.agentName, task: one.taskType), day: one.day)
+        if unsaved[key] == nil {
+            unsaved[key] = one
+        } else {
+            unsaved[key]!.merge(one)
+        }
+    }
+
+    /// The confirmed executions since the last call, as cells; they are forgotten here.
+    mutating func takeUnsaved() -> [AggregateCell] {
+        let cells = Array(unsaved.values)
+        unsaved.removeAll(keepingCapacity: true)
+        return cells
+    }
+
+    /// Gives back cells `takeUnsaved` returned whose checkpoint failed.
+    mutating func restoreUnsaved(_ cells: [AggregateCell]) {
+        for cell in cells {
+            let key = CellKey(pair: PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)
+            if unsaved[key] == nil { unsaved[key] = cell } else { unsaved[key]!.merge(cell) }
+        }
+    }
+
+    /// Retention: subtracts the stored cells of days before `day` (deleted from the table by the
+    /// caller) and the unsaved ones, so the figures cover exactly the days kept.
+    mutating func expire(beforeDay day: Int32, stored: [AggregateCell]) {
+        for cell in stored { add(cell, sign: -1) }
+        for (key, cell) in unsaved where key.day < day {
+            add(cell, sign: -1)
+            unsaved[key] = nil
+        }
+    }
+
+    // MARK: Reading
+
+    /// The oldest day with executions (nil when none).
+    var oldestDay: Int32? { dayAgents.keys.min() }
+
+    /// Totals per agent and per task type of the days from `day` on.
+    func days(from day: Int32) -> (agents: [String: Totals], tasks: [String?: Totals]) {
+        var agents: [String: Totals] = [:]
+        var tasks: [String?: Totals] = [:]
+        for (d, perAgent) in dayAgents where d >= day {
+            for (name, totals) in perAgent { agents[name, default: Totals()].merge(totals) }
+        }
+        for (d, perTask) in dayTasks where d >= day {
+            for (name, totals) in perTask { tasks[name, default: Totals()].merge(totals) }
+        }
+        return (agents, tasks)
+    }
+
+    /// Executions of an agent in the window.
+    func executions(agent: String) -> Int64 {
+        pairs.reduce(0) { $0 + ($1.key.agent == agent ? $1.value.executions : 0) }
+    }
+
+    /// The cell one execution makes, with the same validity rules as `ExecutionAnalytics`.
+    static func cell(of record: ExecutionRecord) -> AggregateCell {
+        let timestamp = record.timestamp.timeIntervalSince1970
+        var cell = AggregateCell(agentName: record.agentName, taskType: record.taskType, day: AggregateCell.day(of: timestamp))
+        cell.executions = 1
+        cell.successes = record.success ? 1 : 0
+        if let time = record.executionTime, time.isFinite, time >= 0 {
+            cell.timeCount = 1
+            cell.timeSum = time
+            cell.histogram = [AggregateCell.bucket(time): 1]
+        }
+        if let cpu = record.resourceUsage.cpu { cell.cpuCount = 1; cell.cpuSum = cpu }
+        if let memory = record.resourceUsage.memoryMB { cell.memoryCount = 1; cell.memorySum = memory }
+        if let tokens = record.resourceUsage.tokens { cell.tokensCount = 1; cell.tokensSum = tokens }
+        cell.lastTimestamp = timestamp
+        return cell
+    }
+}
+
+extension AggregateCell {
+    /// Adds another cell's sums (same agent, task type and day).
+    mutating func merge(_ other: AggregateCell) {
+        executions += other.executions
+        successes += other.successes
+        timeCount += other.timeCount
+        timeSum += other.timeSum
+        cpuCount += other.cpuCount
+        cpuSum += other.cpuSum
+        memoryCount += other.memoryCount
+        memorySum += other.memorySum
+        tokensCount += other.tokensCount
+        tokensSum += other.tokensSum
+        lastTimestamp = max(lastTimestamp, other.lastTimestamp)
+        for (bucket, count) in other.histogram { histogram[bucket, default: 0] += count }
+    }
+}

@@ -1,0 +1,408 @@
+// Persisted aggregates of agents.execution_log: one row per (agent, task type, UTC day) with the
+// counts, sums and log-scale time histogram the service's figures come from, plus the change
+// feed's position they cover. The service reads them back at start-up instead of the raw rows.
+//
+// Exactly once: `checkpointAggregates` adds the cells that the feed confirmed since the last
+// checkpoint and moves the stored feed position in one transaction, so the stored cells always
+// describe exactly the rows at or below that position (minus its gaps), plus `pending` ids the
+// feed confirmed before the service had applied them. A crash between checkpoints loses nothing:
+// the feed re-delivers everything above the stored position.
+//
+// The first start on a table the aggregates do not describe (a database filled elsewhere, one
+// upgraded from an earlier schema, or a TRUNCATE while the service was down) builds them with
+// PostgreSQL's own GROUP BY, one partition (a day) at a time, in one transaction, reporting
+// progress; no row travels to the service.
+public import Foundation
+public import LearningCore
+
+/// The executions of one agent and task type on one UTC day, summed.
+public struct AggregateCell: Sendable, Equatable {
+    public var agentName: String
+    /// nil: executions without a task type (stored as '').
+    public var taskType: String?
+    /// Days since 1970-01-01 (UTC).
+    public var day: Int32
+    public var executions: Int64 = 0
+    public var successes: Int64 = 0
+    public var timeCount: Int64 = 0
+    public var timeSum: Double = 0
+    public var cpuCount: Int64 = 0
+    public var cpuSum: Double = 0
+    public var memoryCount: Int64 = 0
+    public var memorySum: Double = 0
+    public var tokensCount: Int64 = 0
+    public var tokensSum: Double = 0
+    /// Newest timestamp, seconds since 1970 (-infinity: none).
+    public var lastTimestamp: Double = -.infinity
+    /// Log-scale time histogram: bucket (see `AggregateCell.bucket`) to count.
+    public var histogram: [Int32: Int64] = [:]
+
+    public init(agentName: String, taskType: String?, day: Int32) {
+        self.agentName = agentName
+        self.taskType = taskType
+        self.day = day
+    }
+
+    /// The bucket of the zero times (<= 1 ns).
+    public static let zeroBucket = Int32.min
+    /// Ratio of consecutive bucket bounds: 2% wide, so quantiles are within about 1%.
+    public static let bucketRatio = 1.02
+
+    /// The histogram bucket of an execution time (finite, not negative); the SQL of
+    /// `bucketSQL` computes the same.
+    public static func bucket(_ time: Double) -> Int32 {
+        time <= 1e-9 ? zeroBucket : Int32((log(time) / log(bucketRatio)).rounded(.down))
+    }
+
+    /// The middle of a bucket, as a time.
+    public static func value(of bucket: Int32) -> Double {
+        bucket == zeroBucket ? 0 : exp((Double(bucket) + 0.5) * log(bucketRatio))
+    }
+
+    /// The UTC day of a timestamp.
+    public static func day(of timestamp: Double) -> Int32 {
+        Int32(clamping: Int64((timestamp / 86_400).rounded(.down)))
+    }
+}
+
+/// Where the change feed stands: every id at or below `maxSeen` outside `gaps` is final.
+public struct FeedPosition: Sendable, Equatable {
+    public var maxSeen: Int64
+    /// Ids below `maxSeen` not (yet) seen: transactions in flight, or ids that never appear.
+    public var gaps: [ClosedRange<Int64>]
+
+    public init(maxSeen: Int64, gaps: [ClosedRange<Int64>] = []) {
+        self.maxSeen = maxSeen
+        self.gaps = gaps
+    }
+
+    /// The lowest id not yet final, minus one.
+    public var cursor: Int64 { gaps.first.map { $0.lowerBound - 1 } ?? maxSeen }
+}
+
+/// What the stored aggregates describe.
+public struct AggregateCheckpoint: Sendable, Equatable {
+    /// The table's TRUNCATE generation now.
+    public var tableGeneration: Int64
+    /// The generation the stored aggregates describe (nil: never built).
+    public var aggregatedGeneration: Int64?
+    /// The feed position they cover.
+    public var position: FeedPosition?
+    /// Ids at or below the position whose rows are not in the aggregates yet.
+    public var pending: [Int64]
+
+    /// True when the stored aggregates describe the table as it is.
+    public var isCurrent: Bool { aggregatedGeneration == tableGeneration && position != nil }
+}
+
+/// Progress of a build of the aggregates.
+public struct AggregateBuildProgress: Sendable, Equatable {
+    public var rowsDone: Int64
+    public var rowsTotal: Int64
+    public var seconds: Double
+}
+
+extension LearningStore {
+    // MARK: Reading
+
+    /// The stored checkpoint of the aggregates.
+    public func aggregateCheckpoint() async throws -> AggregateCheckpoint {
+        let rows = try await pool.withConnection { c in
+            try c.query("""
+                SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
+                FROM agents.feed_state WHERE id = 1
+                """)
+        }
+        guard rows.count == 1 else { return AggregateCheckpoint(tableGeneration: 0, pending: []) }
+        var position: FeedPosition?
+        if let maxSeen = rows.int64(0, 2) {
+            let lo = PGText.parseArray(rows[0, 3] ?? "{}").compactMap { $0.flatMap { Int64($0) } }
+            let hi = PGText.parseArray(rows[0, 4] ?? "{}").compactMap { $0.flatMap { Int64($0) } }
+            position = FeedPosition(maxSeen: maxSeen, gaps: zip(lo, hi).filter { $0 <= $1 }.map { $0...$1 })
+        }
+        return AggregateCheckpoint(tableGeneration: rows.int64(0, 0) ?? 0, aggregatedGeneration: rows.int64(0, 1),
+                                   position: position,
+                                   pending: PGText.parseArray(rows[0, 5] ?? "{}").compactMap { $0.flatMap { Int64($0) } })
+    }
+
+    /// Calls `body` with every stored aggregate cell, read in keyset pages of `page` rows.
+    public func loadAggregates(page: Int = 20_000, _ body: @Sendable ([AggregateCell]) -> Void) async throws {
+        var after: (agent: String, task: String, day: Int32)? = nil
+        while true {
+            let key = after
+            let rows = try await pool.withConnection { c in
+                try c.queryPrepared("aggregates_page", """
+                    SELECT \(Self.aggregateColumns) FROM agents.execution_aggregates
+                    WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
+                    ORDER BY agent_name, task_type, day LIMIT $5
+                    """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)])
+            }
+            let cells = Self.cells(rows)
+            body(cells)
+            guard rows.count == page, let last = cells.last else { return }
+            after = (last.agentName, last.taskType ?? "", last.day)
+        }
+    }
+
+    /// Deletes the cells of days before `day` (retention) and returns them, so the caller can
+    /// subtract them from its figures.
+    public func expireAggregates(beforeDay day: Int32) async throws -> [AggregateCell] {
+        let rows = try await pool.withConnection { c in
+            try c.query("""
+                DELETE FROM agents.execution_aggregates WHERE day < date '1970-01-01' + $1::int
+                RETURNING \(Self.aggregateColumns)
+                """, [.int(Int(day))])
+        }
+        return Self.cells(rows)
+    }
+
+    /// The newest `limit` executions with ids at or below `maxID`, oldest first (the recent sample
+    /// the learning engine trains on).
+    public func newestExecutions(limit: Int, atOrBelow maxID: Int64) async throws -> [ExecutionRecord] {
+        guard limit > 0 else { return [] }
+        let rows = try await pool.withConnection { c in
+            try c.query("""
+                SELECT * FROM (SELECT \(ExecutionColumns.select) FROM agents.execution_log e
+                               WHERE e.id <= $1 ORDER BY e.id DESC LIMIT $2) s ORDER BY 1
+                """, [.int(maxID), .int(limit)])
+        }
+        return ExecutionColumns.records(rows)
+    }
+
+    /// The executions with these ids (those still in the table), ascending.
+    public func executions(ids: [Int64]) async throws -> [ExecutionRecord] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await pool.withConnection { c in
+            try c.query("SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[]) ORDER BY e.id",
+                        [.text(PGText.array(ids))])
+        }
+        return ExecutionColumns.records(rows)
+    }
+
+    /// The highest id the table's sequence has handed out (every later id is higher).
+    public func lastDrawnExecutionID() async throws -> Int64 {
+        let rows = try await pool.withConnection { c in
+            try c.query("""
+                SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM agents.execution_log_id_seq
+                """)
+        }
+        return rows.int64(0, 0) ?? 0
+    }
+
+    // MARK: Writing
+
+    /// Adds `cells` to the stored aggregates and stores the feed position they bring them to, in
+    /// one transaction; false (nothing written) when the table was truncated since `generation`.
+    @discardableResult
+    public func checkpointAggregates(_ cells: [AggregateCell], position: FeedPosition, pending: [Int64],
+                                     generation: Int64) async throws -> Bool {
+        let params = Self.cellParams(cells)
+        return try await pool.transaction { c in
+            let moved = try c.query("""
+                UPDATE agents.feed_state SET max_seen = $1, gaps_lo = $2::int8[], gaps_hi = $3::int8[], pending = $4::int8[]
+                WHERE id = 1 AND truncate_generation = $5 AND aggregated_generation = $5
+                """, [.int(position.maxSeen), .text(PGText.array(position.gaps.map(\.lowerBound))),
+                      .text(PGText.array(position.gaps.map(\.upperBound))), .text(PGText.array(pending)), .int(generation)])
+            guard moved.affected == 1 else { return false }
+            if !cells.isEmpty { try c.queryPrepared("aggregates_add", Self.upsertSQL, params) }
+            return true
+        }
+    }
+
+    /// Builds the aggregates of the whole table for its current TRUNCATE generation, replacing
+    /// whatever was stored: waits until every transaction that could still insert an id drawn so
+    /// far has ended, then sums those rows with PostgreSQL's GROUP BY, one partition at a time,
+    /// in one transaction (a crash leaves the previous state, and the next start builds again).
+    /// Returns the feed position the aggregates cover. `progress` is called after each step.
+    public func buildAggregates(grace: Double = 2,
+                                progress: @escaping @Sendable (AggregateBuildProgress) -> Void) async throws -> FeedPosition {
+        let started = Date()
+        // 1. Every id up to `bound` was drawn before now; once the transactions running now have
+        //    ended (and the grace for a writer between nextval and its xid has passed), each such
+        //    id is either in the table for good or never will be.
+        let first = try await pool.withConnection { c in
+            try c.query("""
+                SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END, pg_snapshot_xmax(pg_current_snapshot())::text
+                FROM agents.execution_log_id_seq
+                """)
+        }
+        let bound = first.int64(0, 0) ?? 0
+        let xmax = UInt64(first[0, 1] ?? "0") ?? 0
+        // (No id drawn yet: nothing can be in flight below the bound.)
+        if bound > 0 { try await Task.sleep(for: .seconds(grace)) }
+        while true {
+            let xmin = try await pool.withConnection { c in
+                try c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+            }
+            if (UInt64(xmin[0, 0] ?? "0") ?? 0) >= xmax { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        // 2. One transaction: the chunks (partitions, or the table), then the checkpoint.
+        return try await pool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ") { c in
+            try c.execute("SET LOCAL work_mem = '256MB'")
+            let generation = try c.query("SELECT truncate_generation FROM agents.feed_state WHERE id = 1 FOR UPDATE").int64(0, 0) ?? 0
+            try c.execute("DELETE FROM agents.execution_aggregates")
+            let chunks = try c.query("""
+                SELECT format('%I.%I', n.nspname, k.relname), coalesce(k.reltuples, 0)::int8
+                FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace
+                WHERE i.inhparent = 'agents.execution_log'::regclass ORDER BY 1
+                """)
+            var names: [String] = (0..<chunks.count).compactMap { chunks[$0, 0] }
+            if names.isEmpty { names = ["agents.execution_log"] }
+            let total = try c.query("SELECT count(*) FROM agents.execution_log WHERE id <= $1", [.int(bound)]).int64(0, 0) ?? 0
+            progress(AggregateBuildProgress(rowsDone: 0, rowsTotal: total, seconds: Date().timeIntervalSince(started)))
+            var done: Int64 = 0
+            for name in names {
+                // Names come from the catalogue, quoted by format('%I'); only ids drawn before
+                // `bound` count: later rows arrive through the feed.
+                let summed = try c.query(Self.buildSQL(from: name), [.int(bound)])
+                for r in 0..<summed.count { done += summed.int64(r, 0) ?? 0 }
+                progress(AggregateBuildProgress(rowsDone: done, rowsTotal: total, seconds: Date().timeIntervalSince(started)))
+            }
+            try c.query("""
+                UPDATE agents.feed_state SET aggregated_generation = $1, max_seen = $2, gaps_lo = '{}', gaps_hi = '{}', pending = '{}'
+                WHERE id = 1
+                """, [.int(generation), .int(bound)])
+            return FeedPosition(maxSeen: bound)
+        }
+    }
+
+    // MARK: SQL
+
+    /// The histogram bucket of `execution_time` in SQL (NULL for unknown times), as `bucket(_:)`.
+    static let bucketSQL = """
+        CASE WHEN execution_time IS NULL OR execution_time < 0 OR execution_time >= 'Infinity'::float8
+                  OR execution_time = 'NaN'::float8 THEN NULL
+             WHEN execution_time <= 1e-9 THEN -2147483648
+             ELSE floor(ln(execution_time) / ln(1.02))::int END
+        """
+
+    static func buildSQL(from relation: String) -> String {
+        """
+        WITH summed AS MATERIALIZED (
+        SELECT agent_name, task_type, day, sum(n) executions, sum(s) successes, sum(tc) time_count,
+               coalesce(sum(ts), 0) time_sum, sum(cc) cpu_count, coalesce(sum(cs), 0) cpu_sum,
+               sum(mc) memory_count, coalesce(sum(ms), 0) memory_sum, sum(kc) tokens_count, coalesce(sum(ks), 0) tokens_sum,
+               max(lt) last_timestamp,
+               coalesce(array_agg(ARRAY[b::int8, tc] ORDER BY b) FILTER (WHERE b IS NOT NULL), '{}') histogram
+        FROM (
+            SELECT agent_name, task_type, day, b, count(*) n, count(*) FILTER (WHERE success) s, count(b) tc,
+                   sum(execution_time) FILTER (WHERE b IS NOT NULL) ts, count(cpu) cc, sum(cpu) cs, count(mem) mc,
+                   sum(mem) ms, count(tok) kc, sum(tok) ks, max(timestamp) lt
+            FROM (
+                SELECT agent_name, coalesce(task_type, '') task_type, timestamp::date AS day, success, execution_time,
+                       \(bucketSQL) b,
+                       CASE WHEN jsonb_typeof(resource_usage->'cpu') = 'number' THEN (resource_usage->>'cpu')::float8
+                            WHEN jsonb_typeof(resource_usage->'cpu_percent') = 'number'
+                            THEN (resource_usage->>'cpu_percent')::float8 END cpu,
+                       CASE WHEN jsonb_typeof(resource_usage->'memory_mb') = 'number'
+                            THEN (resource_usage->>'memory_mb')::float8 END mem,
+                       CASE WHEN jsonb_typeof(resource_usage->'tokens') = 'number'
+                            THEN (resource_usage->>'tokens')::float8 END tok,
+                       timestamp
+                FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL
+            ) r GROUP BY agent_name, task_type, day, b
+        ) g GROUP BY agent_name, task_type, day
+        ), stored AS (
+        INSERT INTO agents.execution_aggregates AS a (agent_name, task_type, day, executions, successes, time_count,
+            time_sum, cpu_count, cpu_sum, memory_count, memory_sum, tokens_count, tokens_sum, last_timestamp, histogram)
+        SELECT * FROM summed
+        ON CONFLICT (agent_name, task_type, day) DO UPDATE SET
+            executions = a.executions + excluded.executions, successes = a.successes + excluded.successes,
+            time_count = a.time_count + excluded.time_count, time_sum = a.time_sum + excluded.time_sum,
+            cpu_count = a.cpu_count + excluded.cpu_count, cpu_sum = a.cpu_sum + excluded.cpu_sum,
+            memory_count = a.memory_count + excluded.memory_count, memory_sum = a.memory_sum + excluded.memory_sum,
+            tokens_count = a.tokens_count + excluded.tokens_count, tokens_sum = a.tokens_sum + excluded.tokens_sum,
+            last_timestamp = greatest(a.last_timestamp, excluded.last_timestamp),
+            histogram = agents.histogram_merge(a.histogram, excluded.histogram)
+        )
+        SELECT coalesce(sum(executions), 0)::int8 FROM summed
+        """
+    }
+
+    static let upsertSQL = """
+        INSERT INTO agents.execution_aggregates AS a (agent_name, task_type, day, executions, successes, time_count,
+            time_sum, cpu_count, cpu_sum, memory_count, memory_sum, tokens_count, tokens_sum, last_timestamp, histogram)
+        SELECT agent_name, task_type, date '1970-01-01' + day, executions, successes, time_count, time_sum, cpu_count,
+               cpu_sum, memory_count, memory_sum, tokens_count, tokens_sum,
+               to_timestamp(last_timestamp) AT TIME ZONE 'UTC', histogram::int8[]
+        FROM unnest($1::varchar[], $2::varchar[], $3::int[], $4::int8[], $5::int8[], $6::int8[], $7::float8[], $8::int8[],
+                    $9::float8[], $10::int8[], $11::float8[], $12::int8[], $13::float8[], $14::float8[], $15::text[])
+             AS t(agent_name, task_type, day, executions, successes, time_count, time_sum, cpu_count, cpu_sum,
+                  memory_count, memory_sum, tokens_count, tokens_sum, last_timestamp, histogram)
+        ON CONFLICT (agent_name, task_type, day) DO UPDATE SET
+            executions = a.executions + excluded.executions, successes = a.successes + excluded.successes,
+            time_count = a.time_count + excluded.time_count, time_sum = a.time_sum + excluded.time_sum,
+            cpu_count = a.cpu_count + excluded.cpu_count, cpu_sum = a.cpu_sum + excluded.cpu_sum,
+            memory_count = a.memory_count + excluded.memory_count, memory_sum = a.memory_sum + excluded.memory_sum,
+            tokens_count = a.tokens_count + excluded.tokens_count, tokens_sum = a.tokens_sum + excluded.tokens_sum,
+            last_timestamp = greatest(a.last_timestamp, excluded.last_timestamp),
+            histogram = agents.histogram_merge(a.histogram, excluded.histogram)
+        """
+
+    static let aggregateColumns = """
+        agent_name, task_type, (day - date '1970-01-01'), executions, successes, time_count, time_sum, cpu_count, cpu_sum,
+        memory_count, memory_sum, tokens_count, tokens_sum, extract(epoch from last_timestamp)::float8, histogram::text
+        """
+
+    static func cells(_ rows: PGRows) -> [AggregateCell] {
+        (0..<rows.count).map { r in
+            let task = rows[r, 1] ?? ""
+            var cell = AggregateCell(agentName: rows[r, 0] ?? "", taskType: task.isEmpty ? nil : task,
+                                     day: Int32(rows.int64(r, 2) ?? 0))
+            cell.executions = rows.int64(r, 3) ?? 0
+            cell.successes = rows.int64(r, 4) ?? 0
+            cell.timeCount = rows.int64(r, 5) ?? 0
+            cell.timeSum = rows.double(r, 6) ?? 0
+            cell.cpuCount = rows.int64(r, 7) ?? 0
+            cell.cpuSum = rows.double(r, 8) ?? 0
+            cell.memoryCount = rows.int64(r, 9) ?? 0
+            cell.memorySum = rows.double(r, 10) ?? 0
+            cell.tokensCount = rows.int64(r, 11) ?? 0
+            cell.tokensSum = rows.double(r, 12) ?? 0
+            cell.lastTimestamp = rows.double(r, 13) ?? -.infinity
+            cell.histogram = parseHistogram(rows[r, 14] ?? "{}")
+            return cell
+        }
+    }
+
+    /// Parses `{{bucket,count},...}` (or `{}`).
+    static func parseHistogram(_ text: String) -> [Int32: Int64] {
+        var numbers: [Int64] = []
+        var current: Int64 = 0, negative = false, inNumber = false
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "-"): negative = true; inNumber = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                current = current * 10 + Int64(b - UInt8(ascii: "0")); inNumber = true
+            default:
+                if inNumber { numbers.append(negative ? -current : current) }
+                current = 0; negative = false; inNumber = false
+            }
+        }
+        var histogram: [Int32: Int64] = [:]
+        var i = 0
+        while i + 1 < numbers.count {
+            histogram[Int32(clamping: numbers[i]), default: 0] += numbers[i + 1]
+            i += 2
+        }
+        return histogram
+    }
+
+    static func histogramText(_ histogram: [Int32: Int64]) -> String {
+        if histogram.isEmpty { return "{}" }
+        return "{" + histogram.keys.sorted().map { "{\($0),\(histogram[$0]!)}" }.joined(separator: ",") + "}"
+    }
+
+    static func cellParams(_ cells: [AggregateCell]) -> [PGParam] {
+        func ints(_ f: (AggregateCell) -> Int64) -> PGParam { .text(PGText.array(cells.map(f))) }
+        func doubles(_ f: (AggregateCell) -> Double) -> PGParam {
+            .text(PGText.array(cells.map { c -> String? in let v = f(c); return v.isFinite ? PGText.double(v) : nil }))
+        }
+        return [.text(PGText.array(cells.map { $0.agentName })), .text(PGText.array(cells.map { $0.taskType ?? "" })),
+                ints { Int64($0.day) }, ints(\.executions), ints(\.successes), ints(\.timeCount), doubles(\.timeSum),
+                ints(\.cpuCount), doubles(\.cpuSum), ints(\.memoryCount), doubles(\.memorySum), ints(\.tokensCount),
+                doubles(\.tokensSum), doubles(\.lastTimestamp),
+                .text(PGText.array(cells.map { histogramText($0.histogram) }))]
+    }
+}
