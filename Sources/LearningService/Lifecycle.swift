@@ -354,10 +354,18 @@ extension LearningService {
             }
             if Date().timeIntervalSince(lastRetention) >= 3_600 {
                 do {
-                    let deleted = try await store.applyRetention()
+                    let created = try await store.ensurePartitions()
+                    if created > 0 { logger("partitions: created \(created) day partitions of execution_log") }
+                } catch {
+                    logger("partitions failed: \(error)")
+                }
+                do {
+                    let report = try await store.applyRetention()
                     lastRetention = Date()
+                    let deleted = report.deleted
                     let total = deleted.values.reduce(0, +)
                     if total > 0 { logger("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
+                    if !report.droppedPartitions.isEmpty { logger("retention: dropped \(report.droppedPartitions.joined(separator: ", "))") }
                 } catch {
                     logger("retention failed: \(error)")
                 }
