@@ -202,7 +202,8 @@ enum Migrations {
     /// 90-day window: retention drops a day's table instead of deleting its rows), data and ids
     /// kept. A partitioned table cannot have a unique index without the partition key, so event
     /// ids move to `agents.execution_event_ids`, which the writer fills in the same statement or
-    /// transaction as the rows.
+    /// transaction as the rows. The old table's BRIN index on timestamp goes with it: partition
+    /// pruning finds a time range's days, and retention no longer scans by time.
     @Sendable static func partitionExecutionLog(_ c: PGConnection, _ context: MigrationContext) throws {
         try c.execute("""
             CREATE TABLE IF NOT EXISTS agents.execution_event_ids (
