@@ -124,12 +124,20 @@ extension LearningService {
             logger("aggregates: building them from agents.execution_log (first start on these rows)")
             setStartup { $0.phase = "building_aggregates" }
             let logger = self.logger
+            let lastLogged = Mutex(-Double.infinity)
             let built = try await store.buildAggregates { [self] progress in
                 setStartup { startup in
                     startup.rowsDone = progress.rowsDone
                     startup.rowsTotal = progress.rowsTotal
                 }
-                logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
+                let due = lastLogged.withLock { last -> Bool in
+                    guard progress.seconds - last >= 2 || progress.rowsDone == progress.rowsTotal else { return false }
+                    last = progress.seconds
+                    return true
+                }
+                if due {
+                    logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
+                }
             }
             checkpoint = try await store.aggregateCheckpoint()
             checkpoint.position = built
@@ -439,6 +447,13 @@ extension LearningService {
         var lastRetention = Date.distantPast
         var stretched = false
         while !Task.isCancelled {
+            // Roll-ups and retention wait for the start-up: until the figures are complete a
+            // roll-up would need PostgreSQL's aggregate over a day of rows, and the aggregates
+            // being built must not count days retention is removing meanwhile.
+            if !core.withLock({ $0.replayDone }) {
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
             var pause = interval
             if config.agents.performanceTracking {
                 do {
@@ -459,11 +474,19 @@ extension LearningService {
             }
             if Date().timeIntervalSince(lastRetention) >= 3_600 {
                 do {
-                    let deleted = try await store.applyRetention()
+                    let created = try await store.ensurePartitions()
+                    if created > 0 { logger("partitions: created \(created) day partitions of execution_log") }
+                } catch {
+                    logger("partitions failed: \(error)")
+                }
+                do {
+                    let report = try await store.applyRetention()
                     lastRetention = Date()
-                    try await expireAggregates()
+                    try await expireAggregates(before: report.executionCutoff)
+                    let deleted = report.deleted
                     let total = deleted.values.reduce(0, +)
                     if total > 0 { logger("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
+                    if !report.droppedPartitions.isEmpty { logger("retention: dropped \(report.droppedPartitions.joined(separator: ", "))") }
                 } catch {
                     logger("retention failed: \(error)")
                 }
@@ -472,10 +495,10 @@ extension LearningService {
         }
     }
 
-    /// Retention of the figures: the aggregate cells of days before the retention window's
-    /// first UTC day leave the table and the figures together.
-    func expireAggregates(now: Date = Date()) async throws {
-        let cutoffDay = AggregateCell.day(of: now.timeIntervalSince1970 - Double(config.performance.metricsRetentionDays) * 86_400)
+    /// Retention of the figures: the aggregate cells of the days retention removed from
+    /// execution_log (those before `cutoff`, a UTC midnight) leave the table and the figures together.
+    func expireAggregates(before cutoff: Date) async throws {
+        let cutoffDay = AggregateCell.day(of: cutoff.timeIntervalSince1970)
         let expired = try await store.expireAggregates(beforeDay: cutoffDay)
         let dropped = core.withLock { state -> Int64 in
             let before = state.figures.executions

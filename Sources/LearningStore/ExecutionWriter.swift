@@ -1,6 +1,8 @@
 // Group-commit ingest: callers enqueue execution records into one bounded queue; writer threads
 // (each with its own connection) drain everything queued into one transaction (one multi-row
-// INSERT ... ON CONFLICT (event_id) DO NOTHING), commit, and only then resume the callers.
+// INSERT, or COPY for large batches), commit, and only then resume the callers. Event ids are
+// claimed in agents.execution_event_ids (its primary key makes a retry store nothing twice) in the
+// same statement or transaction as the rows.
 import Dispatch
 import Foundation
 import LearningCore
@@ -407,20 +409,36 @@ final class ExecutionWriter: Sendable {
 
     // MARK: - SQL
 
-    /// One statement, one transaction (autocommit: the reply comes after the commit). Rows are
-    /// inserted in input order (ORDER BY ord), so RETURNING lists them in input order too, minus
-    /// the rows whose event id conflicted; `matchReturned` matches them up and checks it.
-    static let insertSQL = insertStatement(onConflict: true)
-
-    /// `insertSQL` without the ON CONFLICT clause, for batches in which no record has an event id
-    /// (nothing can conflict). ON CONFLICT makes PostgreSQL insert every row speculatively (an
-    /// arbiter-index check, then a heap insert confirmed by a second WAL record), even a row whose
-    /// NULL event id the partial index never holds: 20-row statements run ~10% faster without it
-    /// (pgbench, synchronous_commit off, on the 2-core machine of docs/BENCHMARKS.md).
-    static let insertWithoutEventIDsSQL = insertStatement(onConflict: false)
-
-    private static func insertStatement(onConflict: Bool) -> String {
+    /// One statement, one transaction (autocommit: the reply comes after the commit). Ids are drawn
+    /// in input order; each event id is claimed in `execution_event_ids` (ON CONFLICT DO NOTHING:
+    /// a claim held by a transaction in flight is waited for), and only the rows without event id
+    /// or with a claim won are stored. They are inserted in input order (ORDER BY ord), so
+    /// RETURNING lists them in input order too, minus the duplicates; `matchReturned` matches them
+    /// up and checks it. Claims go in event-id order (the first record of an id in the batch wins),
+    /// so two statements claiming the same ids wait for each other in one order, never in a cycle.
+    static let insertSQL = """
+        WITH t AS (
+            SELECT nextval('agents.execution_log_id_seq'::regclass) AS id, t.*
+            FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
+                        $7::jsonb[], $8::timestamp[], $9::text[]) WITH ORDINALITY
+                 AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
+        ), claimed AS (
+            INSERT INTO agents.execution_event_ids AS k (event_id, execution_id, timestamp)
+            SELECT event_id, id, ts FROM t WHERE event_id IS NOT NULL ORDER BY event_id, ord
+            ON CONFLICT (event_id) DO NOTHING
+            RETURNING k.execution_id
+        )
+        INSERT INTO agents.execution_log AS e
+            (id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
+        SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id
+        FROM t WHERE event_id IS NULL OR id IN (SELECT execution_id FROM claimed)
+        ORDER BY ord
+        RETURNING e.id, e.event_id
         """
+
+    /// The statement for batches in which no record has an event id (nothing to claim): a plain
+    /// INSERT, ids from the column default.
+    static let insertWithoutEventIDsSQL = """
         INSERT INTO agents.execution_log AS e
             (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
         SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id
@@ -428,9 +446,11 @@ final class ExecutionWriter: Sendable {
                     $7::jsonb[], $8::timestamp[], $9::text[]) WITH ORDINALITY
              AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
         ORDER BY ord
-        \(onConflict ? "ON CONFLICT (event_id) WHERE event_id IS NOT NULL DO NOTHING\n" : "")RETURNING e.id, e.event_id
+        RETURNING e.id, e.event_id
         """
-    }
+
+    /// The execution ids claimed for event ids (committed claims only).
+    static let lookupSQL = "SELECT event_id, execution_id FROM agents.execution_event_ids WHERE event_id = ANY($1::text[])"
 
     /// Writes records in one transaction (one autocommit statement); acks in input order.
     static func insert(_ records: [ExecutionRecord], on c: PGConnection, attempt: Int = 0) throws -> [IngestAck] {
@@ -474,13 +494,11 @@ final class ExecutionWriter: Sendable {
             : try c.queryPrepared("ingest_executions_plain", insertWithoutEventIDsSQL, params)
         var acks = try matchReturned(records, ids: (0..<rows.count).map { rows.int64($0, 0) ?? 0 },
                                      eventIDs: (0..<rows.count).map { rows[$0, 1] })
-        // Duplicates of rows stored by earlier transactions: those rows are committed (ON CONFLICT
-        // waited for them), so a later statement finds them.
+        // Duplicates of event ids claimed by earlier transactions: those claims are committed (ON
+        // CONFLICT waited for them), so a later statement finds them.
         let lookup = (0..<records.count).compactMap { acks[$0].id == 0 ? records[$0].eventID : nil }
         if !lookup.isEmpty {
-            let found = try c.queryPrepared("ingest_lookup",
-                "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
-                [.text(PGText.array(lookup))])
+            let found = try c.queryPrepared("ingest_lookup", lookupSQL, [.text(PGText.array(lookup))])
             var ids: [String: Int64] = [:]
             for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { ids[e] = id } }
             var vanished: [Int] = []
@@ -488,7 +506,7 @@ final class ExecutionWriter: Sendable {
                 if let e = records[i].eventID, let id = ids[e] { acks[i].id = id } else { vanished.append(i) }
             }
             if !vanished.isEmpty {
-                // The conflicting row was deleted meanwhile (retention): store these records now.
+                // The conflicting claim was deleted meanwhile (retention): store these records now.
                 // They all carry event ids, so this cannot store anything twice.
                 guard attempt < 3 else {
                     throw StoreError.retryable("event ids conflicted with rows that keep disappearing")
@@ -504,7 +522,9 @@ final class ExecutionWriter: Sendable {
     static let copyThreshold = 256
 
     /// Writes a large batch with COPY inside one transaction: event ids stored before are answered
-    /// from a look-up, the rest get ids from the table's sequence and are copied with them.
+    /// from a look-up, the rest get ids from the table's sequence, their event ids are claimed, and
+    /// they are copied. A claim that conflicts (another transaction stored the id after the
+    /// look-up) fails the transaction with `alreadyExists`; `insert` then takes the INSERT path.
     static func copyInsert(_ records: [ExecutionRecord], on c: PGConnection) throws -> [IngestAck] {
         try c.transaction {
             // An xid before any id is drawn: the change feed then sees this transaction as in
@@ -513,9 +533,7 @@ final class ExecutionWriter: Sendable {
             var existing: [String: Int64] = [:]
             let events = records.compactMap(\.eventID)
             if !events.isEmpty {
-                let found = try c.queryPrepared("ingest_lookup",
-                    "SELECT event_id, id FROM agents.execution_log WHERE event_id = ANY($1::text[])",
-                    [.text(PGText.array(events))])
+                let found = try c.queryPrepared("ingest_lookup", lookupSQL, [.text(PGText.array(events))])
                 for r in 0..<found.count { if let e = found[r, 0], let id = found.int64(r, 1) { existing[e] = id } }
             }
             var acks = [IngestAck](repeating: IngestAck(id: 0, duplicate: true), count: records.count)
@@ -538,10 +556,25 @@ final class ExecutionWriter: Sendable {
                 var data: [UInt8] = []
                 data.reserveCapacity(fresh.count * 200)
                 var scratch: [UInt8] = []
+                var claimIDs: [Int64] = []
+                var claimEvents: [String] = []
+                var claimTimes = PGBinaryArray(.timestamp, count: firstInBatch.count, bytesPerElement: 8)
                 for (k, i) in fresh.enumerated() {
                     let id = ids.int64(k, 0) ?? 0
                     acks[i] = IngestAck(id: id, duplicate: false)
                     CopyText.appendRow(id: id, records[i], to: &data, scratch: &scratch)
+                    if let e = records[i].eventID {
+                        claimIDs.append(id)
+                        claimEvents.append(e)
+                        claimTimes.append(timestamp: records[i].timestamp)
+                    }
+                }
+                if !claimIDs.isEmpty {
+                    // In event-id order, like the INSERT path's claims (no lock cycle between them).
+                    try c.queryPrepared("ingest_claims", """
+                        INSERT INTO agents.execution_event_ids (event_id, execution_id, timestamp)
+                        SELECT * FROM unnest($1::text[], $2::int8[], $3::timestamp[]) ORDER BY 1
+                        """, [.text(PGText.array(claimEvents)), .text(PGText.array(claimIDs)), .bytes(claimTimes.bytes)])
                 }
                 let copied = try c.copyIn("""
                     COPY agents.execution_log (id, agent_name, task_id, task_type, execution_time, success, error_message,

@@ -62,7 +62,8 @@ public final class LearningStore: Sendable {
             let deadline = Date(timeIntervalSinceNow: waitForDatabase)
             while true {
                 do {
-                    _ = try await pool.withConnection { c in try Migrations.apply(on: c) }
+                    let days = config.performance.metricsRetentionDays
+                    _ = try await pool.withConnection { c in try Migrations.apply(on: c, retentionDays: days) }
                     break
                 } catch let error as StoreError where error.isRetryable && Date() < deadline {
                     try await Task.sleep(for: .milliseconds(250))
@@ -81,6 +82,12 @@ public final class LearningStore: Sendable {
         }
         let writer = ExecutionWriter(url: url, settings: ingest, health: health)
         let store = LearningStore(pool: pool, writer: writer, health: health, mode: mode, performance: config.performance)
+        do {
+            _ = try await store.ensurePartitions()
+        } catch {
+            await store.shutdown()
+            throw error
+        }
         // Acknowledge nothing before a writer is connected.
         let deadline = Date(timeIntervalSinceNow: 10)
         while !writer.isConnected, Date() < deadline {
@@ -98,6 +105,16 @@ public final class LearningStore: Sendable {
             Thread.detachNewThread { _ = w.waitStopped(timeout: 30); c.resume() }
         }
         pool.shutdown()
+    }
+
+    /// Creates the missing day partitions of `agents.execution_log` for the UTC days from the first
+    /// one retention keeps (the day of `now - metrics_retention_days`) to a week after `now`, each in its own short
+    /// transaction; rows of such a day waiting in the default partition move into it with their ids.
+    /// Returns how many partitions were created. `open` calls it; call it again at least daily.
+    @discardableResult
+    public func ensurePartitions(now: Date = Date()) async throws -> Int {
+        let days = Partitions.window(now: now, retentionDays: performance.metricsRetentionDays)
+        return try await pool.withConnection { c in try Partitions.ensure(days: days, on: c) }
     }
 
     /// `connected` or `disconnected`.
@@ -220,13 +237,20 @@ public final class LearningStore: Sendable {
         return rows.int64(0, 0) ?? 0
     }
 
-    /// How many rows hold each event id starting with `prefix` (the unique index makes it 1; used
-    /// by the fault drill to prove acknowledged writes are stored exactly once).
+    /// How many execution rows hold each event id starting with `prefix` (the claims in
+    /// `execution_event_ids` make it 1; used by the fault drill to prove acknowledged writes are
+    /// stored exactly once). The ids are found among the claims; the rows are counted in the table
+    /// itself, in the partitions of the claims' days (a retry carries its record's timestamp).
     public func eventIDCounts(prefix: String) async throws -> [String: Int] {
         let rows = try await pool.withConnection { c in
             try c.query("""
-                SELECT event_id, count(*) FROM agents.execution_log
-                WHERE event_id >= $1 AND event_id < $1 || chr(1114111) GROUP BY event_id
+                WITH k AS (
+                    SELECT event_id, timestamp FROM agents.execution_event_ids
+                    WHERE event_id >= $1 AND event_id < $1 || chr(1114111))
+                SELECT e.event_id, count(*) FROM agents.execution_log e
+                WHERE e.event_id IN (SELECT event_id FROM k)
+                  AND e.timestamp >= (SELECT min(timestamp) FROM k) AND e.timestamp <= (SELECT max(timestamp) FROM k)
+                GROUP BY e.event_id
                 """, [.text(prefix)])
         }
         var counts: [String: Int] = [:]
@@ -237,7 +261,12 @@ public final class LearningStore: Sendable {
     /// The execution with an event id, if stored.
     public func execution(eventID: String) async throws -> ExecutionRecord? {
         let rows = try await pool.withConnection { c in
-            try c.query("SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.event_id = $1", [.text(eventID)])
+            // Both keys of the row, so only its day's partition is searched.
+            try c.query("""
+                SELECT \(ExecutionColumns.select) FROM agents.execution_log e
+                WHERE e.id = (SELECT execution_id FROM agents.execution_event_ids WHERE event_id = $1)
+                  AND e.timestamp = (SELECT timestamp FROM agents.execution_event_ids WHERE event_id = $1)
+                """, [.text(eventID)])
         }
         return ExecutionColumns.records(rows).first
     }

@@ -76,38 +76,49 @@ extension LearningStore {
         return written.affected
     }
 
-    /// Deletes executions, metrics rows and insights older than `performance.metrics_retention_days`
-    /// (or `olderThan`), `batch` rows per short transaction so no lock is held for long. Returns
-    /// the rows deleted per table.
+    /// Applies `performance.metrics_retention_days` (or `olderThan`). Executions go by whole UTC
+    /// days: the cutoff is midnight UTC starting the day of `now - retention` (of `olderThan`); day
+    /// partitions that end at or before it are detached and dropped (no DELETE, no dead rows), the
+    /// default partition's older rows and the older event-id claims are deleted in batches.
+    /// Metrics rows and insights older than the exact cutoff are deleted, `batch` rows per short
+    /// transaction so no lock is held for long.
     @discardableResult
-    public func applyRetention(olderThan cutoff: Date? = nil, batch: Int = 5_000) async throws -> [String: Int] {
-        let cutoff = cutoff ?? Date().addingTimeInterval(-Double(performance.metricsRetentionDays) * 86_400)
+    public func applyRetention(olderThan cutoff: Date? = nil, now: Date = Date(), batch: Int = 5_000) async throws -> RetentionReport {
+        let cutoff = cutoff ?? now.addingTimeInterval(-Double(performance.metricsRetentionDays) * 86_400)
+        let cutoffDay = Partitions.dayNumber(cutoff)
+        let executionCutoff = Partitions.start(ofDay: cutoffDay)
+        let dropped = try await pool.withConnection { c in try Partitions.dropDays(before: cutoffDay, on: c) }
         var deleted: [String: Int] = [:]
-        for (table, column) in [("execution_log", "timestamp"), ("performance_metrics", "last_updated"), ("insights", "created_at")] {
+        // (table, time column, the rows' key for a batch, the cutoff)
+        let passes = [("execution_log_default", "timestamp", "ctid", executionCutoff),
+                      ("execution_event_ids", "timestamp", "ctid", executionCutoff),
+                      ("performance_metrics", "last_updated", "id", cutoff), ("insights", "created_at", "id", cutoff)]
+        for (table, column, key, before) in passes {
             var total = 0
             while !Task.isCancelled {
                 let n = try await pool.withConnection { c in
                     try c.query("""
-                        DELETE FROM agents.\(table) WHERE id IN (
-                            SELECT id FROM agents.\(table) WHERE \(column) < to_timestamp($1::float8) AT TIME ZONE 'UTC' LIMIT $2)
-                        """, [.text(PGText.epoch(cutoff)), .int(batch)]).affected
+                        DELETE FROM agents.\(table) WHERE \(key) = ANY(ARRAY(
+                            SELECT \(key) FROM agents.\(table) WHERE \(column) < to_timestamp($1::float8) AT TIME ZONE 'UTC' LIMIT $2))
+                        """, [.text(PGText.epoch(before)), .int(batch)]).affected
                 }
                 total += n
                 if n < batch { break }
             }
-            deleted[table] = total
+            deleted[table == "execution_log_default" ? "execution_log" : table] = total
         }
-        return deleted
+        return RetentionReport(deleted: deleted, droppedPartitions: dropped, executionCutoff: executionCutoff)
     }
 
-    /// Runs the roll-up every `performance.performance_tracking_interval` seconds and retention
-    /// every `retentionEvery` seconds, until cancelled. Database outages are waited out.
+    /// Runs the roll-up every `performance.performance_tracking_interval` seconds, and partitions
+    /// ahead and retention every `retentionEvery` seconds, until cancelled. Database outages are waited out.
     public func runMaintenance(retentionEvery: Double = 3_600) async {
         let interval = Double(max(1, performance.performanceTrackingInterval))
         var lastRetention = Date.distantPast
         while !Task.isCancelled {
             _ = try? await rollUpPerformance()
             if Date().timeIntervalSince(lastRetention) >= retentionEvery {
+                _ = try? await ensurePartitions()
                 if (try? await applyRetention()) != nil { lastRetention = Date() }
             }
             try? await Task.sleep(for: .seconds(interval))

@@ -1,13 +1,40 @@
 // The schema, as ordered migrations applied at start-up. The guide's tables and columns are created
 // exactly as its "Data Models" section writes them (CREATE ... IF NOT EXISTS, so a database set up
-// by the guide's own SQL is adopted as is); everything the service adds is additive.
+// by the guide's own SQL is adopted as is); everything the service adds is additive, except
+// migration 4, which rebuilds execution_log as a table partitioned by day (same columns, data kept).
+import Foundation
+import LearningCore
 
-/// One schema step. `sql` runs inside the migration transaction; `vector` says whether pgvector
-/// is available so a step can choose its column type.
+/// What a migration may depend on besides the schema.
+struct MigrationContext: Sendable {
+    /// Whether pgvector is available, so a step can choose its column type.
+    var vector: Bool
+    /// `performance.metrics_retention_days`: how many days of executions get a partition.
+    var retentionDays: Int
+    /// The time the partitions are laid out for.
+    var now: Date
+}
+
+/// One schema step, run inside the migration transaction: plain statements, or (for a step that
+/// must look at the data) a function of the connection.
 struct Migration: Sendable {
     let version: Int
     let name: String
-    let statements: @Sendable (_ vector: Bool) -> [String]
+    let run: @Sendable (PGConnection, MigrationContext) throws -> Void
+
+    init(version: Int, name: String, statements: @escaping @Sendable (_ vector: Bool) -> [String]) {
+        self.version = version
+        self.name = name
+        self.run = { c, context in
+            for statement in statements(context.vector) { try c.execute(statement) }
+        }
+    }
+
+    init(version: Int, name: String, run: @escaping @Sendable (PGConnection, MigrationContext) throws -> Void) {
+        self.version = version
+        self.name = name
+        self.run = run
+    }
 }
 
 /// The ordered migrations of the `agents` schema.
@@ -168,6 +195,7 @@ enum Migrations {
                 "ALTER TABLE agents.insights ADD COLUMN IF NOT EXISTS execution_ids BIGINT[]",
             ]
         },
+        Migration(version: 4, name: "partitioned execution_log", run: partitionExecutionLog),
         Migration(version: 5, name: "execution aggregates") { _ in
             [
                 // Per (agent, task type, UTC day) sums of execution_log, kept by the service with
@@ -215,9 +243,110 @@ enum Migrations {
         },
     ]
 
-    /// Applies every migration not yet recorded, in one transaction under an advisory lock, so two
-    /// instances starting together apply each step once. Returns the versions applied now.
-    static func apply(on c: PGConnection) throws -> [Int] {
+    /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a
+    /// 90-day window: retention drops a day's table instead of deleting its rows), data and ids
+    /// kept. A partitioned table cannot have a unique index without the partition key, so event
+    /// ids move to `agents.execution_event_ids`, which the writer fills in the same statement or
+    /// transaction as the rows. The old table's BRIN index on timestamp goes with it: partition
+    /// pruning finds a time range's days, and retention no longer scans by time.
+    @Sendable static func partitionExecutionLog(_ c: PGConnection, _ context: MigrationContext) throws {
+        try c.execute("""
+            CREATE TABLE IF NOT EXISTS agents.execution_event_ids (
+                event_id TEXT PRIMARY KEY,
+                execution_id BIGINT NOT NULL,
+                timestamp TIMESTAMP NOT NULL
+            )
+            """)
+        // Retention deletes by time; ids arrive roughly in time order, so BRIN is enough.
+        try c.execute("""
+            CREATE INDEX IF NOT EXISTS execution_event_ids_timestamp_brin
+                ON agents.execution_event_ids USING brin (timestamp)
+            """)
+        let kind = try c.query("SELECT relkind::text FROM pg_class WHERE oid = 'agents.execution_log'::regclass")[0, 0]
+        if kind == "r" {
+            // No writer may add rows to the old table while it is copied.
+            try c.execute("LOCK TABLE agents.execution_log IN ACCESS EXCLUSIVE MODE")
+            try c.execute("ALTER SEQUENCE agents.execution_log_id_seq OWNED BY NONE")
+            try c.execute("ALTER SEQUENCE agents.execution_log_id_seq AS bigint")
+            try c.execute("ALTER TABLE agents.execution_log RENAME TO execution_log_v1")
+            // The new table's primary key takes the old one's name.
+            try c.execute("ALTER INDEX IF EXISTS agents.execution_log_pkey RENAME TO execution_log_v1_pkey")
+            // The guide's columns and event_id; ids stay those of the sequence the writer draws from.
+            // A partition key cannot be NULL: timestamp is NOT NULL (the guide's INSERT sets NOW()).
+            try c.execute("""
+                CREATE TABLE agents.execution_log (
+                    id BIGINT NOT NULL DEFAULT nextval('agents.execution_log_id_seq'),
+                    agent_name VARCHAR(255) NOT NULL,
+                    task_id UUID,
+                    task_type VARCHAR(255),
+                    execution_time FLOAT,
+                    success BOOLEAN,
+                    error_message TEXT,
+                    resource_usage JSONB,
+                    timestamp TIMESTAMP NOT NULL DEFAULT now(),
+                    event_id TEXT,
+                    PRIMARY KEY (id, timestamp)
+                ) PARTITION BY RANGE (timestamp)
+                """)
+            try c.execute("CREATE TABLE agents.\(Partitions.defaultPartition) PARTITION OF agents.execution_log DEFAULT")
+            // A partition per day from the oldest row's (at most back to the first day retention
+            // keeps) to a week ahead, made while the default partition is empty; older rows go to
+            // the default partition, which retention empties.
+            let window = Partitions.window(now: context.now, retentionDays: context.retentionDays)
+            let oldest = try c.query("SELECT floor(extract(epoch FROM min(timestamp)) / 86400)::bigint FROM agents.execution_log_v1")
+                .int64(0, 0)
+            let first = max(window.lowerBound, min(oldest ?? window.lowerBound, window.upperBound))
+            for d in first...window.upperBound { _ = try Partitions.create(day: d, on: c) }
+            // Every row with its id; a NULL timestamp becomes the epoch (kept, and expired by retention).
+            try c.execute("""
+                INSERT INTO agents.execution_log (id, agent_name, task_id, task_type, execution_time, success,
+                    error_message, resource_usage, timestamp, event_id)
+                SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
+                       coalesce(timestamp, 'epoch'::timestamp), event_id
+                FROM agents.execution_log_v1
+                """)
+            try c.execute("""
+                INSERT INTO agents.execution_event_ids (event_id, execution_id, timestamp)
+                SELECT event_id, id, coalesce(timestamp, 'epoch'::timestamp) FROM agents.execution_log_v1
+                WHERE event_id IS NOT NULL
+                ORDER BY id
+                ON CONFLICT (event_id) DO NOTHING
+                """)
+            try c.execute("ALTER SEQUENCE agents.execution_log_id_seq OWNED BY agents.execution_log.id")
+            try c.execute("""
+                SELECT setval('agents.execution_log_id_seq', greatest(m, s.last_value))
+                FROM (SELECT max(id) AS m FROM agents.execution_log_v1) v, agents.execution_log_id_seq s
+                WHERE m IS NOT NULL
+                """)
+            try c.execute("DROP TABLE agents.execution_log_v1")
+        }
+        // TRUNCATE (the guide's recovery procedure) of the parent fires the statement trigger once;
+        // it empties the event ids too. TRUNCATE is tried first (no dead rows); it fails when the
+        // same statement truncates execution_event_ids as well, and then there is nothing to delete.
+        try c.execute("""
+            CREATE OR REPLACE FUNCTION agents.execution_log_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              UPDATE agents.feed_state SET truncate_generation = truncate_generation + 1 WHERE id = 1;
+              BEGIN
+                TRUNCATE agents.execution_event_ids;
+              EXCEPTION WHEN object_in_use THEN
+                DELETE FROM agents.execution_event_ids;
+              END;
+              RETURN NULL;
+            END $$
+            """)
+        try c.execute("DROP TRIGGER IF EXISTS execution_log_truncate_generation ON agents.execution_log")
+        try c.execute("""
+            CREATE TRIGGER execution_log_truncate_generation AFTER TRUNCATE ON agents.execution_log
+                FOR EACH STATEMENT EXECUTE FUNCTION agents.execution_log_truncated()
+            """)
+    }
+
+    /// Applies every migration not yet recorded (up to `through`), in one transaction under an
+    /// advisory lock, so two instances starting together apply each step once. Returns the versions
+    /// applied now. `retentionDays` and `now` lay out the partitions of execution_log (migration 4).
+    static func apply(on c: PGConnection, retentionDays: Int = LearningConfig.Performance().metricsRetentionDays,
+                      now: Date = Date(), through: Int = .max) throws -> [Int] {
         try c.transaction {
             try c.query("SELECT pg_advisory_xact_lock($1)", [.int(advisoryLockKey)])
             try c.execute("CREATE SCHEMA IF NOT EXISTS agents")
@@ -228,11 +357,11 @@ enum Migrations {
                     applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))
                 """)
             let done = Set(try c.query("SELECT version FROM agents.schema_migrations").rows.compactMap { $0[0].flatMap(Int.init) })
-            let pending = all.filter { !done.contains($0.version) }
+            let pending = all.filter { !done.contains($0.version) && $0.version <= through }
             if pending.isEmpty { return [] }
-            let vector = try enableVector(on: c)
+            let context = MigrationContext(vector: try enableVector(on: c), retentionDays: retentionDays, now: now)
             for m in pending {
-                for statement in m.statements(vector) { try c.execute(statement) }
+                try m.run(c, context)
                 try c.query("INSERT INTO agents.schema_migrations (version, name) VALUES ($1, $2)",
                             [.int(m.version), .text(m.name)])
             }

@@ -178,3 +178,22 @@ public struct StoreCounts: Sendable, Equatable {
     /// change feed delivers above it were not counted.
     public var maxExecutionID: Int64 = 0
 }
+
+/// What `LearningStore.applyRetention` removed.
+public struct RetentionReport: Sendable, Equatable {
+    /// Rows deleted per table: `execution_log` (from its default partition only),
+    /// `execution_event_ids`, `performance_metrics`, `insights`.
+    public var deleted: [String: Int]
+    /// The day partitions of execution_log dropped whole.
+    public var droppedPartitions: [String]
+    /// The executions' cutoff: midnight UTC starting the day of `now - retention`; every
+    /// execution before it is gone.
+    public var executionCutoff: Date
+
+    /// Creates a report.
+    public init(deleted: [String: Int], droppedPartitions: [String], executionCutoff: Date) {
+        self.deleted = deleted
+        self.droppedPartitions = droppedPartitions
+        self.executionCutoff = executionCutoff
+    }
+}

@@ -46,8 +46,9 @@ struct SchemaTests {
                 "id integer", "agent_name character varying", "task_type character varying",
                 "avg_execution_time double precision", "success_rate double precision", "resource_cpu double precision",
                 "resource_memory double precision", "coordination_score double precision", "last_updated \(ts)"])
+            // Guide columns, but a bigint id (migration 4: 10-100 M rows over the retention window).
             #expect(Array(try columns("execution_log").prefix(9)) == [
-                "id integer", "agent_name character varying", "task_id uuid", "task_type character varying",
+                "id bigint", "agent_name character varying", "task_id uuid", "task_type character varying",
                 "execution_time double precision", "success boolean", "error_message text", "resource_usage jsonb",
                 "timestamp \(ts)"])
             #expect(try columns("execution_log").contains("event_id text"))
