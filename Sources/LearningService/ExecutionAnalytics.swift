@@ -307,14 +307,24 @@ struct ExecutionAnalytics {
         static func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)\u{0}\(b)" : "\(b)\u{0}\(a)" }
     }
 
+    /// One task's executions per agent, while grouping.
+    struct CoordinatedTask {
+        var agents: [Int32: (executions: Int, successes: Int)] = [:]
+        var latest = -Double.infinity
+        var success = false
+    }
+
     /// Groups the held executions by task id; a task succeeded when its latest execution did.
     func coordination() -> Coordination {
-        struct Task { var agents: [Int32: (executions: Int, successes: Int)] = [:]; var latest = -Double.infinity; var success = false }
-        var tasks: [UUID: Task] = [:]
-        for offset in 0..<held {
-            let entry = entries[(head + offset) % capacity]
+        Self.coordination(of: (0..<held).lazy.map { self.entries[(self.head + $0) % self.capacity] }, agentNames: agentNames)
+    }
+
+    /// The coordination figures of `executions` (those with a task id count), named by `agentNames`.
+    static func coordination<Executions: Sequence<Entry>>(of executions: Executions, agentNames: [String]) -> Coordination {
+        var tasks: [UUID: CoordinatedTask] = [:]
+        for entry in executions {
             guard let id = entry.taskID else { continue }
-            var task = tasks[id] ?? Task()
+            var task = tasks[id] ?? CoordinatedTask()
             var counts = task.agents[entry.agent] ?? (0, 0)
             counts.executions += 1
             if entry.success { counts.successes += 1 }

@@ -322,6 +322,7 @@ extension LearningService {
             if Task.isCancelled { break }
             tick += 1
             if tick % 2 == 0 { process.sample() }
+            if tick % 10 == 0 { refreshCoordination() }
             await flushAnomalyGroups()
             refreshSnapshot()
             // The registry is small: counted every 2 s. Executions are counted by the aggregates.
@@ -507,6 +508,37 @@ extension LearningService {
         }
         if dropped > 0 { logger("retention: \(dropped) executions before day \(cutoffDay) left the figures") }
         refreshSnapshot()
+    }
+
+    /// Computes the coordination figures of the held executions off the runtime's lock: copies
+    /// them in chunks of `rollUpChunk` (the lock released in between), groups them by task on
+    /// this task's thread and stores the result for reads (see `RuntimeState.coordination`).
+    func refreshCoordination() {
+        let start = core.withLock { state -> (first: Int64, end: Int64, generation: Int, names: [String])? in
+            guard state.analytics.count > RuntimeState.coordinationInlineLimit else { return nil }
+            if let cache = state.coordinationCache, cache.generation == state.generation,
+               cache.ingested == state.analytics.ingested { return nil }
+            return (state.analytics.oldestSequence, state.analytics.ingested, state.generation, state.analytics.agentNames)
+        }
+        guard let start else { return }
+        var copied: [ExecutionAnalytics.Entry] = []
+        copied.reserveCapacity(Int(start.end - start.first))
+        var next = start.first
+        while next < start.end {
+            let chunk = next..<min(next + Self.rollUpChunk, start.end)
+            let visited = core.withLock { state in
+                state.generation == start.generation
+                    && state.analytics.visit(chunk) { if $0.taskID != nil { copied.append($0) } }
+            }
+            // Dropped meanwhile (capacity): what is left is still the newest executions.
+            if !visited { copied.removeAll(); next = core.withLock { $0.analytics.oldestSequence }; continue }
+            next = chunk.upperBound
+        }
+        let names = core.withLock { $0.analytics.agentNames }
+        let value = ExecutionAnalytics.coordination(of: copied, agentNames: names)
+        core.withLock { state in
+            if state.generation == start.generation { state.coordinationCache = (start.end, start.generation, Date(), value) }
+        }
     }
 
     // MARK: Training

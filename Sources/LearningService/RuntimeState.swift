@@ -345,11 +345,18 @@ struct RuntimeState: Sendable {
                             avgMemoryMB: totals.averageMemory, avgTokens: totals.averageTokens)
     }
 
+    /// Most held executions for which a read computes the coordination figures itself (~2.6 us
+    /// each); beyond, reads answer with the figures `LearningService.refreshCoordination`
+    /// computes in the background every few seconds, off the lock.
+    static let coordinationInlineLimit = 10_000
+
     mutating func coordination(now: Date = Date()) -> ExecutionAnalytics.Coordination {
         if let cache = coordinationCache, cache.generation == generation,
-           cache.ingested == analytics.ingested || now.timeIntervalSince(cache.at) < 5 {
+           cache.ingested == analytics.ingested || now.timeIntervalSince(cache.at) < 5
+            || analytics.count > Self.coordinationInlineLimit {
             return cache.value
         }
+        if analytics.count > Self.coordinationInlineLimit { return ExecutionAnalytics.Coordination() }
         let value = analytics.coordination()
         coordinationCache = (analytics.ingested, generation, now, value)
         return value
