@@ -298,6 +298,10 @@ DUE=$(sql -c "SELECT count(*) FROM agents.execution_log WHERE timestamp < (now()
 SIZE_BEFORE=$(sql -c "$size_sql")
 read -r DEL0 DEAD0 <<<"$(sql -c "$stats_sql")"
 start_server retention LEARNING_CONFIG_FILE="$PGDIR/retention.json"
+# The restart's own replay, polled from its start beside the retention watch below.
+"$PY" bench/volume_readers.py wait-ready "$TARGET" --pid "$SERVER_PID" --since "$STARTED" --interval 0.5 \
+  --timeout "$STARTUP_TIMEOUT" --log "$RAW/startup-status-retention.txt" >"$RAW/ready-retention.txt" 2>&1 &
+READY_PID=$!
 : >"$RAW/retention-pgstat.txt"
 retention_line="" deadline=$(( $(date +%s) + RETENTION_TIMEOUT ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
@@ -326,7 +330,8 @@ if [ -n "$retention_line" ]; then
 else
   log "retention: no 'retention:' log line within $RETENTION_TIMEOUT s (waited $(secs "$STARTED" "$LINE_SEEN") s)"
 fi
-wait_ready retention
+wait "$READY_PID" || true
+READY_LINE=$(cat "$RAW/ready-retention.txt")
 read -r r_secs r_state r_rss r_peak <<<"$READY_LINE"
 log "restart with retention: learning_system '$r_state' after ${r_secs} s; RSS then $r_rss MiB, peak while starting $r_peak MiB"
 
