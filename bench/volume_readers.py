@@ -11,8 +11,9 @@ the .venv python, scripts/python-env.sh).
       polls GET /status until learning_system is not `starting`; logs every answer (and the
       server's VmRSS) to FILE; prints: seconds-since-EPOCH state rss-at-completion-MiB peak-MiB
   total HOST:PORT          prints: total_executions source
-  wait-total HOST:PORT TARGET [--interval 0.25] [--timeout 900]
-      polls the total until it reaches TARGET; prints: epoch-reached value source polls
+  wait-total HOST:PORT TARGET [--interval 0.25] [--timeout 900] [--exact]
+      polls the total until it reaches (--exact: equals) TARGET; prints: epoch-reached value
+      source polls
   compare HOST:PORT --sql-total N --sql-agents FILE --sql-types FILE
       the service's counts (health total, /analytics/performance total, agents[].executions,
       task_types[].executions) against SQL's (FILE: name<TAB>count lines); prints the mismatches
@@ -100,9 +101,10 @@ def cmd_wait_total(a):
         except Exception as e:  # the server may be busy; keep polling
             value, source = -1, "error:%s" % e
         now = time.time()
-        if value >= a.wanted or now > deadline:
+        reached = value == a.wanted if a.exact else value >= a.wanted
+        if reached or now > deadline:
             print("%.3f %d %s %d" % (now, value, source.split()[0], polls))
-            return 0 if value >= a.wanted else 1
+            return 0 if reached else 1
         time.sleep(max(0.0, a.interval - (time.time() - now)))
 
 
@@ -306,6 +308,7 @@ def main():
     wt.add_argument("wanted", type=int)
     wt.add_argument("--interval", type=float, default=0.25)
     wt.add_argument("--timeout", type=float, default=900)
+    wt.add_argument("--exact", action="store_true", help="until the total equals TARGET (not just reaches it)")
     wt.set_defaults(fn=cmd_wait_total)
     c = sub.add_parser("compare")
     c.add_argument("target")
