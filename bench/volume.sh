@@ -330,7 +330,7 @@ if [ -n "$retention_line" ]; then
   log "  log: $retention_line"
   held=$(grep 'learned history' "$RAW/server-retention.log" | head -1 || true)
   [ -z "$held" ] || log "  log: $held"
-  log "  seconds: $(secs "$STARTED" "$line_epoch") from server start to the log line; deleting (first sample with n_tup_del grown or a DELETE active -> log line): $( [ -n "$first_del" ] && secs "$first_del" "$line_epoch" || echo n/a) (raw/retention-pgstat.txt)"
+  log "  seconds: $(secs "$STARTED" "$line_epoch") from server start to the log line; deleting (first 0.5-s sample with n_tup_del grown or a DELETE active -> log line): $(awk -v f="$first_del" -v l="$line_epoch" 'BEGIN { if (f == "" || f + 0 >= l + 0) print "under the ~1 s resolution of pg_stat"; else printf "%.1f s", l - f }') (raw/retention-pgstat.txt)"
   log "  execution_log before: $SIZE_BEFORE, n_dead_tup $DEAD0; 2 s after the log line: $(sql -c "$size_sql"), n_dead_tup $DEAD1, n_tup_del +$((DEL1 - DEL0))"
   sleep 10
   read -r _ DEAD2 <<<"$(sql -c "$stats_sql")"
@@ -360,13 +360,14 @@ C1=$(now)
 # service's figure before it plus COPY_ROWS: that figure can be stale (rows deleted by retention
 # stay in it until its periodic recount), and then the sum is never reached.
 WANTED=$((COUNT_BEFORE + COPY_ROWS))
-read -r REACHED T_AFTER _ POLLS <<<"$("$PY" bench/volume_readers.py wait-total "$TARGET" "$WANTED" --exact --interval 0.25 --timeout "$COPY_TIMEOUT" || true)"
+read -r REACHED T_AFTER _ POLLS <<<"$("$PY" bench/volume_readers.py wait-total "$TARGET" "$WANTED" --exact --interval 0.25 --timeout "$COPY_TIMEOUT" --log "$RAW/copy-total.txt" || true)"
+[ -n "${T_AFTER:-}" ] || T_AFTER=$(tail -1 "$RAW/copy-total.txt" | cut -d' ' -f2)
 log "outside COPY of $COPY_ROWS rows: \\copy took $(secs "$C0" "$C1") s; total_executions ($T_SOURCE) $T_BEFORE before (SQL count(*) $COUNT_BEFORE), $T_AFTER at the end of polling (SQL now $(rows))"
 [ "$T_BEFORE" = "$COUNT_BEFORE" ] || log "  before the COPY the service's total was off the table's count by $((T_BEFORE - COUNT_BEFORE))"
 if [ "${T_AFTER:-0}" = "$WANTED" ]; then
   log "  total_executions equal to the table's count ($WANTED, +$COPY_ROWS) $(secs "$C1" "$REACHED") s after the COPY ended ($POLLS polls every 0.25 s)"
 else
-  log "  total_executions NOT equal to the table's count $WANTED within $COPY_TIMEOUT s of the COPY's end (last ${T_AFTER:-?}, +$((${T_AFTER:-0} - T_BEFORE)) since before the COPY)"
+  log "  total_executions NOT equal to the table's count $WANTED within $COPY_TIMEOUT s of the COPY's end (last ${T_AFTER:-?}, +$((${T_AFTER:-0} - T_BEFORE)) since before the COPY; raw/copy-total.txt)"
 fi
 log "server RSS: peak $(peak_rss retention) MiB over the restarted instance's run (raw/rss-retention.txt); peak of the first start's instance $(peak_rss loaded) MiB"
 stop_server

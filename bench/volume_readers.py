@@ -94,6 +94,7 @@ def cmd_total(a):
 def cmd_wait_total(a):
     deadline = time.time() + a.timeout
     polls = 0
+    log = open(a.log, "a") if a.log else None
     while True:
         polls += 1
         try:
@@ -101,6 +102,9 @@ def cmd_wait_total(a):
         except Exception as e:  # the server may be busy; keep polling
             value, source = -1, "error:%s" % e
         now = time.time()
+        if log:
+            log.write("%.3f %d\n" % (now, value))
+            log.flush()
         reached = value == a.wanted if a.exact else value >= a.wanted
         if reached or now > deadline:
             print("%.3f %d %s %d" % (now, value, source.split()[0], polls))
@@ -308,6 +312,7 @@ def main():
     wt.add_argument("wanted", type=int)
     wt.add_argument("--interval", type=float, default=0.25)
     wt.add_argument("--timeout", type=float, default=900)
+    wt.add_argument("--log", help="append: epoch total, every poll")
     wt.add_argument("--exact", action="store_true", help="until the total equals TARGET (not just reaches it)")
     wt.set_defaults(fn=cmd_wait_total)
     c = sub.add_parser("compare")
