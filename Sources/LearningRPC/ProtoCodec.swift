@@ -31,6 +31,16 @@ extension ProtoArena {
         (items.count, array(items.map { Optional(build($0)) }))
     }
 
+    func startupProgress(_ report: StartupReport) -> MessagePointer<Learning__V1__StartupProgress> {
+        let message = self.message(learning__v1__startup_progress__init)
+        message.pointee.phase = string(report.phase)
+        message.pointee.rows_done = report.rowsDone
+        message.pointee.rows_total = report.rowsTotal
+        message.pointee.percent = report.percent
+        message.pointee.elapsed_seconds = report.elapsedSeconds
+        return message
+    }
+
     func modelStatus(_ status: ModelStatus) -> MessagePointer<Learning__V1__ModelStatus> {
         let message = self.message(learning__v1__model_status__init)
         message.pointee.name = string(status.name)
@@ -161,6 +171,7 @@ enum ProtoEncode {
         message.pointee.version = arena.string(report.version)
         message.pointee.uptime_seconds = report.uptimeSeconds
         message.pointee.total_executions = report.totalExecutions
+        message.pointee.startup = report.startup.map(arena.startupProgress)
         return packMessage(message)
     }
 
@@ -183,6 +194,7 @@ enum ProtoEncode {
             item.pointee.value = entry.value ? 1 : 0
             return item
         }
+        message.pointee.startup = report.startup.map(arena.startupProgress)
         return packMessage(message)
     }
 

@@ -238,6 +238,51 @@ void   learning__v1__get_health_response__free_unpacked
   assert(message->base.descriptor == &learning__v1__get_health_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   learning__v1__startup_progress__init
+                     (Learning__V1__StartupProgress         *message)
+{
+  static const Learning__V1__StartupProgress init_value = LEARNING__V1__STARTUP_PROGRESS__INIT;
+  *message = init_value;
+}
+size_t learning__v1__startup_progress__get_packed_size
+                     (const Learning__V1__StartupProgress *message)
+{
+  assert(message->base.descriptor == &learning__v1__startup_progress__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t learning__v1__startup_progress__pack
+                     (const Learning__V1__StartupProgress *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &learning__v1__startup_progress__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t learning__v1__startup_progress__pack_to_buffer
+                     (const Learning__V1__StartupProgress *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &learning__v1__startup_progress__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Learning__V1__StartupProgress *
+       learning__v1__startup_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Learning__V1__StartupProgress *)
+     protobuf_c_message_unpack (&learning__v1__startup_progress__descriptor,
+                                allocator, len, data);
+}
+void   learning__v1__startup_progress__free_unpacked
+                     (Learning__V1__StartupProgress *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &learning__v1__startup_progress__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   learning__v1__get_status_request__init
                      (Learning__V1__GetStatusRequest         *message)
 {
@@ -3302,7 +3347,7 @@ const ProtobufCMessageDescriptor learning__v1__get_health_request__descriptor =
   (ProtobufCMessageInit) learning__v1__get_health_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor learning__v1__get_health_response__field_descriptors[9] =
+static const ProtobufCFieldDescriptor learning__v1__get_health_response__field_descriptors[10] =
 {
   {
     "status",
@@ -3412,12 +3457,25 @@ static const ProtobufCFieldDescriptor learning__v1__get_health_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "startup",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__GetHealthResponse, startup),
+    &learning__v1__startup_progress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned learning__v1__get_health_response__field_indices_by_name[] = {
   3,   /* field[3] = agents_registered */
   2,   /* field[2] = database */
   5,   /* field[5] = ml_models */
   1,   /* field[1] = service */
+  9,   /* field[9] = startup */
   0,   /* field[0] = status */
   4,   /* field[4] = timestamp */
   8,   /* field[8] = total_executions */
@@ -3427,7 +3485,7 @@ static const unsigned learning__v1__get_health_response__field_indices_by_name[]
 static const ProtobufCIntRange learning__v1__get_health_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor learning__v1__get_health_response__descriptor =
 {
@@ -3437,11 +3495,101 @@ const ProtobufCMessageDescriptor learning__v1__get_health_response__descriptor =
   "Learning__V1__GetHealthResponse",
   "learning.v1",
   sizeof(Learning__V1__GetHealthResponse),
-  9,
+  10,
   learning__v1__get_health_response__field_descriptors,
   learning__v1__get_health_response__field_indices_by_name,
   1,  learning__v1__get_health_response__number_ranges,
   (ProtobufCMessageInit) learning__v1__get_health_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor learning__v1__startup_progress__field_descriptors[5] =
+{
+  {
+    "phase",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__StartupProgress, phase),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows_done",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__StartupProgress, rows_done),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rows_total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__StartupProgress, rows_total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "percent",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__StartupProgress, percent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "elapsed_seconds",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__StartupProgress, elapsed_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned learning__v1__startup_progress__field_indices_by_name[] = {
+  4,   /* field[4] = elapsed_seconds */
+  3,   /* field[3] = percent */
+  0,   /* field[0] = phase */
+  1,   /* field[1] = rows_done */
+  2,   /* field[2] = rows_total */
+};
+static const ProtobufCIntRange learning__v1__startup_progress__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor learning__v1__startup_progress__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "learning.v1.StartupProgress",
+  "StartupProgress",
+  "Learning__V1__StartupProgress",
+  "learning.v1",
+  sizeof(Learning__V1__StartupProgress),
+  5,
+  learning__v1__startup_progress__field_descriptors,
+  learning__v1__startup_progress__field_indices_by_name,
+  1,  learning__v1__startup_progress__number_ranges,
+  (ProtobufCMessageInit) learning__v1__startup_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define learning__v1__get_status_request__field_descriptors NULL
@@ -3590,7 +3738,7 @@ const ProtobufCMessageDescriptor learning__v1__get_status_response__features_ent
   (ProtobufCMessageInit) learning__v1__get_status_response__features_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor learning__v1__get_status_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor learning__v1__get_status_response__field_descriptors[7] =
 {
   {
     "learning_system",
@@ -3664,6 +3812,18 @@ static const ProtobufCFieldDescriptor learning__v1__get_status_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "startup",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Learning__V1__GetStatusResponse, startup),
+    &learning__v1__startup_progress__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned learning__v1__get_status_response__field_indices_by_name[] = {
   2,   /* field[2] = agents_registered */
@@ -3672,11 +3832,12 @@ static const unsigned learning__v1__get_status_response__field_indices_by_name[]
   0,   /* field[0] = learning_system */
   4,   /* field[4] = ml_models */
   3,   /* field[3] = performance */
+  6,   /* field[6] = startup */
 };
 static const ProtobufCIntRange learning__v1__get_status_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor learning__v1__get_status_response__descriptor =
 {
@@ -3686,7 +3847,7 @@ const ProtobufCMessageDescriptor learning__v1__get_status_response__descriptor =
   "Learning__V1__GetStatusResponse",
   "learning.v1",
   sizeof(Learning__V1__GetStatusResponse),
-  6,
+  7,
   learning__v1__get_status_response__field_descriptors,
   learning__v1__get_status_response__field_indices_by_name,
   1,  learning__v1__get_status_response__number_ranges,

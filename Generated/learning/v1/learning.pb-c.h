@@ -22,6 +22,7 @@ typedef struct Learning__V1__Execution Learning__V1__Execution;
 typedef struct Learning__V1__ModelStatus Learning__V1__ModelStatus;
 typedef struct Learning__V1__GetHealthRequest Learning__V1__GetHealthRequest;
 typedef struct Learning__V1__GetHealthResponse Learning__V1__GetHealthResponse;
+typedef struct Learning__V1__StartupProgress Learning__V1__StartupProgress;
 typedef struct Learning__V1__GetStatusRequest Learning__V1__GetStatusRequest;
 typedef struct Learning__V1__ServicePerformance Learning__V1__ServicePerformance;
 typedef struct Learning__V1__GetStatusResponse Learning__V1__GetStatusResponse;
@@ -252,7 +253,7 @@ struct  Learning__V1__GetHealthResponse
 {
   ProtobufCMessage base;
   /*
-   * healthy | degraded | unhealthy
+   * healthy | degraded | unhealthy | starting
    */
   char *status;
   /*
@@ -270,10 +271,40 @@ struct  Learning__V1__GetHealthResponse
   char *version;
   int64_t uptime_seconds;
   int64_t total_executions;
+  /*
+   * set while status is "starting"
+   */
+  Learning__V1__StartupProgress *startup;
 };
 #define LEARNING__V1__GET_HEALTH_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&learning__v1__get_health_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+/*
+ * How far the start-up got: the figures cover every stored execution once it ends.
+ */
+struct  Learning__V1__StartupProgress
+{
+  ProtobufCMessage base;
+  /*
+   * building_aggregates | loading_aggregates | loading_sample | catching_up
+   */
+  char *phase;
+  /*
+   * executions covered so far
+   */
+  int64_t rows_done;
+  /*
+   * of these (known while building the aggregates)
+   */
+  int64_t rows_total;
+  double percent;
+  double elapsed_seconds;
+};
+#define LEARNING__V1__STARTUP_PROGRESS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&learning__v1__startup_progress__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
 struct  Learning__V1__GetStatusRequest
@@ -335,10 +366,14 @@ struct  Learning__V1__GetStatusResponse
    */
   size_t n_features;
   Learning__V1__GetStatusResponse__FeaturesEntry **features;
+  /*
+   * set while learning_system is "starting"
+   */
+  Learning__V1__StartupProgress *startup;
 };
 #define LEARNING__V1__GET_STATUS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&learning__v1__get_status_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, 0,NULL, 0,NULL, NULL }
 
 
 struct  Learning__V1__Agent__MetadataEntry
@@ -1449,6 +1484,25 @@ Learning__V1__GetHealthResponse *
                       const uint8_t       *data);
 void   learning__v1__get_health_response__free_unpacked
                      (Learning__V1__GetHealthResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Learning__V1__StartupProgress methods */
+void   learning__v1__startup_progress__init
+                     (Learning__V1__StartupProgress         *message);
+size_t learning__v1__startup_progress__get_packed_size
+                     (const Learning__V1__StartupProgress   *message);
+size_t learning__v1__startup_progress__pack
+                     (const Learning__V1__StartupProgress   *message,
+                      uint8_t             *out);
+size_t learning__v1__startup_progress__pack_to_buffer
+                     (const Learning__V1__StartupProgress   *message,
+                      ProtobufCBuffer     *buffer);
+Learning__V1__StartupProgress *
+       learning__v1__startup_progress__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   learning__v1__startup_progress__free_unpacked
+                     (Learning__V1__StartupProgress *message,
                       ProtobufCAllocator *allocator);
 /* Learning__V1__GetStatusRequest methods */
 void   learning__v1__get_status_request__init
@@ -2600,6 +2654,9 @@ typedef void (*Learning__V1__GetHealthRequest_Closure)
 typedef void (*Learning__V1__GetHealthResponse_Closure)
                  (const Learning__V1__GetHealthResponse *message,
                   void *closure_data);
+typedef void (*Learning__V1__StartupProgress_Closure)
+                 (const Learning__V1__StartupProgress *message,
+                  void *closure_data);
 typedef void (*Learning__V1__GetStatusRequest_Closure)
                  (const Learning__V1__GetStatusRequest *message,
                   void *closure_data);
@@ -3027,6 +3084,7 @@ extern const ProtobufCMessageDescriptor learning__v1__execution__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__model_status__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__get_health_request__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__get_health_response__descriptor;
+extern const ProtobufCMessageDescriptor learning__v1__startup_progress__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__get_status_request__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__service_performance__descriptor;
 extern const ProtobufCMessageDescriptor learning__v1__get_status_response__descriptor;
