@@ -124,14 +124,15 @@ extension LearningService {
             logger("aggregates: building them from agents.execution_log (first start on these rows)")
             setStartup { $0.phase = "building_aggregates" }
             let logger = self.logger
-            let lastLogged = Mutex(-Double.infinity)
+            let lastLogged = Mutex(0.0)
+            let buildStarted = Date()
             let built = try await store.buildAggregates { [self] progress in
                 setStartup { startup in
                     startup.rowsDone = progress.rowsDone
                     startup.rowsTotal = progress.rowsTotal
                 }
                 let due = lastLogged.withLock { last -> Bool in
-                    guard progress.seconds - last >= 2 || progress.rowsDone == progress.rowsTotal else { return false }
+                    guard progress.seconds - last >= 2 else { return false }
                     last = progress.seconds
                     return true
                 }
@@ -139,6 +140,8 @@ extension LearningService {
                     logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
                 }
             }
+            let summed = core.withLock { $0.startup.rowsDone }
+            logger("aggregates: built over \(summed) executions in \(String(format: "%.1f", Date().timeIntervalSince(buildStarted))) s")
             checkpoint = try await store.aggregateCheckpoint()
             checkpoint.position = built
         }

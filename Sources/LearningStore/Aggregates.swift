@@ -11,7 +11,7 @@
 // The first start on a table the aggregates do not describe (a database filled elsewhere, one
 // upgraded from an earlier schema, or a TRUNCATE while the service was down) builds them with
 // PostgreSQL's own GROUP BY, one partition (a day) at a time, in one transaction, reporting
-// progress; no row travels to the service.
+// progress; only the per-day sums travel to the service (and back).
 public import Foundation
 public import LearningCore
 
@@ -249,15 +249,24 @@ extension LearningStore {
                 """)
             var names: [String] = (0..<chunks.count).compactMap { chunks[$0, 0] }
             if names.isEmpty { names = ["agents.execution_log"] }
-            let total = try c.query("SELECT count(*) FROM agents.execution_log WHERE id <= $1", [.int(bound)]).int64(0, 0) ?? 0
+            // The total is for progress only: the planner's row estimate (counting 10 M rows
+            // took 2-9 s), or an exact count when the table was never analyzed.
+            var total = (0..<chunks.count).reduce(Int64(0)) { $0 + max(0, chunks.int64($1, 1) ?? 0) }
+            if total == 0 {
+                total = try c.query("SELECT count(*) FROM agents.execution_log WHERE id <= $1", [.int(bound)]).int64(0, 0) ?? 0
+            }
             progress(AggregateBuildProgress(rowsDone: 0, rowsTotal: total, seconds: Date().timeIntervalSince(started)))
             var done: Int64 = 0
             for name in names {
                 // Names come from the catalogue, quoted by format('%I'); only ids drawn before
-                // `bound` count: later rows arrive through the feed.
-                let summed = try c.query(Self.buildSQL(from: name), [.int(bound)])
-                for r in 0..<summed.count { done += summed.int64(r, 0) ?? 0 }
-                progress(AggregateBuildProgress(rowsDone: done, rowsTotal: total, seconds: Date().timeIntervalSince(started)))
+                // `bound` count: later rows arrive through the feed. One GROUP BY per (agent,
+                // task type, day) with the rows' histogram buckets as a list, counted here: 20x
+                // faster than grouping by bucket too in SQL (2.6 M rows/s against 120 k on 2 cores).
+                let cells = Self.builtCells(try c.query(Self.buildSQL(from: name), [.int(bound)]))
+                if !cells.isEmpty { try c.queryPrepared("aggregates_add", Self.upsertSQL, Self.cellParams(cells)) }
+                done += cells.reduce(0) { $0 + $1.executions }
+                progress(AggregateBuildProgress(rowsDone: min(done, max(total, done)), rowsTotal: max(total, done),
+                                                seconds: Date().timeIntervalSince(started)))
             }
             try c.query("""
                 UPDATE agents.feed_state SET aggregated_generation = $1, max_seen = $2, gaps_lo = '{}', gaps_hi = '{}', pending = '{}'
@@ -277,47 +286,48 @@ extension LearningStore {
              ELSE floor(ln(execution_time) / ln(1.02))::int END
         """
 
+    /// The sums of one relation's rows (ids up to $1) per (agent, task type, day), with the
+    /// histogram buckets of their times as a list (counted by `builtCells`).
     static func buildSQL(from relation: String) -> String {
         """
-        WITH summed AS MATERIALIZED (
-        SELECT agent_name, task_type, day, sum(n) executions, sum(s) successes, sum(tc) time_count,
-               coalesce(sum(ts), 0) time_sum, sum(cc) cpu_count, coalesce(sum(cs), 0) cpu_sum,
-               sum(mc) memory_count, coalesce(sum(ms), 0) memory_sum, sum(kc) tokens_count, coalesce(sum(ks), 0) tokens_sum,
-               max(lt) last_timestamp,
-               coalesce(array_agg(ARRAY[b::int8, tc] ORDER BY b) FILTER (WHERE b IS NOT NULL), '{}') histogram
+        SELECT agent_name, coalesce(task_type, ''), (timestamp::date - date '1970-01-01'), count(*),
+               count(*) FILTER (WHERE success), count(b), coalesce(sum(execution_time) FILTER (WHERE b IS NOT NULL), 0),
+               count(cpu), coalesce(sum(cpu), 0), count(mem), coalesce(sum(mem), 0), count(tok), coalesce(sum(tok), 0),
+               extract(epoch from max(timestamp))::float8, coalesce(array_agg(b) FILTER (WHERE b IS NOT NULL), '{}')::text
         FROM (
-            SELECT agent_name, task_type, day, b, count(*) n, count(*) FILTER (WHERE success) s, count(b) tc,
-                   sum(execution_time) FILTER (WHERE b IS NOT NULL) ts, count(cpu) cc, sum(cpu) cs, count(mem) mc,
-                   sum(mem) ms, count(tok) kc, sum(tok) ks, max(timestamp) lt
-            FROM (
-                SELECT agent_name, coalesce(task_type, '') task_type, timestamp::date AS day, success, execution_time,
-                       \(bucketSQL) b,
-                       CASE WHEN jsonb_typeof(resource_usage->'cpu') = 'number' THEN (resource_usage->>'cpu')::float8
-                            WHEN jsonb_typeof(resource_usage->'cpu_percent') = 'number'
-                            THEN (resource_usage->>'cpu_percent')::float8 END cpu,
-                       CASE WHEN jsonb_typeof(resource_usage->'memory_mb') = 'number'
-                            THEN (resource_usage->>'memory_mb')::float8 END mem,
-                       CASE WHEN jsonb_typeof(resource_usage->'tokens') = 'number'
-                            THEN (resource_usage->>'tokens')::float8 END tok,
-                       timestamp
-                FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL
-            ) r GROUP BY agent_name, task_type, day, b
-        ) g GROUP BY agent_name, task_type, day
-        ), stored AS (
-        INSERT INTO agents.execution_aggregates AS a (agent_name, task_type, day, executions, successes, time_count,
-            time_sum, cpu_count, cpu_sum, memory_count, memory_sum, tokens_count, tokens_sum, last_timestamp, histogram)
-        SELECT * FROM summed
-        ON CONFLICT (agent_name, task_type, day) DO UPDATE SET
-            executions = a.executions + excluded.executions, successes = a.successes + excluded.successes,
-            time_count = a.time_count + excluded.time_count, time_sum = a.time_sum + excluded.time_sum,
-            cpu_count = a.cpu_count + excluded.cpu_count, cpu_sum = a.cpu_sum + excluded.cpu_sum,
-            memory_count = a.memory_count + excluded.memory_count, memory_sum = a.memory_sum + excluded.memory_sum,
-            tokens_count = a.tokens_count + excluded.tokens_count, tokens_sum = a.tokens_sum + excluded.tokens_sum,
-            last_timestamp = greatest(a.last_timestamp, excluded.last_timestamp),
-            histogram = agents.histogram_merge(a.histogram, excluded.histogram)
-        )
-        SELECT coalesce(sum(executions), 0)::int8 FROM summed
+            SELECT agent_name, task_type, timestamp, success, execution_time, \(bucketSQL) b,
+                   CASE WHEN jsonb_typeof(resource_usage->'cpu') = 'number' THEN (resource_usage->'cpu')::float8
+                        WHEN jsonb_typeof(resource_usage->'cpu_percent') = 'number'
+                        THEN (resource_usage->'cpu_percent')::float8 END cpu,
+                   CASE WHEN jsonb_typeof(resource_usage->'memory_mb') = 'number'
+                        THEN (resource_usage->'memory_mb')::float8 END mem,
+                   CASE WHEN jsonb_typeof(resource_usage->'tokens') = 'number'
+                        THEN (resource_usage->'tokens')::float8 END tok
+            FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL
+        ) r GROUP BY 1, 2, 3
         """
+    }
+
+    /// Cells from `buildSQL`'s rows (the last column a list of buckets).
+    static func builtCells(_ rows: PGRows) -> [AggregateCell] {
+        (0..<rows.count).map { r in
+            let task = rows[r, 1] ?? ""
+            var cell = AggregateCell(agentName: rows[r, 0] ?? "", taskType: task.isEmpty ? nil : task,
+                                     day: Int32(rows.int64(r, 2) ?? 0))
+            cell.executions = rows.int64(r, 3) ?? 0
+            cell.successes = rows.int64(r, 4) ?? 0
+            cell.timeCount = rows.int64(r, 5) ?? 0
+            cell.timeSum = rows.double(r, 6) ?? 0
+            cell.cpuCount = rows.int64(r, 7) ?? 0
+            cell.cpuSum = rows.double(r, 8) ?? 0
+            cell.memoryCount = rows.int64(r, 9) ?? 0
+            cell.memorySum = rows.double(r, 10) ?? 0
+            cell.tokensCount = rows.int64(r, 11) ?? 0
+            cell.tokensSum = rows.double(r, 12) ?? 0
+            cell.lastTimestamp = rows.double(r, 13) ?? -.infinity
+            for bucket in parseIntegers(rows[r, 14] ?? "{}") { cell.histogram[Int32(clamping: bucket), default: 0] += 1 }
+            return cell
+        }
     }
 
     static let upsertSQL = """
@@ -368,6 +378,18 @@ extension LearningStore {
 
     /// Parses `{{bucket,count},...}` (or `{}`).
     static func parseHistogram(_ text: String) -> [Int32: Int64] {
+        let numbers = parseIntegers(text)
+        var histogram: [Int32: Int64] = [:]
+        var i = 0
+        while i + 1 < numbers.count {
+            histogram[Int32(clamping: numbers[i]), default: 0] += numbers[i + 1]
+            i += 2
+        }
+        return histogram
+    }
+
+    /// The integers of an integer array literal of any dimensions, in order.
+    static func parseIntegers(_ text: String) -> [Int64] {
         var numbers: [Int64] = []
         var current: Int64 = 0, negative = false, inNumber = false
         for b in text.utf8 {
@@ -380,13 +402,8 @@ extension LearningStore {
                 current = 0; negative = false; inNumber = false
             }
         }
-        var histogram: [Int32: Int64] = [:]
-        var i = 0
-        while i + 1 < numbers.count {
-            histogram[Int32(clamping: numbers[i]), default: 0] += numbers[i + 1]
-            i += 2
-        }
-        return histogram
+        if inNumber { numbers.append(negative ? -current : current) }
+        return numbers
     }
 
     static func histogramText(_ histogram: [Int32: Int64]) -> String {
