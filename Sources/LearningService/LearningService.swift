@@ -6,9 +6,10 @@
 //   behind one lock (`core`). Every execution reaching `agents.execution_log` (our writes and
 //   anyone else's) arrives through the store's change feed and updates them once; a TRUNCATE
 //   resets and rebuilds them from the replay.
-// - background jobs: the feed consumer, housekeeping (process sampling, agent definition files,
-//   cached counts, retention of the in-memory history) and the retrain timer.
-// - the insight broadcaster for `WatchInsights`.
+// - the runtime's components (Runtime/): the feed consumer, the aggregate keeper, the model
+//   keeper, the insight publisher (with the broadcaster for `WatchInsights`) and the periodic
+//   jobs (housekeeping, roll-ups, retention, scheduled retraining), started and stopped together.
+//   They reach `core` and `snapshot` through `RuntimeStateHolder`.
 public import Foundation
 public import LearningCore
 import LearningML
@@ -79,23 +80,22 @@ public final class LearningService: LearningHandlers {
     public let store: LearningStore
     let auth: APIKeyAuthenticator
     let core: Mutex<RuntimeState>
-    /// What health, status and metrics read: refreshed from `core` by housekeeping (every 0.5 s)
+    /// What health, status and metrics read: refreshed from `core` by `Housekeeping` (every 0.5 s)
     /// and after every change that matters, so those calls never wait for the runtime's lock.
     let snapshot: Mutex<StateSnapshot>
-    let broadcaster = InsightBroadcaster()
     let process = ProcessMetrics(window: .seconds(10))
     let requestFigures = Mutex<(@Sendable () -> RequestFigures)?>(nil)
-    let retrainGate = ServiceSemaphore(permits: 1)
-    let tasks = Mutex<[Task<Void, Never>]>([])
     let startedAt = Date()
-    let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
-    /// When the aggregates were last checkpointed.
-    let lastCheckpoint = Mutex(Date())
-    /// Keys (`kind:agent+agent`) of collaboration insights already published.
-    let published = Mutex<Set<String>>([])
-    /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
-    let anomalyGroups = Mutex(AnomalyGroups())
     let logger: @Sendable (String) -> Void
+    /// Stores and streams insights (anomalies, what trainings learned).
+    let insights: InsightPublisher
+    /// The live insight streams.
+    var broadcaster: InsightBroadcaster { insights.broadcaster }
+    /// The runtime's components: built at the end of `init` with the service as their state
+    /// holder, never changed after.
+    nonisolated(unsafe) private(set) var runtime: RuntimeComponents!
+    /// Runs the components between `start()` and `shutdown()`.
+    let group = RuntimeGroup()
 
     /// Creates the service over an open store; call `start()` to begin learning.
     public init(config: LearningConfig, store: LearningStore, historyCapacity: Int = 1_000_000,
@@ -107,6 +107,9 @@ public final class LearningService: LearningHandlers {
         let state = RuntimeState(config: config, historyCapacity: historyCapacity)
         snapshot = Mutex(StateSnapshot(state))
         core = Mutex(state)
+        insights = InsightPublisher(store: store, config: config, logger: logger)
+        runtime = RuntimeComponents(state: self, store: store, config: config, process: process, insights: insights,
+                                    logger: logger)
     }
 
     /// Copies the figures health, status and metrics report out of the runtime state.
@@ -417,7 +420,7 @@ public final class LearningService: LearningHandlers {
         if !query.agentName.isEmpty { try Validation.agentName(query.agentName) }
         if let since = query.since { try Validation.timestamp(since, field: "since") }
         try requireFeature(config.anomalyDetectionEnabled, "anomaly detection", "ANOMALY_DETECTION_ENABLED")
-        await flushAnomalyGroups()
+        await insights.flushAnomalyGroups()
         let stored = try await call {
             try await self.store.insights(kinds: Self.anomalyKinds, agentName: query.agentName.isEmpty ? nil : query.agentName,
                                           since: query.since, limit: limit)
@@ -498,7 +501,7 @@ public final class LearningService: LearningHandlers {
         guard config.agents.predictiveAnalytics || config.agents.patternRecognition else {
             throw ServiceError.failedPrecondition("every model that trains is disabled by configuration")
         }
-        return try await performRetrain(reason: asOf == nil ? "on demand" : "on demand, as of \(asOf!)", asOf: asOf)
+        return try await runtime.models.retrain(reason: asOf == nil ? "on demand" : "on demand, as of \(asOf!)", asOf: asOf)
     }
 
     /// Most messages of one `errorSignatures` call.

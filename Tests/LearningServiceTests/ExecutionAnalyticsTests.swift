@@ -29,14 +29,14 @@ struct ExecutionAnalyticsTests {
 
     @Test func aSlowSQLRollUpStretchesThePauseToKeepItsShareOfTheTimeAndAFastOneDoesNot() {
         // From memory, or quick: the tracking interval.
-        #expect(LearningService.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: true) == 60)
-        #expect(LearningService.rollUpPause(interval: 60, lastDuration: 0.5, fromMemory: false) == 60)
+        #expect(PerformanceRollUps.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: true) == 60)
+        #expect(PerformanceRollUps.rollUpPause(interval: 60, lastDuration: 0.5, fromMemory: false) == 60)
         // 4.9 s of SQL: the pause makes it 5% of each period (4.9 / (93.1 + 4.9)).
-        let pause = LearningService.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: false)
+        let pause = PerformanceRollUps.rollUpPause(interval: 60, lastDuration: 4.9, fromMemory: false)
         #expect(abs(pause - 93.1) < 1e-9)
-        #expect(abs(4.9 / (pause + 4.9) - LearningService.sqlRollUpShare) < 1e-9)
+        #expect(abs(4.9 / (pause + 4.9) - PerformanceRollUps.sqlRollUpShare) < 1e-9)
         // A longer interval than the share needs stays as configured.
-        #expect(LearningService.rollUpPause(interval: 300, lastDuration: 4.9, fromMemory: false) == 300)
+        #expect(PerformanceRollUps.rollUpPause(interval: 300, lastDuration: 4.9, fromMemory: false) == 300)
     }
 
     @Test func rollUpHasTheSQLRollUpsFiguresAndDeclinesAWindowItNoLongerHolds() {
@@ -142,7 +142,7 @@ struct ExecutionAnalyticsTests {
 
 extension ExecutionAnalytics {
     /// The roll-up of the executions since `since` in one unchunked go: the figures the
-    /// service's chunked `LearningService.rollUpFromMemory` must reproduce; nil when executions
+    /// service's chunked `PerformanceRollUps.rollUpFromMemory` must reproduce; nil when executions
     /// of the window were dropped from the history.
     func rollUp(since: Date) -> [PerformanceRollUp]? {
         guard holdsWindow(since: since) else { return nil }

@@ -1,0 +1,136 @@
+import Foundation
+import LearningCore
+import LearningStore
+import Synchronization
+
+/// Keeps the persisted aggregates (`agents.execution_aggregates`) and the figures built from
+/// them: builds them at the first start on rows never aggregated, loads them (with the rows they
+/// left pending and the recent sample) at every start, checkpoints them with the feed position
+/// every `checkpointInterval` seconds, and expires the days retention removed.
+final class AggregateKeeper: Sendable {
+    /// Seconds between checkpoints of the aggregates (each one a short transaction).
+    static let checkpointInterval = 2.0
+
+    private unowned let state: any RuntimeStateHolder
+    private let store: LearningStore
+    private let logger: @Sendable (String) -> Void
+    /// When the aggregates were last checkpointed.
+    private let lastCheckpoint = Mutex(Date())
+
+    init(state: any RuntimeStateHolder, store: LearningStore, logger: @escaping @Sendable (String) -> Void) {
+        self.state = state
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Loads the figures of every row that existed at start: the stored aggregates (built first
+    /// when they do not describe the table), the rows they left pending, and the recent sample.
+    /// Returns the feed position they cover and the TRUNCATE generation.
+    func loadFigures() async throws -> (FeedPosition, Int64) {
+        let target = try await store.lastDrawnExecutionID()
+        setStartup { $0.targetID = target }
+        var checkpoint = try await store.aggregateCheckpoint()
+        if !checkpoint.isCurrent {
+            logger("aggregates: building them from agents.execution_log (first start on these rows)")
+            setStartup { $0.phase = "building_aggregates" }
+            let logger = self.logger
+            let lastLogged = Mutex(0.0)
+            let buildStarted = Date()
+            let built = try await store.buildAggregates { [self] progress in
+                setStartup { startup in
+                    startup.rowsDone = progress.rowsDone
+                    startup.rowsTotal = progress.rowsTotal
+                }
+                let due = lastLogged.withLock { last -> Bool in
+                    guard progress.seconds - last >= 2 else { return false }
+                    last = progress.seconds
+                    return true
+                }
+                if due {
+                    logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
+                }
+            }
+            let summed = state.withState { $0.startup.rowsDone }
+            logger("aggregates: built over \(summed) executions in \(String(format: "%.1f", Date().timeIntervalSince(buildStarted))) s")
+            checkpoint = try await store.aggregateCheckpoint()
+            checkpoint.position = built
+        }
+        let position = checkpoint.position ?? FeedPosition(maxSeen: 0)
+        setStartup { $0.phase = "loading_aggregates"; $0.rowsDone = 0 }
+        let loaded = Mutex<Int64>(0)
+        try await store.loadAggregates { [self] cells in
+            let count = state.withState { state -> Int64 in
+                for cell in cells { state.figures.add(cell) }
+                return state.figures.executions
+            }
+            loaded.withLock { $0 = count }
+            setStartup { $0.rowsDone = count }
+        }
+        if !checkpoint.pending.isEmpty {
+            let records = try await store.executions(ids: checkpoint.pending)
+            state.withState { _ = $0.applyFeed(records, arrival: Date()) }
+        }
+        setStartup { $0.phase = "loading_sample" }
+        let capacity = state.withState { $0.analytics.capacity }
+        let sample = try await store.newestExecutions(limit: capacity, atOrBelow: position.maxSeen)
+        let total = state.withState { state -> Int64 in
+            state.loadSample(sample, complete: Int64(sample.count) >= state.figures.executions)
+            return state.figures.executions
+        }
+        setStartup { $0.phase = "catching_up" }
+        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(sample.count) recent executions held for learning")
+        state.refreshSnapshot()
+        return (position, checkpoint.tableGeneration)
+    }
+
+    private func setStartup(_ change: (inout StartupProgress) -> Void) {
+        state.withState { change(&$0.startup) }
+    }
+
+    /// The feed starts following from the loaded position: the next checkpoint is one interval away.
+    func feedStarted() {
+        lastCheckpoint.withLock { $0 = Date() }
+    }
+
+    /// The feed passed `position`: checkpoints the aggregates when `checkpointInterval` seconds
+    /// passed since the last checkpoint (first settling the own writes the feed has not confirmed
+    /// for too long). A failed checkpoint keeps its cells for the next one.
+    func checkpointIfDue(at position: FeedPosition, generation: Int64) async {
+        let now = Date()
+        let due = lastCheckpoint.withLock { last -> Bool in
+            guard now.timeIntervalSince(last) >= Self.checkpointInterval else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        let stale = state.withState { $0.staleConfirmations(now: now) }
+        if !stale.isEmpty, let records = try? await store.executions(ids: stale) {
+            state.withState { state in
+                let found = Set(records.compactMap(\.id))
+                _ = state.applyFeed(records, arrival: now)
+                for id in stale where !found.contains(id) { state.confirmedEarly[id] = nil }
+            }
+        }
+        let (cells, pending) = state.withState { $0.takeCheckpoint() }
+        do {
+            try await store.checkpointAggregates(cells, position: position, pending: pending, generation: generation)
+        } catch {
+            state.withState { $0.figures.restoreUnsaved(cells) }
+            logger("could not checkpoint the aggregates (kept for the next one): \(error)")
+        }
+    }
+
+    /// Retention of the figures: the aggregate cells of the days retention removed from
+    /// execution_log (those before `cutoff`, a UTC midnight) leave the table and the figures together.
+    func expire(before cutoff: Date) async throws {
+        let cutoffDay = AggregateCell.day(of: cutoff.timeIntervalSince1970)
+        let expired = try await store.expireAggregates(beforeDay: cutoffDay)
+        let dropped = state.withState { state -> Int64 in
+            let before = state.figures.executions
+            state.figures.expire(beforeDay: cutoffDay, stored: expired)
+            return before - state.figures.executions
+        }
+        if dropped > 0 { logger("retention: \(dropped) executions before day \(cutoffDay) left the figures") }
+        state.refreshSnapshot()
+    }
+}

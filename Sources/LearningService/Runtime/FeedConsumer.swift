@@ -1,0 +1,115 @@
+import Foundation
+import LearningCore
+import LearningML
+import LearningStore
+
+/// Follows the store's change feed: brings the figures up to the table through the
+/// `AggregateKeeper`, applies every execution to the runtime state (anomalies to the
+/// `InsightPublisher`), declares the start-up complete once the feed passed the last id drawn
+/// before it (then the first training starts), checkpoints at feed positions, and starts over
+/// after a TRUNCATE or a failure.
+final class FeedConsumer: RuntimeComponent {
+    private unowned let state: any RuntimeStateHolder
+    private let store: LearningStore
+    private let logger: @Sendable (String) -> Void
+    private let aggregates: AggregateKeeper
+    private let insights: InsightPublisher
+    private let models: ModelKeeper
+
+    init(state: any RuntimeStateHolder, store: LearningStore, aggregates: AggregateKeeper, insights: InsightPublisher,
+         models: ModelKeeper, logger: @escaping @Sendable (String) -> Void) {
+        self.state = state
+        self.store = store
+        self.aggregates = aggregates
+        self.insights = insights
+        self.models = models
+        self.logger = logger
+    }
+
+    /// Brings the figures up to the table (the stored aggregates, built first when they do not
+    /// describe it), loads the recent sample, then follows the change feed from the aggregates'
+    /// position, checkpointing them; after a TRUNCATE, starts over.
+    func run() async {
+        while !Task.isCancelled {
+            do {
+                let (position, generation) = try await aggregates.loadFigures()
+                try await follow(from: position, generation: generation)
+            } catch {
+                if Task.isCancelled { break }
+                logger("change feed stopped (\(error)); restarting in 1 s")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Follows the change feed from `position`; returns after a TRUNCATE (the figures are reset).
+    private func follow(from position: FeedPosition, generation: Int64) async throws {
+        let feed = store.feed()
+        aggregates.feedStarted()
+        try await feed.run(from: position, stopAtReset: true) { [self] event in
+            if case .position(let position) = event {
+                await notePosition(position, generation: generation)
+            } else {
+                await handle(event)
+            }
+        }
+    }
+
+    /// The feed passed `position`: declares the start-up done once it covers the target, and
+    /// checkpoints the aggregates every `AggregateKeeper.checkpointInterval` seconds.
+    private func notePosition(_ position: FeedPosition, generation: Int64) async {
+        let reachedTarget = state.withState { state -> Bool in
+            state.startup.rowsDone = state.figures.executions
+            return !state.replayDone && position.cursor >= state.startup.targetID
+        }
+        if reachedTarget { completeStartup() }
+        await aggregates.checkpointIfDue(at: position, generation: generation)
+    }
+
+    /// The figures cover every row that existed at start: status turns operational and the
+    /// first training starts.
+    private func completeStartup() {
+        let first = state.withState { state -> Bool in
+            if state.replayDone { return false }
+            state.replayDone = true
+            return true
+        }
+        guard first else { return }
+        state.refreshSnapshot()
+        let (count, held, began) = state.withState { ($0.figures.executions, $0.analytics.count, $0.startup.began) }
+        logger("start-up complete in \(String(format: "%.1f", Date().timeIntervalSince(began))) s: \(count) executions in the figures, \(held) held for learning; training")
+        models.trainAfterStartup()
+    }
+
+    private func handle(_ event: FeedEvent) async {
+        switch event {
+        case .position:
+            break
+        case .reset:
+            state.withState { state in
+                state.reset()
+                state.replayDone = false
+                state.startup = StartupProgress()
+            }
+            state.refreshSnapshot()
+            logger("execution_log was truncated: learned state reset, rebuilding from the table")
+        case .ownWrites(let ids):
+            state.withState { state in state.confirmOwn(ids) }
+        case .executions(let records):
+            let now = Date()
+            let anomalies = state.withState { state in state.applyFeed(records, arrival: now) }
+            var seen: [String: Date] = [:]
+            for record in records {
+                let at = min(record.timestamp, now)
+                if let previous = seen[record.agentName], previous >= at { continue }
+                seen[record.agentName] = at
+            }
+            do {
+                try await store.noteAgentsSeen(seen)
+            } catch {
+                logger("could not record agents seen: \(error)")
+            }
+            for anomaly in anomalies { await insights.publish(anomaly) }
+        }
+    }
+}

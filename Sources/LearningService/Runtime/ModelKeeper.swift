@@ -1,0 +1,187 @@
+import Foundation
+import LearningCore
+import LearningML
+import LearningStore
+
+/// Trains the engine (every `ml.model_update_frequency` seconds once the start-up is complete,
+/// after the start-up, and on demand, one training at a time), stores each trained model in
+/// `agents.ml_models` with the agents' embeddings, and loads the latest stored model at start.
+final class ModelKeeper: Sendable {
+    /// The `agents.ml_models` name of the engine's saved state. One engine serves the three
+    /// models health reports (prediction, patterns, anomaly baselines), so one row per training.
+    static let storedModelName = "learning_engine"
+    /// Its `model_type`.
+    static let storedModelType = "hierarchical_shrinkage"
+
+    private unowned let state: any RuntimeStateHolder
+    private let store: LearningStore
+    private let config: LearningConfig
+    private let logger: @Sendable (String) -> Void
+    private let insights: InsightPublisher
+    /// One training at a time.
+    private let gate = ServiceSemaphore(permits: 1)
+
+    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, insights: InsightPublisher,
+         logger: @escaping @Sendable (String) -> Void) {
+        self.state = state
+        self.store = store
+        self.config = config
+        self.insights = insights
+        self.logger = logger
+    }
+
+    /// The scheduled retraining: every `ml.model_update_frequency` seconds, skipped while the
+    /// start-up is not complete.
+    var retrainJob: PeriodicJob {
+        PeriodicJob("retrain", every: .seconds(config.ml.modelUpdateFrequency)) { [self] in
+            guard state.withState({ $0.replayDone }) else { return nil }
+            do {
+                _ = try await retrain(reason: "scheduled")
+            } catch {
+                logger("scheduled retrain failed: \(error)")
+            }
+            return nil
+        }
+    }
+
+    /// The first training of this run, in the background, once the start-up is complete.
+    func trainAfterStartup() {
+        let holder = state // kept alive while the training runs, as the service's own tasks do
+        Task.detached { [self, holder] in
+            defer { _ = holder }
+            do {
+                _ = try await retrain(reason: "start-up")
+            } catch {
+                logger("start-up training failed: \(error)")
+            }
+        }
+    }
+
+    /// Trains a fresh engine on the held history off the lock, replays what arrived meanwhile,
+    /// swaps it in, stores the model and publishes what it learned.
+    func retrain(reason: String, asOf: Date? = nil) async throws -> RetrainResult {
+        await gate.wait()
+        defer { gate.signal() }
+        let (records, sequence, generation) = state.withState { state in
+            state.trainingRunning = true
+            return (state.analytics.records(), state.analytics.ingested, state.generation)
+        }
+        state.refreshSnapshot()
+        let parameters = EngineParameters(config: config)
+        let trainedOn = asOf ?? Date()
+        let (engine, report) = await Self.runOnThread {
+            var engine = LearningEngine(parameters: parameters)
+            let report = engine.retrain(on: records, now: trainedOn)
+            return (engine, report)
+        }
+        let info = TrainingInfo(report, trainedOn: trainedOn,
+                                version: "\(LearningEngine.modelVersion).\(Int64(Date().timeIntervalSince1970 * 1000))")
+        let installed = state.withState { state in
+            state.trainingRunning = false
+            return state.install(engine, info: info, sequence: sequence, generation: generation)
+        }
+        state.refreshSnapshot()
+        guard installed else {
+            throw ServiceError.unavailable("the execution table was reset during training; retry")
+        }
+        logger("retrained (\(reason)) on \(records.count) executions in \(String(format: "%.3f", report.durationSeconds)) s; "
+               + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
+        await storeModel(engine, info: info)
+        await storeEmbeddings(engine)
+        await insights.publishTrainingInsights(engine, info: info, records: records.count, reason: reason)
+        let models = state.withState { $0.modelStatuses() }
+        return RetrainResult(mlModels: models, trainingTime: report.durationSeconds, trainedOnExecutions: Int64(records.count))
+    }
+
+    /// Saves the trained engine in `agents.ml_models` with its measured accuracy, the
+    /// hyperparameters and what the training saw.
+    func storeModel(_ engine: LearningEngine, info: TrainingInfo) async {
+        let data = await Self.runOnThread { engine.serialize() }
+        var hyperparameters: [String: Double] = engine.hyperparameters
+        hyperparameters["trained_on_executions"] = Double(info.records)
+        hyperparameters["holdout_executions"] = Double(info.holdoutRecords)
+        hyperparameters["holdout_log_time_mae"] = info.holdoutLogTimeMAE
+        hyperparameters["training_seconds"] = info.durationSeconds
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = (try? encoder.encode(hyperparameters)).map { String(decoding: $0, as: UTF8.self) }
+        let row = StoredModel(name: Self.storedModelName, type: Self.storedModelType, version: info.version,
+                              accuracy: info.holdoutRecords > 0 ? info.accuracy : nil, trainedOn: info.trainedOn,
+                              data: data, hyperparametersJSON: json)
+        do {
+            let id = try await store.saveModel(row)
+            logger("model \(info.version) saved in agents.ml_models (id \(id), \(data.count) bytes)")
+        } catch {
+            logger("could not save the model: \(error)")
+        }
+    }
+
+    /// Loads the latest saved engine, which serves until this run's first training.
+    func loadLatestModel() async {
+        let stored: StoredModel?
+        do {
+            stored = try await store.latestModel(named: Self.storedModelName)
+        } catch {
+            logger("could not read the latest model: \(error)")
+            return
+        }
+        guard let stored else {
+            logger("no saved model: the first training starts once the table is replayed")
+            return
+        }
+        let data = stored.data
+        let decoded = await Self.runOnThread { () -> Result<LearningEngine, ModelDecodingError> in
+            do {
+                return .success(try LearningEngine(serialized: data))
+            } catch let error as ModelDecodingError {
+                return .failure(error)
+            } catch {
+                return .failure(.corrupt(String(describing: error)))
+            }
+        }
+        switch decoded {
+        case .failure(let error):
+            logger("the saved model \(stored.version) cannot be used (\(error)); training from the table instead")
+        case .success(let engine):
+            var values: [String: Double] = [:]
+            if let json = stored.hyperparametersJSON, let parsed = try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8)) {
+                values = parsed
+            }
+            let info = TrainingInfo(
+                records: Int(values["trained_on_executions"] ?? Double(engine.observedCount)), accuracy: stored.accuracy ?? 0,
+                holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
+                holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
+                trainedOn: stored.trainedOn, version: stored.version)
+            state.withState { state in
+                state.engine = engine
+                state.loadedModel = info
+            }
+            state.refreshSnapshot()
+            logger("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
+        }
+    }
+
+    /// Saves every agent's embedding in `agents.agent_embeddings`.
+    func storeEmbeddings(_ engine: LearningEngine) async {
+        var saved = 0
+        for agent in engine.agentNames {
+            guard let vector = engine.embedding(agent: agent) else { continue }
+            do {
+                _ = try await store.saveEmbedding(agentName: agent, vector: vector)
+                saved += 1
+            } catch {
+                logger("could not store the embedding of \(agent): \(error)")
+                return
+            }
+        }
+        if saved > 0 { logger("stored \(saved) agent embeddings") }
+    }
+
+    /// Runs CPU-heavy work on a thread of its own, so it does not hold a cooperative thread.
+    static func runOnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: body()) }
+        }
+    }
+}
