@@ -176,10 +176,13 @@ final class ConnectionPool: Sendable {
     private let queue = BlockingQueue<Job>()
     let health: DatabaseHealth
     let size: Int
+    /// The libpq URL the pool connects with (for a short-lived extra connection).
+    let url: String
     private let running = Atomic<Int>(0)
 
     /// Starts `size` threads; they connect lazily on their first job.
     init(url: String, size: Int, health: DatabaseHealth, name: String = "learning-system") {
+        self.url = url
         self.health = health
         self.size = max(1, size)
         for i in 0..<self.size {
