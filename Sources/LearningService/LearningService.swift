@@ -74,6 +74,10 @@ public final class LearningService: LearningHandlers {
     /// Fewest executions for a trained model to count as `active` rather than `insufficient_data`.
     public static let minimumTrainingRecords = 20
 
+    /// The last performance analytics answered from the aggregates, and what it was computed from.
+    let analyticsCache = Mutex<(key: AnalyticsKey, value: PerformanceAnalytics)?>(nil)
+    /// The last patterns answered, for which kinds and model version, and when.
+    let patternsCache = Mutex<(kinds: Set<PatternKind>, model: String, at: Date, value: PatternsReport)?>(nil)
     /// The configuration the service runs with.
     public let config: LearningConfig
     /// The repository.
@@ -387,7 +391,29 @@ public final class LearningService: LearningHandlers {
         }
         try requireFeature(config.agents.performanceTracking, "performance tracking", "PERFORMANCE_TRACKING_ENABLED")
         let since = windowHours == 0 ? nil : Date().addingTimeInterval(-Double(windowHours) * 3600)
-        return core.withLock { state in state.performanceAnalytics(since: since) }
+        let sinceDay = since.map { AggregateCell.day(of: $0.timeIntervalSince1970) }
+        // Under the lock only what is cheap: an exact window of a small sample, or a copy of the
+        // figures (copy-on-write: O(1)) and the key of the last answer computed from them.
+        let (exact, figures, key) = core.withLock { state -> (PerformanceAnalytics?, WindowFigures?, AnalyticsKey) in
+            let key = AnalyticsKey(sinceDay: sinceDay, generation: state.generation, version: state.figures.version)
+            if let exact = state.exactWindowAnalytics(since: since) { return (exact, nil, key) }
+            return (nil, analyticsCache.withLock { $0?.key == key } ? nil : state.figures, key)
+        }
+        if let exact { return exact }
+        guard let figures else {
+            if let cached = analyticsCache.withLock({ $0?.key == key ? $0?.value : nil }) { return cached }
+            return core.withLock { $0.figures }.performanceAnalytics(sinceDay: sinceDay)
+        }
+        let value = figures.performanceAnalytics(sinceDay: sinceDay)
+        analyticsCache.withLock { $0 = (key, value) }
+        return value
+    }
+
+    /// What a cached performance analytics answer was computed from.
+    struct AnalyticsKey: Equatable, Sendable {
+        var sinceDay: Int32?
+        var generation: Int
+        var version: Int64
     }
 
     public func coordinationPatterns(limit: Int) async throws -> CoordinationPatterns {
@@ -412,7 +438,17 @@ public final class LearningService: LearningHandlers {
     public func patterns(kinds: [PatternKind]) async throws -> PatternsReport {
         try requireFeature(config.agents.patternRecognition, "pattern recognition", "PATTERN_RECOGNITION_ENABLED")
         let wanted = Set(kinds.isEmpty ? PatternKind.allCases : kinds)
-        return core.withLock { state in state.patterns(wanted) }
+        // Patterns are the trained model's: one answer serves for up to 2 s (and until the next
+        // training), instead of every reader walking the engine under the runtime's lock.
+        let model = snapshot.withLock { $0.models.first?.version ?? "" }
+        let now = Date()
+        if let cached = patternsCache.withLock({ cache -> PatternsReport? in
+            guard let cache, cache.kinds == wanted, cache.model == model, now.timeIntervalSince(cache.at) < 2 else { return nil }
+            return cache.value
+        }) { return cached }
+        let value = core.withLock { state in state.patterns(wanted) }
+        patternsCache.withLock { $0 = (wanted, model, now, value) }
+        return value
     }
 
     public func anomalies(_ query: AnomaliesQuery) async throws -> [Anomaly] {

@@ -18,6 +18,10 @@ public struct StartupProgress: Sendable, Equatable {
     public var began = Date()
     /// The last execution id drawn before the start-up.
     var targetID: Int64 = 0
+    /// xmax of a snapshot taken when `targetID` was read (see `FeedPosition.covers`).
+    var targetXmax: UInt64 = 0
+    /// Not before: a writer may draw an id before its transaction has an xid.
+    var notBefore = Date()
 
     /// The report health and status show.
     var report: StartupReport {

@@ -350,7 +350,12 @@ struct RuntimeState: Sendable {
     /// computes in the background every few seconds, off the lock.
     static let coordinationInlineLimit = 10_000
 
+    /// When a read last needed the coordination figures (the background refresh runs only for
+    /// a reader seen in the last 10 minutes).
+    var coordinationWanted = Date.distantPast
+
     mutating func coordination(now: Date = Date()) -> ExecutionAnalytics.Coordination {
+        coordinationWanted = now
         if let cache = coordinationCache, cache.generation == generation,
            cache.ingested == analytics.ingested || now.timeIntervalSince(cache.at) < 5
             || analytics.count > Self.coordinationInlineLimit {
@@ -378,27 +383,31 @@ struct RuntimeState: Sendable {
                                 coordinationScore: joined.map { $0.tasks > 0 ? Double($0.succeeded) / Double($0.tasks) : 0 } ?? 0)
     }
 
+    /// Most held executions a windowed read scans (~10 ms under the runtime's lock); beyond,
+    /// windows come from the per-day aggregates, whatever the table's size.
+    static let exactWindowLimit = 200_000
+
     /// Figures over the window (nil: all retained data) from the aggregates; a window the raw
-    /// sample holds whole is computed exactly from it, a longer one from whole UTC days (the
-    /// window's first day counts whole).
-    func performanceAnalytics(since: Date?) -> PerformanceAnalytics {
+    /// sample holds whole (and holds at most `exactWindowLimit` executions) is computed exactly
+    /// from it, any other from whole UTC days (the window's first day counts whole). Returns nil
+    /// when the answer comes from the aggregates: then the caller computes it off the lock from
+    /// a copy of `figures` (`WindowFigures.performanceAnalytics`).
+    func exactWindowAnalytics(since: Date?) -> PerformanceAnalytics? {
+        guard let since, analytics.count <= Self.exactWindowLimit, analytics.holdsWindow(since: since) else { return nil }
         var overall = ExecutionAnalytics.Totals()
         var perAgent: [String: ExecutionAnalytics.Totals] = [:]
         var perTask: [String: ExecutionAnalytics.Totals] = [:]
-        if let since, analytics.holdsWindow(since: since) {
-            for group in analytics.groups(since: since) {
-                overall.merge(group.totals)
-                perAgent[group.agent, default: .init()].merge(group.totals)
-                if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
-            }
-        } else {
-            let (agents, tasks) = figures.days(from: since.map { AggregateCell.day(of: $0.timeIntervalSince1970) } ?? .min)
-            perAgent = agents
-            for (task, totals) in tasks {
-                overall.merge(totals)
-                if let task { perTask[task] = totals }
-            }
+        for group in analytics.groups(since: since) {
+            overall.merge(group.totals)
+            perAgent[group.agent, default: .init()].merge(group.totals)
+            if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
         }
+        return Self.performanceAnalytics(overall: overall, perAgent: perAgent, perTask: perTask)
+    }
+
+    /// The analytics of summed totals, agents and task types ordered by executions.
+    static func performanceAnalytics(overall: ExecutionAnalytics.Totals, perAgent: [String: ExecutionAnalytics.Totals],
+                                     perTask: [String: ExecutionAnalytics.Totals]) -> PerformanceAnalytics {
         let agents = perAgent.map { name, totals in
             AgentSummary(agentName: name, executions: totals.executions, successRate: totals.successRate,
                          avgExecutionTime: totals.averageTime, medianExecutionTime: totals.quantile(0.5))

@@ -32,6 +32,8 @@ struct WindowFigures {
     private(set) var dayTasks: [Int32: [String?: Totals]] = [:]
     /// Executions in the window.
     private(set) var executions: Int64 = 0
+    /// Bumped by every change (answers computed from the figures are cached by it).
+    private(set) var version: Int64 = 0
     /// Executions the feed confirmed since the last checkpoint.
     private var unsaved: [CellKey: AggregateCell] = [:]
 
@@ -49,6 +51,7 @@ struct WindowFigures {
         if dayAgents[cell.day]?.isEmpty == true { dayAgents[cell.day] = nil }
         if dayTasks[cell.day]?.isEmpty == true { dayTasks[cell.day] = nil }
         executions += sign * cell.executions
+        version &+= 1
     }
 
     /// Adds one stored execution to the figures.
@@ -108,6 +111,29 @@ struct WindowFigures {
             for (name, totals) in perTask { tasks[name, default: Totals()].merge(totals) }
         }
         return (agents, tasks)
+    }
+
+    /// The performance analytics of the whole window (`sinceDay` nil) or of the days from
+    /// `sinceDay` on. Pure: the service runs it on a copy, off the runtime's lock.
+    func performanceAnalytics(sinceDay: Int32?) -> PerformanceAnalytics {
+        var overall = Totals()
+        var perAgent: [String: Totals] = [:]
+        var perTask: [String: Totals] = [:]
+        if let sinceDay, let oldest = oldestDay, sinceDay > oldest {
+            let (agents, tasks) = days(from: sinceDay)
+            perAgent = agents
+            for (task, totals) in tasks {
+                overall.merge(totals)
+                if let task { perTask[task] = totals }
+            }
+        } else {
+            for (pair, totals) in pairs {
+                overall.merge(totals)
+                perAgent[pair.agent, default: Totals()].merge(totals)
+                if let task = pair.task { perTask[task, default: Totals()].merge(totals) }
+            }
+        }
+        return RuntimeState.performanceAnalytics(overall: overall, perAgent: perAgent, perTask: perTask)
     }
 
     /// Executions of an agent in the window.

@@ -71,10 +71,22 @@ public struct FeedPosition: Sendable, Equatable {
     public var maxSeen: Int64
     /// Ids below `maxSeen` not (yet) seen: transactions in flight, or ids that never appear.
     public var gaps: [ClosedRange<Int64>]
+    /// Set by the feed (not stored): the xmin of the snapshot of the poll that reached this
+    /// position, and whether that poll read every visible row past it (not cut at its limit).
+    public var snapshotXmin: UInt64 = 0
+    public var readToEnd = false
 
     public init(maxSeen: Int64, gaps: [ClosedRange<Int64>] = []) {
         self.maxSeen = maxSeen
         self.gaps = gaps
+    }
+
+    /// True once every id up to `target` that will ever be in the table has been delivered:
+    /// the cursor passed it, or a poll read to the end of the table after every transaction in
+    /// flight when `target` was drawn (xmax `targetXmax`) had ended, with no gap left below it.
+    public func covers(_ target: Int64, drawnBeforeXmax targetXmax: UInt64) -> Bool {
+        if cursor >= target { return true }
+        return readToEnd && snapshotXmin >= targetXmax && !gaps.contains { $0.lowerBound <= target }
     }
 
     /// The lowest id not yet final, minus one.
@@ -180,14 +192,17 @@ extension LearningStore {
         return ExecutionColumns.records(rows)
     }
 
-    /// The highest id the table's sequence has handed out (every later id is higher).
-    public func lastDrawnExecutionID() async throws -> Int64 {
+    /// The highest id the table's sequence has handed out (every later id is higher), and the
+    /// xmax of a snapshot taken right after: the transactions that may still insert such ids
+    /// are below it. Ids can be drawn and never used (a rolled-back or refused insert).
+    public func lastDrawnExecutionID() async throws -> (id: Int64, xmax: UInt64) {
         let rows = try await pool.withConnection { c in
             try c.query("""
-                SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM agents.execution_log_id_seq
+                SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END, pg_snapshot_xmax(pg_current_snapshot())::text
+                FROM agents.execution_log_id_seq
                 """)
         }
-        return rows.int64(0, 0) ?? 0
+        return (rows.int64(0, 0) ?? 0, UInt64(rows[0, 1] ?? "0") ?? 0)
     }
 
     // MARK: Writing

@@ -153,7 +153,9 @@ public final class ExecutionFeed: Sendable {
             let own = poll.own.filter { deliver.contains($0) }
             if !records.isEmpty { try await handler(.executions(records)) }
             if !own.isEmpty { try await handler(.ownWrites(own)) }
-            let position = FeedPosition(maxSeen: state.maxSeen, gaps: state.gaps.map { $0.lo...$0.hi })
+            var position = FeedPosition(maxSeen: state.maxSeen, gaps: state.gaps.map { $0.lo...$0.hi })
+            position.snapshotXmin = poll.xmin
+            position.readToEnd = ids.count < settings.batchSize
             if position != reported {
                 reported = position
                 try await handler(.position(position))

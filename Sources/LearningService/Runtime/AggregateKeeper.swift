@@ -28,7 +28,11 @@ final class AggregateKeeper: Sendable {
     /// Returns the feed position they cover and the TRUNCATE generation.
     func loadFigures() async throws -> (FeedPosition, Int64) {
         let target = try await store.lastDrawnExecutionID()
-        setStartup { $0.targetID = target }
+        setStartup { startup in
+            startup.targetID = target.id
+            startup.targetXmax = target.xmax
+            startup.notBefore = Date().addingTimeInterval(2)
+        }
         var checkpoint = try await store.aggregateCheckpoint()
         if !checkpoint.isCurrent {
             logger("aggregates: building them from agents.execution_log (first start on these rows)")

@@ -60,7 +60,9 @@ final class FeedConsumer: RuntimeComponent {
     private func notePosition(_ position: FeedPosition, generation: Int64) async {
         let reachedTarget = state.withState { state -> Bool in
             state.startup.rowsDone = state.figures.executions
-            return !state.replayDone && position.cursor >= state.startup.targetID
+            let startup = state.startup
+            return !state.replayDone && (position.cursor >= startup.targetID
+                || (Date() >= startup.notBefore && position.covers(startup.targetID, drawnBeforeXmax: startup.targetXmax)))
         }
         if reachedTarget { completeStartup() }
         await aggregates.checkpointIfDue(at: position, generation: generation)
@@ -72,6 +74,7 @@ final class FeedConsumer: RuntimeComponent {
         let first = state.withState { state -> Bool in
             if state.replayDone { return false }
             state.replayDone = true
+            state.coordinationWanted = Date()  // computed once after the start-up, then for readers
             return true
         }
         guard first else { return }

@@ -71,7 +71,8 @@ final class Housekeeping: Sendable {
     /// `RuntimeState.coordination`).
     func refreshCoordination() {
         let start = state.withState { state -> (first: Int64, end: Int64, generation: Int, names: [String])? in
-            guard state.analytics.count > RuntimeState.coordinationInlineLimit else { return nil }
+            guard state.analytics.count > RuntimeState.coordinationInlineLimit,
+                  Date().timeIntervalSince(state.coordinationWanted) < 600 else { return nil }
             if let cache = state.coordinationCache, cache.generation == state.generation,
                cache.ingested == state.analytics.ingested { return nil }
             return (state.analytics.oldestSequence, state.analytics.ingested, state.generation, state.analytics.agentNames)
