@@ -84,7 +84,7 @@ public final class LearningService: LearningHandlers {
     let snapshot: Mutex<StateSnapshot>
     let broadcaster = InsightBroadcaster()
     let process = ProcessMetrics(window: .seconds(10))
-    let requestFigures = Mutex<(@Sendable () -> RequestFigures)?>(nil)
+    let requestFigures = Mutex<RequestFiguresProvider?>(nil)
     let retrainGate = ServiceSemaphore(permits: 1)
     let tasks = Mutex<[Task<Void, Never>]>([])
     let startedAt = Date()
@@ -116,7 +116,7 @@ public final class LearningService: LearningHandlers {
 
     /// Supplies the transport's request figures (queries/sec, latency) for status and metrics.
     public func setRequestFigures(_ provider: @escaping @Sendable () -> RequestFigures) {
-        requestFigures.withLock { $0 = provider }
+        requestFigures.withLock { $0 = RequestFiguresProvider(figures: provider) }
     }
 
     // MARK: - Authorization
@@ -145,7 +145,7 @@ public final class LearningService: LearningHandlers {
 
     public func status() -> StatusReport {
         let database = store.health.state
-        let figures = requestFigures.withLock { $0 }?()
+        let figures = requestFigures.withLock { $0 }?.figures()
         let (models, lifecycle, agents, successRate, replayed) = snapshot.withLock { s in
             (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone)
         }
@@ -170,7 +170,7 @@ public final class LearningService: LearningHandlers {
     }
 
     public func metrics() -> ServiceMetrics {
-        let figures = requestFigures.withLock { $0 }?()
+        let figures = requestFigures.withLock { $0 }?.figures()
         let (accuracy, trainingTime, responseTime, ingested) = snapshot.withLock { s in
             (s.predictionAccuracy, s.trainingTime, s.recentAverageTime, s.ingested)
         }
