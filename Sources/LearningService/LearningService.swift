@@ -88,7 +88,7 @@ public final class LearningService: LearningHandlers {
     /// and after every change that matters, so those calls never wait for the runtime's lock.
     let snapshot: Mutex<StateSnapshot>
     let process = ProcessMetrics(window: .seconds(10))
-    let requestFigures = Mutex<(@Sendable () -> RequestFigures)?>(nil)
+    let requestFigures = Mutex<RequestFiguresProvider?>(nil)
     let startedAt = Date()
     let logger: @Sendable (String) -> Void
     /// Stores and streams insights (anomalies, what trainings learned).
@@ -124,7 +124,7 @@ public final class LearningService: LearningHandlers {
 
     /// Supplies the transport's request figures (queries/sec, latency) for status and metrics.
     public func setRequestFigures(_ provider: @escaping @Sendable () -> RequestFigures) {
-        requestFigures.withLock { $0 = provider }
+        requestFigures.withLock { $0 = RequestFiguresProvider(figures: provider) }
     }
 
     // MARK: - Authorization
@@ -158,7 +158,7 @@ public final class LearningService: LearningHandlers {
 
     public func status() -> StatusReport {
         let database = store.health.state
-        let figures = requestFigures.withLock { $0 }?()
+        let figures = requestFigures.withLock { $0 }?.figures()
         let (models, lifecycle, agents, successRate, replayed, startup) = snapshot.withLock { s in
             (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone, s.startup)
         }
@@ -183,7 +183,7 @@ public final class LearningService: LearningHandlers {
     }
 
     public func metrics() -> ServiceMetrics {
-        let figures = requestFigures.withLock { $0 }?()
+        let figures = requestFigures.withLock { $0 }?.figures()
         let (accuracy, trainingTime, responseTime, ingested) = snapshot.withLock { s in
             (s.predictionAccuracy, s.trainingTime, s.recentAverageTime, s.ingested)
         }

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningService
 import LearningStore
+import Synchronization
 import Testing
 
 /// The handlers over a real PostgreSQL (no transport): registry, ingest, analytics, learning.
@@ -383,6 +384,48 @@ struct ServiceTests {
         #expect(after.agentResponseTime == 3)
         #expect(after.cpuUsagePercent > 0)
         #expect(service.status().performance.successRate == 75)
+    }
+
+    /// bench/volume.sh's SIGSEGV: every status()/metrics() read of the request-figures closure
+    /// used to wrap the stored closure in two more reabstraction thunks, so after ~10,000 reads
+    /// calling it overflowed the stack. 16 threads with 512 KiB stacks (a thunk frame is at least
+    /// 16 bytes: the old code overflowed within ~16,000 reads) read status and metrics 64,000 times
+    /// while executions are logged and training runs; each read must still see the provider's figures.
+    @Test func statusAndMetricsStayCheapUnderManyConcurrentReaders() async throws {
+        let fixture = try await ServiceFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let method = ServiceMethodMetrics(method: "GET /status", requests: 7, errors: 0, avgLatencyMs: 1.5, p99LatencyMs: 2.5)
+        let figures = RequestFigures(queriesPerSec: 12.5, avgLatencyMs: 1.5, windowSeconds: 60, methods: [method])
+        service.setRequestFigures { figures }
+        let readers = 16, rounds = 2000
+        let wrong = Mutex(0)
+        let finished = DispatchGroup()
+        for _ in 0..<readers {
+            finished.enter()
+            let thread = Thread {
+                var bad = 0
+                for _ in 0..<rounds {
+                    let status = service.status(), metrics = service.metrics()
+                    if status.performance.queriesPerSec != 12.5 || status.performance.avgLatencyMs != 1.5
+                        || metrics.queriesPerSec != 12.5 || metrics.methods != [method] { bad += 1 }
+                }
+                wrong.withLock { $0 += bad }
+                finished.leave()
+            }
+            thread.stackSize = 512 * 1024
+            thread.start()
+        }
+        // The state the readers see changes meanwhile: executions arrive and a training runs.
+        for round in 0..<5 {
+            _ = try await service.logExecutions((0..<100).map { i in execution("reader-\(i % 4)", "read", 2, (i + round) % 5 != 0) })
+        }
+        _ = try await service.retrain()
+        await withCheckedContinuation { continuation in
+            finished.notify(queue: .global()) { continuation.resume() }
+        }
+        #expect(wrong.withLock { $0 } == 0)
+        #expect(service.metrics().methods == [method])
     }
 
     @Test func scheduledRetrainsFollowTheModelUpdateInterval() async throws {
