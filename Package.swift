@@ -33,6 +33,7 @@ let package = Package(
                 publicHeadersPath: ".", cSettings: [.headerSearchPath(".")]),
         /// Macros, inline functions and layout checks Swift cannot import directly.
         .target(name: "CLearningShims", dependencies: ["CNghttp2"], path: "Sources/CLearningShims"),
+        .target(name: "CMemory", path: "Sources/CMemory"),
 
         // MARK: Wire formats (pure, no I/O)
         .target(name: "ProtobufCSupport", dependencies: ["CProtobufC", "LearningProtoC"],
@@ -62,7 +63,7 @@ let package = Package(
 
         // MARK: Service
         .target(name: "LearningService",
-                dependencies: ["LearningCore", "LearningML", "LearningStore"],
+                dependencies: ["LearningCore", "LearningML", "LearningStore", "CMemory"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningRPC",
                 dependencies: ["LearningService", "H2Transport", "GRPCWire", "ProtobufCSupport",

@@ -216,14 +216,13 @@ struct RuntimeState: Sendable {
         return found
     }
 
-    /// Loads the recent sample at start-up: history for training and health, not news and not
-    /// counted again (the aggregates hold them). `complete` says whether it is the whole table.
-    mutating func loadSample(_ records: [ExecutionRecord], complete: Bool) {
+    /// Loads (a page of) the recent sample at start-up: history for training and health, not
+    /// news and not counted again (the aggregates hold them).
+    mutating func loadSample(_ records: [ExecutionRecord]) {
         for record in records {
             analytics.add(record, arrival: record.timestamp)
             knownAgents.insert(record.agentName)
         }
-        if !complete { analytics.markOlderExecutionsUnheld() }
     }
 
     /// Forgets everything derived from the execution table (it was truncated).

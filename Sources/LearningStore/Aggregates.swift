@@ -182,14 +182,43 @@ extension LearningStore {
         return ExecutionColumns.records(rows)
     }
 
+    /// Calls `body` with the newest `limit` executions with ids at or below `maxID`, oldest
+    /// first, in keyset pages of `page` rows (so at most a page of rows is decoded at a time).
+    /// Returns how many were read.
+    @discardableResult
+    public func newestExecutions(limit: Int, atOrBelow maxID: Int64, page: Int = 50_000,
+                                 _ body: @Sendable ([ExecutionRecord]) -> Void) async throws -> Int {
+        guard limit > 0 else { return 0 }
+        let first = try await pool.withConnection { c in
+            try c.query("""
+                SELECT coalesce((SELECT e.id FROM agents.execution_log e WHERE e.id <= $1 ORDER BY e.id DESC OFFSET $2 LIMIT 1), 0)
+                """, [.int(maxID), .int(limit - 1)])
+        }
+        var after = (first.int64(0, 0) ?? 0) - 1
+        var read = 0
+        while read < limit {
+            let from = after
+            let size = min(page, limit - read)
+            let rows = try await pool.withConnection { c in
+                try c.queryPrepared("sample_page", """
+                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e
+                    WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3
+                    """, [.int(from), .int(maxID), .int(size)])
+            }
+            let records = ExecutionColumns.records(rows)
+            guard let last = records.last?.id else { break }
+            body(records)
+            read += records.count
+            after = last
+            if records.count < size { break }
+        }
+        return read
+    }
+
     /// The executions with these ids (those still in the table), ascending.
     public func executions(ids: [Int64]) async throws -> [ExecutionRecord] {
         guard !ids.isEmpty else { return [] }
-        let rows = try await pool.withConnection { c in
-            try c.query("SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[]) ORDER BY e.id",
-                        [.text(PGText.array(ids))])
-        }
-        return ExecutionColumns.records(rows)
+        return try await pool.withConnection { c in try ExecutionColumns.records(ids: ids, on: c) }
     }
 
     /// The highest id the table's sequence has handed out (every later id is higher), and the

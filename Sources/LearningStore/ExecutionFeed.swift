@@ -227,10 +227,7 @@ public final class ExecutionFeed: Sendable {
             }
             var records: [ExecutionRecord] = []
             if !missing.isEmpty {
-                let rows = try c.queryPrepared("feed_rows", """
-                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id = ANY($1::int8[]) ORDER BY e.id
-                    """, [.text(PGText.array(missing))])
-                records = ExecutionColumns.records(rows)
+                records = try ExecutionColumns.records(ids: missing, on: c)
             }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
                         generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own)
@@ -244,6 +241,33 @@ enum ExecutionColumns {
         e.id, e.agent_name, e.task_id::text, e.task_type, e.execution_time, e.success, e.error_message,
         e.resource_usage::text, extract(epoch from e.timestamp)::float8, e.event_id
         """
+
+    /// Widest id range read in one statement for `records(ids:on:)`; ids farther apart are read
+    /// by separate ranges.
+    static let idRangeSpan: Int64 = 20_000
+
+    /// The rows with these ids (those still in the table), ascending. The table is partitioned by
+    /// time, so `id = ANY(...)` would probe every day partition's index once per id (5,000 ids
+    /// x 97 partitions: 0.6 s a poll, ~1,000 outside rows/s through the feed); instead each
+    /// cluster of ids is read as one id range (one index range scan per partition, 7 ms for
+    /// 5,000 rows) and the rows not asked for are dropped here.
+    static func records(ids: [Int64], on c: PGConnection) throws -> [ExecutionRecord] {
+        let wanted = Set(ids)
+        var result: [ExecutionRecord] = []
+        result.reserveCapacity(wanted.count)
+        var pending = ids.sorted()[...]
+        while let lo = pending.first {
+            var hi = lo
+            var end = pending.startIndex
+            while end < pending.endIndex, pending[end] - lo <= idRangeSpan { hi = pending[end]; end += 1 }
+            pending = pending[end...]
+            let rows = try c.queryPrepared("execution_rows_range", """
+                SELECT \(select) FROM agents.execution_log e WHERE e.id BETWEEN $1 AND $2 ORDER BY e.id
+                """, [.int(lo), .int(hi)])
+            result += records(rows).filter { wanted.contains($0.id ?? 0) }
+        }
+        return result
+    }
 
     static func records(_ rows: PGRows) -> [ExecutionRecord] {
         (0..<rows.count).map { r in

@@ -76,13 +76,22 @@ final class AggregateKeeper: Sendable {
         }
         setStartup { $0.phase = "loading_sample" }
         let capacity = state.withState { $0.analytics.capacity }
-        let sample = try await store.newestExecutions(limit: capacity, atOrBelow: position.maxSeen)
+        setStartup { $0.rowsDone = 0; $0.rowsTotal = Int64(capacity) }
+        let held = try await store.newestExecutions(limit: capacity, atOrBelow: position.maxSeen) { [state] page in
+            state.withState { state in
+                state.loadSample(page)
+                state.startup.rowsDone += Int64(page.count)
+            }
+        }
         let total = state.withState { state -> Int64 in
-            state.loadSample(sample, complete: Int64(sample.count) >= state.figures.executions)
+            if Int64(held) < state.figures.executions { state.analytics.markOlderExecutionsUnheld() }
+            state.startup.rowsDone = state.figures.executions
+            state.startup.rowsTotal = 0
             return state.figures.executions
         }
         setStartup { $0.phase = "catching_up" }
-        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(sample.count) recent executions held for learning")
+        LearningService.returnFreedMemory()
+        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning")
         state.refreshSnapshot()
         return (position, checkpoint.tableGeneration)
     }

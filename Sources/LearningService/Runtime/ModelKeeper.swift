@@ -86,6 +86,7 @@ final class ModelKeeper: Sendable {
         }
         logger("retrained (\(reason)) on \(records.count) executions in \(String(format: "%.3f", report.durationSeconds)) s; "
                + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
+        LearningService.returnFreedMemory()
         await storeModel(engine, info: info)
         await storeEmbeddings(engine)
         await insights.publishTrainingInsights(engine, info: info, records: records.count, reason: reason)
