@@ -74,7 +74,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
-                                         "H2Transport", "GRPCStandardServices"],
+                                         "H2Transport", "GRPCStandardServices", "CMemory"],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
         .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],

@@ -10,3 +10,11 @@ int learning_release_free_memory(void) {
     return 0;
 #endif
 }
+
+void learning_limit_allocator_arenas(int arenas) {
+#if defined(__GLIBC__)
+    mallopt(M_ARENA_MAX, arenas);
+#else
+    (void)arenas;
+#endif
+}

@@ -10,6 +10,7 @@ import LearningREST
 import LearningRPC
 import LearningService
 import LearningStore
+import CMemory
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,6 +48,10 @@ func fail(_ message: String, code: Int32) -> Never {
     writeStandardError("learning-server: \(message)\n")
     exit(code)
 }
+
+// Two allocator arenas instead of glibc's 8 per core: the event loops, pool and writer threads
+// otherwise each keep what they freed (bench/volume.sh: resident size over 10 M rows).
+learning_limit_allocator_arenas(2)
 
 let arguments: ServerArguments
 do {

@@ -416,3 +416,26 @@ extension AnomalyTests {
         #expect(LearningEngine().recommend(taskType: "t", at: day0).isEmpty)
     }
 }
+
+@Suite struct OpenTaskBoundTests {
+    /// A bulk load of a day's executions, each on its own task id: the engine follows at most
+    /// `maxOpenTasks` tasks, and after a prune at most half of them, so the next prune is far
+    /// away (before, every execution past the limit filtered all 200,000 open tasks).
+    @Test func aDayOfManyDistinctTasksKeepsTheOpenTasksBoundedAndPrunesRarely() {
+        var engine = LearningEngine()
+        let now = Date()
+        let total = LearningEngine.maxOpenTasks + 60_000
+        var sizesAfterPrune: [Int] = []
+        var previous = 0
+        for i in 0..<total {
+            _ = engine.observe(ExecutionRecord(id: Int64(i + 1), agentName: "a\(i % 5)", taskID: UUID().uuidString.lowercased(),
+                                               taskType: "t", executionTime: 1, success: true,
+                                               timestamp: now.addingTimeInterval(Double(i) * 0.01)))
+            if engine.openTasks.count < previous { sizesAfterPrune.append(engine.openTasks.count) }
+            previous = engine.openTasks.count
+        }
+        #expect(engine.openTasks.count <= LearningEngine.maxOpenTasks)
+        #expect(sizesAfterPrune.count == 1)
+        #expect(sizesAfterPrune.allSatisfy { $0 <= LearningEngine.maxOpenTasks / 2 + 1 })
+    }
+}
