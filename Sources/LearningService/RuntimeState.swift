@@ -346,7 +346,7 @@ struct RuntimeState: Sendable {
 
     /// Most held executions for which a read computes the coordination figures itself (~2.6 us
     /// each); beyond, reads answer with the figures `Housekeeping.refreshCoordination`
-    /// computes in the background every few seconds, off the lock.
+    /// computes in the background every 30 s, off the lock.
     static let coordinationInlineLimit = 10_000
 
     /// When a read last needed the coordination figures (the background refresh runs only for

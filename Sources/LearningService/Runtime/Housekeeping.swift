@@ -5,7 +5,7 @@ import Synchronization
 
 /// The small periodic jobs that keep what reads see current, each on its own timer: the process
 /// figures (every 1 s), the snapshot health, status and metrics read (0.5 s), the coordination
-/// figures of a large held sample (5 s), the registry count (2 s) and the agent definition
+/// figures of a large held sample (30 s), the registry count (2 s) and the agent definition
 /// files (3 s).
 final class Housekeeping: Sendable {
     private unowned let state: any RuntimeStateHolder
@@ -29,7 +29,7 @@ final class Housekeeping: Sendable {
         [
             .every(.seconds(1), "process sampling") { [self] in process.sample() },
             .every(.milliseconds(500), "snapshot refresh") { [self] in state.refreshSnapshot() },
-            .every(.seconds(5), "coordination refresh") { [self] in refreshCoordination() },
+            .every(.seconds(30), "coordination refresh") { [self] in refreshCoordination() },
             // The registry is small: counted every 2 s. Executions are counted by the aggregates.
             .every(.seconds(2), "registry count") { [self] in
                 guard let agents = try? await store.agentCount() else { return }
