@@ -118,9 +118,14 @@ public final class LearningService: LearningHandlers {
     }
 
     /// Copies the figures health, status and metrics report out of the runtime state.
+    /// Stored while the runtime's lock is held: two refreshes racing (the 0.5 s job and the end
+    /// of the start-up) could otherwise store an older copy last, and health would say
+    /// `starting` for half a second after the start-up completed.
     func refreshSnapshot() {
-        let fresh = core.withLock { StateSnapshot($0) }
-        snapshot.withLock { $0 = fresh }
+        core.withLock { state in
+            let fresh = StateSnapshot(state)
+            snapshot.withLock { $0 = fresh }
+        }
     }
 
     /// Supplies the transport's request figures (queries/sec, latency) for status and metrics.

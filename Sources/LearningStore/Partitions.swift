@@ -74,7 +74,10 @@ enum Partitions {
     /// dropped again every hour.
     static func window(now: Date, retentionDays: Int) -> ClosedRange<Int64> {
         let today = dayNumber(now)
-        return (today - Int64(max(1, retentionDays)))...(today + 7)
+        // At most `maxDays` partitions: a retention of decades (tests and some deployments set
+        // one) must not make tens of thousands of tables; older rows wait in the default
+        // partition, whence retention deletes them.
+        return max(today - Int64(max(1, retentionDays)), today + 7 - maxDays + 1)...(today + 7)
     }
 
     /// Creates the partition of one day unless it exists; returns whether it did. Rows of that day
@@ -102,6 +105,9 @@ enum Partitions {
     }
 
     /// Creates the missing partitions of `days`, each in its own short transaction; returns how many.
+    /// Most day partitions the service keeps ahead of and within the retention window.
+    static let maxDays: Int64 = 400
+
     static func ensure(days: ClosedRange<Int64>, on c: PGConnection) throws -> Int {
         let existing = Set(try existingDays(on: c))
         var created = 0

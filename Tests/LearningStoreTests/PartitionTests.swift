@@ -194,5 +194,7 @@ struct PartitionTests {
         #expect(throws: StoreError.self) { try Partitions.tableName(3_000_000) } // year 10183
         #expect(Partitions.dayNumber(Date(timeIntervalSince1970: -1)) == -1)
         #expect(Partitions.window(now: Date(timeIntervalSince1970: 100 * 86_400 + 5), retentionDays: 90) == 10...107)
+        // A retention of decades keeps the newest 400 days' partitions only.
+        #expect(Partitions.window(now: Date(timeIntervalSince1970: 20_000 * 86_400), retentionDays: 36_500) == 19_608...20_007)
     }
 }
