@@ -364,23 +364,29 @@ extension LearningStore {
     /// Cells from `buildSQL`'s rows (the last column a list of buckets).
     static func builtCells(_ rows: PGRows) -> [AggregateCell] {
         (0..<rows.count).map { r in
-            let task = rows[r, 1] ?? ""
-            var cell = AggregateCell(agentName: rows[r, 0] ?? "", taskType: task.isEmpty ? nil : task,
-                                     day: Int32(rows.int64(r, 2) ?? 0))
-            cell.executions = rows.int64(r, 3) ?? 0
-            cell.successes = rows.int64(r, 4) ?? 0
-            cell.timeCount = rows.int64(r, 5) ?? 0
-            cell.timeSum = rows.double(r, 6) ?? 0
-            cell.cpuCount = rows.int64(r, 7) ?? 0
-            cell.cpuSum = rows.double(r, 8) ?? 0
-            cell.memoryCount = rows.int64(r, 9) ?? 0
-            cell.memorySum = rows.double(r, 10) ?? 0
-            cell.tokensCount = rows.int64(r, 11) ?? 0
-            cell.tokensSum = rows.double(r, 12) ?? 0
-            cell.lastTimestamp = rows.double(r, 13) ?? -.infinity
+            var cell = cell(rows, r)
             for bucket in parseIntegers(rows[r, 14] ?? "{}") { cell.histogram[Int32(clamping: bucket), default: 0] += 1 }
             return cell
         }
+    }
+
+    /// The sums of row `r` of `aggregateColumns` or `buildSQL` (columns 0-13, the same in both).
+    static func cell(_ rows: PGRows, _ r: Int) -> AggregateCell {
+        let task = rows[r, 1] ?? ""
+        var cell = AggregateCell(agentName: rows[r, 0] ?? "", taskType: task.isEmpty ? nil : task,
+                                 day: Int32(rows.int64(r, 2) ?? 0))
+        cell.executions = rows.int64(r, 3) ?? 0
+        cell.successes = rows.int64(r, 4) ?? 0
+        cell.timeCount = rows.int64(r, 5) ?? 0
+        cell.timeSum = rows.double(r, 6) ?? 0
+        cell.cpuCount = rows.int64(r, 7) ?? 0
+        cell.cpuSum = rows.double(r, 8) ?? 0
+        cell.memoryCount = rows.int64(r, 9) ?? 0
+        cell.memorySum = rows.double(r, 10) ?? 0
+        cell.tokensCount = rows.int64(r, 11) ?? 0
+        cell.tokensSum = rows.double(r, 12) ?? 0
+        cell.lastTimestamp = rows.double(r, 13) ?? -.infinity
+        return cell
     }
 
     static let upsertSQL = """
@@ -410,20 +416,7 @@ extension LearningStore {
 
     static func cells(_ rows: PGRows) -> [AggregateCell] {
         (0..<rows.count).map { r in
-            let task = rows[r, 1] ?? ""
-            var cell = AggregateCell(agentName: rows[r, 0] ?? "", taskType: task.isEmpty ? nil : task,
-                                     day: Int32(rows.int64(r, 2) ?? 0))
-            cell.executions = rows.int64(r, 3) ?? 0
-            cell.successes = rows.int64(r, 4) ?? 0
-            cell.timeCount = rows.int64(r, 5) ?? 0
-            cell.timeSum = rows.double(r, 6) ?? 0
-            cell.cpuCount = rows.int64(r, 7) ?? 0
-            cell.cpuSum = rows.double(r, 8) ?? 0
-            cell.memoryCount = rows.int64(r, 9) ?? 0
-            cell.memorySum = rows.double(r, 10) ?? 0
-            cell.tokensCount = rows.int64(r, 11) ?? 0
-            cell.tokensSum = rows.double(r, 12) ?? 0
-            cell.lastTimestamp = rows.double(r, 13) ?? -.infinity
+            var cell = cell(rows, r)
             cell.histogram = parseHistogram(rows[r, 14] ?? "{}")
             return cell
         }
