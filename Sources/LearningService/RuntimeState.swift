@@ -148,13 +148,15 @@ struct RuntimeState: Sendable {
     /// The feed saw rows our writer stored (their records were applied, or are about to be, by
     /// `applyDirect`): nothing to learn, only the bookkeeping of `appliedDirectly` to settle.
     mutating func confirmOwn(_ ids: [Int64], at now: Date = Date()) {
+        var confirmed = WindowFigures.Batch()
         for id in ids {
             if let record = appliedDirectly.removeValue(forKey: id) {
-                figures.confirm(record)
+                confirmed.add(record)
             } else {
                 confirmedEarly[id] = now
             }
         }
+        figures.confirm(confirmed)
     }
 
     /// Ids the feed confirmed more than `staleConfirmation` seconds ago whose acknowledgement
@@ -184,14 +186,16 @@ struct RuntimeState: Sendable {
     mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
         var fresh: [ExecutionRecord] = []
         fresh.reserveCapacity(records.count)
+        var confirmed = WindowFigures.Batch()
         for record in records {
             let id = record.id ?? 0
-            figures.confirm(record)
+            confirmed.add(record)
             confirmedEarly[id] = nil
             if appliedDirectly.removeValue(forKey: id) != nil { continue }
             noteFeedRecent(id)
             fresh.append(record)
         }
+        figures.confirm(confirmed)
         return apply(fresh, arrival: arrival, new: false)
     }
 
@@ -204,9 +208,11 @@ struct RuntimeState: Sendable {
         // learned from them, and the first training of this run will learn from them.
         let live = replayDone || new
         let report = config.anomalyDetectionEnabled && (replayDone || new)
+        var batch = WindowFigures.Batch()
+        defer { figures.add(batch) }
         for record in records {
             analytics.add(record, arrival: arrival)
-            figures.add(record)
+            batch.add(record)
             knownAgents.insert(record.agentName)
             if live {
                 let anomalies = engine.observe(record)

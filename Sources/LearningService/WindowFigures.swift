@@ -59,6 +59,31 @@ struct WindowFigures {
         add(Self.cell(of: record))
     }
 
+    /// Executions summed per (agent, task type, day) before they reach the figures: a feed poll
+    /// of 5,000 rows touches the figures once per cell, not three times per row.
+    struct Batch {
+        private(set) var cells: [CellKey: AggregateCell] = [:]
+
+        var isEmpty: Bool { cells.isEmpty }
+
+        mutating func add(_ record: ExecutionRecord) {
+            let timestamp = record.timestamp.timeIntervalSince1970
+            let key = CellKey(pair: PairKey(agent: record.agentName, task: record.taskType), day: AggregateCell.day(of: timestamp))
+            if cells[key] == nil { cells[key] = AggregateCell(agentName: record.agentName, taskType: record.taskType, day: key.day) }
+            cells[key]!.include(record, at: timestamp)
+        }
+    }
+
+    /// Adds a batch of stored executions to the figures.
+    mutating func add(_ batch: Batch) {
+        for cell in batch.cells.values { add(cell) }
+    }
+
+    /// Notes that the change feed confirmed a batch of stored executions.
+    mutating func confirm(_ batch: Batch) {
+        restoreUnsaved(Array(batch.cells.values))
+    }
+
     /// Notes that the change feed confirmed this stored execution (it goes into the next checkpoint).
     mutating func confirm(_ record: ExecutionRecord) {
         let one = Self.cell(of: record)
@@ -145,18 +170,26 @@ struct WindowFigures {
     static func cell(of record: ExecutionRecord) -> AggregateCell {
         let timestamp = record.timestamp.timeIntervalSince1970
         var cell = AggregateCell(agentName: record.agentName, taskType: record.taskType, day: AggregateCell.day(of: timestamp))
-        cell.executions = 1
-        cell.successes = record.success ? 1 : 0
-        if let time = record.executionTime, time.isFinite, time >= 0 {
-            cell.timeCount = 1
-            cell.timeSum = time
-            cell.histogram = [AggregateCell.bucket(time): 1]
-        }
-        if let cpu = record.resourceUsage.cpu { cell.cpuCount = 1; cell.cpuSum = cpu }
-        if let memory = record.resourceUsage.memoryMB { cell.memoryCount = 1; cell.memorySum = memory }
-        if let tokens = record.resourceUsage.tokens { cell.tokensCount = 1; cell.tokensSum = tokens }
-        cell.lastTimestamp = timestamp
+        cell.include(record, at: timestamp)
         return cell
+    }
+}
+
+extension AggregateCell {
+    /// Adds one execution (of this cell's agent, task type and day) to the sums, with the same
+    /// validity rules as `ExecutionAnalytics`.
+    mutating func include(_ record: ExecutionRecord, at timestamp: Double) {
+        executions += 1
+        if record.success { successes += 1 }
+        if let time = record.executionTime, time.isFinite, time >= 0 {
+            timeCount += 1
+            timeSum += time
+            histogram[AggregateCell.bucket(time), default: 0] += 1
+        }
+        if let cpu = record.resourceUsage.cpu { cpuCount += 1; cpuSum += cpu }
+        if let memory = record.resourceUsage.memoryMB { memoryCount += 1; memorySum += memory }
+        if let tokens = record.resourceUsage.tokens { tokensCount += 1; tokensSum += tokens }
+        lastTimestamp = max(lastTimestamp, timestamp)
     }
 }
 

@@ -12,7 +12,7 @@
 // upgraded from an earlier schema, or a TRUNCATE while the service was down) builds them with
 // PostgreSQL's own GROUP BY, one partition (a day) at a time, in one transaction, reporting
 // progress; only the per-day sums travel to the service (and back).
-public import Foundation
+import Foundation
 public import LearningCore
 import Synchronization
 
