@@ -1,4 +1,7 @@
 #include "cmemory.h"
+// A libc header first: it defines __GLIBC__ (without one, every #if below was false and no
+// call reached the allocator).
+#include <stdlib.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -16,5 +19,23 @@ void learning_limit_allocator_arenas(int arenas) {
     mallopt(M_ARENA_MAX, arenas);
 #else
     (void)arenas;
+#endif
+}
+
+long long learning_allocated_bytes(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 info = mallinfo2();
+    return (long long)(info.uordblks + info.hblkhd);
+#else
+    return -1;
+#endif
+}
+
+long long learning_allocator_free_bytes(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 info = mallinfo2();
+    return (long long)info.fordblks;
+#else
+    return -1;
 #endif
 }

@@ -600,6 +600,14 @@ extension LearningService {
     static func returnFreedMemory() {
         _ = learning_release_free_memory()
     }
+
+    /// The allocator's figures for the log: MiB in use and MiB held free (after a trim, memory
+    /// still resident beyond "in use" is fragmentation the allocator cannot hand back).
+    static func allocatorFigures() -> String {
+        let used = learning_allocated_bytes(), free = learning_allocator_free_bytes()
+        guard used >= 0 else { return "allocator figures unknown" }
+        return "allocator: \(used >> 20) MiB in use, \(free >> 20) MiB held free"
+    }
 }
 
 /// A counting semaphore for async code.

@@ -10,4 +10,11 @@ int learning_release_free_memory(void);
 /// arena keeps what its threads freed). Call before threads start.
 void learning_limit_allocator_arenas(int arenas);
 
+/// Bytes the allocator has handed out and not had back (glibc's mallinfo2: uordblks + hblkhd);
+/// -1 where unknown.
+long long learning_allocated_bytes(void);
+
+/// Bytes the allocator holds free (mallinfo2's fordblks); -1 where unknown.
+long long learning_allocator_free_bytes(void);
+
 #endif

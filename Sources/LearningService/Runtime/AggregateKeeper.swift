@@ -91,7 +91,7 @@ final class AggregateKeeper: Sendable {
         }
         setStartup { $0.phase = "catching_up" }
         LearningService.returnFreedMemory()
-        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning")
+        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning; \(LearningService.allocatorFigures())")
         state.refreshSnapshot()
         return (position, checkpoint.tableGeneration)
     }
