@@ -366,12 +366,6 @@ struct ExecutionAnalytics {
         agentIndex[agent].flatMap { tracks[$0] }
     }
 
-    /// Executions held for an agent (0 when unknown).
-    func executions(agent: String) -> Int64 {
-        guard let index = agentIndex[agent] else { return 0 }
-        return pairs.filter { Int32(truncatingIfNeeded: $0.key >> 32) == index }.values.reduce(0) { $0 + $1.executions }
-    }
-
     /// Recent-window figures by arrival time: executions, success rate (fraction) and mean time.
     func recent(now: Date = Date()) -> (executions: Int, successRate: Double?, averageTime: Double?) {
         let current = Int64(now.timeIntervalSince1970.rounded(.down))

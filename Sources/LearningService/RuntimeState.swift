@@ -130,11 +130,13 @@ struct RuntimeState: Sendable {
     /// sees its own writes at once; the change feed will skip them.
     mutating func applyDirect(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
         var fresh: [ExecutionRecord] = []
+        var confirmed = WindowFigures.Batch()
+        defer { figures.confirm(confirmed) }
         for record in records {
             guard let id = record.id, !feedRecent.contains(id) else { continue }
             if confirmedEarly.removeValue(forKey: id) != nil {
                 noteFeedRecent(id)
-                figures.confirm(record)
+                confirmed.add(record)
                 fresh.append(record)
                 continue
             }
@@ -361,12 +363,11 @@ struct RuntimeState: Sendable {
 
     mutating func coordination(now: Date = Date()) -> ExecutionAnalytics.Coordination {
         coordinationWanted = now
-        if let cache = coordinationCache, cache.generation == generation,
-           cache.ingested == analytics.ingested || now.timeIntervalSince(cache.at) < 5
-            || analytics.count > Self.coordinationInlineLimit {
-            return cache.value
+        let cached = coordinationCache.flatMap { $0.generation == generation ? $0 : nil }
+        if analytics.count > Self.coordinationInlineLimit { return cached?.value ?? ExecutionAnalytics.Coordination() }
+        if let cached, cached.ingested == analytics.ingested || now.timeIntervalSince(cached.at) < 5 {
+            return cached.value
         }
-        if analytics.count > Self.coordinationInlineLimit { return ExecutionAnalytics.Coordination() }
         let value = analytics.coordination()
         coordinationCache = (analytics.ingested, generation, now, value)
         return value

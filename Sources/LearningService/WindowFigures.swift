@@ -54,17 +54,10 @@ struct WindowFigures {
         version &+= 1
     }
 
-    /// Adds one stored execution to the figures.
-    mutating func add(_ record: ExecutionRecord) {
-        add(Self.cell(of: record))
-    }
-
     /// Executions summed per (agent, task type, day) before they reach the figures: a feed poll
     /// of 5,000 rows touches the figures once per cell, not three times per row.
     struct Batch {
         private(set) var cells: [CellKey: AggregateCell] = [:]
-
-        var isEmpty: Bool { cells.isEmpty }
 
         mutating func add(_ record: ExecutionRecord) {
             let timestamp = record.timestamp.timeIntervalSince1970
@@ -82,17 +75,6 @@ struct WindowFigures {
     /// Notes that the change feed confirmed a batch of stored executions.
     mutating func confirm(_ batch: Batch) {
         restoreUnsaved(Array(batch.cells.values))
-    }
-
-    /// Notes that the change feed confirmed this stored execution (it goes into the next checkpoint).
-    mutating func confirm(_ record: ExecutionRecord) {
-        let one = Self.cell(of: record)
-        let key = CellKey(pair: PairKey(agent: one.agentName, task: one.taskType), day: one.day)
-        if unsaved[key] == nil {
-            unsaved[key] = one
-        } else {
-            unsaved[key]!.merge(one)
-        }
     }
 
     /// The confirmed executions since the last call, as cells; they are forgotten here.
@@ -166,13 +148,6 @@ struct WindowFigures {
         pairs.reduce(0) { $0 + ($1.key.agent == agent ? $1.value.executions : 0) }
     }
 
-    /// The cell one execution makes, with the same validity rules as `ExecutionAnalytics`.
-    static func cell(of record: ExecutionRecord) -> AggregateCell {
-        let timestamp = record.timestamp.timeIntervalSince1970
-        var cell = AggregateCell(agentName: record.agentName, taskType: record.taskType, day: AggregateCell.day(of: timestamp))
-        cell.include(record, at: timestamp)
-        return cell
-    }
 }
 
 extension AggregateCell {

@@ -169,19 +169,6 @@ extension LearningStore {
         return Self.cells(rows)
     }
 
-    /// The newest `limit` executions with ids at or below `maxID`, oldest first (the recent sample
-    /// the learning engine trains on).
-    public func newestExecutions(limit: Int, atOrBelow maxID: Int64) async throws -> [ExecutionRecord] {
-        guard limit > 0 else { return [] }
-        let rows = try await pool.withConnection { c in
-            try c.query("""
-                SELECT * FROM (SELECT \(ExecutionColumns.select) FROM agents.execution_log e
-                               WHERE e.id <= $1 ORDER BY e.id DESC LIMIT $2) s ORDER BY 1
-                """, [.int(maxID), .int(limit)])
-        }
-        return ExecutionColumns.records(rows)
-    }
-
     /// Calls `body` with the newest `limit` executions with ids at or below `maxID`, oldest
     /// first, in keyset pages of `page` rows (so at most a page of rows is decoded at a time).
     /// Returns how many were read.

@@ -223,11 +223,11 @@ public final class LearningStore: Sendable {
         let rows = try await pool.withConnection { c in
             try c.query("""
                 SELECT (SELECT count(*) FROM agents.execution_log), (SELECT count(*) FROM agents.performance_metrics),
-                       (SELECT count(*) FROM agents.agent_registry), (SELECT coalesce(max(id), 0) FROM agents.execution_log)
+                       (SELECT count(*) FROM agents.agent_registry)
                 """)
         }
         return StoreCounts(executions: rows.int64(0, 0) ?? 0, performanceMetrics: rows.int64(0, 1) ?? 0,
-                           agents: rows.int64(0, 2) ?? 0, maxExecutionID: rows.int64(0, 3) ?? 0)
+                           agents: rows.int64(0, 2) ?? 0)
     }
 
     /// Rows in agent_registry (cheap: the registry is small, unlike execution_log, whose exact

@@ -174,9 +174,6 @@ public struct StoreCounts: Sendable, Equatable {
     public var performanceMetrics: Int64
     /// Rows in agent_registry.
     public var agents: Int64
-    /// The highest execution id in the same snapshot as `executions` (0 when empty): rows the
-    /// change feed delivers above it were not counted.
-    public var maxExecutionID: Int64 = 0
 }
 
 /// What `LearningStore.applyRetention` removed.
