@@ -2,15 +2,16 @@ import Foundation
 import LearningCore
 import LearningStore
 
-/// The service's running figures over stored executions: totals, success rates, mean/median/p90
-/// times and resources per agent, task type and pair, and per-agent recent outcomes for health.
+/// The recent sample of stored executions: per-agent recent outcomes for health, the recent
+/// window of status figures, and the executions training, coordination and exact short windows
+/// read. (The figures of the whole retention window are `WindowFigures`, from the aggregates.)
 ///
-/// Fed with every execution the store's change feed delivers (each exactly once), so it counts
-/// what is in `agents.execution_log` whichever path a row took. It keeps a compact copy of each
-/// execution (no strings) in arrival order, up to `capacity`; executions older than the retention
-/// window or beyond the capacity are dropped and subtracted, so the figures always describe
-/// exactly the executions held. Windowed queries scan the held executions; whole-history
-/// quantiles come from per-pair log-scale histograms (bucket width 2%, so within about 1%).
+/// Fed with every execution the store's change feed delivers (each exactly once), and with the
+/// newest stored ones at start-up. It keeps a compact copy of each execution (no strings) in
+/// arrival order, up to `capacity`; executions older than the retention window or beyond the
+/// capacity are dropped. Totals over held executions (`groups`, `overall`) are computed by
+/// scanning them when asked: no running sums are kept per execution added, since the service
+/// reads its totals from the aggregates (log-scale histograms, bucket width 2%).
 ///
 /// Not thread-safe: the service keeps it behind a lock.
 struct ExecutionAnalytics {
@@ -155,8 +156,6 @@ struct ExecutionAnalytics {
     private var entries: [Entry] = []
     private var head = 0  // index of the oldest entry once `entries` is full (ring)
     private var held = 0
-    private(set) var overall = Totals()
-    private var pairs: [Int64: Totals] = [:]
     private var tracks: [Int32: AgentTrack] = [:]
     private var seconds: [Second]
     /// Executions ever added (including those since dropped).
@@ -177,6 +176,13 @@ struct ExecutionAnalytics {
     }
 
     var count: Int { held }
+
+    /// Totals over every held execution, by a scan.
+    var overall: Totals {
+        var totals = Totals()
+        for offset in 0..<held { totals.add(entries[(head + offset) % capacity], sign: 1) }
+        return totals
+    }
 
     // MARK: Adding and dropping
 
@@ -215,8 +221,6 @@ struct ExecutionAnalytics {
         }
         held += 1
         ingested += 1
-        overall.add(entry, sign: 1)
-        pairs[Self.pairKey(entry.agent, entry.task), default: Totals()].add(entry, sign: 1)
         tracks[entry.agent, default: AgentTrack()].record(success: entry.success, at: min(entry.timestamp, arrival.timeIntervalSince1970),
                                                           keep: AgentHealthRule.recentExecutions)
         let second = Int64(arrival.timeIntervalSince1970.rounded(.down))
@@ -234,10 +238,6 @@ struct ExecutionAnalytics {
         head = (head + 1) % capacity
         held -= 1
         if held == 0 { head = 0 }
-        overall.add(entry, sign: -1)
-        let key = Self.pairKey(entry.agent, entry.task)
-        pairs[key]?.add(entry, sign: -1)
-        if pairs[key]?.executions == 0 { pairs[key] = nil }
     }
 
     /// Declares that executions older than the held ones exist but were never added (the sample
@@ -409,26 +409,13 @@ struct ExecutionAnalytics {
     }
 
     /// Totals per (agent, task type) — the task name nil for executions without a type — over the
-    /// held executions, or only those with a timestamp at or after `since` (then computed exactly).
-    func groups(since: Date?, agent: String? = nil) -> [(agent: String, task: String?, totals: Totals)] {
-        var agentFilter: Int32?
-        if let agent {
-            guard let index = agentIndex[agent] else { return [] }
-            agentFilter = index
-        }
-        guard let since else {
-            return pairs.compactMap { key, totals in
-                if let agentFilter, agentFilter != Int32(truncatingIfNeeded: key >> 32) { return nil }
-                let (agent, task) = names(of: key)
-                return (agent, task, totals)
-            }
-        }
-        let limit = since.timeIntervalSince1970
+    /// held executions, or only those with a timestamp at or after `since`, by a scan.
+    func groups(since: Date?) -> [(agent: String, task: String?, totals: Totals)] {
+        let limit = since?.timeIntervalSince1970 ?? -.infinity
         var windowed: [Int64: Totals] = [:]
         for offset in 0..<held {
             let entry = entries[(head + offset) % capacity]
             guard entry.timestamp >= limit else { continue }
-            if let agentFilter, agentFilter != entry.agent { continue }
             windowed[Self.pairKey(entry.agent, entry.task), default: Totals()].add(entry, sign: 1)
         }
         return windowed.map { key, totals in
