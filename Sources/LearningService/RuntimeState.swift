@@ -184,38 +184,64 @@ struct RuntimeState: Sendable {
         feedRecent.insert(id)
     }
 
-    /// Applies executions the change feed delivered, skipping those applied directly.
+    /// Applies executions the change feed delivered, skipping those applied directly: counted in
+    /// the figures and learned from at once (the start-up's replay, and tests).
     mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+        learn(countFeed(records), arrival: arrival, new: false)
+    }
+
+    /// The counting half of `applyFeed`: confirms the rows for the next checkpoint and adds those
+    /// not applied directly to the figures. Returns them, for `learn` (the `FeedLearner` runs it
+    /// off the feed's path, so a burst of outside rows reaches the figures first).
+    mutating func countFeed(_ records: [ExecutionRecord]) -> [ExecutionRecord] {
         var fresh: [ExecutionRecord] = []
         fresh.reserveCapacity(records.count)
         var confirmed = WindowFigures.Batch()
         for record in records {
             let id = record.id ?? 0
             confirmed.add(record)
-            confirmedEarly[id] = nil
-            if appliedDirectly.removeValue(forKey: id) != nil { continue }
+            if !confirmedEarly.isEmpty { confirmedEarly[id] = nil }
+            if !appliedDirectly.isEmpty, appliedDirectly.removeValue(forKey: id) != nil { continue }
             noteFeedRecent(id)
             fresh.append(record)
         }
         figures.confirm(confirmed)
-        return apply(fresh, arrival: arrival, new: false)
+        if fresh.count == records.count {
+            // Only outside rows (the usual case for rows read from the table): the same cells.
+            for cell in confirmed.cells.values { knownAgents.insert(cell.agentName) }
+            figures.add(confirmed)
+        } else {
+            count(fresh)
+        }
+        return fresh
     }
 
-    /// Applies stored executions; returns the anomalies to publish: none for rows of the table's
-    /// replay at start-up (they are history, not news) or when anomaly detection is off. `new`
-    /// marks this service's own fresh writes, which are news even during the replay.
+    /// Applies stored executions: counted in the figures, then learned from (see `learn`).
     mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
+        count(records)
+        return learn(records, arrival: arrival, new: new)
+    }
+
+    /// Adds stored executions to the window's figures.
+    private mutating func count(_ records: [ExecutionRecord]) {
+        var batch = WindowFigures.Batch()
+        for record in records { batch.add(record) }
+        for cell in batch.cells.values { knownAgents.insert(cell.agentName) }
+        figures.add(batch)
+    }
+
+    /// Adds counted executions to the recent sample and the engine; returns the anomalies to
+    /// publish: none for rows of the table's replay at start-up (they are history, not news) or
+    /// when anomaly detection is off. `new` marks this service's own fresh writes, which are news
+    /// even during the replay.
+    mutating func learn(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
         var found: [LearningML.Anomaly] = []
         // During the start-up replay the rows are history: a model loaded from the store already
         // learned from them, and the first training of this run will learn from them.
         let live = replayDone || new
-        let report = config.anomalyDetectionEnabled && (replayDone || new)
-        var batch = WindowFigures.Batch()
-        defer { figures.add(batch) }
+        let report = config.anomalyDetectionEnabled && live
         for record in records {
             analytics.add(record, arrival: arrival)
-            batch.add(record)
-            knownAgents.insert(record.agentName)
             if live {
                 let anomalies = engine.observe(record)
                 if report { found.append(contentsOf: anomalies) }

@@ -62,8 +62,8 @@ struct WindowFigures {
         mutating func add(_ record: ExecutionRecord) {
             let timestamp = record.timestamp.timeIntervalSince1970
             let key = CellKey(pair: PairKey(agent: record.agentName, task: record.taskType), day: AggregateCell.day(of: timestamp))
-            if cells[key] == nil { cells[key] = AggregateCell(agentName: record.agentName, taskType: record.taskType, day: key.day) }
-            cells[key]!.include(record, at: timestamp)
+            cells[key, default: AggregateCell(agentName: record.agentName, taskType: record.taskType, day: key.day)]
+                .include(record, at: timestamp)
         }
     }
 

@@ -125,10 +125,21 @@ public final class ExecutionFeed: Sendable {
             state.gaps = start.gaps.map { FeedCursor.Gap(lo: $0.lowerBound, hi: $0.upperBound, seenAt: now) }
         }
         var reported: FeedPosition? = nil  // the first poll always reports where the feed stands
+        // While the feed is behind (a poll came back full), the next poll is read while the
+        // handler works on this one's rows: reading and decoding is about as costly as counting.
+        var prefetched: Task<Poll, any Error>? = nil
+        // Whether the last poll's rows were mostly outside rows (then the next reads them whole).
+        var outsideRows = false
+        defer { prefetched?.cancel() }
         while !Task.isCancelled {
             let poll: Poll
             do {
-                poll = try await self.poll(state)
+                if let next = prefetched {
+                    prefetched = nil
+                    poll = try await next.value
+                } else {
+                    poll = try await self.poll(state, whole: outsideRows)
+                }
             } catch let error as StoreError where error.isRetryable {
                 try? await Task.sleep(for: .seconds(max(settings.pollInterval, 0.5)))
                 continue
@@ -151,6 +162,12 @@ public final class ExecutionFeed: Sendable {
             ownWrites.prune(through: state.cursor)
             let records = poll.records.filter { deliver.contains($0.id ?? 0) }
             let own = poll.own.filter { deliver.contains($0) }
+            let behind = ids.count >= settings.batchSize
+            outsideRows = poll.records.count * 2 > ids.count
+            if behind {
+                let cursor = state, whole = outsideRows
+                prefetched = Task { try await self.poll(cursor, whole: whole) }
+            }
             if !records.isEmpty { try await handler(.executions(records)) }
             if !own.isEmpty { try await handler(.ownWrites(own)) }
             var position = FeedPosition(maxSeen: state.maxSeen, gaps: state.gaps.map { $0.lo...$0.hi })
@@ -160,7 +177,7 @@ public final class ExecutionFeed: Sendable {
                 reported = position
                 try await handler(.position(position))
             }
-            if poll.ids.count < settings.batchSize {
+            if !behind {
                 try? await Task.sleep(for: .seconds(settings.pollInterval))
             }
         }
@@ -178,7 +195,9 @@ public final class ExecutionFeed: Sendable {
         var own: [Int64]
     }
 
-    private func poll(_ state: FeedCursor) async throws -> Poll {
+    /// Reads what the feed has not delivered yet; `whole` reads the rows above the highest id
+    /// seen with every column at once (see the first read below).
+    private func poll(_ state: FeedCursor, whole: Bool = false) async throws -> Poll {
         let lo = PGText.array(state.gaps.map(\.lo))
         let hi = PGText.array(state.gaps.map(\.hi))
         let after = state.maxSeen
@@ -202,9 +221,16 @@ public final class ExecutionFeed: Sendable {
             // Two keyset reads, each an index range scan that stops at the limit: the ids above
             // the highest seen, and the ids that filled gaps. (One ORDER BY over their UNION ALL
             // made PostgreSQL sort every remaining id: 2.8 s a poll with 9.8 M rows left.)
-            let newer = try c.queryPrepared("feed_ids_after", """
-                SELECT e.id FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
-                """, [.int(after), .int(limit)])
+            // When the last poll read mostly outside rows (a COPY, another writer), the rows come
+            // whole in this first read: reading ids, then the same rows again by id range, cost
+            // PostgreSQL half again as much per outside row.
+            let newer = try whole
+                ? c.queryPrepared("feed_rows_after", """
+                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
+                    """, [.int(after), .int(limit)])
+                : c.queryPrepared("feed_ids_after", """
+                    SELECT e.id FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
+                    """, [.int(after), .int(limit)])
             var ids = (0..<newer.count).compactMap { newer.int64($0, 0) }
             if !state.gaps.isEmpty {
                 let filled = try c.queryPrepared("feed_ids_gaps", """
@@ -227,7 +253,18 @@ public final class ExecutionFeed: Sendable {
             }
             var records: [ExecutionRecord] = []
             if !missing.isEmpty {
-                records = try ExecutionColumns.records(ids: missing, on: c)
+                if whole {
+                    // Rows above the highest seen came whole; only gap fills are read again.
+                    var unread = Set(missing)
+                    let rows = (0..<newer.count).filter { unread.remove(newer.int64($0, 0) ?? 0) != nil }
+                    records = ExecutionColumns.records(newer, rows: rows)
+                    if !unread.isEmpty {
+                        records = (try ExecutionColumns.records(ids: Array(unread), on: c) + records)
+                            .sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+                    }
+                } else {
+                    records = try ExecutionColumns.records(ids: missing, on: c)
+                }
             }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
                         generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own)
@@ -270,7 +307,12 @@ enum ExecutionColumns {
     }
 
     static func records(_ rows: PGRows) -> [ExecutionRecord] {
-        (0..<rows.count).map { r in
+        records(rows, rows: Array(0..<rows.count))
+    }
+
+    /// The executions of rows `indices` (ascending) of a result in the `select` column order.
+    static func records(_ rows: PGRows, rows indices: [Int]) -> [ExecutionRecord] {
+        indices.map { r in
             ExecutionRecord(id: rows.int64(r, 0), agentName: rows[r, 1] ?? "", taskID: rows[r, 2], taskType: rows[r, 3],
                             executionTime: rows.double(r, 4), success: rows.bool(r, 5) ?? false,
                             errorMessage: rows[r, 6], resourceUsage: PGText.resourceUsage(fromJSON: rows[r, 7]),

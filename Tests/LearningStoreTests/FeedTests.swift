@@ -180,6 +180,49 @@ struct FeedTests {
         }
     }
 
+    @Test func outsideBurstsReadWholeStillDeliverGapsAndOwnWritesOnce() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            var settings = FeedSettings()
+            settings.pollInterval = 0.05
+            settings.gapGrace = 0.2
+            settings.batchSize = 40  // every poll of the burst comes back full: read ahead, rows whole
+            let feed = store.feed(settings)
+            let running = Task { try await feed.run { await log.take($0) } }
+            defer { running.cancel() }
+            #expect(await eventually(5) { store.writer.ownWrites.feedRunning })
+            // A transaction holds a low id open across the burst.
+            let slow = try PGConnection(url: url)
+            try slow.execute("BEGIN")
+            let low = try #require(try slow.query("""
+                INSERT INTO agents.execution_log (agent_name, success, timestamp) VALUES ('slow', true, NOW()) RETURNING id
+                """).int64(0, 0))
+            let c = try PGConnection(url: url)
+            try c.execute("""
+                INSERT INTO agents.execution_log (agent_name, task_type, execution_time, success, resource_usage, timestamp)
+                SELECT 'burst-' || (g % 3), 'load', g / 10.0, g % 7 <> 0, jsonb_build_object('cpu', g % 100, 'tokens', g), NOW()
+                FROM generate_series(1, 500) g
+                """)
+            #expect(await eventually(10) { await log.records.filter { $0.agentName.hasPrefix("burst-") }.count == 500 })
+            // Every row whole and right: its time, success and resources as inserted.
+            for r in await log.records where r.agentName.hasPrefix("burst-") {
+                let g = Int((r.executionTime ?? 0) * 10 + 0.5)
+                #expect(r.agentName == "burst-\(g % 3)" && r.success == (g % 7 != 0) && r.taskType == "load")
+                #expect(r.resourceUsage.cpu == Double(g % 100) && r.resourceUsage.tokens == Double(g))
+            }
+            try slow.execute("COMMIT")
+            #expect(await eventually(5) { await log.ids.contains(low) })
+            // After the burst our own writes still come by id, each once.
+            let acks = try await store.logExecutions((0..<120).map { i in record("own-\(i % 2)") })
+            #expect(await eventually(10) { Set(await log.ids).isSuperset(of: acks.map(\.id)) })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await log.ids.count == 500 + 1 + 120)
+            #expect(await log.duplicates == 0)
+            let byID = await log.ownIDs.count
+            #expect(byID >= 100, "own rows by id: \(byID) of 120")
+        }
+    }
+
     @Test func truncateWhileRunningSignalsResetAndReplays() async throws {
         try await TestDatabase.withStore { store, url in
             let log = FeedLog()

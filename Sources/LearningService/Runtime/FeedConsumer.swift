@@ -4,8 +4,8 @@ import LearningML
 import LearningStore
 
 /// Follows the store's change feed: brings the figures up to the table through the
-/// `AggregateKeeper`, applies every execution to the runtime state (anomalies to the
-/// `InsightPublisher`), declares the start-up complete once the feed passed the last id drawn
+/// `AggregateKeeper`, counts every execution in the figures and hands it to the `FeedLearner`
+/// (during the start-up's replay, learns from it at once), declares the start-up complete once the feed passed the last id drawn
 /// before it (then the first training starts), checkpoints at feed positions, and starts over
 /// after a TRUNCATE or a failure.
 final class FeedConsumer: RuntimeComponent {
@@ -15,14 +15,16 @@ final class FeedConsumer: RuntimeComponent {
     private let aggregates: AggregateKeeper
     private let insights: InsightPublisher
     private let models: ModelKeeper
+    private let learner: FeedLearner
 
     init(state: any RuntimeStateHolder, store: LearningStore, aggregates: AggregateKeeper, insights: InsightPublisher,
-         models: ModelKeeper, logger: @escaping @Sendable (String) -> Void) {
+         models: ModelKeeper, learner: FeedLearner, logger: @escaping @Sendable (String) -> Void) {
         self.state = state
         self.store = store
         self.aggregates = aggregates
         self.insights = insights
         self.models = models
+        self.learner = learner
         self.logger = logger
     }
 
@@ -58,6 +60,7 @@ final class FeedConsumer: RuntimeComponent {
     /// The feed passed `position`: declares the start-up done once it covers the target, and
     /// checkpoints the aggregates every `AggregateKeeper.checkpointInterval` seconds.
     private func notePosition(_ position: FeedPosition, generation: Int64) async {
+        learner.noteFeed(behind: !position.readToEnd)
         let reachedTarget = state.withState { state -> Bool in
             state.startup.rowsDone = state.figures.executions
             let startup = state.startup
@@ -89,6 +92,7 @@ final class FeedConsumer: RuntimeComponent {
         case .position:
             break
         case .reset:
+            learner.clear()
             state.withState { state in
                 state.reset()
                 state.replayDone = false
@@ -100,7 +104,14 @@ final class FeedConsumer: RuntimeComponent {
             state.withState { state in state.confirmOwn(ids) }
         case .executions(let records):
             let now = Date()
-            let anomalies = state.withState { state in state.applyFeed(records, arrival: now) }
+            // Counted at once; learned from by the learner once the start-up is done (before, at
+            // once, so the first training sees every replayed row).
+            let anomalies = state.withState { state -> [LearningML.Anomaly]? in
+                let fresh = state.countFeed(records)
+                guard state.replayDone else { return state.learn(fresh, arrival: now, new: false) }
+                learner.enqueue(fresh, generation: state.generation, arrival: now)
+                return nil
+            }
             var seen: [String: Date] = [:]
             for record in records {
                 let at = min(record.timestamp, now)
@@ -112,7 +123,7 @@ final class FeedConsumer: RuntimeComponent {
             } catch {
                 logger("could not record agents seen: \(error)")
             }
-            for anomaly in anomalies { await insights.publish(anomaly) }
+            for anomaly in anomalies ?? [] { await insights.publish(anomaly) }
         }
     }
 }

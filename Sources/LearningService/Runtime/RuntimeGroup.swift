@@ -66,14 +66,16 @@ struct RuntimeComponents: Sendable {
     let housekeeping: Housekeeping
     let retention: Retention
     let insights: InsightPublisher
+    let learner: FeedLearner
 
     init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
          insights: InsightPublisher, logger: @escaping @Sendable (String) -> Void) {
         self.insights = insights
         aggregates = AggregateKeeper(state: state, store: store, logger: logger)
         models = ModelKeeper(state: state, store: store, config: config, insights: insights, logger: logger)
+        learner = FeedLearner(state: state, publish: { [insights] in await insights.publish($0) }, logger: logger)
         feed = FeedConsumer(state: state, store: store, aggregates: aggregates, insights: insights, models: models,
-                            logger: logger)
+                            learner: learner, logger: logger)
         rollUps = PerformanceRollUps(state: state, store: store, config: config, logger: logger)
         housekeeping = Housekeeping(state: state, store: store, config: config, process: process, logger: logger)
         retention = Retention(state: state, store: store, config: config, aggregates: aggregates, logger: logger)
@@ -84,8 +86,9 @@ struct RuntimeComponents: Sendable {
         housekeeping.jobs + [insights.flushJob, models.retrainJob, rollUps.job] + retention.jobs
     }
 
-    /// What runs between `start()` and `shutdown()`: the feed consumer and the periodic jobs.
+    /// What runs between `start()` and `shutdown()`: the feed consumer, its learner and the
+    /// periodic jobs.
     var running: [any RuntimeComponent] {
-        [feed, JobScheduler(jobs: periodicJobs)]
+        [feed, learner, JobScheduler(jobs: periodicJobs)]
     }
 }
