@@ -328,22 +328,31 @@ extension LearningStore {
 
     /// The sums of one relation's rows (ids up to $1) per (agent, task type, day), with the
     /// histogram buckets of their times as a list (counted by `builtCells`).
+    ///
+    /// Reading `resource_usage` is most of the cost: each `->` copies the whole value out of the
+    /// row first, and a cast of a JSON number to float8 goes through its text. So each key is
+    /// taken out once (`OFFSET 0` keeps the planner from folding the inner select into the outer
+    /// one, which would take it out twice) and summed as numeric, converted once per cell:
+    /// 4.7 s instead of 8.4 s of PostgreSQL's CPU over 2 M rows.
     static func buildSQL(from relation: String) -> String {
         """
         SELECT agent_name, coalesce(task_type, ''), (timestamp::date - date '1970-01-01'), count(*),
                count(*) FILTER (WHERE success), count(b), coalesce(sum(execution_time) FILTER (WHERE b IS NOT NULL), 0),
-               count(cpu), coalesce(sum(cpu), 0), count(mem), coalesce(sum(mem), 0), count(tok), coalesce(sum(tok), 0),
+               count(cpu), coalesce(sum(cpu), 0)::float8, count(mem), coalesce(sum(mem), 0)::float8,
+               count(tok), coalesce(sum(tok), 0)::float8,
                extract(epoch from max(timestamp))::float8, coalesce(array_agg(b) FILTER (WHERE b IS NOT NULL), '{}')::text
         FROM (
-            SELECT agent_name, task_type, timestamp, success, execution_time, \(bucketSQL) b,
-                   CASE WHEN jsonb_typeof(resource_usage->'cpu') = 'number' THEN (resource_usage->'cpu')::float8
+            SELECT agent_name, task_type, timestamp, success, execution_time, b,
+                   CASE WHEN jsonb_typeof(c) = 'number' THEN c::numeric
                         WHEN jsonb_typeof(resource_usage->'cpu_percent') = 'number'
-                        THEN (resource_usage->'cpu_percent')::float8 END cpu,
-                   CASE WHEN jsonb_typeof(resource_usage->'memory_mb') = 'number'
-                        THEN (resource_usage->'memory_mb')::float8 END mem,
-                   CASE WHEN jsonb_typeof(resource_usage->'tokens') = 'number'
-                        THEN (resource_usage->'tokens')::float8 END tok
-            FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL
+                        THEN (resource_usage->'cpu_percent')::numeric END cpu,
+                   CASE WHEN jsonb_typeof(m) = 'number' THEN m::numeric END mem,
+                   CASE WHEN jsonb_typeof(t) = 'number' THEN t::numeric END tok
+            FROM (
+                SELECT agent_name, task_type, timestamp, success, execution_time, \(bucketSQL) b, resource_usage,
+                       resource_usage->'cpu' c, resource_usage->'memory_mb' m, resource_usage->'tokens' t
+                FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL OFFSET 0
+            ) s
         ) r GROUP BY 1, 2, 3
         """
     }
