@@ -39,6 +39,9 @@ public struct LearningEngine: Sendable {
     /// Per (agent, partner, task type) residuals, collected during the retrain re-scan only.
     var partnerStats: [Int64: PartnerStats]? = nil
     var latest = -Double.infinity
+    /// Per pair index: the log times of the window's older executions (``retrain(on:history:now:)``),
+    /// the pair's times when it has no recent rows.
+    var historyLogTime: [Int: Moments] = [:]
 
     /// The model format version written by ``serialize()``.
     public static let modelVersion = 1
@@ -175,7 +178,8 @@ public struct LearningEngine: Sendable {
                 p = min(max(Self.posteriorRate(prior: logit(prior), successes: Double(ps.successes) + ps.successAdjust,
                                                n: Double(ps.n), weights: g), 0.001), 0.999)
             }
-            if recent && parameters.recentMix > 0 {
+            // (A pair known only from the window's older executions, summed, has no recent ones.)
+            if recent && parameters.recentMix > 0 && ps.recentWeight > 0 {
                 let f = ps.lastSeen.isFinite && latest > ps.lastSeen
                     ? exp(-0.6931471805599453 * (latest - ps.lastSeen) / parameters.recencyHalfLife) : 1
                 let nr = ps.recentWeight * f
@@ -265,7 +269,9 @@ public struct LearningEngine: Sendable {
         guard let pi else {
             return (prior, tau2.squareRoot(), taskSigma)
         }
-        let m = pairs[Int(pi)].logTime
+        // A pair's recent rows tell its present pace; the window's older times (summed, undated)
+        // stand in only for a pair with no recent rows.
+        let m = pairs[Int(pi)].logTime.weight > 0 ? pairs[Int(pi)].logTime : historyLogTime[Int(pi)] ?? Moments()
         let nu0 = 6.0
         let s2 = (nu0 * taskSigma * taskSigma + max(m.weight - 1, 0) * m.variance) / (nu0 + max(m.weight - 1, 0))
         let w = m.weight / (m.weight + s2 / tau2)

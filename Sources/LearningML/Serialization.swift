@@ -33,6 +33,8 @@ struct EngineSnapshot: Codable {
     var handoffStats: [Int64: HandoffStats]
     var recordsSeen: Int
     var latest: Double
+    /// Absent in models written before the window's older executions were summed in.
+    var historyLogTime: [Int: Moments]?
 }
 
 extension LearningEngine {
@@ -45,7 +47,7 @@ extension LearningEngine {
         let snap = EngineSnapshot(parameters: parameters, agents: agents, tasks: tasks, pairIndex: pairIndex,
                                   pairs: pairs, agentStates: agentStates, taskStates: taskStates, model: model,
                                   errors: errors, synergy: synergy, handoffStats: handoffStats,
-                                  recordsSeen: recordsSeen, latest: latest)
+                                  recordsSeen: recordsSeen, latest: latest, historyLogTime: historyLogTime)
         let enc = JSONEncoder()
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         // Encoding plain Codable structs of numbers and strings cannot fail.
@@ -78,7 +80,7 @@ extension LearningEngine {
         self.init(parameters: snap.parameters)
         agents = snap.agents; tasks = snap.tasks; pairIndex = snap.pairIndex; pairs = snap.pairs
         agentStates = snap.agentStates; taskStates = snap.taskStates; model = snap.model; errors = snap.errors
-        synergy = snap.synergy; handoffStats = snap.handoffStats; recordsSeen = snap.recordsSeen; latest = snap.latest
+        synergy = snap.synergy; handoffStats = snap.handoffStats; recordsSeen = snap.recordsSeen; latest = snap.latest; historyLogTime = snap.historyLogTime ?? [:]
     }
 
     /// The hyperparameters to store beside the model (`agents.ml_models.hyperparameters`).

@@ -117,11 +117,11 @@ struct LogSketch: Sendable, Codable, Equatable {
     var counts: [UInt32] = Array(repeating: 0, count: LogSketch.bins)
     var total: UInt32 = 0
 
-    mutating func add(_ x: Double) {
+    mutating func add(_ x: Double, count: UInt32 = 1) {
         guard x > 0, x.isFinite else { return }
         let b = Int(((log(x) - Self.lo) / Self.width).rounded(.down))
-        counts[min(max(b, 0), Self.bins - 1)] &+= 1
-        total &+= 1
+        counts[min(max(b, 0), Self.bins - 1)] &+= count
+        total &+= count
     }
 
     /// The `q`-quantile (0...1), or nil when empty.

@@ -21,6 +21,15 @@ extension LearningEngine {
     /// with a model trained on the rest. Returns the report, including the anomalies found by
     /// re-scanning the history with the final baselines.
     public mutating func retrain(on records: [ExecutionRecord], now: Date) -> TrainingReport {
+        retrain(on: records, history: [], now: now)
+    }
+
+    /// ``retrain(on:now:)`` over `records` (the recent executions, whole) and `history` (the
+    /// older executions of the window, summed per agent and task type): the counts, success
+    /// rates and time distributions behind every shrunk estimate cover both, while what needs
+    /// single executions (hour effects, drift, collaboration, anomaly baselines, held-out
+    /// accuracy) comes from `records`.
+    public mutating func retrain(on records: [ExecutionRecord], history: [PairHistory], now: Date) -> TrainingReport {
         let clock = ContinuousClock.now
         let nowDay = days(now)
         let order = records.indices.sorted { records[$0].timestamp < records[$1].timestamp }
@@ -32,7 +41,7 @@ extension LearningEngine {
         let trainPart = order.filter { days(records[$0].timestamp) < cutoff }
         var brier = 0.0, mae = 0.0, nB = 0, nT = 0
         if trainPart.count >= 50 && trainPart.count < order.count {
-            let rows = holdout.fit(records, order: trainPart, now: cutoff, finalPass: false)
+            let rows = holdout.fit(records, order: trainPart, history: history, now: cutoff, finalPass: false)
             _ = rows
             for i in order where days(records[i].timestamp) >= cutoff && days(records[i].timestamp) <= nowDay {
                 let r = records[i]
@@ -46,7 +55,7 @@ extension LearningEngine {
 
         let params = parameters
         self = LearningEngine(parameters: params)
-        _ = fit(records, order: order, now: nowDay, finalPass: true)
+        _ = fit(records, order: order, history: history, now: nowDay, finalPass: true)
         var anomalies: [Anomaly] = []
         partnerStats = parameters.soloAdjustment ? [:] : nil
         rescan(records, order: order, anomalies: &anomalies)
@@ -84,7 +93,9 @@ extension LearningEngine {
 
     /// Accumulates `records[order]` and fits the model as of `now`. Returns the compact rows.
     @discardableResult
-    mutating func fit(_ records: [ExecutionRecord], order: [Int], now: Double, finalPass: Bool) -> [Row] {
+    mutating func fit(_ records: [ExecutionRecord], order: [Int], history: [PairHistory] = [], now: Double,
+                      finalPass: Bool) -> [Row] {
+        absorb(history)
         var rows: [Row] = []
         rows.reserveCapacity(order.count)
         for i in order {
@@ -106,6 +117,33 @@ extension LearningEngine {
         model.trained = true
         model.trainedAt = now
         return rows
+    }
+
+    /// Adds the summed older executions to the counting statistics of their agents, task types
+    /// and pairs (not to the recency-weighted ones, which describe the recent executions). A
+    /// pair's older times (`historyLogTime`) stand in for its time only when it has no recent
+    /// rows: they carry no dates, so a change of pace among them could not be seen, while the
+    /// recent rows tell the present pace.
+    mutating func absorb(_ history: [PairHistory]) {
+        for h in history where h.executions > 0 {
+            let a = agentID(h.agent)
+            agentStates[Int(a)].n += h.executions
+            agentStates[Int(a)].successes += h.successes
+            guard let name = h.taskType else { continue }
+            let t = taskID(name)
+            let pi = pairID(a, t)
+            taskStates[Int(t)].n += h.executions
+            taskStates[Int(t)].successes += h.successes
+            pairs[pi].n += h.executions
+            pairs[pi].successes += h.successes
+            var times = Moments()
+            for (time, count) in h.times where time > 0 && time.isFinite && count > 0 {
+                let lt = log(time)
+                taskStates[Int(t)].logTime.add(lt, weight: Double(count))
+                times.add(lt, weight: Double(count))
+            }
+            if times.weight > 0 { historyLogTime[pi] = times }
+        }
     }
 
     /// Additive effects (global + agent + task type) for success logit and mean log time, fitted

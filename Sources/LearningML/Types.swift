@@ -230,3 +230,25 @@ public struct TrainingReport: Sendable, Equatable {
     /// Anomalies found re-scanning the history with the trained baselines.
     public var anomalies: [Anomaly]
 }
+
+/// The executions of one agent and task type in the retention window that the training rows do
+/// not include (older than the recent sample the service holds), summed: what
+/// ``LearningEngine/retrain(on:history:now:)`` adds to the counting statistics.
+public struct PairHistory: Sendable {
+    public var agent: String
+    /// nil: executions without a task type.
+    public var taskType: String?
+    public var executions: Int
+    public var successes: Int
+    /// Execution times (> 0) with how many executions took about that long (a histogram's
+    /// buckets, each at its middle).
+    public var times: [(time: Double, count: Int)]
+
+    public init(agent: String, taskType: String?, executions: Int, successes: Int, times: [(time: Double, count: Int)]) {
+        self.agent = agent
+        self.taskType = taskType
+        self.executions = executions
+        self.successes = successes
+        self.times = times
+    }
+}

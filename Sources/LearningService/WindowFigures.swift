@@ -1,5 +1,6 @@
 import Foundation
 import LearningCore
+import LearningML
 import LearningStore
 
 /// The figures of every execution in the retention window, at any volume: sums per (agent, task
@@ -141,6 +142,32 @@ struct WindowFigures {
             }
         }
         return RuntimeState.performanceAnalytics(overall: overall, perAgent: perAgent, perTask: perTask)
+    }
+
+    /// The executions of the window that `sample` (the rows held for learning) does not hold,
+    /// per agent and task type: the window's sums less the sample's. Pure; the trainer runs it
+    /// off the runtime's lock on a copy of `pairs`.
+    static func history(window: [PairKey: Totals], sample: [ExecutionRecord]) -> [PairHistory] {
+        var held: [PairKey: AggregateCell] = [:]
+        for record in sample {
+            let key = PairKey(agent: record.agentName, task: record.taskType)
+            held[key, default: AggregateCell(agentName: record.agentName, taskType: record.taskType, day: 0)]
+                .include(record, at: record.timestamp.timeIntervalSince1970)
+        }
+        var history: [PairHistory] = []
+        for (key, totals) in window {
+            let inSample = held[key]
+            let executions = totals.executions - (inSample?.executions ?? 0)
+            guard executions > 0 else { continue }
+            var times: [(time: Double, count: Int)] = []
+            for (bucket, count) in totals.histogram where bucket != AggregateCell.zeroBucket {
+                let older = count - (inSample?.histogram[bucket] ?? 0)
+                if older > 0 { times.append((AggregateCell.value(of: bucket), Int(older))) }
+            }
+            history.append(PairHistory(agent: key.agent, taskType: key.task, executions: Int(executions),
+                                       successes: Int(max(0, totals.successes - (inSample?.successes ?? 0))), times: times))
+        }
+        return history
     }
 
     /// Executions of an agent in the window.

@@ -3,6 +3,7 @@ import LearningCore
 import Testing
 @testable import LearningService
 import LearningStore
+import LearningML
 
 /// How own writes, the feed's reports of them and outside rows combine: each row counted once,
 /// whichever arrives first, and no bookkeeping left behind.
@@ -79,5 +80,40 @@ struct RuntimeStateFeedTests {
         #expect(state.takeCheckpoint().cells.map(\.day) == [102])
         let pair = state.figures.pairs[WindowFigures.PairKey(agent: "a", task: "t")]
         #expect(pair?.executions == 1 && pair?.successes == 0 && pair?.histogram.values.reduce(0, +) == 1)
+    }
+}
+
+/// What the trainer learns beside the held sample: the window's executions the sample lacks.
+@Suite("Window history for training")
+struct WindowHistoryTests {
+    @Test func historyIsTheWindowLessTheSamplePerPair() throws {
+        let start = Date(timeIntervalSince1970: 1_790_000_000)
+        var rows: [ExecutionRecord] = []
+        for i in 0..<10 {
+            let agent = i < 8 ? "a" : "b"
+            let type: String? = i == 9 ? nil : "t"
+            let time: Double = i == 0 ? 0 : Double(i)
+            rows.append(ExecutionRecord(id: Int64(i + 1), agentName: agent, taskType: type, executionTime: time,
+                                        success: i % 3 != 0, timestamp: start.addingTimeInterval(Double(i) * 86_400)))
+        }
+        var figures = WindowFigures()
+        var batch = WindowFigures.Batch()
+        for row in rows { batch.add(row) }
+        figures.add(batch)
+        // The sample holds the newest four of (a, t): rows 4...7; (b, t) and (b, none) not at all.
+        let history = WindowFigures.history(window: figures.pairs, sample: Array(rows[4...7]))
+        let a: PairHistory = try #require(history.first { $0.agent == "a" && $0.taskType == "t" })
+        #expect(a.executions == 4 && a.successes == 2)  // rows 0...3: 0 and 3 failed
+        // Row 0's zero time is no log time; rows 1...3 each in their own bucket, at its middle.
+        let times: [Double] = a.times.map { $0.time }.sorted()
+        #expect(a.times.map { $0.count } == [1, 1, 1])
+        #expect(times.count == 3 && abs(times[0] - 1) < 0.02 && abs(times[1] - 2) < 0.04 && abs(times[2] - 3) < 0.06)
+        let bTyped = history.filter { $0.agent == "b" && $0.taskType == "t" }
+        let bUntyped = history.filter { $0.agent == "b" && $0.taskType == nil }
+        #expect(bTyped.map { $0.executions } == [1])
+        #expect(bUntyped.map { $0.executions } == [1] && bUntyped.map { $0.successes } == [0])
+        #expect(history.count == 3)
+        // A sample holding the whole window leaves no history.
+        #expect(WindowFigures.history(window: figures.pairs, sample: rows).isEmpty)
     }
 }

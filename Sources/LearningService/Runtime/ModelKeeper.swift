@@ -62,17 +62,19 @@ final class ModelKeeper: Sendable {
     func retrain(reason: String, asOf: Date? = nil) async throws -> RetrainResult {
         await gate.wait()
         defer { gate.signal() }
-        let (records, sequence, generation) = state.withState { state in
+        let (records, sequence, generation, window) = state.withState { state in
             state.trainingRunning = true
-            return (state.analytics.records(), state.analytics.ingested, state.generation)
+            return (state.analytics.records(), state.analytics.ingested, state.generation, state.figures.pairs)
         }
         state.refreshSnapshot()
         let parameters = EngineParameters(config: config)
         let trainedOn = asOf ?? Date()
-        let (engine, report) = await Self.runOnThread {
+        // The held sample whole, and the rest of the window summed from the aggregates.
+        let (engine, report, older) = await Self.runOnThread {
+            let history = WindowFigures.history(window: window, sample: records)
             var engine = LearningEngine(parameters: parameters)
-            let report = engine.retrain(on: records, now: trainedOn)
-            return (engine, report)
+            let report = engine.retrain(on: records, history: history, now: trainedOn)
+            return (engine, report, history.reduce(0) { $0 + $1.executions })
         }
         let info = TrainingInfo(report, trainedOn: trainedOn,
                                 version: "\(LearningEngine.modelVersion).\(Int64(Date().timeIntervalSince1970 * 1000))")
@@ -84,7 +86,7 @@ final class ModelKeeper: Sendable {
         guard installed else {
             throw ServiceError.unavailable("the execution table was reset during training; retry")
         }
-        logger("retrained (\(reason)) on \(records.count) executions in \(String(format: "%.3f", report.durationSeconds)) s; "
+        logger("retrained (\(reason)) on \(records.count) executions (and \(older) older ones of the window, summed) in \(String(format: "%.3f", report.durationSeconds)) s; "
                + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
         LearningService.returnFreedMemory()
         await storeModel(engine, info: info)
