@@ -218,8 +218,10 @@ class LearningSystemClient:
     async def stream_executions(self, executions: Executions, *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Client-streaming ingest (``StreamExecutions``) of an iterable or async iterable of
         executions: answers ``{"accepted", "duplicates"}`` once every record is committed. Not
-        retried (the records may come from a one-shot iterator); each carries an ``event_id`` so
-        that sending them again stores nothing twice."""
+        retried (the records may come from a one-shot iterator). The server stores what arrived
+        before a failure; give the executions ``event_id`` values of your own when you may send
+        them again, so that nothing is stored twice. An execution the client refuses raises
+        ``ValueError`` (naming its index) and ends the call."""
         stub = self._stub("StreamExecutions", "stream_unary")
         source = _ExecutionStream(executions)
         try:
@@ -228,6 +230,9 @@ class LearningSystemClient:
         except grpc.aio.AioRpcError as error:
             source.raise_if_failed()
             raise self._error("StreamExecutions", error) from None
+        except asyncio.CancelledError:
+            source.raise_if_failed()  # grpc.aio cancels the call when the request iterator raises
+            raise
         self.stats.add("calls")
         return C.message_to_dict(response)
 
@@ -243,6 +248,9 @@ class LearningSystemClient:
         except grpc.aio.AioRpcError as error:
             source.raise_if_failed()
             raise self._error("IngestExecutions", error) from None
+        except asyncio.CancelledError:
+            source.raise_if_failed()
+            raise
         finally:
             call.cancel()
 
