@@ -20,7 +20,7 @@ command -v protoc-c >/dev/null || { echo "missing protoc-c: apt-get install prot
 command -v protoc >/dev/null || { echo "missing protoc: apt-get install protobuf-compiler" >&2; exit 2; }
 
 OWN_PROTOS=$(cd Protos && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
-STD_PROTOS="google/protobuf/timestamp.proto grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto"
+STD_PROTOS="google/protobuf/timestamp.proto google/protobuf/duration.proto grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto"
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
