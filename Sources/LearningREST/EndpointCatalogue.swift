@@ -253,11 +253,18 @@ public enum EndpointCatalogue {
                             obj(["key": .string("gen_ai.usage.output_tokens"), "value": obj(["intValue": .string("2000")])]),
                         ]),
                         "status": obj(["code": .int(1)]),
+                    ]), obj([
+                        "traceId": .string("5b8efff798038103d269b633813fc60c"), "spanId": .string("eee19b7ec3c1b175"),
+                        "parentSpanId": .string("eee19b7ec3c1b174"), "name": .string("chat gpt-4o"), "kind": .int(3),
+                        "startTimeUnixNano": .string("1737800960000000000"), "endTimeUnixNano": .string("1737800990000000000"),
+                        "attributes": .array([
+                            obj(["key": .string("gen_ai.operation.name"), "value": obj(["stringValue": .string("chat")])]),
+                        ]),
                     ])])])]),
                  ])])]),
                  responseExample: obj(["partialSuccess": obj([
                     "rejectedSpans": .string("0"),
-                    "errorMessage": .string("3 span(s) skipped: not agent work (no invoke_agent operation or gen_ai.agent.name)"),
+                    "errorMessage": .string("1 span(s) skipped: not agent work (no invoke_agent operation or gen_ai.agent.name)"),
                  ])]),
                  requiresKey: true, errors: [400, 401, 413, 415, 429, 503]),
 
