@@ -68,7 +68,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
         .target(name: "OTLPWire",
-                dependencies: ["LearningService", "ProtobufCSupport", "LearningProtoC", "CProtobufC", "CZlib"],
+                dependencies: ["LearningCore", "ProtobufCSupport", "LearningProtoC", "CProtobufC", "CZlib"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningRPC",
                 dependencies: ["LearningService", "H2Transport", "GRPCWire", "ProtobufCSupport",

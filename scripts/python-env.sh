@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The Python test peers: a virtualenv in .venv/ with real gRPC clients (grpcio, its health-checking
 # and reflection clients), asyncpg for the guide's direct-database integration, pytest, the
-# OpenTelemetry SDK with its OTLP gRPC and HTTP exporters (OTLP ingest tests); and Python
+# OpenTelemetry SDK with its OTLP gRPC and HTTP exporters and Pydantic AI, an agent framework with
+# its own GenAI instrumentation and an offline test model (OTLP ingest tests); and Python
 # stubs generated from Protos/ into .venv/gen. Idempotent; prints the python path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(grpcio==1.85.3 grpcio-tools==1.85.1 protobuf==7.36.2 grpcio-health-checking==1.85.1
       grpcio-reflection==1.85.1 asyncpg==0.32.0 pytest==9.2.0
       opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-proto==1.45.2
-      opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
+      opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+      pydantic-ai-slim==2.78.0)
 scripts/venv-install.sh "${PKGS[@]}"
 mkdir -p .venv/gen
 # Only the service's own API: the OTLP messages under Protos/opentelemetry come from the

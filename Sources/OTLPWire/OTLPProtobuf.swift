@@ -2,7 +2,7 @@
 // compiled by protoc-c): the request into `OTLPSpan`s, the answer from an `OTLPExportResult`.
 // Used by the gRPC TraceService and by `POST /v1/traces` with `Content-Type: application/x-protobuf`.
 import CProtobufC
-public import LearningService
+public import LearningCore
 import LearningProtoC
 import ProtobufCSupport
 

@@ -1,4 +1,5 @@
 import Foundation
+import LearningCore
 import LearningService
 import Testing
 
@@ -16,6 +17,15 @@ struct OTLPIngestTests {
             let protos = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
                 .deletingLastPathComponent().appendingPathComponent("Protos").path
             let output = try server.runPython("otlp_suite.py", ["127.0.0.1:\(server.port)", server.databaseURL, Self.apiKey, protos])
+            #expect(output.contains("ALL CHECKS PASSED"))
+        }
+    }
+
+    @Test func anAgentFrameworksOwnInstrumentationReachesTheServiceByItsEndpointAlone() async throws {
+        try await ServerTests().onOwnThread {
+            let server = try ServerProcess.start(environment: ["LEARNING_API_KEYS": Self.apiKey])
+            defer { server.stop() }
+            let output = try server.runPython("otlp_instrumented.py", ["127.0.0.1:\(server.port)", server.databaseURL, Self.apiKey])
             #expect(output.contains("ALL CHECKS PASSED"))
         }
     }
