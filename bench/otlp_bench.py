@@ -62,7 +62,9 @@ def batch_request(n):
 def phase(kind, round_number):
     # Enough distinct requests for the phase (each span/row is new: no duplicates are measured).
     make, call = (otlp_request, export) if kind == "otlp" else (batch_request, log_batch)
-    estimate = int(seconds * 40) + concurrency * 2
+    # Requests for the phase at the most the service was seen to take (a phase that runs out
+    # stops early; its rate is still items over the time it ran).
+    estimate = int(seconds * (60 if kind == "otlp" else 160) * 500 / batch) + concurrency * 2
     requests = [make(batch) for _ in range(estimate)]
     lock = threading.Lock()
     done = [0, 0]

@@ -3,9 +3,9 @@
 // `POST /v1/traces` calls too). Back-pressure is UNAVAILABLE with a `google.rpc.retryinfo-bin`
 // trailer (OTLP exporters wait that long) and `grpc-retry-pushback-ms`.
 public import H2Transport
-public import LearningCore
+import LearningCore
 public import LearningService
-public import GRPCWire
+import GRPCWire
 import Foundation
 import OTLPWire
 

@@ -2,7 +2,7 @@
 // and by the REST shim from OTLP JSON), mapped to executions with the GenAI semantic conventions
 // and stored through the same `logExecutions` handler as every other write. docs/API.md
 // "OpenTelemetry ingest" documents the mapping.
-public import Foundation
+import Foundation
 public import LearningCore
 
 /// Spans to executions, following the OpenTelemetry GenAI semantic conventions.
