@@ -62,6 +62,7 @@ public struct LearningConfig: Sendable, Equatable {
     public struct OTLP: Sendable, Equatable {
         /// Span attributes that name an execution's task type, the first present one wins.
         public var taskTypeAttributes = ["task.type", "gen_ai.task.type", "gen_ai.tool.name", "gen_ai.operation.name"]
+        /// The defaults.
         public init() {}
     }
 

@@ -4,11 +4,17 @@
 
 /// A span attribute's value (OTLP `AnyValue`).
 public enum OTLPValue: Sendable, Equatable {
+    /// `string_value`.
     case string(String)
+    /// `bool_value`.
     case bool(Bool)
+    /// `int_value` (OTLP JSON may write it as a string).
     case int(Int64)
+    /// `double_value`.
     case double(Double)
+    /// `bytes_value`.
     case bytes([UInt8])
+    /// `array_value`, nested at most 4 deep and 256 long.
     case array([OTLPValue])
     /// A key-value list (kept only as present; the mapping reads no nested attribute).
     case keyValueList
@@ -40,9 +46,12 @@ public enum OTLPValue: Sendable, Equatable {
 
 /// One event of a span (an `exception` event carries `exception.type` and `exception.message`).
 public struct OTLPSpanEvent: Sendable, Equatable {
+    /// The event's name, e.g. `exception`.
     public var name: String
+    /// Its attributes by key.
     public var attributes: [String: OTLPValue]
 
+    /// An event.
     public init(name: String, attributes: [String: OTLPValue]) {
         self.name = name
         self.attributes = attributes
@@ -55,19 +64,26 @@ public struct OTLPSpan: Sendable, Equatable {
     public var traceID: [UInt8]
     /// 8 bytes.
     public var spanID: [UInt8]
+    /// The parent span's id; empty for a root span.
     public var parentSpanID: [UInt8]
+    /// The span's name, e.g. `invoke_agent director`.
     public var name: String
     /// Nanoseconds since the Unix epoch.
     public var startTimeUnixNano: UInt64
+    /// Nanoseconds since the Unix epoch.
     public var endTimeUnixNano: UInt64
+    /// The span's attributes by key (at most 256 are read).
     public var attributes: [String: OTLPValue]
     /// The attributes of the span's resource (`service.name`, ...).
     public var resourceAttributes: [String: OTLPValue]
     /// `STATUS_CODE_UNSET` 0, `OK` 1, `ERROR` 2.
     public var statusCode: Int
+    /// The status message (set with `ERROR`).
     public var statusMessage: String
+    /// The span's events (an `exception` event records an exception).
     public var events: [OTLPSpanEvent]
 
+    /// A span.
     public init(traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8] = [], name: String,
                 startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, attributes: [String: OTLPValue] = [:],
                 resourceAttributes: [String: OTLPValue] = [:], statusCode: Int = 0, statusMessage: String = "",
@@ -99,6 +115,7 @@ public struct OTLPExportResult: Sendable, Equatable {
     /// Up to 5 reasons for rejected spans, each naming the span.
     public var rejections: [String] = []
 
+    /// Nothing stored, skipped or rejected yet.
     public init() {}
 
     /// `ExportTracePartialSuccess.error_message`: the rejections, and the skipped spans as a

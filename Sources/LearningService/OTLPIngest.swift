@@ -9,8 +9,11 @@ public import LearningCore
 public enum OTLPMapping {
     /// An execution made from a span, or why not.
     public enum Outcome: Sendable, Equatable {
+        /// Agent work: the execution to store.
         case execution(ExecutionInput)
+        /// Not agent work (counted, not stored).
         case skipped
+        /// Agent work that cannot be an execution, and why.
         case rejected(String)
     }
 

@@ -11,8 +11,10 @@ public struct OTLPDecodeError: Error, Sendable, Equatable, CustomStringConvertib
     /// What was wrong, safe to show to the client.
     public var detail: String
 
+    /// An error with its detail.
     public init(_ detail: String) { self.detail = detail }
 
+    /// The detail.
     public var description: String { detail }
 }
 

@@ -84,6 +84,8 @@ class Health:
 
 @dataclass
 class RecommendedResources:
+    """``Prediction.resources``: what the agent is expected to use."""
+
     cpu: float
     memory_mb: float
     tokens: float
@@ -137,6 +139,8 @@ class Recommendation:
 
 @dataclass
 class TaskTypePerformance:
+    """One entry of ``AgentPerformance.task_types``."""
+
     task_type: str
     executions: int
     success_rate: float
