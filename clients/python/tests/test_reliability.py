@@ -18,6 +18,7 @@ from learning_system_client import (
     InvalidArgument,
     LearningSystemClient,
     NotFound,
+    ResourceExhausted,
     RetryPolicy,
     SyncLearningSystemClient,
     Unauthenticated,
@@ -229,3 +230,49 @@ def test_resource_exhausted_honours_the_servers_retry_delay(fresh_server):
     assert errors, "no call was refused"
     assert all(e.code == grpc.StatusCode.RESOURCE_EXHAUSTED for e in errors), errors
     assert all(e.retry_after is not None and e.retry_after > 0 for e in errors)
+
+
+def test_retry_waits_the_pushback_the_server_sends():
+    """The wait itself, measured: a gRPC server (grpcio) that refuses twice with
+    RESOURCE_EXHAUSTED and `grpc-retry-pushback-ms: 400`, as learning-server's overload does, then
+    answers. The real server's trailer is checked in test_resource_exhausted_honours_the_servers_retry_delay."""
+    from concurrent import futures
+
+    from learning_system_client._proto import learning_pb2 as pb
+
+    calls = []
+
+    def log_executions(request, context):
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            context.set_trailing_metadata((("grpc-retry-pushback-ms", "400"),))
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "the ingest queue is full (retry after 0.4 s)")
+        return pb.LogExecutionsResponse(accepted=len(request.executions))
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    handler = grpc.method_handlers_generic_handler("learning.v1.LearningSystem", {
+        "LogExecutions": grpc.unary_unary_rpc_method_handler(
+            log_executions, request_deserializer=pb.LogExecutionsRequest.FromString,
+            response_serializer=pb.LogExecutionsResponse.SerializeToString)})
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with SyncLearningSystemClient(f"127.0.0.1:{port}", retry=RetryPolicy(initial_backoff=0.01)) as client:
+            assert client.log_performances([execution("pushback")]) == {"accepted": 1, "duplicates": 0}
+            assert client.stats.retries == 2
+        gaps = [b - a for a, b in zip(calls, calls[1:])]
+        assert len(calls) == 3 and all(gap >= 0.39 for gap in gaps), gaps
+
+        async def refused_once_more():
+            calls.clear()
+            async with LearningSystemClient(f"127.0.0.1:{port}", retry=RetryPolicy(max_attempts=2)) as client:
+                with pytest.raises(ResourceExhausted) as failure:
+                    await client.log_performances([execution("pushback")])
+                return failure.value
+
+        error = asyncio.run(refused_once_more())
+        assert error.code == grpc.StatusCode.RESOURCE_EXHAUSTED and error.retry_after == 0.4 and error.attempts == 2
+        assert calls[1] - calls[0] >= 0.39
+    finally:
+        server.stop(None)
