@@ -17,6 +17,7 @@ let package = Package(
         // The pure wire-format modules, as libraries so fuzz/ (a separate package) can depend on them.
         .library(name: "GRPCWire", targets: ["GRPCWire"]),
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
+        .library(name: "OTLPWire", targets: ["OTLPWire"]),
     ],
     targets: [
         // MARK: C libraries and generated bindings
@@ -65,12 +66,16 @@ let package = Package(
         .target(name: "LearningService",
                 dependencies: ["LearningCore", "LearningML", "LearningStore", "CMemory"],
                 swiftSettings: swiftSettings),
+        /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
+        .target(name: "OTLPWire",
+                dependencies: ["LearningCore", "ProtobufCSupport", "LearningProtoC", "CProtobufC", "CZlib"],
+                swiftSettings: swiftSettings),
         .target(name: "LearningRPC",
                 dependencies: ["LearningService", "H2Transport", "GRPCWire", "ProtobufCSupport",
-                               "LearningProtoC", "CProtobufC"],
+                               "LearningProtoC", "CProtobufC", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningREST",
-                dependencies: ["LearningService", "H2Transport"],
+                dependencies: ["LearningService", "H2Transport", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",

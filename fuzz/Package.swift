@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// libFuzzer harnesses for the transport's parsers. Run them with scripts/fuzz.sh (see docs/FUZZING.md);
+// libFuzzer harnesses for the parsers of untrusted bytes. Run them with scripts/fuzz.sh (see docs/FUZZING.md);
 // they build with -sanitize=fuzzer,address, which plain `swift build` of the root package never uses.
 import PackageDescription
 
@@ -15,6 +15,9 @@ let package = Package(
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
         .executableTarget(name: "FuzzGRPCDeframer",
                           dependencies: ["CFuzzerDriver", .product(name: "GRPCWire", package: "learning-system")],
+                          swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+        .executableTarget(name: "FuzzOTLPDecoder",
+                          dependencies: ["CFuzzerDriver", .product(name: "OTLPWire", package: "learning-system")],
                           swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]
 )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer harnesses of fuzz/ (HTTP/1.1 request parser, gRPC deframer + stream state
-# machine) for a bounded time each, starting from the committed seed corpus in fuzz/corpus/.
+# machine, OTLP trace export decoder with gzip) for a bounded time each, starting from the committed seed corpus in fuzz/corpus/.
 # usage: scripts/fuzz.sh [seconds-per-harness]   (default 60)
 # Fails if a harness crashes, or if libFuzzer reports no coverage (instrumentation silently off).
 set -euo pipefail
@@ -13,7 +13,7 @@ BIN=$(swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-a
 WORK=$(mktemp -d /tmp/learning-fuzz.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 status=0
-for pair in FuzzHTTP1Parser:http1 FuzzGRPCDeframer:grpc; do
+for pair in FuzzHTTP1Parser:http1 FuzzGRPCDeframer:grpc FuzzOTLPDecoder:otlp; do
   name=${pair%%:*} corpus=${pair##*:}
   mkdir -p "$WORK/$corpus" "$WORK/artifacts-$corpus"
   echo "== $name for ${SECONDS_EACH}s (seeds: fuzz/corpus/$corpus)"

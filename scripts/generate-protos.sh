@@ -6,7 +6,8 @@
 #   scripts/generate-protos.sh --check  exit 1 if Generated/ differs from what would be generated
 #
 # Needs: protobuf-c-compiler (protoc-c 1.4.1), protobuf-compiler (protoc), libprotobuf-dev
-# (google/protobuf/*.proto), grpc-proto (grpc/health, grpc/reflection).
+# (google/protobuf/*.proto), grpc-proto (grpc/health, grpc/reflection); python3-venv for the
+# Python client's messages (grpcio-tools in .venv, installed by scripts/venv-install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ command -v protoc-c >/dev/null || { echo "missing protoc-c: apt-get install prot
 command -v protoc >/dev/null || { echo "missing protoc: apt-get install protobuf-compiler" >&2; exit 2; }
 
 OWN_PROTOS=$(cd Protos && find . -name '*.proto' | sed 's|^\./||' | LC_ALL=C sort)
-STD_PROTOS="google/protobuf/timestamp.proto grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto"
+STD_PROTOS="google/protobuf/timestamp.proto google/protobuf/duration.proto grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto"
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -54,17 +55,41 @@ unsigned long learning_descriptor_set_length(void);
 H
 rm "$OUT/learning_descriptor_set.pb"
 
+# The Python client's messages (clients/python), committed like Generated/: made by grpcio-tools'
+# protoc from the project virtualenv, whose gencode version the client's protobuf pin must match.
+PY_CLIENT=clients/python/src/learning_system_client/_proto
+PY_OUT="$OUT.py"
+mkdir -p "$PY_OUT"
+trap 'rm -rf "$OUT" "$PY_OUT"' EXIT
+scripts/venv-install.sh grpcio-tools==1.85.1 protobuf==7.36.2
+.venv/bin/python -m grpc_tools.protoc -I Protos --python_out="$PY_OUT" --pyi_out="$PY_OUT" \
+  learning/v1/learning.proto >&2
+mkdir -p "$PY_OUT/client"
+cp "$PY_OUT/learning/v1/learning_pb2.py" "$PY_OUT/learning/v1/learning_pb2.pyi" "$PY_OUT/client/"
+
 if [ "${1:-}" = "--check" ]; then
+  stale=0
   if diff -r -q "$OUT" Generated >/dev/null 2>&1; then
     echo "Generated/ is up to date"
   else
     echo "Generated/ is stale: run scripts/generate-protos.sh and commit the result" >&2
     diff -r -q "$OUT" Generated >&2 || true
-    exit 1
+    stale=1
   fi
+  for f in learning_pb2.py learning_pb2.pyi; do
+    if ! cmp -s "$PY_OUT/client/$f" "$PY_CLIENT/$f"; then
+      echo "$PY_CLIENT/$f is stale: run scripts/generate-protos.sh and commit the result" >&2
+      stale=1
+    fi
+  done
+  [ $stale -eq 0 ] || exit 1
+  echo "$PY_CLIENT is up to date"
 else
   rm -rf Generated
   mkdir -p Generated
   cp -r "$OUT"/. Generated/
   echo "Generated/ regenerated ($(find Generated -type f | wc -l) files)"
+  mkdir -p "$PY_CLIENT"
+  cp "$PY_OUT/client/learning_pb2.py" "$PY_OUT/client/learning_pb2.pyi" "$PY_CLIENT/"
+  echo "$PY_CLIENT regenerated"
 fi

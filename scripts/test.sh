@@ -8,7 +8,9 @@
 #   5. starts a throwaway PostgreSQL on a private socket and port (and, when it can, a second one
 #      with pgvector: scripts/pgvector-cluster.sh, an optional peer that never fails the run)
 #   6. builds (`swift build --build-tests`) and runs `swift test`
-#   7. runs the shell tests of the scripts (scripts/tests/*_test.sh)
+#   7. installs the Python client (pip install ./clients/python) and runs its pytest suite against
+#      real learning-server processes on the throwaway cluster
+#   8. runs the shell tests of the scripts (scripts/tests/*_test.sh)
 # and stops the cluster whatever happened. Every step is reported in a summary; the last line is
 # `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
 # exit status is non-zero when anything failed.
@@ -17,7 +19,8 @@
 # (the pgvector cluster, only when it started), LEARNING_TEST_PYTHON
 # (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
-# for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X).
+# for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X),
+# LEARNING_PYTEST_TIMEOUT (seconds for the Python client's tests, default 900).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -149,8 +152,37 @@ PY
   return $rc
 }
 
+python_client_tests() { # clients/python: installed as a user would, its pytest suite against real servers
+  local rc counts
+  .venv/bin/pip install -q ./clients/python || return 1
+  (cd clients/python && LEARNING_SERVER_BINARY="$ROOT/.build/debug/learning-server" \
+    timeout --kill-after=30 "${LEARNING_PYTEST_TIMEOUT:-900}" "$ROOT/.venv/bin/python" -m pytest -q \
+    -p no:cacheprovider --junitxml "$RESULTS/pytest.xml" tests)
+  rc=$?
+  counts=$(python3 - "$RESULTS/pytest.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ok = bad = 0
+try:
+    for case in ET.parse(sys.argv[1]).iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            bad += 1
+        elif case.find("skipped") is None:
+            ok += 1
+except (OSError, ET.ParseError):
+    pass
+print(ok, bad)
+PY
+  ) || counts="0 0"
+  read -r ok bad <<<"$counts"
+  passed=$((passed + ok)); failed=$((failed + bad))
+  echo "python client tests: $ok passed, $bad failed (exit $rc)"
+  if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
+  return $rc
+}
+
 if step "swift build --build-tests" swift build --build-tests; then
   step "swift test" swift_tests
+  step "Python client tests (clients/python)" python_client_tests
 else
   failed=$((failed + 1))
 fi

@@ -58,6 +58,14 @@ public struct LearningConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// OpenTelemetry ingest (OTLP spans of agent work become executions).
+    public struct OTLP: Sendable, Equatable {
+        /// Span attributes that name an execution's task type, the first present one wins.
+        public var taskTypeAttributes = ["task.type", "gen_ai.task.type", "gen_ai.tool.name", "gen_ai.operation.name"]
+        /// The defaults.
+        public init() {}
+    }
+
     public var environment = "development"
     public var logLevel = "INFO"
     public var database = Database()
@@ -65,6 +73,7 @@ public struct LearningConfig: Sendable, Equatable {
     public var performance = Performance()
     public var agents = Agents()
     public var server = Server()
+    public var otlp = OTLP()
     public var anomalyDetectionEnabled = true
 
     public init() {}

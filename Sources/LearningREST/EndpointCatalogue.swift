@@ -236,6 +236,37 @@ public enum EndpointCatalogue {
                  requestExample: obj(["executions": .array([executionExample])]),
                  responseExample: obj(["accepted": .int(1), "duplicates": .int(0)]),
                  requiresKey: true, errors: [400, 401, 413, 415, 422, 429, 503]),
+        Endpoint(id: .otlpTraces, method: "POST", path: "/v1/traces",
+                 summary: "OTLP/HTTP trace export (protobuf or JSON, gzip allowed): spans of agent work become executions; twin of opentelemetry.proto.collector.trace.v1.TraceService/Export.",
+                 rpc: nil, tag: "Ingest",
+                 requestExample: obj(["resourceSpans": .array([obj([
+                    "resource": obj(["attributes": .array([obj(["key": .string("service.name"), "value": obj(["stringValue": .string("crew")])])])]),
+                    "scopeSpans": .array([obj(["spans": .array([obj([
+                        "traceId": .string("5b8efff798038103d269b633813fc60c"), "spanId": .string("eee19b7ec3c1b174"),
+                        "name": .string("invoke_agent director"), "kind": .int(1),
+                        "startTimeUnixNano": .string("1737800958000000000"), "endTimeUnixNano": .string("1737801000500000000"),
+                        "attributes": .array([
+                            obj(["key": .string("gen_ai.operation.name"), "value": obj(["stringValue": .string("invoke_agent")])]),
+                            obj(["key": .string("gen_ai.agent.name"), "value": obj(["stringValue": .string("director")])]),
+                            obj(["key": .string("task.type"), "value": obj(["stringValue": .string("strategic_planning")])]),
+                            obj(["key": .string("gen_ai.usage.input_tokens"), "value": obj(["intValue": .string("6000")])]),
+                            obj(["key": .string("gen_ai.usage.output_tokens"), "value": obj(["intValue": .string("2000")])]),
+                        ]),
+                        "status": obj(["code": .int(1)]),
+                    ]), obj([
+                        "traceId": .string("5b8efff798038103d269b633813fc60c"), "spanId": .string("eee19b7ec3c1b175"),
+                        "parentSpanId": .string("eee19b7ec3c1b174"), "name": .string("chat gpt-4o"), "kind": .int(3),
+                        "startTimeUnixNano": .string("1737800960000000000"), "endTimeUnixNano": .string("1737800990000000000"),
+                        "attributes": .array([
+                            obj(["key": .string("gen_ai.operation.name"), "value": obj(["stringValue": .string("chat")])]),
+                        ]),
+                    ])])])]),
+                 ])])]),
+                 responseExample: obj(["partialSuccess": obj([
+                    "rejectedSpans": .string("0"),
+                    "errorMessage": .string("1 span(s) skipped: not agent work (no invoke_agent operation or gen_ai.agent.name)"),
+                 ])]),
+                 requiresKey: true, errors: [400, 401, 413, 415, 429, 503]),
 
         Endpoint(id: .performanceAnalytics, method: "GET", path: "/analytics/performance",
                  summary: "Overall performance: totals, per agent and per task type.", rpc: "GetPerformanceAnalytics",

@@ -1,5 +1,7 @@
 public import H2Transport
+public import LearningCore
 public import LearningService
+import OTLPWire
 import Synchronization
 
 // The REST shim: route, authorize, decode into the service's request struct, call the same handler
@@ -13,8 +15,10 @@ import Synchronization
 /// router.http = makeRESTHandler(service: service)
 /// ```
 public func makeRESTHandler(service: any LearningHandlers,
-                            maxBodyBytes: Int = 8 << 20) -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
-    let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes)
+                            maxBodyBytes: Int = 8 << 20,
+                            otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes)
+    -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
+    let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes, otlpTaskTypeAttributes: otlpTaskTypeAttributes)
     return { request in shim.handler(for: request) }
 }
 
@@ -24,6 +28,8 @@ public struct RESTShim: Sendable {
     public let service: any LearningHandlers
     /// Bodies larger than this get 413 (the transport enforces its own limit before this one).
     public let maxBodyBytes: Int
+    /// Span attributes that name an execution's task type in OTLP exports (`otlp.task_type_attributes`).
+    public let otlpTaskTypeAttributes: [String]
     private let router = RESTRouter()
     /// `GET /health`, built once: the hot path skips routing and allocates nothing per request
     /// beyond what the service's report needs.
@@ -34,9 +40,11 @@ public struct RESTShim: Sendable {
     private static let docsBody = Array(APIDocumentation.htmlPage().utf8)
 
     /// A shim over `service`.
-    public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20) {
+    public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20,
+                otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes) {
         self.service = service
         self.maxBodyBytes = maxBodyBytes
+        self.otlpTaskTypeAttributes = otlpTaskTypeAttributes
         let cache = HealthBodyCache()
         healthHandler = .inline { _ in
             HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.body(for: service.health()))
@@ -200,6 +208,9 @@ public struct RESTShim: Sendable {
             let body = try requireJSONBody(request)
             let result = try await service.logExecutions(try RESTDecoding.executionBatch(body))
             return json(RESTEncoding.batch(result))
+        case .otlpTraces:
+            try authorize(.logExecutions, request)
+            return try await otlpTraces(request)
 
         case .performanceAnalytics:
             let hours = try query.int("window_hours", minimum: 0, maximum: 24 * 365 * 100) ?? 0
@@ -230,6 +241,58 @@ public struct RESTShim: Sendable {
             let body = try parseJSONBody(request, allowEmpty: true)
             return json(RESTEncoding.retrain(try await service.retrain(asOf: try RESTDecoding.retrainAsOf(body))))
         }
+    }
+}
+
+extension RESTShim {
+    /// `POST /v1/traces`: an OTLP/HTTP export in protobuf (`application/x-protobuf`) or JSON
+    /// (`application/json`), optionally `Content-Encoding: gzip`; answered in the request's
+    /// encoding, as OTLP/HTTP expects. Back-pressure answers 429 with `Retry-After`.
+    func otlpTraces(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let contentType = request.headers.first("content-type") ?? ""
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        var body = request.body
+        if let encoding = request.headers.first("content-encoding")?.trimmingCharacters(in: .whitespaces).lowercased(),
+           !encoding.isEmpty, encoding != "identity" {
+            guard encoding == "gzip" else {
+                throw RESTError.unsupportedMediaType("Content-Encoding \(encoding.prefix(40)) is not supported; send gzip or none")
+            }
+            do {
+                body = try GzipInflate.inflate(body, limit: maxBodyBytes)
+            } catch .tooLarge(let limit) {
+                throw RESTError.payloadTooLarge("the inflated body is larger than \(limit) bytes")
+            } catch {
+                throw RESTError.badRequest("the body is not valid gzip")
+            }
+        }
+        let spans: [OTLPSpan]
+        let answerInJSON: Bool
+        switch mediaType {
+        case "application/x-protobuf", "application/protobuf":
+            do {
+                spans = try OTLPProtobuf.decodeRequest(body)
+            } catch {
+                throw RESTError.badRequest(error.detail)
+            }
+            answerInJSON = false
+        case "application/json":
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(body)
+            } catch {
+                throw RESTError.badRequest("the body is not valid JSON: \(error)")
+            }
+            spans = try OTLPJSON.spans(value)
+            answerInJSON = true
+        default:
+            throw RESTError.unsupportedMediaType(
+                "Content-Type \(contentType.prefix(60)) is not supported; send application/x-protobuf or application/json")
+        }
+        let result = try await service.exportSpans(spans, taskTypeAttributes: otlpTaskTypeAttributes)
+        if answerInJSON { return Self.json(OTLPJSON.response(result)) }
+        return HTTPResponse(status: 200, headers: [Metadata("content-type", "application/x-protobuf")],
+                            body: OTLPProtobuf.encodeResponse(result))
     }
 }
 

@@ -4,7 +4,7 @@
 public enum RouteID: String, Sendable, CaseIterable {
     case health, status
     case listAgents, agentStatus, agentPerformance, registerAgent, heartbeat, submitMetrics, similarAgents
-    case logExecution, logExecutions
+    case logExecution, logExecutions, otlpTraces
     case performanceAnalytics, coordination, insights, anomalies
     case metrics, metricsPrometheus
     case testPatterns, testPrediction, patterns, predict, recommendations, retrain

@@ -77,12 +77,12 @@ public enum LearningRPC {
                 }
                 input = try ProtoDecode.execution(execution.pointee, field: "execution")
             } catch {
-                let status = grpcStatus(error)
+                let status = grpcStatus(error, context)
                 return responder.complete { throw status }
             }
             handlers.logExecution(input) { finish in
                 responder.complete {
-                    do { return ProtoEncode.logged(try finish()) } catch { throw grpcStatus(error) }
+                    do { return ProtoEncode.logged(try finish()) } catch { throw grpcStatus(error, context) }
                 }
             }
         })
@@ -188,6 +188,20 @@ public enum LearningRPC {
         }
     }
 
+    /// The trailing metadata that tells a client how long to wait before retrying a refused call:
+    /// gRPC's retry pushback (the key grpc-core's own retries honour), in whole milliseconds.
+    public static let retryPushbackKey = "grpc-retry-pushback-ms"
+
+    /// Maps anything a handler threw to the status the client sees; an `overloaded` refusal also
+    /// sends its retry delay as `grpc-retry-pushback-ms` trailing metadata.
+    static func grpcStatus(_ error: any Error, _ context: GRPCCallContext) -> GRPCStatus {
+        let serviceError = (error as? ServiceError) ?? (error as? any ServiceErrorConvertible)?.serviceError
+        if let delay = serviceError?.retryAfterSeconds {
+            context.responseMetadata.addTrailing(Metadata(retryPushbackKey, String(Int64((max(0, delay) * 1000).rounded(.up)))))
+        }
+        return grpcStatus(error)
+    }
+
     /// Maps anything a handler threw to the status the client sees.
     static func grpcStatus(_ error: any Error) -> GRPCStatus {
         if let status = error as? GRPCStatus { return status }
@@ -211,7 +225,7 @@ public enum LearningRPC {
             try handlers.authorize(operation, bearerToken: context.metadata.first("authorization"))
             return try await body()
         } catch {
-            throw grpcStatus(error)
+            throw grpcStatus(error, context)
         }
     }
 

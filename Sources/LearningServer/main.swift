@@ -109,6 +109,7 @@ await service.start()
 
 var router = Router()
 LearningRPC.register(into: &router, handlers: service)
+OTLPTraceService.register(into: &router, handlers: service, taskTypeAttributes: config.otlp.taskTypeAttributes)
 let health = HealthService()
 health.register(into: &router)
 do {
@@ -117,7 +118,8 @@ do {
 } catch {
     fail("cannot load the embedded descriptor set: \(error)", code: 1)
 }
-router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes)
+router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
+                              otlpTaskTypeAttributes: config.otlp.taskTypeAttributes)
 
 let server = H2Server(
     configuration: ServerConfiguration(

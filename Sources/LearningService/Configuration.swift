@@ -16,6 +16,7 @@
 // | LEARNING_API_HOST                    | server.host                        |
 // | LEARNING_API_KEYS                    | server.api_keys (comma-separated)  |
 // | LEARNING_ALLOW_UNAUTHENTICATED_REMOTE| server.allow_unauthenticated_remote|
+// | LEARNING_OTLP_TASK_TYPE_ATTRIBUTES   | otlp.task_type_attributes (comma-separated) |
 // | LEARNING_LOOP_THREADS                | server.loop_threads                |
 // | LEARNING_DATABASE_URL, DATABASE_URL  | database.url (wins over the fields)|
 // | LEARNING_DATABASE_HOST               | database.host                      |
@@ -209,6 +210,10 @@ public enum ConfigurationLoader {
             if let value = try section.bool("allow_unauthenticated_remote") { config.server.allowUnauthenticatedRemote = value }
             try section.rejectUnknown()
         }
+        if var section = try reader.section("otlp") {
+            if let value = try section.stringArray("task_type_attributes") { config.otlp.taskTypeAttributes = value }
+            try section.rejectUnknown()
+        }
         try reader.rejectUnknown()
     }
 
@@ -223,6 +228,9 @@ public enum ConfigurationLoader {
         if let value = get("LEARNING_API_HOST") { config.server.host = value }
         if let value = environment["LEARNING_API_KEYS"] {
             config.server.apiKeys = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let value = get("LEARNING_OTLP_TASK_TYPE_ATTRIBUTES") {
+            config.otlp.taskTypeAttributes = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         if let value = get("LEARNING_ALLOW_UNAUTHENTICATED_REMOTE") {
             config.server.allowUnauthenticatedRemote = try boolean(value, key: "LEARNING_ALLOW_UNAUTHENTICATED_REMOTE")
@@ -308,6 +316,9 @@ public enum ConfigurationLoader {
         try check(config.server.maxReceiveMessageBytes >= 1024, "server.max_receive_message_bytes", "must be at least 1024")
         try check(config.server.maxConnections >= 1, "server.max_connections", "must be at least 1")
         try check(config.server.maxConcurrentStreams >= 1, "server.max_concurrent_streams", "must be at least 1")
+        try check(!config.otlp.taskTypeAttributes.isEmpty && config.otlp.taskTypeAttributes.count <= 32
+                  && config.otlp.taskTypeAttributes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 255 }),
+                  "otlp.task_type_attributes", "must list 1 to 32 attribute names of 1 to 255 bytes")
         for key in config.server.apiKeys {
             try check(key.utf8.count >= 16 && key.utf8.count <= 256 && key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }),
                       "server.api_keys", "each key must be 16 to 256 printable characters without spaces or commas")

@@ -68,13 +68,15 @@ func makeServerWithStandardServices(_ health: HealthService) throws -> TestServe
             let result = try runPythonClient(["reflection", String(server.port), "learning.v1.Execution"]).json()
             #expect((result["services"] as? [String]) == ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                                                            "grpc.reflection.v1alpha.ServerReflection",
-                                                           "learning.v1.LearningSystem"])
+                                                           "learning.v1.LearningSystem",
+                                                           "opentelemetry.proto.collector.trace.v1.TraceService"])
             let methods = result["methods"] as? [String: [String]] ?? [:]
             #expect(methods["learning.v1.LearningSystem"]?.contains("WatchInsights") == true)
             // Every rpc of Protos/learning/v1/learning.proto is described.
             #expect(methods["learning.v1.LearningSystem"]?.count == 24)
             #expect(methods["learning.v1.LearningSystem"]?.contains("GetErrorSignatures") == true)
             #expect(methods["grpc.health.v1.Health"] == ["Check", "Watch"])
+            #expect(methods["opentelemetry.proto.collector.trace.v1.TraceService"] == ["Export"])
             #expect((result["message_fields"] as? [String])?.contains("event_id") == true)
         }
     }

@@ -98,7 +98,10 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
     let queries: [RouteID: String] = [.recommendations: "task_type=planning"]
     for endpoint in EndpointCatalogue.all {
         let path = endpoint.path.replacingOccurrences(of: "{name}", with: "director")
-        let reply = await send(shim, endpoint.method, path, query: queries[endpoint.id] ?? "", body: bodies[endpoint.id])
+        // The OTLP export's documented request (an agent span and a model call it skips).
+        let body = endpoint.id == .otlpTraces
+            ? endpoint.requestExample.map { String(decoding: $0.encoded(), as: UTF8.self) } : bodies[endpoint.id]
+        let reply = await send(shim, endpoint.method, path, query: queries[endpoint.id] ?? "", body: body)
         #expect((200...201).contains(reply.status), "\(endpoint.method) \(endpoint.path): \(reply.status) \(reply.text)")
         if let example = endpoint.responseExample {
             let json = try #require(reply.json, "\(endpoint.path)")

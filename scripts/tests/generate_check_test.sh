@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Pins that `scripts/generate-protos.sh --check` (run by scripts/test.sh and so by CI) passes on the
-# committed tree and fails whenever Generated/ no longer matches Protos/, and that regenerating is
-# deterministic. Works on a copy of the repository, never on the tree itself.
+# committed tree and fails whenever Generated/ (or the Python client's messages) no longer matches
+# Protos/, and that regenerating is deterministic. Works on a copy of the repository, never on the tree itself.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source scripts/tests/lib.sh
 WORK=$(mktemp -d /tmp/learning-gen-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
+PY_PROTO=clients/python/src/learning_system_client/_proto
 fresh_copy() { # a pristine copy of what the generator reads and writes
-  rm -rf "$WORK/repo" && mkdir -p "$WORK/repo" && cp -r Protos Generated scripts "$WORK/repo/"
+  rm -rf "$WORK/repo" && mkdir -p "$WORK/repo/$PY_PROTO" && cp -r Protos Generated scripts "$WORK/repo/" &&
+    cp "$PY_PROTO"/learning_pb2.py "$PY_PROTO"/learning_pb2.pyi "$WORK/repo/$PY_PROTO/" &&
+    # The project's virtualenv (grpcio-tools for the Python client's messages), not a new one per copy.
+    scripts/venv-install.sh grpcio-tools==1.85.1 protobuf==7.36.2 && ln -s "$(pwd)/.venv" "$WORK/repo/.venv"
 }
 check() { (cd "$WORK/repo" && scripts/generate-protos.sh --check >"$WORK/out" 2>&1); }
 
@@ -47,7 +51,15 @@ echo "/* stray */" >"$WORK/repo/Generated/stray.h"
 expect_exit 1 "check fails when Generated/ holds a file the generator does not make" check
 
 fresh_copy
-regenerate() { (cd "$WORK/repo" && scripts/generate-protos.sh >/dev/null) && diff -r -q Generated "$WORK/repo/Generated"; }
+echo "# hand edit" >>"$WORK/repo/$PY_PROTO/learning_pb2.py"
+expect_exit 1 "check fails when the Python client's messages are edited by hand" check
+expect "the failure names the Python client's stale file" grep -q "learning_pb2.py is stale" "$WORK/out"
+
+fresh_copy
+regenerate() {
+  (cd "$WORK/repo" && scripts/generate-protos.sh >/dev/null) && diff -r -q Generated "$WORK/repo/Generated" &&
+    diff -r -q "$PY_PROTO" "$WORK/repo/$PY_PROTO" -x __init__.py -x __pycache__
+}
 expect "regenerating gives byte-identical output (deterministic)" regenerate
 
 finish
