@@ -41,6 +41,7 @@
 #        stopped cluster's folder, printed at the end) BENCH_PORT=18761 PG_PORT=56171 (first ports
 #        tried) N_UNARY=20000 N_BATCH=100 CHUNK=1000000 STARTUP_TIMEOUT=1800 RETENTION_DAYS=88
 #        RETENTION_TIMEOUT=1800 COPY_ROWS=1000000 COPY_TIMEOUT=900 READ_AGENT=agent-07
+#        SERVER=path (a release learning-server built beforehand; default: build this tree's)
 # needs: the project's Debian packages (scripts/install-deps.sh, run here: postgresql, curl,
 #        nghttp2-client for h2load), jq, and the .venv of scripts/python-env.sh (grpcio stubs for the
 #        h2load request bodies and the gRPC GetHealth). Disk: about 400 bytes a row (10M: ~5 GB with
@@ -58,9 +59,15 @@ COPY_ROWS=${COPY_ROWS:-1000000} COPY_TIMEOUT=${COPY_TIMEOUT:-900} READ_AGENT=${R
 scripts/install-deps.sh >&2
 command -v jq >/dev/null || { echo "jq is needed: apt-get install jq" >&2; exit 2; }
 PY=$(scripts/python-env.sh)
-echo "building the release learning-server" >&2
-swift build -c release --product learning-server >&2
-SERVER="$(swift build -c release --show-bin-path)/learning-server"
+if [ -n "${SERVER:-}" ]; then
+  # A copy made beforehand, so rebuilding the tree during a long run cannot swap the binary
+  # under the restarts of steps 4 and 8.
+  [ -x "$SERVER" ] || { echo "SERVER=$SERVER is not an executable" >&2; exit 2; }
+else
+  echo "building the release learning-server" >&2
+  swift build -c release --product learning-server >&2
+  SERVER="$(swift build -c release --show-bin-path)/learning-server"
+fi
 
 RESULTS="$ROOT/bench/results/volume-$N-$(date +%Y%m%d-%H%M%S)"
 RAW=$RESULTS/raw
