@@ -5,6 +5,7 @@ public import H2Transport
 public import LearningService
 public import GRPCWire
 import Foundation
+import LearningCore
 import LearningProtoC
 import ProtobufCSupport
 import Synchronization
@@ -396,56 +397,3 @@ final class HealthCache: Sendable {
     }
 }
 
-/// A counting semaphore for async code; `wait` suspends while no permit is free. `close` wakes
-/// every waiter and makes later waits fail, so a reader cannot hang once its consumer has gone.
-final class AsyncSemaphore: Sendable {
-    private struct State {
-        var permits: Int
-        var closed = false
-        var waiters: [CheckedContinuation<Bool, Never>] = []
-    }
-
-    private let state: Mutex<State>
-
-    init(permits: Int) {
-        state = Mutex(State(permits: permits))
-    }
-
-    func wait() async throws {
-        try Task.checkCancellation()
-        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let immediate = state.withLock { state -> Bool? in
-                if state.closed { return false }
-                if state.permits > 0 {
-                    state.permits -= 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let immediate { continuation.resume(returning: immediate) }
-        }
-        if !granted { throw CancellationError() }
-    }
-
-    func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            if state.waiters.isEmpty {
-                state.permits += 1
-                return nil
-            }
-            return state.waiters.removeFirst()
-        }
-        waiter?.resume(returning: true)
-    }
-
-    func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
-            state.closed = true
-            let waiters = state.waiters
-            state.waiters.removeAll()
-            return waiters
-        }
-        for waiter in waiters { waiter.resume(returning: false) }
-    }
-}

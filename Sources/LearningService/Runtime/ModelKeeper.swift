@@ -19,7 +19,7 @@ final class ModelKeeper: Sendable {
     private let logger: @Sendable (String) -> Void
     private let insights: InsightPublisher
     /// One training at a time.
-    private let gate = ServiceSemaphore(permits: 1)
+    private let gate = AsyncSemaphore(permits: 1)
 
     init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, insights: InsightPublisher,
          logger: @escaping @Sendable (String) -> Void) {
@@ -60,7 +60,7 @@ final class ModelKeeper: Sendable {
     /// Trains a fresh engine on the held history off the lock, replays what arrived meanwhile,
     /// swaps it in, stores the model and publishes what it learned.
     func retrain(reason: String, asOf: Date? = nil) async throws -> RetrainResult {
-        await gate.wait()
+        try await gate.wait()
         defer { gate.signal() }
         let (records, sequence, generation, window) = state.withState { state in
             state.trainingRunning = true
