@@ -75,7 +75,7 @@ func exportPhase1(_ engine: LearningEngine, pairs: [(String, String)], queries: 
 }
 
 /// Phase 2 exports: flagged rows and the error signature of every failed row.
-func exportPhase2(_ engine: LearningEngine, anomalies: [Anomaly], records: [ExecutionRecord], into w: inout JSONLWriter) {
+func exportPhase2(_ engine: LearningEngine, anomalies: [DetectedAnomaly], records: [ExecutionRecord], into w: inout JSONLWriter) {
     var flagged: [Int64: String] = [:]
     for a in anomalies { for id in a.recordIDs where flagged[id] == nil { flagged[id] = a.kind.rawValue } }
     for (id, detector) in flagged.sorted(by: { $0.key < $1.key }) {

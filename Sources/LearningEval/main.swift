@@ -50,9 +50,9 @@ do {
     // ML_ONLINE=1 emulates the service path of bench/ml_eval_service.py: phase-1 rows are observed
     // online by an engine that starts untrained and is retrained after every 24 h of data (as of
     // the end of that day); the phase-1 anomalies are those found online, not the retrain's re-scan.
-    var online: [Anomaly]? = nil
+    var online: [DetectedAnomaly]? = nil
     if env["ML_ONLINE"] != nil, let first = records.first?.timestamp {
-        var found: [Anomaly] = []
+        var found: [DetectedAnomaly] = []
         var boundary = first.addingTimeInterval(86_400)
         for i in 0..<nTrain {
             if records[i].timestamp >= boundary {

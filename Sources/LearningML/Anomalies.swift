@@ -22,7 +22,7 @@ extension LearningEngine {
     /// Ingests one execution: updates every online statistic and returns the anomalies it
     /// reveals (a latency spike or resource blow-up of this execution against its pair's
     /// baseline, or a burst of this agent's failures, which lists every failure in the burst).
-    public mutating func observe(_ record: ExecutionRecord) -> [Anomaly] {
+    public mutating func observe(_ record: ExecutionRecord) -> [DetectedAnomaly] {
         let a = agentID(record.agentName)
         let t = record.taskType.map { taskID($0) }
         let day = days(record.timestamp)
@@ -34,7 +34,7 @@ extension LearningEngine {
     }
 
     /// Re-scans sorted history with the trained baselines (detection, collaboration, hand-offs).
-    mutating func rescan(_ records: [ExecutionRecord], order: [Int], anomalies: inout [Anomaly]) {
+    mutating func rescan(_ records: [ExecutionRecord], order: [Int], anomalies: inout [DetectedAnomaly]) {
         for i in order {
             let r = records[i]
             guard let a = agents.id(r.agentName) else { continue }
@@ -47,13 +47,13 @@ extension LearningEngine {
     }
 
     /// Latency and resource checks of one execution against its pair's baselines.
-    func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int) -> [Anomaly] {
+    func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int) -> [DetectedAnomaly] {
         guard let t, let pi = pairIndex[Self.pairKey(a, t)] else { return [] }
         let ps = pairs[Int(pi)]
         guard ps.n >= AnomalyScale.minBaseline else { return [] }
         let thr = parameters.anomalyThreshold
         let unit = AnomalyScale.zPerUnit
-        var out: [Anomaly] = []
+        var out: [DetectedAnomaly] = []
         let ids = r.id.map { [$0] } ?? []
         let name = r.agentName, tt = r.taskType
         if let x = r.executionTime, x > 0 {
@@ -65,7 +65,7 @@ extension LearningEngine {
             let z = studentTAsNormal(t, df: 5 + Double(ps.n))
             let unit = parameters.latencyZPerUnit
             if z / unit >= thr {
-                out.append(Anomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
+                out.append(DetectedAnomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
                                    timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
                                    description: String(format: "%@ took %.1fs on %@, expected about %.1fs (%.1f sd)",
                                                        name, x, tt ?? "", exp(e.mu), z)))
@@ -91,7 +91,7 @@ extension LearningEngine {
             if z > worst.z { worst = (z, "cpu", c, ps.cpu.mean) }
         }
         if worst.z / unit >= thr {
-            out.append(Anomaly(kind: .resourceBlowup, agentName: name, taskType: tt, recordIDs: ids,
+            out.append(DetectedAnomaly(kind: .resourceBlowup, agentName: name, taskType: tt, recordIDs: ids,
                                timestamp: r.timestamp, score: worst.z / unit, observed: worst.obs, expected: worst.exp,
                                description: String(format: "%@ used %.0f %@ on %@, usually about %.0f (%.1f sd)",
                                                    name, worst.obs, worst.what, tt ?? "", worst.exp, worst.z)))
@@ -102,7 +102,7 @@ extension LearningEngine {
     /// Sequence-dependent updates of one execution (already accumulated): failure-burst
     /// detection, collaboration and hand-off statistics, and the agent's online drift signal.
     mutating func sequenceUpdate(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
-                                 anomalies: inout [Anomaly]) {
+                                 anomalies: inout [DetectedAnomaly]) {
         let e: Expectation? = t.map { expected(a, $0, day: day, hour: hour) }
         let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)]
             : Double(agentStates[Int(a)].successes + 1) / Double(agentStates[Int(a)].n + 2)
@@ -126,7 +126,7 @@ extension LearningEngine {
     /// and task types that usually fail more do not count). The most significant run, if its
     /// score reaches the threshold, is reported with all its failures not reported before.
     static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, day: Double, window minutes: Double,
-                            threshold: Double, anomalies: inout [Anomaly]) {
+                            threshold: Double, anomalies: inout [DetectedAnomaly]) {
         let window = minutes / 1440
         var cut = 0
         while cut < s.recentTimes.count && s.recentTimes[cut] < day - window { cut += 1 }
@@ -159,7 +159,7 @@ extension LearningEngine {
         }
         guard fresh else { return }
         let mins = (day - s.recentTimes[best.start]) * 1440
-        anomalies.append(Anomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
+        anomalies.append(DetectedAnomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
                                  recordIDs: ids, timestamp: r.timestamp, score: best.z / AnomalyScale.zPerUnit,
                                  observed: Double(best.f), expected: best.lambda,
                                  description: String(format: "%@ failed %d times in %.0f minutes, %.1f expected",
@@ -244,13 +244,13 @@ extension LearningEngine {
     /// significant first (by |z|). Each shared task contributes both agents' residuals; the
     /// z-score combines the success residual (observed minus expected successes over its
     /// binomial sd) and the time residual (faster than expected is better).
-    public func collaborationPatterns(minSharedTasks: Int = 3) -> [CollaborationPattern] {
-        var out: [CollaborationPattern] = []
+    public func collaborationPatterns(minSharedTasks: Int = 3) -> [CollaborationEffect] {
+        var out: [CollaborationEffect] = []
         for (key, s) in synergy where s.tasks >= minSharedTasks {
             let a = Int32(key >> 32), b = Int32(key & 0xffff_ffff)
             let zs = s.pq > 0 ? s.successRes / s.pq.squareRoot() : 0
             let zt = s.timeVar > 0 ? -s.timeRes / s.timeVar.squareRoot() : 0
-            out.append(CollaborationPattern(agents: (agents[a], agents[b]), sharedTasks: s.tasks,
+            out.append(CollaborationEffect(agents: (agents[a], agents[b]), sharedTasks: s.tasks,
                                             successLift: s.successRes / max(s.rows, 1),
                                             logTimeLift: s.timeRes / max(s.rows, 1),
                                             zScore: (zs + zt) / 2.0.squareRoot()))
@@ -260,10 +260,10 @@ extension LearningEngine {
     }
 
     /// Hand-offs between consecutive agents on the same task, most frequent first.
-    public func handoffs(minCount: Int = 1) -> [HandoffPattern] {
-        var out: [HandoffPattern] = []
+    public func handoffs(minCount: Int = 1) -> [HandoffStatistics] {
+        var out: [HandoffStatistics] = []
         for (key, h) in handoffStats where h.count >= minCount {
-            out.append(HandoffPattern(from: agents[Int32(key >> 32)], to: agents[Int32(key & 0xffff_ffff)],
+            out.append(HandoffStatistics(from: agents[Int32(key >> 32)], to: agents[Int32(key & 0xffff_ffff)],
                                       count: h.count, successRate: Double(h.successes) / Double(h.count),
                                       medianGapSeconds: h.gaps.quantile(0.5) ?? 0))
         }

@@ -4,8 +4,8 @@ extension LearningEngine {
     /// Per task type: the UTC hour with the lowest expected execution time and the hour with the
     /// highest failure rate, from shrunk per-hour residuals against the pair baselines (so an
     /// hour is not blamed for who happens to run then).
-    public func schedulePatterns() -> [SchedulePattern] {
-        var out: [SchedulePattern] = []
+    public func schedulePatterns() -> [ScheduleEffect] {
+        var out: [ScheduleEffect] = []
         for t in 0..<min(tasks.count, model.hourTime.count) {
             let ht = model.hourTime[t], hl = model.hourLogit[t]
             guard taskStates[t].n > 0 else { continue }
@@ -14,7 +14,7 @@ extension LearningEngine {
             let ts = taskStates[t]
             let base = Double(ts.n - ts.successes + 1) / Double(ts.n + 2)
             let lift = hl.map { logistic(logit(base) - $0) - base }
-            out.append(SchedulePattern(taskType: tasks[Int32(t)], bestHour: best, worstFailureHour: worst,
+            out.append(ScheduleEffect(taskType: tasks[Int32(t)], bestHour: best, worstFailureHour: worst,
                                        hourTimeFactor: ht.map { exp($0) }, hourFailureLift: lift))
         }
         return out
@@ -22,7 +22,7 @@ extension LearningEngine {
 
     /// Agents clustered by resource use (k-means, deterministic farthest-point start, on
     /// standardised log memory, log tokens and cpu), largest cluster first.
-    public func resourceProfiles(clusters k: Int = 4) -> [ResourceProfile] {
+    public func resourceProfiles(clusters k: Int = 4) -> [AgentResourceProfile] {
         let ids = agentStates.indices.filter { agentStates[$0].logMemory.weight > 0 || agentStates[$0].cpu.weight > 0 }
         guard !ids.isEmpty, k > 0 else { return [] }
         var raw = ids.map { i -> [Double] in
@@ -38,10 +38,10 @@ extension LearningEngine {
         let centres = kMeans(raw, k: min(k, raw.count))
         var groups = [[Int]](repeating: [], count: centres.count)
         for (j, v) in raw.enumerated() { groups[nearest(v, centres)].append(ids[j]) }
-        var out: [ResourceProfile] = []
+        var out: [AgentResourceProfile] = []
         for (c, g) in groups.enumerated() where !g.isEmpty {
             let n = Double(g.count)
-            out.append(ResourceProfile(cluster: c, agents: g.map { agents[Int32($0)] }.sorted(),
+            out.append(AgentResourceProfile(cluster: c, agents: g.map { agents[Int32($0)] }.sorted(),
                                        cpu: g.reduce(0) { $0 + agentStates[$1].cpu.mean } / n,
                                        memoryMB: exp(g.reduce(0) { $0 + agentStates[$1].logMemory.mean } / n),
                                        tokens: exp(g.reduce(0) { $0 + agentStates[$1].logTokens.mean } / n)))
@@ -59,10 +59,10 @@ extension LearningEngine {
     }
 
     /// Failures grouped by error signature, most frequent first.
-    public func failurePatterns(limit: Int = 100) -> [FailurePattern] {
+    public func failurePatterns(limit: Int = 100) -> [FailureCluster] {
         let sorted = errors.clusters.sorted { $0.count != $1.count ? $0.count > $1.count : $0.template < $1.template }
         return sorted.prefix(max(limit, 0)).map { c in
-            FailurePattern(signature: c.template, count: c.count, agents: c.agents.map { agents[$0] }.sorted(),
+            FailureCluster(signature: c.template, count: c.count, agents: c.agents.map { agents[$0] }.sorted(),
                            taskTypes: c.taskTypes.map { tasks[$0] }.sorted(), example: c.example)
         }
     }

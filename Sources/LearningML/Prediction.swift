@@ -195,7 +195,7 @@ extension LearningEngine {
     /// relative slowness (0 for the fastest candidate, 1 for the slowest), so `speedWeight = 0`
     /// ranks purely by success and larger values favour fast agents. Candidates are the agents
     /// that have run this task type; when none has, every known agent is ranked on its prior.
-    public func recommend(taskType: String, at date: Date, limit: Int = 5, speedWeight: Double = 0) -> [Recommendation] {
+    public func recommend(taskType: String, at date: Date, limit: Int = 5, speedWeight: Double = 0) -> [RankedAgent] {
         var cands: [Int32]
         if let t = tasks.id(taskType) {
             cands = pairs.filter { $0.task == t && $0.n > 0 }.map(\.agent)
@@ -210,7 +210,7 @@ extension LearningEngine {
         let preds = cands.map { view.predict(agent: agents[$0], taskType: taskType, at: date) }
         let logs = preds.map { log(max($0.medianExecutionTime, 1e-9)) }
         let lo = logs.min() ?? 0, hi = logs.max() ?? 0
-        var recs: [Recommendation] = []
+        var recs: [RankedAgent] = []
         for (i, p) in preds.enumerated() {
             let slow = hi > lo ? (logs[i] - lo) / (hi - lo) : 0
             let score = p.successProbability - speedWeight * slow
@@ -219,7 +219,7 @@ extension LearningEngine {
             if p.driftDetected { why += "; recent trend extrapolated" }
             if p.basis != .pair { why += "; estimate from \(p.basis.rawValue)" }
             if p.lowConfidence { why += "; low confidence" }
-            recs.append(Recommendation(agentName: p.agentName, score: score, prediction: p, reason: why))
+            recs.append(RankedAgent(agentName: p.agentName, score: score, prediction: p, reason: why))
         }
         recs.sort { $0.score != $1.score ? $0.score > $1.score : $0.agentName < $1.agentName }
         return Array(recs.prefix(max(limit, 0)))

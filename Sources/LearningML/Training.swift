@@ -56,7 +56,7 @@ extension LearningEngine {
         let params = parameters
         self = LearningEngine(parameters: params)
         _ = fit(records, order: order, history: history, now: nowDay, finalPass: true)
-        var anomalies: [Anomaly] = []
+        var anomalies: [DetectedAnomaly] = []
         partnerStats = parameters.soloAdjustment ? [:] : nil
         rescan(records, order: order, anomalies: &anomalies)
         applySoloAdjustment()

@@ -118,7 +118,7 @@ public struct Prediction: Sendable, Equatable {
 }
 
 /// One ranked agent for a task type.
-public struct Recommendation: Sendable, Equatable {
+public struct RankedAgent: Sendable, Equatable {
     public var agentName: String
     /// The ranking score: success probability, traded against speed by `speedWeight`.
     public var score: Double
@@ -135,7 +135,7 @@ public enum AnomalyKind: String, Sendable, Codable, Equatable {
 }
 
 /// An execution (or a set of them, for bursts) that departs from its adaptive baseline.
-public struct Anomaly: Sendable, Equatable {
+public struct DetectedAnomaly: Sendable, Equatable {
     public var kind: AnomalyKind
     public var agentName: String
     public var taskType: String?
@@ -153,7 +153,7 @@ public struct Anomaly: Sendable, Equatable {
 }
 
 /// Agents that do better or worse together than their own rates predict.
-public struct CollaborationPattern: Sendable, Equatable {
+public struct CollaborationEffect: Sendable, Equatable {
     public var agents: (String, String)
     /// Shared tasks observed.
     public var sharedTasks: Int
@@ -171,7 +171,7 @@ public struct CollaborationPattern: Sendable, Equatable {
 }
 
 /// Work passed from one agent to the next on the same task (same task id, by time).
-public struct HandoffPattern: Sendable, Equatable {
+public struct HandoffStatistics: Sendable, Equatable {
     public var from: String
     public var to: String
     public var count: Int
@@ -182,7 +182,7 @@ public struct HandoffPattern: Sendable, Equatable {
 }
 
 /// When a task type runs fastest and fails most.
-public struct SchedulePattern: Sendable, Equatable {
+public struct ScheduleEffect: Sendable, Equatable {
     public var taskType: String
     /// UTC hour with the lowest expected execution time.
     public var bestHour: Int
@@ -195,7 +195,7 @@ public struct SchedulePattern: Sendable, Equatable {
 }
 
 /// A cluster of agents with similar resource use.
-public struct ResourceProfile: Sendable, Equatable {
+public struct AgentResourceProfile: Sendable, Equatable {
     public var cluster: Int
     public var agents: [String]
     /// Cluster centre: mean cpu, median memory MiB, median tokens.
@@ -205,7 +205,7 @@ public struct ResourceProfile: Sendable, Equatable {
 }
 
 /// Failures grouped by a normalised error signature.
-public struct FailurePattern: Sendable, Equatable {
+public struct FailureCluster: Sendable, Equatable {
     public var signature: String
     public var count: Int
     public var agents: [String]
@@ -228,7 +228,7 @@ public struct TrainingReport: Sendable, Equatable {
     public var holdoutRecords: Int
     public var durationSeconds: Double
     /// Anomalies found re-scanning the history with the trained baselines.
-    public var anomalies: [Anomaly]
+    public var anomalies: [DetectedAnomaly]
 }
 
 /// The executions of one agent and task type in the retention window that the training rows do

@@ -90,7 +90,7 @@ extension LearningService: RuntimeStateHolder {
     }
 
     /// Stores an anomaly as an insight and pushes it to live subscribers (`InsightPublisher`).
-    func publish(_ anomaly: LearningML.Anomaly) async {
+    func publish(_ anomaly: LearningML.DetectedAnomaly) async {
         await insights.publish(anomaly)
     }
 

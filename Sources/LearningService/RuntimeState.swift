@@ -128,7 +128,7 @@ struct RuntimeState: Sendable {
 
     /// Applies executions this service just stored (acknowledged, not duplicates), so a client
     /// sees its own writes at once; the change feed will skip them.
-    mutating func applyDirect(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+    mutating func applyDirect(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.DetectedAnomaly] {
         var fresh: [ExecutionRecord] = []
         var confirmed = WindowFigures.Batch()
         defer { figures.confirm(confirmed) }
@@ -186,7 +186,7 @@ struct RuntimeState: Sendable {
 
     /// Applies executions the change feed delivered, skipping those applied directly: counted in
     /// the figures and learned from at once (the start-up's replay, and tests).
-    mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.Anomaly] {
+    mutating func applyFeed(_ records: [ExecutionRecord], arrival: Date) -> [LearningML.DetectedAnomaly] {
         learn(countFeed(records), arrival: arrival, new: false)
     }
 
@@ -217,7 +217,7 @@ struct RuntimeState: Sendable {
     }
 
     /// Applies stored executions: counted in the figures, then learned from (see `learn`).
-    mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
+    mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.DetectedAnomaly] {
         count(records)
         return learn(records, arrival: arrival, new: new)
     }
@@ -234,8 +234,8 @@ struct RuntimeState: Sendable {
     /// publish: none for rows of the table's replay at start-up (they are history, not news) or
     /// when anomaly detection is off. `new` marks this service's own fresh writes, which are news
     /// even during the replay.
-    mutating func learn(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.Anomaly] {
-        var found: [LearningML.Anomaly] = []
+    mutating func learn(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.DetectedAnomaly] {
+        var found: [LearningML.DetectedAnomaly] = []
         // During the start-up replay the rows are history: a model loaded from the store already
         // learned from them, and the first training of this run will learn from them.
         let live = replayDone || new
@@ -523,7 +523,7 @@ struct RuntimeState: Sendable {
 
     /// `light` when every figure is under 75% of the mean over agents, `balanced` when none is
     /// above 125%, else the heaviest dimension: `compute_heavy`, `memory_heavy` or `token_heavy`.
-    static func resourceLabel(_ profile: LearningML.ResourceProfile, mean: (cpu: Double, memory: Double, tokens: Double)) -> String {
+    static func resourceLabel(_ profile: LearningML.AgentResourceProfile, mean: (cpu: Double, memory: Double, tokens: Double)) -> String {
         func ratio(_ value: Double, _ mean: Double) -> Double { mean > 0 && value.isFinite ? value / mean : 0 }
         let ratios = [("compute_heavy", ratio(profile.cpu, mean.cpu)), ("memory_heavy", ratio(profile.memoryMB, mean.memory)),
                       ("token_heavy", ratio(profile.tokens, mean.tokens))]

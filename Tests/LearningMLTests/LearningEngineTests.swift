@@ -135,7 +135,7 @@ import Testing
         var e = LearningEngine()
         let now = day0.addingTimeInterval(5 * 86_400)
         _ = e.retrain(on: w.sorted, now: now)
-        var flagged: [Anomaly] = []
+        var flagged: [DetectedAnomaly] = []
         var burstIDs: [Int64] = []
         for i in 0..<10 {
             let id = Int64(10_000 + i)
@@ -152,7 +152,7 @@ import Testing
         #expect(bursts.first?.kind.rawValue == "failure_burst")
         // The same failures spread over two days are normal.
         var quiet = e
-        var spread: [Anomaly] = []
+        var spread: [DetectedAnomaly] = []
         for i in 0..<10 {
             spread += quiet.observe(ExecutionRecord(id: Int64(20_000 + i), agentName: "b", taskType: "t", executionTime: 10,
                                                     success: false, timestamp: now.addingTimeInterval(Double(i) * 21_600)))
@@ -191,7 +191,7 @@ extension AnomalyTests {
             w.series(agent: "agent-\(k)", task: "t", count: 40, days: 0.5, median: median, sigma: 0.3) { _ in 0.9 }
         }
         var e = LearningEngine()
-        var flagged: [Anomaly] = []
+        var flagged: [DetectedAnomaly] = []
         for r in w.sorted { flagged += e.observe(r) }
         #expect(!e.isTrained)
         #expect(flagged.filter { $0.kind == .latencySpike }.isEmpty, "\(flagged.map(\.description))")

@@ -106,7 +106,7 @@ final class FeedConsumer: RuntimeComponent {
             let now = Date()
             // Counted at once; learned from by the learner once the start-up is done (before, at
             // once, so the first training sees every replayed row).
-            let anomalies = state.withState { state -> [LearningML.Anomaly]? in
+            let anomalies = state.withState { state -> [LearningML.DetectedAnomaly]? in
                 let fresh = state.countFeed(records)
                 guard state.replayDone else { return state.learn(fresh, arrival: now, new: false) }
                 learner.enqueue(fresh, generation: state.generation, arrival: now)

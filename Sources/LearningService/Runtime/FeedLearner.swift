@@ -38,14 +38,14 @@ final class FeedLearner: RuntimeComponent {
     }
 
     private unowned let state: any RuntimeStateHolder
-    private let publish: @Sendable (LearningML.Anomaly) async -> Void
+    private let publish: @Sendable (LearningML.DetectedAnomaly) async -> Void
     private let logger: @Sendable (String) -> Void
     private let queue = Mutex(Queue())
     private let wake: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
 
     /// `publish` receives the anomalies found (the `InsightPublisher`'s in the service).
-    init(state: any RuntimeStateHolder, publish: @escaping @Sendable (LearningML.Anomaly) async -> Void,
+    init(state: any RuntimeStateHolder, publish: @escaping @Sendable (LearningML.DetectedAnomaly) async -> Void,
          logger: @escaping @Sendable (String) -> Void) {
         self.state = state
         self.publish = publish
@@ -126,7 +126,7 @@ final class FeedLearner: RuntimeComponent {
             while start < next.records.count {
                 let end = min(start + Self.chunk, next.records.count)
                 let slice = Array(next.records[start..<end])
-                let anomalies = state.withState { state -> [LearningML.Anomaly] in
+                let anomalies = state.withState { state -> [LearningML.DetectedAnomaly] in
                     guard state.generation == next.generation else { return [] }
                     return state.learn(slice, arrival: next.arrival, new: false)
                 }

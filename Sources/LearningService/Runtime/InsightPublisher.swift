@@ -30,7 +30,7 @@ final class InsightPublisher: Sendable {
     }
 
     /// Stores an anomaly as an insight and pushes it to live subscribers.
-    func publish(_ anomaly: LearningML.Anomaly) async {
+    func publish(_ anomaly: LearningML.DetectedAnomaly) async {
         let kind = LearningService.apiAnomalyKind(anomaly.kind.rawValue)
         let key = AnomalyGroups.Key(kind: kind, agent: anomaly.agentName, taskType: anomaly.taskType)
         let decision = anomalyGroups.withLock { $0.admit(key, executionIDs: anomaly.recordIDs, at: Date()) }
@@ -100,7 +100,7 @@ final class InsightPublisher: Sendable {
                 + "held-out accuracy \(String(format: "%.4f", info.accuracy)) over \(info.holdoutRecords) executions; version \(info.version)",
             score: info.accuracy, createdAt: info.trainedOn))
         guard config.agents.patternRecognition else { return }
-        var fresh: [LearningML.CollaborationPattern] = []
+        var fresh: [LearningML.CollaborationEffect] = []
         for pattern in engine.collaborationPatterns() where abs(pattern.zScore) >= 3 {
             let kind = pattern.zScore > 0 ? "synergy" : "conflict"
             let names = [pattern.agents.0, pattern.agents.1].sorted()
