@@ -106,7 +106,9 @@ let package = Package(
                                    "ProtobufCSupport",
                                    "LearningProtoC", "CProtobufC"],
                     exclude: ["python"], swiftSettings: swiftSettings),
-        .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore"],
+        // Fresh databases on the test PostgreSQL server, for every integration test target.
+        .target(name: "LearningTestDatabase", path: "Tests/LearningTestDatabase", swiftSettings: swiftSettings),
+        .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
         // Helpers shared by the REST test targets (the guide's JSON examples, JSON shape comparison).
         .target(name: "LearningTestSupport", dependencies: ["LearningREST"], path: "Tests/LearningTestSupport",
@@ -118,11 +120,11 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningRESTIntegrationTests",
                     dependencies: ["LearningREST", "LearningRPC", "LearningService", "LearningStore", "LearningCore",
-                                   "H2Transport", "LearningTestSupport"],
+                                   "H2Transport", "LearningTestSupport", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
-                                   "LearningStore"],
+                                   "LearningStore", "LearningTestDatabase"],
                     exclude: ["python"], swiftSettings: swiftSettings),
     ]
 )

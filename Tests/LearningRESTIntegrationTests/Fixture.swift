@@ -1,4 +1,5 @@
 import Foundation
+import LearningTestDatabase
 import H2Transport
 import LearningCore
 import LearningREST
@@ -81,20 +82,7 @@ final class ServerFixture: @unchecked Sendable {
     }
 
     /// A new empty database on the test server, so tests do not see each other's rows.
-    static func freshDatabase() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["LEARNING_TEST_DATABASE_URL"], !url.isEmpty else {
-            throw FixtureError(description: "LEARNING_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh (make test)")
-        }
-        guard let components = URLComponents(string: url), let host = components.host else {
-            throw FixtureError(description: "cannot parse LEARNING_TEST_DATABASE_URL \(url)")
-        }
-        let port = components.port ?? 5432
-        let user = components.user ?? "postgres"
-        let name = "rest_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))"
-        let result = try runBlocking("/usr/bin/env", ["createdb", "-h", host, "-p", String(port), "-U", user, name])
-        guard result.status == 0 else { throw FixtureError(description: "createdb failed: \(result.output)") }
-        return "postgresql://\(user)@\(host):\(port)/\(name)"
-    }
+    static func freshDatabase() throws -> String { try TestDatabase.create(prefix: "rest_test") }
 }
 
 /// What a subprocess printed and how it ended.

@@ -1,4 +1,5 @@
 import Foundation
+import LearningTestDatabase
 import LearningCore
 import LearningService
 import LearningStore
@@ -12,34 +13,16 @@ enum TestEnvironment {
     }
 
     /// The PostgreSQL server the tests use (`LEARNING_TEST_DATABASE_URL`, set by scripts/test.sh).
-    static func serverURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["LEARNING_TEST_DATABASE_URL"], !url.isEmpty else {
-            throw Missing(description: "LEARNING_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh (make test)")
-        }
-        return url
-    }
+    static func serverURL() throws -> String { try TestDatabase.serverURL() }
 
     /// The server's host and port, from the URL.
-    static func hostAndPort() throws -> (host: String, port: Int, user: String) {
-        let url = try serverURL()
-        guard let components = URLComponents(string: url), let host = components.host else {
-            throw Missing(description: "cannot parse LEARNING_TEST_DATABASE_URL \(url)")
-        }
-        return (host, components.port ?? 5432, components.user ?? "postgres")
-    }
+    static func hostAndPort() throws -> (host: String, port: Int, user: String) { try TestDatabase.hostAndPort() }
 
     /// A new empty database on the test server, so tests do not see each other's rows.
-    static func freshDatabase() throws -> String {
-        let (host, port, user) = try hostAndPort()
-        let name = "api_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))"
-        try run("/usr/bin/env", ["createdb", "-h", host, "-p", String(port), "-U", user, name])
-        return "postgresql://\(user)@\(host):\(port)/\(name)"
-    }
+    static func freshDatabase() throws -> String { try TestDatabase.create(prefix: "api_test") }
 
     /// Runs psql with one command against a database URL.
-    static func psql(_ url: String, _ command: String) throws {
-        try run("/usr/bin/env", ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-c", command])
-    }
+    static func psql(_ url: String, _ command: String) throws { try TestDatabase.psql(url, command) }
 
     /// The Python interpreter of the test peers (`LEARNING_TEST_PYTHON`).
     static func python() throws -> (python: String, generated: String) {

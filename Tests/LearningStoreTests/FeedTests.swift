@@ -1,4 +1,5 @@
 import Foundation
+import LearningTestDatabase
 import Testing
 @testable import LearningStore
 import LearningCore

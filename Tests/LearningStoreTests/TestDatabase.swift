@@ -1,43 +1,16 @@
-// Each test gets a database of its own on the cluster named by LEARNING_TEST_DATABASE_URL, so
-// tests that TRUNCATE or count rows cannot disturb each other.
+// Each test gets a database of its own (LearningTestDatabase) and a store opened on it.
 import Foundation
 @testable import LearningStore
 import LearningCore
+import LearningTestDatabase
 
-enum TestDatabase {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String { "LEARNING_TEST_DATABASE_URL is not set (scripts/test.sh sets it)" }
-    }
-
-    /// The cluster URL from the environment; missing is a failure, not a skip.
-    static func baseURL() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["LEARNING_TEST_DATABASE_URL"], !url.isEmpty else { throw Missing() }
-        return url
-    }
-
-    /// `url` with its database replaced.
-    static func url(_ base: String, database: String) -> String {
-        var c = URLComponents(string: base)!
-        c.path = "/" + database
-        return c.string!
-    }
+extension TestDatabase {
+    /// The server's URL (`LEARNING_TEST_DATABASE_URL`).
+    static func baseURL() throws -> String { try serverURL() }
 
     /// Creates a fresh empty database and returns its URL.
     static func create(base: String? = nil) throws -> String {
-        let base = try base ?? baseURL()
-        let name = "store_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
-        let admin = try PGConnection(url: base)
-        try admin.execute("CREATE DATABASE \(name)")
-        return url(base, database: name)
-    }
-
-    /// Drops a database made by `create` (closing other sessions first).
-    static func drop(_ url: String, base: String? = nil) {
-        guard let base = try? base ?? baseURL(), let name = URLComponents(string: url)?.path.dropFirst(),
-              let admin = try? PGConnection(url: base) else { return }
-        _ = try? admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-                             [.text(String(name))])
-        try? admin.execute("DROP DATABASE IF EXISTS \(name)")
+        try create(prefix: "store_test", server: base)
     }
 
     /// A configuration pointing at `url`.
@@ -56,11 +29,11 @@ enum TestDatabase {
         do {
             let value = try await body(store, url)
             await store.shutdown()
-            drop(url, base: base)
+            drop(url)
             return value
         } catch {
             await store.shutdown()
-            drop(url, base: base)
+            drop(url)
             throw error
         }
     }
