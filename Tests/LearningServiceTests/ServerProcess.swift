@@ -1,4 +1,5 @@
 import Foundation
+import LearningTestDatabase
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -108,21 +109,10 @@ final class ServerProcess: Sendable {
     /// test when it exits non-zero.
     func runPython(_ script: String, _ arguments: [String]) throws -> String {
         let (python, generated) = try TestEnvironment.python()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestEnvironment.scriptsDirectory + "/" + script] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = generated
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        if process.terminationStatus != 0 {
-            Issue.record("\(script) failed (\(process.terminationStatus)):\n\(text)\n--- server log ---\n\(log.suffix(4000))")
+        let (status, text) = try TestProcess.run(python, [TestEnvironment.scriptsDirectory + "/" + script] + arguments,
+                                                 environment: ["PYTHONPATH": generated])
+        if status != 0 {
+            Issue.record("\(script) failed (\(status)):\n\(text)\n--- server log ---\n\(log.suffix(4000))")
         }
         return text
     }

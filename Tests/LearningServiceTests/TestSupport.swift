@@ -42,21 +42,9 @@ enum TestEnvironment {
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     timeout: Double = 120) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Missing(description: "\(arguments.prefix(2).joined(separator: " ")) failed (\(process.terminationStatus)): \(text)")
+        let (status, text) = try TestProcess.run(executable, arguments, environment: environment)
+        guard status == 0 else {
+            throw Missing(description: "\(arguments.prefix(2).joined(separator: " ")) failed (\(status)): \(text)")
         }
         return text
     }

@@ -60,19 +60,30 @@ public enum TestDatabase {
     /// Runs a PostgreSQL client program to completion; its output on failure.
     @discardableResult
     static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let (status, text) = try TestProcess.run("/usr/bin/env", [program] + arguments)
+        guard status == 0 else {
+            throw Failure(description: "\(program) \(arguments.last ?? "") failed (\(status)): \(text)")
+        }
+        return text
+    }
+}
+
+/// Runs programs the tests drive.
+public enum TestProcess {
+    /// Runs `executable` to completion with `environment` added to this process's; returns its
+    /// exit status and what it wrote to stdout and stderr together.
+    public static func run(_ executable: String, _ arguments: [String],
+                           environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(program) \(arguments.last ?? "") failed (\(process.terminationStatus)): \(text)")
-        }
-        return text
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
