@@ -92,6 +92,16 @@ private func data(_ machine: inout GRPCCallStateMachine, _ bytes: [UInt8]) -> GR
         #expect(!machine.isClientOpen)
     }
 
+    @Test func failedInputIgnoresTheRestButStillSeesTheClientEnd() {
+        var machine = callMachine(limit: 4)
+        _ = machine.receivedHeaders(grpcHead(), shape: .single, endStream: false)
+        guard case .fail(let status) = data(&machine, [0, 0, 0, 0, 9]) else { Issue.record("no failure"); return }
+        #expect(status.code == .resourceExhausted)
+        #expect(machine.receivedEndStream() == GRPCCallStateMachine.InputAction.none)
+        #expect(!machine.isClientOpen) // so no RST_STREAM follows the status
+        #expect(machine.sendingStatus() == .trailersOnly)
+    }
+
     @Test func refusalOfAnEndedRequestIsSentAtOnce() {
         var machine = callMachine()
         #expect(machine.receivedHeaders(grpcHead(method: "GET"), shape: .single, endStream: true)
