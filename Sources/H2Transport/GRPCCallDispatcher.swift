@@ -40,7 +40,7 @@ final class GRPCCallDispatcher {
         let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream)
         var context: GRPCCallContext?
         switch action {
-        case .startHandler(let timeout), .awaitRequest(let timeout):
+        case .startHandler(let timeout, _), .awaitRequest(let timeout):
             context = GRPCCallContext(method: path, metadata: head.metadata.filter {
                 !GRPCReservedHeaders.isReserved($0.name)
             }, deadline: timeout.map { start + $0 }, peer: owner.connection.peer)
@@ -69,9 +69,10 @@ final class GRPCCallDispatcher {
             }
         case .awaitRequest:
             armDeadline(stream)
-        case .startHandler:
+        case .startHandler(_, let requestEnded):
             armDeadline(stream)
             startStreamingHandler(stream)
+            if requestEnded { perform(stream, .forward([], endOfInput: true)) }
         }
     }
 

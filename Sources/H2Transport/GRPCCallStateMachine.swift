@@ -46,8 +46,9 @@ struct GRPCCallStateMachine {
         case refuse(Refusal)
         /// Arm the refusal timer; the refusal comes back from `receivedEndStream` or `refusalTimerFired`.
         case holdRefusal
-        /// Start a streaming handler now (`timeout` from `grpc-timeout`).
-        case startHandler(timeout: Duration?)
+        /// Start a streaming handler now (`timeout` from `grpc-timeout`); `requestEnded`: END_STREAM
+        /// came with the headers, so its request stream ends at once, empty.
+        case startHandler(timeout: Duration?, requestEnded: Bool)
         /// Wait for the request message (`timeout` from `grpc-timeout`).
         case awaitRequest(timeout: Duration?)
     }
@@ -118,12 +119,18 @@ struct GRPCCallStateMachine {
                                       advertiseEncodings: false), endStream: endStream)
             }
             switch shape {
+            case .single where endStream:
+                // END_STREAM on the headers: the one request message can never come.
+                _ = wire.sendingStatus()
+                state = .closed
+                return .refuse(.status(GRPCStatus(.internal, "expected one request message, got none"),
+                                       advertiseEncodings: false))
             case .single:
                 state = .awaitingRequest([])
                 return .awaitRequest(timeout: timeout)
             case .stream:
                 state = .running(.stream)
-                return .startHandler(timeout: timeout)
+                return .startHandler(timeout: timeout, requestEnded: endStream)
             }
         }
     }

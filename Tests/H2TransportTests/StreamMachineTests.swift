@@ -58,9 +58,27 @@ private func data(_ machine: inout GRPCCallStateMachine, _ bytes: [UInt8]) -> GR
         #expect(machine.receivedEndStream() == .fail(GRPCStatus(.internal, "expected one request message, got none")))
     }
 
+    @Test func unaryCallWhoseHeadersEndTheStreamFailsAtOnce() {
+        var machine = callMachine()
+        #expect(machine.receivedHeaders(grpcHead(), shape: .single, endStream: true)
+                == .refuse(.status(GRPCStatus(.internal, "expected one request message, got none"), advertiseEncodings: false)))
+        #expect(machine.isClosed)
+        #expect(!machine.isClientOpen)
+    }
+
+    @Test func streamingCallWhoseHeadersEndTheStreamGetsAnEmptyRequestStream() {
+        var machine = callMachine()
+        #expect(machine.receivedHeaders(grpcHead(timeout: "5m"), shape: .stream, endStream: true)
+                == .startHandler(timeout: .milliseconds(5), requestEnded: true))
+        #expect(!machine.isClientOpen)
+        #expect(machine.sendingMessage() == .sendHeadersAndMessage)
+        #expect(machine.sendingStatus() == .trailers)
+    }
+
     @Test func streamingCallStartsAtItsHeadersAndForwardsEachMessage() {
         var machine = callMachine()
-        #expect(machine.receivedHeaders(grpcHead(), shape: .stream, endStream: false) == .startHandler(timeout: nil))
+        #expect(machine.receivedHeaders(grpcHead(), shape: .stream, endStream: false)
+                == .startHandler(timeout: nil, requestEnded: false))
         #expect(data(&machine, GRPCMessageFramer.frame([1]) + GRPCMessageFramer.frame([2]))
                 == .forward([[1], [2]], endOfInput: false))
         #expect(data(&machine, Array(GRPCMessageFramer.frame([3]).prefix(2))) == GRPCCallStateMachine.InputAction.none)
