@@ -8,7 +8,7 @@
 #   content-type: application/grpc, te: trailers), PredictPerformance for a pair with data (3,000
 #   executions logged through LogExecutions and a Retrain RPC first), REST GET /health over HTTP/1.1.
 # usage: bench/service-transport.sh   (env: N_REQ=50000 RUNS=1 N_WARM=5000 PEERS="nghttpd fastapi"
-#        SERVICE="health predict rest")
+#        SERVICE="health predict rest"; rest-h2 adds REST GET /health over h2c)
 #        PEERS="nghttpd fastapi py-grpc-aio" adds Python grpcio; swift-grpc builds grpc-swift-2 (~10 min).
 # Before/after in one run: SERVER_BIN=path measures that binary instead of building one (default: a
 # release build of this checkout); BEFORE_BIN=path adds a second binary, measured interleaved with
@@ -96,6 +96,7 @@ measure_service() { # MEASURE NAME_SUFFIX BINARY
     predict) "$PEERS_DIR/measure.sh" "service-grpc-predict$suffix" "$PORT" grpc --path /learning.v1.LearningSystem/PredictPerformance \
       --grpc-request "$RESULTS/predict_request.bin" -- "${run[@]}" ;;
     rest) "$PEERS_DIR/measure.sh" "service-rest-health$suffix" "$PORT" h1get --path /health -- "${run[@]}" ;;
+    rest-h2) "$PEERS_DIR/measure.sh" "service-rest-h2-health$suffix" "$PORT" h2get --path /health -- "${run[@]}" ;;
     *) echo "unknown SERVICE measure $m" >&2; false ;;
   esac || echo "measure.sh flagged service $m$suffix (see above)" | tee -a "$RESULTS/env.txt"
 }
