@@ -8,8 +8,15 @@
 #   content-type: application/grpc, te: trailers), PredictPerformance for a pair with data (3,000
 #   executions logged through LogExecutions and a Retrain RPC first), REST GET /health over HTTP/1.1.
 # usage: bench/service-transport.sh   (env: N_REQ=50000 RUNS=1 N_WARM=5000 PEERS="nghttpd fastapi"
-#        SERVICE="health predict rest")
+#        SERVICE="health predict rest"; rest-h2 adds REST GET /health over h2c)
 #        PEERS="nghttpd fastapi py-grpc-aio" adds Python grpcio; swift-grpc builds grpc-swift-2 (~10 min).
+# Before/after in one run: SERVER_BIN=path measures that binary instead of building one (default: a
+# release build of this checkout); BEFORE_BIN=path adds a second binary, measured interleaved with
+# the first ROUNDS times (default 2; odd rounds before first, even rounds after first), rows named
+# service-...-before / -after, each row the median of its rounds. Compare the ratios of one run.
+#   e.g. swift build -c release --product learning-server --scratch-path /tmp/before-build (on a
+#        checkout of the old commit), then BEFORE_BIN=/tmp/before-build/release/learning-server \
+#        bench/service-transport.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -19,8 +26,17 @@ prepare_peers /tmp/peers-store
 setup_http_peers
 PY=$(scripts/python-env.sh)
 
-swift build -c release --product learning-server >&2
-SERVER="$(swift build -c release --show-bin-path)/learning-server"
+if [ -n "${SERVER_BIN:-}" ]; then
+  SERVER=$SERVER_BIN
+else
+  swift build -c release --product learning-server >&2
+  SERVER="$(swift build -c release --show-bin-path)/learning-server"
+fi
+BEFORE=${BEFORE_BIN:-}
+for binary in "$SERVER" ${BEFORE:+"$BEFORE"}; do
+  [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 2; }
+done
+ROUNDS=${ROUNDS:-$([ -n "$BEFORE" ] && echo 2 || echo 1)}
 export PORT_NGHTTPD=${PORT_NGHTTPD:-18681} PORT_FASTAPI=${PORT_FASTAPI:-18682} PORT_SWIFT_GRPC=${PORT_SWIFT_GRPC:-18683}
 export PORT_PYGRPC_SYNC=${PORT_PYGRPC_SYNC:-18684} PORT_PYGRPC_AIO=${PORT_PYGRPC_AIO:-18685}
 PORT=$(scripts/pg-cluster.sh free-port "${BENCH_PORT:-18651}")
@@ -44,6 +60,8 @@ mkdir -p "$RESULTS/raw"
   echo "h2load: $(h2load --version 2>&1 | head -1)"
   echo "settings: N_REQ=$N_REQ RUNS=$RUNS N_WARM=$N_WARM; learning-server with default loop threads, database $URL (fsync=$(psql "$URL" -XAtc 'SHOW fsync'))"
   echo "commit: $(git rev-parse --short HEAD)"
+  echo "server: $SERVER ($(sha256sum "$SERVER" | cut -c1-12))"
+  [ -z "$BEFORE" ] || echo "before: $BEFORE ($(sha256sum "$BEFORE" | cut -c1-12)); rounds: $ROUNDS"
 } | tee "$RESULTS/env.txt"
 
 # Data for the prediction RPC: log executions through the RPC, retrain, stop (the model is saved in
@@ -66,19 +84,32 @@ for peer in $PEERS; do
     *) echo "unknown peer $peer" >&2; exit 2 ;;
   esac
 done
-RUN=(env LEARNING_DATABASE_URL="$URL" LEARNING_LOG_LEVEL=WARNING "$SERVER" --port "$PORT")
 # measure.sh also requires the same DATA length for every response; GetHealth's response carries
 # live values (uptime, memory) whose varint sizes vary, so that check can fail with zero failed
 # requests: report it and carry on (the table's failed/non-2xx columns are what count).
-for m in ${SERVICE:-health predict rest}; do
-  echo "uptime before service $m: $(uptime)" | tee -a "$RESULTS/env.txt"
+measure_service() { # MEASURE NAME_SUFFIX BINARY
+  local m=$1 suffix=$2
+  local run=(env LEARNING_DATABASE_URL="$URL" LEARNING_LOG_LEVEL=WARNING "$3" --port "$PORT")
+  echo "uptime before service $m$suffix: $(uptime)" | tee -a "$RESULTS/env.txt"
   case "$m" in
-    health) "$PEERS_DIR/measure.sh" service-grpc-health "$PORT" grpc --path /learning.v1.LearningSystem/GetHealth -- "${RUN[@]}" ;;
-    predict) "$PEERS_DIR/measure.sh" service-grpc-predict "$PORT" grpc --path /learning.v1.LearningSystem/PredictPerformance \
-      --grpc-request "$RESULTS/predict_request.bin" -- "${RUN[@]}" ;;
-    rest) "$PEERS_DIR/measure.sh" service-rest-health "$PORT" h1get --path /health -- "${RUN[@]}" ;;
+    health) "$PEERS_DIR/measure.sh" "service-grpc-health$suffix" "$PORT" grpc --path /learning.v1.LearningSystem/GetHealth -- "${run[@]}" ;;
+    predict) "$PEERS_DIR/measure.sh" "service-grpc-predict$suffix" "$PORT" grpc --path /learning.v1.LearningSystem/PredictPerformance \
+      --grpc-request "$RESULTS/predict_request.bin" -- "${run[@]}" ;;
+    rest) "$PEERS_DIR/measure.sh" "service-rest-health$suffix" "$PORT" h1get --path /health -- "${run[@]}" ;;
+    rest-h2) "$PEERS_DIR/measure.sh" "service-rest-h2-health$suffix" "$PORT" h2get --path /health -- "${run[@]}" ;;
     *) echo "unknown SERVICE measure $m" >&2; false ;;
-  esac || echo "measure.sh flagged service $m (see above)" | tee -a "$RESULTS/env.txt"
+  esac || echo "measure.sh flagged service $m$suffix (see above)" | tee -a "$RESULTS/env.txt"
+}
+for round in $(seq "$ROUNDS"); do
+  for m in ${SERVICE:-health predict rest}; do
+    if [ -z "$BEFORE" ]; then
+      measure_service "$m" "" "$SERVER"
+    elif [ $((round % 2)) -eq 1 ]; then
+      measure_service "$m" -before "$BEFORE"; measure_service "$m" -after "$SERVER"
+    else
+      measure_service "$m" -after "$SERVER"; measure_service "$m" -before "$BEFORE"
+    fi
+  done
 done
 
 "$PEERS_DIR/.venv/bin/python" "$PEERS_DIR/lib/summarize.py" "$RESULTS" | tee "$RESULTS/table.md"

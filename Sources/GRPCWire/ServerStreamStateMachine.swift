@@ -70,42 +70,81 @@ public struct GRPCServerStreamStateMachine: Sendable {
         case ignore
     }
 
-    /// The current state.
-    public private(set) var state: State = .clientIdleServerIdle
+    /// The client half while it is open: the request messages being reassembled, or, once input
+    /// failed (bad frame, too large), nothing: the rest is ignored while the status goes out.
+    private enum ClientInput: Sendable {
+        case deframing(GRPCMessageDeframer)
+        case failed
+    }
+
+    /// The state with the data that only exists in it (the client's input while its half is open).
+    private enum Storage: Sendable {
+        case clientIdleServerIdle
+        case clientOpenServerIdle(ClientInput)
+        case clientOpenServerOpen(ClientInput)
+        case clientClosedServerIdle
+        case clientClosedServerOpen
+        case clientOpenServerClosed
+        case clientClosedServerClosed
+        /// Only while a state's data is changed in place (so its buffer is not copied).
+        case modifying
+    }
+
+    private var storage: Storage = .clientIdleServerIdle
     /// The request's `grpc-encoding`, when it is not identity.
     public private(set) var requestEncoding: String?
-    private var deframer: GRPCMessageDeframer
+    private let maxReceiveMessageBytes: Int
     private let supportedEncodings: Set<String>
-    /// Set once request input failed (bad message, too large): later input is ignored while the
-    /// failure status is sent.
-    public private(set) var inputFailed = false
+
+    /// The current state.
+    public var state: State {
+        switch storage {
+        case .clientIdleServerIdle: return .clientIdleServerIdle
+        case .clientOpenServerIdle: return .clientOpenServerIdle
+        case .clientOpenServerOpen: return .clientOpenServerOpen
+        case .clientClosedServerIdle: return .clientClosedServerIdle
+        case .clientClosedServerOpen: return .clientClosedServerOpen
+        case .clientOpenServerClosed: return .clientOpenServerClosed
+        case .clientClosedServerClosed: return .clientClosedServerClosed
+        case .modifying: preconditionFailure("state read while it is being changed")
+        }
+    }
+
+    /// Whether request input failed (bad message, too large) while the client still sends: its
+    /// later input is ignored while the failure status is sent.
+    public var inputFailed: Bool {
+        switch storage {
+        case .clientOpenServerIdle(.failed), .clientOpenServerOpen(.failed): return true
+        default: return false
+        }
+    }
 
     /// Creates the machine for one stream.
     /// - Parameters:
     ///   - maxReceiveMessageBytes: Request messages above this give RESOURCE_EXHAUSTED.
     ///   - supportedEncodings: Message encodings besides `identity` the server can decode.
     public init(maxReceiveMessageBytes: Int, supportedEncodings: Set<String> = []) {
-        self.deframer = GRPCMessageDeframer(maxMessageBytes: maxReceiveMessageBytes)
+        self.maxReceiveMessageBytes = maxReceiveMessageBytes
         self.supportedEncodings = supportedEncodings
     }
 
     /// The request headers arrived.
     public mutating func receivedHeaders(method: String?, contentType: String?, encoding: String?,
                                          timeout: String?, endStream: Bool) -> HeadersAction {
-        guard state == .clientIdleServerIdle else {
+        guard case .clientIdleServerIdle = storage else {
             preconditionFailure("request headers received twice on one stream (state \(state))")
         }
         guard case .grpcProto = GRPCContentType(contentType) else {
-            state = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
+            storage = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
             return .rejectHTTP(status: 415)
         }
         guard method == "POST" else {
-            state = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
+            storage = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
             return .rejectHTTP(status: 405)
         }
         if let encoding, encoding != "identity" {
             guard supportedEncodings.contains(encoding) else {
-                state = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
+                storage = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
                 return .rejectWithStatus(GRPCStatus(.unimplemented,
                                                     "grpc-encoding '\(encoding)' is not supported"),
                                          advertiseEncodings: true)
@@ -115,40 +154,41 @@ public struct GRPCServerStreamStateMachine: Sendable {
         var duration: Duration?
         if let timeout {
             guard let parsed = GRPCTimeout.parse(timeout) else {
-                state = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
+                storage = endStream ? .clientClosedServerClosed : .clientOpenServerClosed
                 return .rejectWithStatus(GRPCStatus(.internal, "malformed grpc-timeout '\(timeout)'"),
                                          advertiseEncodings: false)
             }
             duration = parsed
         }
-        state = endStream ? .clientClosedServerIdle : .clientOpenServerIdle
+        storage = endStream
+            ? .clientClosedServerIdle
+            : .clientOpenServerIdle(.deframing(GRPCMessageDeframer(maxMessageBytes: maxReceiveMessageBytes)))
         return .accept(timeout: duration)
     }
 
-    /// Request bytes from a DATA frame arrived (`endStream` when the frame ended the stream).
+    /// Request bytes from a DATA frame arrived (`endStream` when the frame ended the stream). The
+    /// client half closes with `endStream` whatever the bytes held.
     public mutating func receivedData(_ bytes: UnsafeRawBufferPointer, endStream: Bool) -> ReceiveAction {
-        if inputFailed {
-            if endStream {
-                switch state {
-                case .clientOpenServerIdle: state = .clientClosedServerIdle
-                case .clientOpenServerOpen: state = .clientClosedServerOpen
-                case .clientOpenServerClosed: state = .clientClosedServerClosed
-                default: break
-                }
-            }
-            return .ignore
-        }
-        switch state {
-        case .clientOpenServerIdle, .clientOpenServerOpen:
-            deframer.append(bytes)
-            return drain(endStream: endStream)
+        switch storage {
+        case .clientOpenServerIdle(var input):
+            storage = .modifying
+            let action = Self.receive(bytes, endStream: endStream, into: &input, encoding: requestEncoding)
+            storage = endStream ? .clientClosedServerIdle : .clientOpenServerIdle(input)
+            return action
+        case .clientOpenServerOpen(var input):
+            storage = .modifying
+            let action = Self.receive(bytes, endStream: endStream, into: &input, encoding: requestEncoding)
+            storage = endStream ? .clientClosedServerOpen : .clientOpenServerOpen(input)
+            return action
         case .clientOpenServerClosed:
-            if endStream { state = .clientClosedServerClosed }
+            if endStream { storage = .clientClosedServerClosed }
             return .ignore
         case .clientIdleServerIdle:
             preconditionFailure("DATA before request headers; nghttp2 rejects this before we see it")
         case .clientClosedServerIdle, .clientClosedServerOpen, .clientClosedServerClosed:
             return .ignore
+        case .modifying:
+            preconditionFailure("DATA while the state is being changed")
         }
     }
 
@@ -162,69 +202,66 @@ public struct GRPCServerStreamStateMachine: Sendable {
         receivedData(UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
     }
 
-    private mutating func drain(endStream: Bool) -> ReceiveAction {
+    /// Deframes `bytes` into complete messages; on a failure the input becomes `.failed` and later
+    /// bytes are ignored.
+    private static func receive(_ bytes: UnsafeRawBufferPointer, endStream: Bool, into input: inout ClientInput,
+                                encoding: String?) -> ReceiveAction {
+        guard case .deframing(var deframer) = input else { return .ignore }
+        input = .failed // until the deframer is put back: leaves it the only copy of its buffer
+        deframer.append(bytes)
         var messages: [GRPCMessage] = []
         do {
             while let message = try deframer.next() {
-                if message.compressed && requestEncoding == nil {
-                    return failReceiving(GRPCStatus(.internal,
-                        "compressed message received without a grpc-encoding"))
+                if message.compressed && encoding == nil {
+                    return .fail(GRPCStatus(.internal, "compressed message received without a grpc-encoding"))
                 }
                 messages.append(message)
             }
             if endStream { try deframer.finish() }
         } catch {
-            return failReceiving(error.status)
+            return .fail(error.status)
         }
-        if endStream {
-            switch state {
-            case .clientOpenServerIdle: state = .clientClosedServerIdle
-            case .clientOpenServerOpen: state = .clientClosedServerOpen
-            default: break
-            }
-        }
+        input = .deframing(deframer)
         return .deliver(messages, endOfInput: endStream)
-    }
-
-    /// Input failed: the caller sends `status` (via `sendingStatus()`); further input is ignored.
-    private mutating func failReceiving(_ status: GRPCStatus) -> ReceiveAction {
-        inputFailed = true
-        return .fail(status)
     }
 
     /// The handler produced a response message.
     public mutating func sendingMessage() -> SendMessageAction {
-        switch state {
-        case .clientOpenServerIdle: state = .clientOpenServerOpen; return .sendHeadersAndMessage
-        case .clientClosedServerIdle: state = .clientClosedServerOpen; return .sendHeadersAndMessage
+        switch storage {
+        case .clientOpenServerIdle(let input): storage = .clientOpenServerOpen(input); return .sendHeadersAndMessage
+        case .clientClosedServerIdle: storage = .clientClosedServerOpen; return .sendHeadersAndMessage
         case .clientOpenServerOpen, .clientClosedServerOpen: return .sendMessage
         case .clientOpenServerClosed, .clientClosedServerClosed: return .drop
         case .clientIdleServerIdle: preconditionFailure("response message before the request headers")
+        case .modifying: preconditionFailure("response message while the state is being changed")
         }
     }
 
     /// The call ended with a status (from the handler, a deadline or an error).
     public mutating func sendingStatus() -> SendStatusAction {
-        switch state {
-        case .clientOpenServerIdle: state = .clientOpenServerClosed; return .trailersOnly
-        case .clientClosedServerIdle: state = .clientClosedServerClosed; return .trailersOnly
-        case .clientOpenServerOpen: state = .clientOpenServerClosed; return .trailers
-        case .clientClosedServerOpen: state = .clientClosedServerClosed; return .trailers
+        switch storage {
+        case .clientOpenServerIdle: storage = .clientOpenServerClosed; return .trailersOnly
+        case .clientClosedServerIdle: storage = .clientClosedServerClosed; return .trailersOnly
+        case .clientOpenServerOpen: storage = .clientOpenServerClosed; return .trailers
+        case .clientClosedServerOpen: storage = .clientClosedServerClosed; return .trailers
         case .clientOpenServerClosed, .clientClosedServerClosed: return .drop
         case .clientIdleServerIdle: preconditionFailure("status before the request headers")
+        case .modifying: preconditionFailure("status while the state is being changed")
         }
     }
 
     /// The client reset the stream (RST_STREAM) or the connection went away.
     public mutating func receivedReset() -> ResetAction {
         let wasRunning: Bool
-        switch state {
+        switch storage {
         case .clientOpenServerIdle, .clientOpenServerOpen, .clientClosedServerIdle, .clientClosedServerOpen:
             wasRunning = true
         case .clientIdleServerIdle, .clientOpenServerClosed, .clientClosedServerClosed:
             wasRunning = false
+        case .modifying:
+            preconditionFailure("reset while the state is being changed")
         }
-        state = .clientClosedServerClosed
+        storage = .clientClosedServerClosed
         return wasRunning ? .cancelHandler : .ignore
     }
 }

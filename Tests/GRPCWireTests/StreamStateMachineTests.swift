@@ -114,3 +114,16 @@ private func acceptedMachine(endStream: Bool = false, encodings: Set<String> = [
     #expect(machine.receivedHeaders(method: "POST", contentType: "application/grpc+proto", encoding: "identity",
                                     timeout: "200m", endStream: false) == .accept(timeout: .milliseconds(200)))
 }
+
+@Test func failingFrameThatEndsTheStreamStillClosesTheClientHalf() {
+    var machine = acceptedMachine()
+    guard case .fail(let status) = machine.receivedData([0, 0, 0, 0, 3, 1], endStream: true) else {
+        Issue.record("expected failure"); return
+    }
+    #expect(status.code == .internal)
+    // The client is done: a status that ends the stream must not be followed by a reset.
+    #expect(machine.state == .clientClosedServerIdle)
+    #expect(!machine.inputFailed)
+    #expect(machine.sendingStatus() == .trailersOnly)
+    #expect(machine.state == .clientClosedServerClosed)
+}

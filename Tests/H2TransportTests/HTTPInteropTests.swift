@@ -293,6 +293,29 @@ func occurrences(of needle: String, in text: String) -> Int {
         }
     }
 
+    /// nghttp without `-d` ends the request with END_STREAM on its HEADERS frame: no DATA at all.
+    @Test func callsWhoseHeadersEndTheRequestAreAnsweredNotLeftWaiting() async throws {
+        try await offload {
+            let server = try TestServer()
+            defer { server.stop() }
+            func call(_ path: String) throws -> String {
+                let result = try runProcess(try tool("nghttp"), ["-v", "-t", "5", "-H", ":method: POST",
+                                                                 "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                                                 "http://127.0.0.1:\(server.port)\(path)"],
+                                            timeout: .seconds(10))
+                #expect(result.stdout.contains("END_STREAM"))
+                return result.stdout
+            }
+            // A unary call can never get its request: INTERNAL at once (it used to wait for a reset).
+            let unary = try call(TestPaths.getHealth)
+            #expect(unary.contains("grpc-status: 13"))
+            #expect(unary.contains("grpc-message: expected one request message, got none"))
+            // A client-streaming handler sees an empty request stream end (it used to wait forever).
+            let streaming = try call(TestPaths.streamExecutions)
+            #expect(streaming.contains("grpc-status: 0"))
+        }
+    }
+
     @Test func accessLogAtErrorLevelRecordsOnlyFailures() async throws {
         try await offload {
             let server = try TestServer { $0.accessLog = .errors }

@@ -1,0 +1,80 @@
+/// Serves the REST requests of one HTTP/2 connection: feeds each request's
+/// `HTTPStreamStateMachine`, runs the router's HTTP handler (inline or as a task) and submits the
+/// response. Runs on the connection's loop thread, after nghttp2 returned.
+final class H2HTTPResponder {
+    private unowned let owner: H2Handler
+
+    init(owner: H2Handler) {
+        self.owner = owner
+    }
+
+    /// The client ended its request: answer it (413 when the body was too large) or start its handler.
+    func requestEnded(_ stream: HTTPStream) {
+        guard let action = stream.machine.receivedEndStream() else { return }
+        let method = stream.head.method ?? "GET"
+        let head = method == "HEAD"
+        let body: [UInt8]
+        switch action {
+        case .rejectTooLarge:
+            respond(stream, HTTPResponse(status: 413, body: Array("request body too large\n".utf8)), head: head)
+            return
+        case .handle(let requestBody):
+            body = requestBody
+        }
+        let target = stream.head.path ?? "/"
+        let path: String, query: String
+        if let mark = target.firstIndex(of: "?") {
+            path = String(target[..<mark])
+            query = String(target[target.index(after: mark)...])
+        } else {
+            path = target
+            query = ""
+        }
+        let request = HTTPRequest(method: method, path: path, query: query, headers: stream.head.metadata,
+                                  body: body, peer: owner.connection.peer)
+        guard let route = owner.server.router.http else {
+            respond(stream, HTTPResponse(status: 404, body: Array("not found\n".utf8)), head: head)
+            return
+        }
+        switch route(request) {
+        case .inline(let function):
+            respond(stream, function(request), head: head)
+        case .async(let function):
+            let id = stream.id
+            let owner = self.owner
+            let loop = owner.connection.loop
+            // The task holds the connection's handler, not this object; a stream gone meanwhile
+            // (reset, connection closed) is not found and the response is dropped.
+            let operation: @Sendable () async -> Void = {
+                let response = await function(request)
+                loop.execute {
+                    guard let stream = owner.httpStream(id) else { return }
+                    owner.http.respond(stream, response, head: head)
+                }
+            }
+            loop.startHandlerTask(requestBytes: request.body.count, operation)
+        }
+    }
+
+    /// Sends the response unless the stream is gone (`head`: headers only, for HEAD).
+    func respond(_ stream: HTTPStream, _ response: HTTPResponse, head: Bool) {
+        guard stream.machine.sendingResponse() else { return }
+        let headers = response.headers.filter {
+            switch $0.name.lowercased() {
+            case "content-length", "connection", "transfer-encoding", "keep-alive", "date": return false
+            default: return true
+            }
+        }.map { ($0.name.lowercased(), $0.value) }
+        let all = [(":status", String(response.status))] + headers
+            + [("date", owner.connection.loop.httpDate()), ("content-length", String(response.body.count))]
+        if head || response.body.isEmpty {
+            owner.submitResponse(stream.id, headers: all, hasBody: false)
+        } else {
+            stream.body = H2ResponseBody(complete: response.body)
+            owner.submitResponse(stream.id, headers: all, hasBody: true)
+        }
+        owner.record(start: stream.start, head: stream.head,
+                     route: "\(stream.head.method ?? "-") \(stream.head.path ?? "-")",
+                     httpStatus: response.status, grpcStatus: nil)
+    }
+}
