@@ -5,8 +5,8 @@
 # pg_isready, SIGINT (fast shutdown) to stop. Build context: docker/standin.
 #
 #   podman build -f docker/standin/postgres.Dockerfile \
-#     --build-arg BASE_IMAGE=localhost/learning-standin/debian:bookworm-slim \
-#     -t localhost/learning-standin/postgres:15-bookworm docker/standin
+#     --build-arg BASE_IMAGE=localhost/learning-standin/bookworm-slim:debootstrap \
+#     -t localhost/learning-standin/postgresql-debian:15 docker/standin
 ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
 # hadolint ignore=DL3008

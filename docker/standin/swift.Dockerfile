@@ -4,8 +4,8 @@
 # it. Build context: the toolchain's root (the folder holding usr/, e.g. /opt/swift).
 #
 #   podman build -f docker/standin/swift.Dockerfile \
-#     --build-arg BASE_IMAGE=localhost/learning-standin/debian:bookworm-slim \
-#     -t localhost/learning-standin/swift:6.3-bookworm /opt/swift
+#     --build-arg BASE_IMAGE=localhost/learning-standin/bookworm-slim:debootstrap \
+#     -t localhost/learning-standin/swift-toolchain:6.3-bookworm /opt/swift
 ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
 # The official image's list (swiftlang/swift-docker, 6.x bookworm), less gnupg2, which it needs
