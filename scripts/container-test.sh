@@ -124,7 +124,8 @@ POSTGRES_IMAGE=docker.io/pgvector/pgvector:pg16
 have_image() { # exactly this name (docker lists docker.io images without the registry)
   local name=$1
   [ "$ENGINE" = docker ] && name=${name#docker.io/} && name=${name#library/}
-  engine images --format '{{.Repository}}:{{.Tag}}' | grep -qxF "$name"
+  # grep reads the whole list (-q would stop at the first match, and pipefail would see podman's SIGPIPE)
+  engine images --format '{{.Repository}}:{{.Tag}}' | grep -xF "$name" >/dev/null
 }
 pull() { have_image "$1" || timeout 600 "$ENGINE" pull "$1"; }
 
@@ -252,7 +253,7 @@ cleanup() {
     compose down -v >"$WORK/down.log" 2>&1 || cat "$WORK/down.log"
     local name
     for name in "$APP" "$PG"; do # left by a failed down: only ours (the compose project's label)
-      if engine container inspect --format '{{index .Config.Labels "com.docker.compose.project"}}' "$name" 2>/dev/null | grep -qx "$PROJECT"; then
+      if [ "$(engine container inspect --format '{{index .Config.Labels "com.docker.compose.project"}}' "$name" 2>/dev/null)" = "$PROJECT" ]; then
         engine rm -f "$name" >/dev/null 2>&1
       fi
     done
@@ -386,8 +387,10 @@ stop_in_time() { # docker/podman stop waits 10 s, then kills: an orderly stop is
   engine logs --tail 5 "$APP" 2>&1 | sed 's/^/  /'
   [ "$secs" -lt 10000 ] || { fail "stop took 10 s or more"; return 1; }
   [ "$code" = 0 ] || { fail "exit code $code: killed, not stopped"; return 1; }
-  engine logs --tail 5 "$APP" 2>&1 | grep -q 'received signal 15: shutting down' || { fail "no SIGTERM in the log"; return 1; }
-  engine logs --tail 2 "$APP" 2>&1 | grep -q 'learning-server: stopped$' || { fail "no 'stopped' at the end of the log"; return 1; }
+  local tail
+  tail=$(engine logs --tail 5 "$APP" 2>&1)
+  grep -q 'received signal 15: shutting down' <<<"$tail" || { fail "no SIGTERM in the log"; return 1; }
+  tail -1 <<<"$tail" | grep -q 'learning-server: stopped$' || { fail "no 'stopped' at the end of the log"; return 1; }
 }
 
 restart_keeps_data() { # down (containers gone, the named volume kept), up: the data and the model are back
