@@ -117,6 +117,9 @@ wait_healthy() { # wait_healthy SECONDS NAME...
 }
 
 # --- base images ----------------------------------------------------------------------------------
+# twice COMMAND...: the steps that download (debootstrap, apt-get in RUN) try again once, since a
+# mirror can fail for a moment; output goes where the caller sends it.
+twice() { "$@" && return 0; echo "failed; trying again in 10 s"; sleep 10; "$@"; }
 # Fully qualified: podman matches a short name against local images by their last path component,
 # and would take a local image for the official one.
 SWIFT_IMAGE=docker.io/library/swift:6.3-bookworm RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
@@ -168,7 +171,8 @@ standin_debian() { # a bookworm root file system from Debian's archive (the mirr
            | grep -m1 '/debian/\?$')
   mirror=${mirror:-http://deb.debian.org/debian}
   echo "debootstrap bookworm from $mirror"
-  debootstrap --variant=minbase bookworm "$WORK/rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
+  bootstrap() { rm -rf "$WORK/rootfs"; debootstrap --variant=minbase bookworm "$WORK/rootfs" "$mirror"; }
+  twice bootstrap >"$WORK/debootstrap.log" 2>&1 \
     || { tail -20 "$WORK/debootstrap.log"; return 1; }
   slim "$WORK/rootfs"
   tar -C "$WORK/rootfs" -c . | engine import - "$image" >/dev/null || return 1
@@ -183,14 +187,14 @@ standin_swift() {
   fi
   [ -x "$toolchain/usr/bin/swift" ] || { fail "no Swift toolchain at $toolchain (set SWIFT_TOOLCHAIN)"; return 1; }
   echo "Swift toolchain from $toolchain: $("$toolchain/usr/bin/swift" --version 2>/dev/null | head -1)"
-  engine build "${BUILD_NETWORK[@]}" -f "$ROOT/docker/standin/swift.Dockerfile" --build-arg "BASE_IMAGE=$RUNTIME_IMAGE" \
+  twice engine build "${BUILD_NETWORK[@]}" -f "$ROOT/docker/standin/swift.Dockerfile" --build-arg "BASE_IMAGE=$RUNTIME_IMAGE" \
     -t "$image" "$toolchain" >"$WORK/standin-swift.log" 2>&1 || { tail -30 "$WORK/standin-swift.log"; return 1; }
   SWIFT_IMAGE=$image
 }
 standin_postgres() {
   local image=$STANDIN/postgresql-debian:15
   if have_image "$image"; then echo "reusing $image"; POSTGRES_IMAGE=$image; return 0; fi
-  engine build "${BUILD_NETWORK[@]}" -f docker/standin/postgres.Dockerfile --build-arg "BASE_IMAGE=$RUNTIME_IMAGE" \
+  twice engine build "${BUILD_NETWORK[@]}" -f docker/standin/postgres.Dockerfile --build-arg "BASE_IMAGE=$RUNTIME_IMAGE" \
     -t "$image" docker/standin >"$WORK/standin-postgres.log" 2>&1 || { tail -30 "$WORK/standin-postgres.log"; return 1; }
   POSTGRES_IMAGE=$image
 }
@@ -216,7 +220,7 @@ fresh() { # CT_FRESH=1: start cold, as on a new machine
 
 build_image() {
   local log=$WORK/build.log start=$SECONDS
-  engine build "${BUILD_NETWORK[@]}" -f docker/Dockerfile \
+  twice engine build "${BUILD_NETWORK[@]}" -f docker/Dockerfile \
     --build-arg "BUILD_IMAGE=$SWIFT_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" -t "$IMAGE" . >"$log" 2>&1 \
     || { tail -40 "$log"; return 1; }
   grep -E '^\[[0-9]+/[0-9]+\] (Linking|Compiling)' "$log" | tail -2
