@@ -2,27 +2,12 @@ import Foundation
 import Testing
 @testable import LearningCLI
 
-/// Captures what the CLI prints.
-private final class Captured: @unchecked Sendable {
-    private let lock = NSLock()
-    private var outLines: [String] = []
-    private var errLines: [String] = []
-    var out: String { lock.withLock { outLines.joined(separator: "\n") } }
-    var err: String { lock.withLock { errLines.joined(separator: "\n") } }
-    var output: Output {
-        Output(out: { line in self.lock.withLock { self.outLines.append(line) } },
-               err: { line in self.lock.withLock { self.errLines.append(line) } })
-    }
-}
-
+/// Runs the CLI with `environment` and no server (Captured and NoConnection: ArgumentsTests.swift).
 private func runCLI(_ arguments: [String], environment: [String: String]) async -> (Int32, Captured) {
     let captured = Captured()
-    let cli = CLI(output: captured.output, environment: environment,
-                  connect: { _ in throw GRPCStatusForTests.noServer })
+    let cli = CLI(output: captured.output, environment: environment, connect: { _ in throw NoConnection() })
     return (await cli.run(arguments), captured)
 }
-
-private enum GRPCStatusForTests: Error { case noServer }
 
 /// The cluster scripts/test.sh starts.
 private func testDatabaseURL() throws -> String {
