@@ -311,7 +311,8 @@ exec_commands() { # the guide's in-container commands, as the image answers them
   echo "$out"
   grep -q '^Database connection successful: claude_user@postgres:5432/claude_auth' <<<"$out" || return 1
   grep -q 'agents.execution_log present' <<<"$out" || return 1
-  in_app learning agents list | head -3 || return 1
+  in_app learning agents list || return 1
+  in_app learning agents status director || return 1
   in_app learning log --agent director --task-type strategic_planning --time 42.5 --success || return 1
   in_app learning predict director strategic_planning || return 1
   in_app learning recommend strategic_planning --limit 3 || return 1

@@ -12,7 +12,8 @@
 #      real learning-server processes on the throwaway cluster
 #   8. runs the shell tests of the scripts (scripts/tests/*_test.sh)
 #   9. builds the container image and runs it with compose (scripts/container-test.sh: Docker, else
-#      podman; about 6 minutes cold on 2 cores, 1 minute when its images and build cache are there)
+#      podman; about 7 minutes on a fresh 2-core machine, 1 minute when its images and build cache
+#      are there: docs/BUILD.md "The container test")
 # and stops the cluster whatever happened. Every step is reported in a summary; the last line is
 # `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
 # exit status is non-zero when anything failed.
