@@ -1,5 +1,5 @@
 # The README's two commands: `make run` and `make test`.
-.PHONY: run test generate check-generated validate-docker build
+.PHONY: run test generate check-generated validate-docker container-test build
 
 run:
 	scripts/run.sh
@@ -15,6 +15,10 @@ check-generated:
 
 validate-docker:
 	scripts/validate-docker.sh
+
+# Builds docker/Dockerfile and runs it with docker/docker-compose.yml (Docker, else podman).
+container-test:
+	scripts/container-test.sh
 
 build:
 	swift build

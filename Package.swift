@@ -92,7 +92,9 @@ let package = Package(
                           swiftSettings: swiftSettings),
         .executableTarget(name: "LearningCLI",
                           dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
-                                         "CProtobufC", "LearningCore", "LearningREST", "LearningService"],
+                                         "CProtobufC", "LearningCore", "LearningREST", "LearningService",
+                                         // db-check: libpq directly, with the server's URL rule
+                                         "LearningStore", "CLibPQ"],
                           swiftSettings: swiftSettings),
 
         // MARK: Tests: fast pure tests per module, integration tests against real servers

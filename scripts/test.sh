@@ -11,6 +11,9 @@
 #   7. installs the Python client (pip install ./clients/python) and runs its pytest suite against
 #      real learning-server processes on the throwaway cluster
 #   8. runs the shell tests of the scripts (scripts/tests/*_test.sh)
+#   9. builds the container image and runs it with compose (scripts/container-test.sh: Docker, else
+#      podman; about 7 minutes on a fresh 2-core machine, 1 minute when its images and build cache
+#      are there: docs/BUILD.md "The container test")
 # and stops the cluster whatever happened. Every step is reported in a summary; the last line is
 # `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
 # exit status is non-zero when anything failed.
@@ -20,7 +23,8 @@
 # (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
 # for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X),
-# LEARNING_PYTEST_TIMEOUT (seconds for the Python client's tests, default 900).
+# LEARNING_PYTEST_TIMEOUT (seconds for the Python client's tests, default 900),
+# SKIP_CONTAINER_TEST=1 (leave out step 9; CI runs it).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -203,6 +207,22 @@ shell_tests() { # scripts/tests/*_test.sh print "ok - ..." / "not ok - ..." per 
   return $rc
 }
 step "shell tests (scripts/tests)" shell_tests
+
+container_test() { # its checks count as cases, read from its own `summary: N passed, N failed`
+  local log="$RESULTS/container-test.log" rc ok bad
+  scripts/container-test.sh 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  read -r ok bad < <(sed -n 's/^summary: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -1)
+  passed=$((passed + ${ok:-0})); failed=$((failed + ${bad:-0}))
+  # A run that stopped before its summary (or failed without a failing check) still fails.
+  if [ "$rc" -ne 0 ] && [ "${bad:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  return "$rc"
+}
+if [ "${SKIP_CONTAINER_TEST:-0}" = 1 ]; then
+  echo; echo "==> container image: skipped (SKIP_CONTAINER_TEST=1)"
+else
+  step "container image built and run (scripts/container-test.sh)" container_test
+fi
 
 summary
 [ "$failed" -eq 0 ]

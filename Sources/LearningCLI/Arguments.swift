@@ -20,7 +20,7 @@ struct ParsedArguments: Equatable {
     /// The options that take a value; everything else starting with `--` is a flag.
     static let valued: Set = ["server", "api-key", "agent", "task-type", "time", "error", "task-id", "description",
                               "model", "tools", "limit", "speed-weight", "batch-size", "kinds", "kind", "status",
-                              "event-id", "format", "window-hours", "threshold", "metadata"]
+                              "event-id", "format", "window-hours", "threshold", "metadata", "database-url"]
     static let knownFlags: Set = ["json", "help", "success", "failure", "no-progress", "verbose"]
 
     init(_ arguments: [String]) throws {

@@ -42,6 +42,7 @@ Commands:
   patterns [--kinds collaboration,performance,resources,failures]
   insights [--limit N] [--kind K]
   watch [--kind K] [--agent A]         live insights and anomalies until Ctrl-C
+  db-check [--database-url URL]        connect to the service's database directly (not via the server)
 
 Options:
   --server HOST:PORT   the server (default 127.0.0.1:8080, env LEARNING_SERVER)
@@ -61,6 +62,7 @@ let commandHelp: [String: String] = [
     "recommend": "usage: learning recommend TASK_TYPE [--limit N] [--speed-weight 0..1]\n\nRanks agents for a task type.",
     "patterns": "usage: learning patterns [--kinds collaboration,performance,resources,failures]",
     "insights": "usage: learning insights [--limit N] [--kind anomaly|synergy|conflict|drift|schedule|failure_pattern|model]",
+    "db-check": "usage: learning db-check [--database-url URL] [--json]\n\nConnects to the database directly with libpq, not through the server: the one learning-server\nwould use with the same environment and config file (LEARNING_DATABASE_URL, DATABASE_URL,\nLEARNING_DATABASE_*, LEARNING_CONFIG_FILE) unless --database-url names another. Prints the user,\nhost, port, database and server version, and whether agents.execution_log exists.\nExits 0 when connected, 1 when not.",
     "watch": "usage: learning watch [--kind K] [--agent NAME]\n\nStreams new insights and anomalies as they are found, until Ctrl-C.",
 ]
 
@@ -97,6 +99,7 @@ struct CLI {
             if parsed.positional.count > 1, let help = commandHelp[parsed.positional[1]] { output.out(help) } else { output.out(topLevelHelp) }
             return ExitCode.ok
         }
+        if command == "db-check" { return databaseCheck(parsed) }
         do {
             let settings = try ConnectionSettings(arguments: parsed, environment: environment)
             let session = Session(cli: self, arguments: parsed, settings: settings)
@@ -111,6 +114,34 @@ struct CLI {
             output.err("learning \(command): \(error)")
             return ExitCode.serverError
         }
+    }
+
+    /// `learning db-check`: the database, directly (no server involved).
+    func databaseCheck(_ parsed: ParsedArguments) -> Int32 {
+        let url: String
+        do {
+            try parsed.allow(["database-url"])
+            guard parsed.positional.count == 1 else {
+                throw UsageError(description: "unexpected \(parsed.positional.dropFirst().joined(separator: " "))")
+            }
+            url = try DatabaseCheck.databaseURL(arguments: parsed, environment: environment)
+        } catch {
+            output.err("learning db-check: \(error)\n\n\(commandHelp["db-check"]!)")
+            return ExitCode.usage
+        }
+        let report = DatabaseCheck.run(url: url)
+        if parsed.flags.contains("json") {
+            let object: [String: Any] = ["connected": report.connected, "target": report.target,
+                                         "server_version": report.serverVersion,
+                                         "execution_log_present": report.executionLogPresent, "error": report.error]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            output.out(String(decoding: data, as: UTF8.self))
+        } else if report.connected {
+            output.out(DatabaseCheck.describe(report))
+        } else {
+            output.err(DatabaseCheck.describe(report))
+        }
+        return report.connected ? ExitCode.ok : ExitCode.serverError
     }
 
     /// `NOT_FOUND: agent x is not registered`.

@@ -20,8 +20,17 @@ fresh_copy
 expect_exit 0 "docker/ as committed passes" validate
 
 fresh_copy
-sed -i 's|^FROM debian:bookworm-slim|FROM debian|' "$WORK/repo/docker/Dockerfile"
+sed -i 's|^FROM ${RUNTIME_IMAGE}|FROM debian|' "$WORK/repo/docker/Dockerfile"
 expect_exit 1 "an untagged base image (hadolint DL3006) fails" validate
+
+fresh_copy
+sed -i 's|^ARG RUNTIME_IMAGE=.*|ARG RUNTIME_IMAGE=localhost/learning-standin/debian:bookworm-slim|' "$WORK/repo/docker/Dockerfile"
+expect_exit 1 "a base image default other than the official image fails" validate
+expect "... naming the argument" grep -q "RUNTIME_IMAGE" "$WORK/out"
+
+fresh_copy
+sed -i 's|FROM ${BASE_IMAGE}|FROM debian|' "$WORK/repo/docker/standin/postgres.Dockerfile"
+expect_exit 1 "a hadolint finding in a stand-in's Dockerfile fails" validate
 
 fresh_copy
 sed -i 's|^USER 10001:10001|USER learning|' "$WORK/repo/docker/Dockerfile"
