@@ -134,6 +134,11 @@ pull() { have_image "$1" || timeout 600 "$ENGINE" pull "$1"; }
 
 slim() { # slim ROOTFS: what makes the official image "slim", so its sizes compare
   local root=$1
+  # It deletes and rewrites files under ROOTFS: never the machine's own root.
+  case $(realpath -m "$root") in
+    / | "") fail "slim: refusing to work on '$root'"; return 1 ;;
+  esac
+  [ -f "$root/etc/debian_version" ] || { fail "slim: $root is not a Debian root file system"; return 1; }
   # apt keeps no package caches or downloaded packages (the official image's docker-clean) ...
   cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
 DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
