@@ -496,6 +496,14 @@ final class AggregateBuildWorkers: Sendable {
             try c.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try c.query("SET TRANSACTION SNAPSHOT '\(snapshot.filter { $0.isHexDigit || $0 == "-" })'")
             try c.execute("SET LOCAL work_mem = '256MB'")
+            // The planner takes every row of a day for a group of its own (it has no statistics
+            // for the day of a timestamp, nor through the subquery), so past a million rows a
+            // day it sorted them by agent name under the collation and compiled the plan with
+            // JIT. A day holds a few thousand (agent, task type) groups: hashing them in memory,
+            // without JIT, halved PostgreSQL's CPU (2 M rows in one relation: 10.9 -> 5.1 s).
+            try c.execute("SET LOCAL jit = off")
+            try c.execute("SET LOCAL enable_sort = off")
+            try c.execute("SET LOCAL hash_mem_multiplier = 8")
             while let chunk = take() {
                 let cells = LearningStore.builtCells(try c.query(LearningStore.buildSQL(from: chunk), [.int(bound)]))
                 deliver(.success(cells))

@@ -65,6 +65,19 @@ struct PairHistoryTests {
         #expect(restored.predict(agent: "b", taskType: "t", at: Self.now).medianExecutionTime == b.medianExecutionTime)
     }
 
+    @Test func aSampleWithinTheHeldOutDaysIsScoredAgainstTheOlderExecutions() {
+        let (older, recent) = Self.executions()
+        var parameters = EngineParameters()
+        parameters.holdoutDays = 3  // every recent execution (the last 2 days) is held out
+        var alone = LearningEngine(parameters: parameters), withHistory = LearningEngine(parameters: parameters)
+        let unscored = alone.retrain(on: recent, now: Self.now)
+        let scored = withHistory.retrain(on: recent, history: Self.summed(older), now: Self.now)
+        #expect(unscored.holdoutRecords == 0)
+        // Agent a's 200 (c has no executions before the held-out days, so nothing to score it by).
+        #expect(scored.holdoutRecords == 200)
+        #expect(scored.accuracy > 0.5 && scored.accuracy <= 1, "\(scored.accuracy)")
+    }
+
     @Test func noHistoryTrainsExactlyAsBefore() {
         let (_, recent) = Self.executions()
         var plain = LearningEngine(), empty = LearningEngine()
