@@ -241,6 +241,25 @@ enum Migrations {
                 "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS pending BIGINT[] NOT NULL DEFAULT '{}'",
             ]
         },
+        Migration(version: 6, name: "histogram merge reads each histogram once") { _ in
+            [
+                // Merging by subscript (`a[i][1]`) decompressed a stored histogram (compressed
+                // past 2 kB) once per element: 1.5 ms a merge, and a checkpoint of a day's cells
+                // during a burst of outside rows merged thousands. `unnest` reads it once (3x).
+                """
+                CREATE OR REPLACE FUNCTION agents.histogram_merge(a BIGINT[], b BIGINT[]) RETURNS BIGINT[]
+                LANGUAGE sql IMMUTABLE AS $$
+                  SELECT coalesce(array_agg(ARRAY[k, c] ORDER BY k), '{}') FROM (
+                    SELECT k, sum(c)::int8 c FROM (
+                      SELECT max(v) FILTER (WHERE n % 2 = 1) k, max(v) FILTER (WHERE n % 2 = 0) c
+                      FROM (SELECT 0 s, v, n FROM unnest(a) WITH ORDINALITY u(v, n)
+                            UNION ALL SELECT 1, v, n FROM unnest(b) WITH ORDINALITY u(v, n)) t
+                      GROUP BY s, (n + 1) / 2) p
+                    GROUP BY k HAVING sum(c) <> 0) s
+                $$
+                """,
+            ]
+        },
     ]
 
     /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a

@@ -69,4 +69,38 @@ struct AggregateBuildTests {
         // The case list above reached every rule (cpu from cpu_percent, absent non-numbers).
         #expect(expected.values.reduce(0) { $0 + $1.cpuCount } > 0 && expected.values.reduce(0) { $0 + $1.timeCount } < 20_000)
     }
+
+    @Test func checkpointsMergeHistogramsAsTheServiceDoes() async throws {
+        let url = try TestEnvironment.freshDatabase()
+        var config = LearningConfig()
+        config.database.url = url
+        let store = try await LearningStore.open(config: config)
+        defer { Task { await store.shutdown() } }
+        _ = try await store.buildAggregates(grace: 0) { _ in }  // an empty table: aggregates current
+        let generation = try await store.aggregateCheckpoint().tableGeneration
+        // Three checkpoints onto one cell: wide histograms (stored compressed past 2 kB), buckets
+        // in common, new ones, and a negative correction that cancels a bucket out.
+        func cell(_ buckets: [(Int32, Int64)]) -> AggregateCell {
+            var c = AggregateCell(agentName: "a", taskType: "t", day: 20_000)
+            c.executions = buckets.reduce(0) { $0 + $1.1 }
+            for (b, n) in buckets { c.histogram[b, default: 0] += n }
+            return c
+        }
+        let parts = [cell((0..<400).map { (Int32($0 * 2), Int64($0 % 7 + 1)) }),
+                     cell((0..<300).map { (Int32($0 * 3), 2) } + [(Int32.min, 5)]),
+                     cell([(Int32(6), -6), (Int32(9_999), 1)])]  // bucket 6: 4 + 2 before
+        var expected = AggregateCell(agentName: "a", taskType: "t", day: 20_000)
+        for (i, part) in parts.enumerated() {
+            #expect(try await store.checkpointAggregates([part], position: FeedPosition(maxSeen: Int64(i)), pending: [],
+                                                         generation: generation))
+            expected.merge(part)
+        }
+        expected.histogram = expected.histogram.filter { $0.value != 0 }
+        let loaded = Mutex<[AggregateCell]>([])
+        try await store.loadAggregates { cells in loaded.withLock { $0 += cells } }
+        let got = try #require(loaded.withLock { $0 }.first)
+        #expect(got.executions == expected.executions)
+        #expect(got.histogram == expected.histogram)
+        #expect(got.histogram[6] == nil && got.histogram[Int32.min] == 5 && got.histogram[9_999] == 1)
+    }
 }

@@ -10,12 +10,18 @@ import Synchronization
 final class AggregateKeeper: Sendable {
     /// Seconds between checkpoints of the aggregates (each one a short transaction).
     static let checkpointInterval = 2.0
+    /// A checkpoint waits at least this many times as long as the last one took: while a burst
+    /// of outside rows touches every cell of the day, each checkpoint merges thousands of
+    /// histograms, and the feed (which checkpoints between its polls) would spend most of its
+    /// time there. Nothing is lost meanwhile: the cells wait in memory, and after a crash the
+    /// feed delivers again what lies past the stored position.
+    static let checkpointSpacing = 4.0
 
     private unowned let state: any RuntimeStateHolder
     private let store: LearningStore
     private let logger: @Sendable (String) -> Void
-    /// When the aggregates were last checkpointed.
-    private let lastCheckpoint = Mutex(Date())
+    /// When the aggregates were last checkpointed, and how long until the next one may start.
+    private let lastCheckpoint = Mutex((at: Date(), wait: AggregateKeeper.checkpointInterval))
 
     init(state: any RuntimeStateHolder, store: LearningStore, logger: @escaping @Sendable (String) -> Void) {
         self.state = state
@@ -102,20 +108,25 @@ final class AggregateKeeper: Sendable {
 
     /// The feed starts following from the loaded position: the next checkpoint is one interval away.
     func feedStarted() {
-        lastCheckpoint.withLock { $0 = Date() }
+        lastCheckpoint.withLock { $0 = (Date(), Self.checkpointInterval) }
     }
 
     /// The feed passed `position`: checkpoints the aggregates when `checkpointInterval` seconds
-    /// passed since the last checkpoint (first settling the own writes the feed has not confirmed
-    /// for too long). A failed checkpoint keeps its cells for the next one.
+    /// passed since the last checkpoint, or `checkpointSpacing` times its duration if that is
+    /// longer (first settling the own writes the feed has not confirmed for too long). A failed
+    /// checkpoint keeps its cells for the next one.
     func checkpointIfDue(at position: FeedPosition, generation: Int64) async {
         let now = Date()
         let due = lastCheckpoint.withLock { last -> Bool in
-            guard now.timeIntervalSince(last) >= Self.checkpointInterval else { return false }
-            last = now
+            guard now.timeIntervalSince(last.at) >= last.wait else { return false }
+            last.at = now
             return true
         }
         guard due else { return }
+        defer {
+            let took = Date().timeIntervalSince(now)
+            lastCheckpoint.withLock { $0.wait = max(Self.checkpointInterval, Self.checkpointSpacing * took) }
+        }
         let stale = state.withState { $0.staleConfirmations(now: now) }
         if !stale.isEmpty, let records = try? await store.executions(ids: stale) {
             state.withState { state in
