@@ -35,31 +35,10 @@ WORK=$(mktemp -d /tmp/learning-ctest.XXXXXX)
 STARTED=0 WRITER=""
 RUN_START=$SECONDS
 
-steps=() passed=0 failed=0
-step() { # step NAME COMMAND...: runs one step, records it and its time; returns the command's status
-  local name=$1; shift
-  local start=$SECONDS rc
-  echo
-  echo "==> $name"
-  "$@"; rc=$?
-  local status=ok
-  [ $rc -eq 0 ] || status="FAILED (exit $rc)"
-  steps+=("$status|$((SECONDS - start))|$name")
-  [ $rc -eq 0 ] || echo "==> $name: FAILED (exit $rc)"
-  return $rc
-}
-check() { if step "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
-summary() {
-  echo
-  echo "==> summary ($ENGINE; $((SECONDS - RUN_START)) s in all)"
-  local s
-  for s in "${steps[@]}"; do
-    IFS='|' read -r status secs name <<<"$s"
-    printf '  %-22s %5ss  %s\n' "$status" "$secs" "$name"
-  done
-  echo "summary: $passed passed, $failed failed"
-}
-required() { step "$@" || { failed=$((failed + 1)); summary; exit 1; }; }
+# shellcheck source=scripts/steps.sh
+. "$(dirname "$0")/steps.sh"
+# The summary's title: the engine and the whole run's seconds (`required` failing prints it too).
+summary_title() { echo "$ENGINE; $((SECONDS - RUN_START)) s in all"; }
 fail() { echo "FAIL: $*" >&2; return 1; }
 
 # --- engine -------------------------------------------------------------------------------------
@@ -499,5 +478,5 @@ check "down and up: data kept in the named volume, model reloaded" restart_keeps
 check "a database that starts after the service is waited for" database_after_service
 check "a database restart under a running service: reconnected, no acknowledged write lost" database_restart
 [ -z "$IMAGE_MB" ] || steps+=("info|0|image $IMAGE: $IMAGE_MB MB")
-summary
+summary "$(summary_title)"
 [ "$failed" -eq 0 ]

@@ -32,34 +32,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninterac
 RESULTS=$(mktemp -d /tmp/learning-test-results.XXXXXX)
 PGDIR="" VECDIR="" CHILD=""
 
-steps=()        # "status|seconds|name" per step, in order
-passed=0 failed=0
-step() { # step NAME COMMAND...: runs one step, records it; returns the command's status
-  local name=$1; shift
-  local start=$SECONDS rc
-  echo
-  echo "==> $name"
-  "$@"; rc=$?
-  local status=ok
-  [ $rc -eq 0 ] || status="FAILED (exit $rc)"
-  steps+=("$status|$((SECONDS - start))|$name")
-  [ $rc -eq 0 ] || echo "==> $name: FAILED (exit $rc)"
-  return $rc
-}
-check() { # a step that is itself one test case of the summary
-  if step "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
-}
-
-summary() {
-  echo
-  echo "==> summary"
-  local s
-  for s in "${steps[@]}"; do
-    IFS='|' read -r status secs name <<<"$s"
-    printf '  %-22s %5ss  %s\n' "$status" "$secs" "$name"
-  done
-  echo "summary: $passed passed, $failed failed"
-}
+# step / check / required / summary (scripts/steps.sh)
+# shellcheck source=scripts/steps.sh
+. scripts/steps.sh
 
 cleanup() {
   if [ -n "$PGDIR" ]; then
@@ -75,8 +50,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted"; [ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM
 
-# A step the rest cannot do without: on failure, report what ran and stop.
-required() { step "$@" || { failed=$((failed + 1)); summary; exit 1; }; }
 
 required "install Debian packages" scripts/install-deps.sh
 check "Generated/ is up to date with Protos/" scripts/generate-protos.sh --check
