@@ -206,13 +206,8 @@ struct RuntimeState: Sendable {
             fresh.append(record)
         }
         figures.confirm(confirmed)
-        if fresh.count == records.count {
-            // Only outside rows (the usual case for rows read from the table): the same cells.
-            for cell in confirmed.cells.values { knownAgents.insert(cell.agentName) }
-            figures.add(confirmed)
-        } else {
-            count(fresh)
-        }
+        // Only outside rows (the usual case for rows read from the table): the same cells.
+        if fresh.count == records.count { count(confirmed) } else { count(fresh) }
         return fresh
     }
 
@@ -226,6 +221,11 @@ struct RuntimeState: Sendable {
     private mutating func count(_ records: [ExecutionRecord]) {
         var batch = WindowFigures.Batch()
         for record in records { batch.add(record) }
+        count(batch)
+    }
+
+    /// Adds a batch of stored executions to the window's figures.
+    private mutating func count(_ batch: WindowFigures.Batch) {
         for cell in batch.cells.values { knownAgents.insert(cell.agentName) }
         figures.add(batch)
     }
