@@ -172,21 +172,11 @@ class SyncLearningSystemClient:
     def stream_executions(self, executions: Iterable[Any], *, timeout: Optional[float] = None) -> Dict[str, Any]:
         """Client-streaming ingest; answers ``{"accepted", "duplicates"}`` (not retried)."""
         stub = self._stub("StreamExecutions", "stream_unary")
-        failure: List[BaseException] = []
-
-        def messages() -> Iterator[pb.Execution]:
-            try:
-                for index, item in enumerate(executions):
-                    yield C.execution(C.with_event_id(item), f"executions[{index}]")
-            except Exception as error:
-                failure.append(error)
-                raise
-
+        stream = _ExecutionStream(executions)
         try:
-            response = stub(messages(), timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata)
+            response = stub(stream.messages(), timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata)
         except grpc.RpcError as error:
-            if failure:
-                raise failure[0] from None
+            stream.raise_if_failed()
             raise self._error("StreamExecutions", error) from None
         self.stats.add("calls")
         return C.message_to_dict(response)
@@ -194,23 +184,13 @@ class SyncLearningSystemClient:
     def ingest_executions(self, executions: Iterable[Any]) -> Iterator[Dict[str, Any]]:
         """Bidirectional ingest: yields ``{"sequence", "id", "duplicate"}`` per execution, in order,
         once it is committed."""
-        failure: List[BaseException] = []
-
-        def messages() -> Iterator[pb.Execution]:
-            try:
-                for index, item in enumerate(executions):
-                    yield C.execution(C.with_event_id(item), f"executions[{index}]")
-            except Exception as error:
-                failure.append(error)
-                raise
-
-        call = self._stub("IngestExecutions", "stream_stream")(messages(), metadata=self._metadata)
+        stream = _ExecutionStream(executions)
+        call = self._stub("IngestExecutions", "stream_stream")(stream.messages(), metadata=self._metadata)
         try:
             for ack in call:
                 yield C.message_to_dict(ack)
         except grpc.RpcError as error:
-            if failure:
-                raise failure[0] from None
+            stream.raise_if_failed()
             raise self._error("IngestExecutions", error) from None
         finally:
             call.cancel()
@@ -281,3 +261,25 @@ class SyncLearningSystemClient:
     def get_error_signatures(self, error_messages: Iterable[str], *, timeout: Optional[float] = None) -> List[str]:
         """The failure-pattern signature of each error message, in order."""
         return self._unary(_calls.get_error_signatures(error_messages), timeout)
+
+
+class _ExecutionStream:
+    """The executions of a streaming call as messages (the blocking twin of the asyncio
+    client's): an execution the client refuses (a ``ValueError``) ends the call and is raised
+    instead of the call's CANCELLED status."""
+
+    def __init__(self, executions: Iterable[Any]) -> None:
+        self._executions = executions
+        self._failure: Optional[BaseException] = None
+
+    def messages(self) -> Iterator[pb.Execution]:
+        try:
+            for index, item in enumerate(self._executions):
+                yield C.execution(C.with_event_id(item), f"executions[{index}]")
+        except Exception as error:
+            self._failure = error
+            raise
+
+    def raise_if_failed(self) -> None:
+        if self._failure is not None:
+            raise self._failure from None
