@@ -87,7 +87,7 @@ extension LearningStore {
         let cutoff = cutoff ?? now.addingTimeInterval(-Double(performance.metricsRetentionDays) * 86_400)
         let cutoffDay = Partitions.dayNumber(cutoff)
         let executionCutoff = Partitions.start(ofDay: cutoffDay)
-        let dropped = try await pool.withConnection { c in try Partitions.dropDays(before: cutoffDay, on: c) }
+        let dropped = try await dropExpiredPartitions(before: cutoffDay)
         var deleted: [String: Int] = [:]
         // (table, time column, the rows' key for a batch, the cutoff)
         let passes = [("execution_log_default", "timestamp", "ctid", executionCutoff),
@@ -108,6 +108,29 @@ extension LearningStore {
             deleted[table == "execution_log_default" ? "execution_log" : table] = total
         }
         return RetentionReport(deleted: deleted, droppedPartitions: dropped, executionCutoff: executionCutoff)
+    }
+
+    /// Drops the day partitions that end at or before `cutoffDay`, one at a time. A partition whose
+    /// lock does not come at once (a long query on the table) is tried again, up to
+    /// `detachAttempts` times over about half a minute, between short pauses that let the queries
+    /// queued behind it run; past that, the error is thrown (retention runs again later).
+    func dropExpiredPartitions(before cutoffDay: Int64, detachAttempts: Int = 40) async throws -> [String] {
+        var dropped: [String] = []
+        for d in try await pool.withConnection({ c in try Partitions.expiredDays(before: cutoffDay, on: c) }) {
+            var attempt = 1
+            while true {
+                do {
+                    if let name = try await pool.withConnection({ c in try Partitions.drop(day: d, on: c) }) {
+                        dropped.append(name)
+                    }
+                    break
+                } catch StoreError.database(let state, _) where state == "55P03" && attempt < detachAttempts {
+                    attempt += 1
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
+                }
+            }
+        }
+        return dropped
     }
 
     /// Runs the roll-up every `performance.performance_tracking_interval` seconds, and partitions

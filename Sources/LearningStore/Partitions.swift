@@ -121,23 +121,31 @@ enum Partitions {
         return created
     }
 
-    /// Detaches and drops, each in its own short transaction, every day partition whose upper
-    /// bound is at or before `cutoffDay`'s midnight; returns their names.
-    static func dropDays(before cutoffDay: Int64, on c: PGConnection) throws -> [String] {
-        var dropped: [String] = []
-        for d in try existingDays(on: c) where d + 1 <= cutoffDay {
-            let name = try tableName(d)
-            try c.transaction {
-                try c.query("SELECT pg_advisory_xact_lock($1)", [.int(advisoryLockKey)])
-                guard try c.query("SELECT to_regclass($1)", [.text("agents." + name)])[0, 0] != nil else { return }
-                // DETACH locks the parent exclusively (CONCURRENTLY is not allowed beside a default
-                // partition): wait for it a little, not behind a long transaction; next hour retries.
-                try c.execute("SET LOCAL lock_timeout = '5s'")
-                try c.execute("ALTER TABLE agents.execution_log DETACH PARTITION agents.\(name)")
-                try c.execute("DROP TABLE agents.\(name)")
-                dropped.append(name)
-            }
+    /// The days whose partitions retention drops: every day partition whose upper bound is at or
+    /// before `cutoffDay`'s midnight.
+    static func expiredDays(before cutoffDay: Int64, on c: PGConnection) throws -> [Int64] {
+        try existingDays(on: c).filter { $0 + 1 <= cutoffDay }
+    }
+
+    /// How long one attempt at detaching a partition waits for its lock.
+    static let detachLockWait = "200ms"
+
+    /// Detaches and drops the partition of day `d` in one short transaction; returns its name, or
+    /// nil when it did not exist. Throws `StoreError.database` with SQLSTATE 55P03 when the lock
+    /// did not come within `detachLockWait`.
+    static func drop(day d: Int64, on c: PGConnection) throws -> String? {
+        let name = try tableName(d)
+        return try c.transaction {
+            try c.query("SELECT pg_advisory_xact_lock($1)", [.int(advisoryLockKey)])
+            guard try c.query("SELECT to_regclass($1)", [.text("agents." + name)])[0, 0] != nil else { return nil }
+            // DETACH locks the parent exclusively (CONCURRENTLY is not allowed beside a default
+            // partition), and every query on the table queues behind a waiting DETACH: so it
+            // waits only a moment, not behind a long transaction (ingest would stall meanwhile),
+            // and the caller tries again shortly.
+            try c.execute("SET LOCAL lock_timeout = '\(detachLockWait)'")
+            try c.execute("ALTER TABLE agents.execution_log DETACH PARTITION agents.\(name)")
+            try c.execute("DROP TABLE agents.\(name)")
+            return name
         }
-        return dropped
     }
 }

@@ -153,6 +153,40 @@ struct PartitionTests {
         }
     }
 
+    /// A long query on the table holds off the detach of a day: retention waits for it in short
+    /// attempts (ingest is never queued behind a waiting DETACH for long), drops the day once
+    /// it ends, and gives up with a clear error when it never does.
+    @Test func retentionWaitsOutALongReaderWithoutStallingIngest() async throws {
+        try await TestDatabase.withStore { store, url in
+            let today = Partitions.dayNumber(Date())
+            let cutoff = today - 80
+            let reader = try PGConnection(url: url)
+            try reader.execute("BEGIN")
+            _ = try reader.query("SELECT count(*) FROM agents.execution_log")
+            // Gives up: the reader stays.
+            do {
+                _ = try await store.dropExpiredPartitions(before: cutoff, detachAttempts: 2)
+                Issue.record("the detach did not wait for the reader")
+            } catch StoreError.database(let state, _) {
+                #expect(state == "55P03")
+            }
+            // Waits it out: the reader ends after about 1.5 s; meanwhile writes go on.
+            let retention = Task { try await store.dropExpiredPartitions(before: cutoff) }
+            var slowest = 0.0
+            for i in 0..<15 {
+                let started = Date()
+                _ = try await store.logExecution(record("during-\(i)"))
+                slowest = max(slowest, Date().timeIntervalSince(started))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try reader.execute("COMMIT")
+            let dropped = try await retention.value
+            #expect(dropped.count == 10, "today - 90 ... today - 81: \(dropped)")
+            // (Each attempt holds the queue for at most `Partitions.detachLockWait`.)
+            #expect(slowest < 2.0, "a write waited \(slowest) s behind the detach")
+        }
+    }
+
     @Test func ensurePartitionsMovesWaitingRowsOfANewDayIntoItsPartition() async throws {
         try await TestDatabase.withStore { store, url in
             let c = try PGConnection(url: url)
