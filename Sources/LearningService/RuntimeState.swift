@@ -117,6 +117,11 @@ struct RuntimeState: Sendable {
     /// `staleConfirmation` seconds are read back from the table (`staleConfirmations`).
     var confirmedEarly: [Int64: Date] = [:]
     static let staleConfirmation = 10.0
+    /// The latest summaries of outside rows the feed delivered (`countSummary`), newest last:
+    /// an acknowledgement of our own write that the feed summed before it knew the row as ours
+    /// finds its id here (as `feedRecent` does for rows read one by one).
+    var recentSummaries: [ExecutionSummary] = []
+    static let recentSummaryCapacity = 4
 
     init(config: LearningConfig, historyCapacity: Int) {
         self.config = config
@@ -133,7 +138,7 @@ struct RuntimeState: Sendable {
         var confirmed = WindowFigures.Batch()
         defer { figures.confirm(confirmed) }
         for record in records {
-            guard let id = record.id, !feedRecent.contains(id) else { continue }
+            guard let id = record.id, !feedRecent.contains(id), !recentSummaries.contains(where: { $0.contains(id) }) else { continue }
             if confirmedEarly.removeValue(forKey: id) != nil {
                 noteFeedRecent(id)
                 confirmed.add(record)
@@ -211,6 +216,35 @@ struct RuntimeState: Sendable {
         return fresh
     }
 
+    /// Counts outside rows the feed summed instead of reading them (a burst far behind): their
+    /// cells are confirmed for the next checkpoint and added to the figures, less any row this
+    /// service had applied directly (counted then). They are not learned from.
+    mutating func countSummary(_ summary: ExecutionSummary) {
+        var already = WindowFigures.Batch()
+        if !appliedDirectly.isEmpty {
+            if appliedDirectly.count < summary.ids.count {
+                for id in Array(appliedDirectly.keys) where summary.contains(id) {
+                    if let record = appliedDirectly.removeValue(forKey: id) { already.add(record) }
+                }
+            } else {
+                for id in summary.ids {
+                    if let record = appliedDirectly.removeValue(forKey: id) { already.add(record) }
+                }
+            }
+        }
+        if !confirmedEarly.isEmpty {
+            for id in Array(confirmedEarly.keys) where summary.contains(id) { confirmedEarly[id] = nil }
+        }
+        figures.confirm(summary.cells)
+        for cell in summary.cells {
+            knownAgents.insert(cell.agentName)
+            figures.add(cell)
+        }
+        for cell in already.cells.values { figures.add(cell, sign: -1) }
+        recentSummaries.append(summary)
+        if recentSummaries.count > Self.recentSummaryCapacity { recentSummaries.removeFirst() }
+    }
+
     /// Applies stored executions: counted in the figures, then learned from (see `learn`).
     mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.DetectedAnomaly] {
         count(records)
@@ -268,6 +302,7 @@ struct RuntimeState: Sendable {
         feedRecent.removeAll()
         feedRecentOrder.removeAll()
         feedRecentNext = 0
+        recentSummaries.removeAll()
         engine = LearningEngine(parameters: EngineParameters(config: config))
         generation += 1
         lastTraining = nil

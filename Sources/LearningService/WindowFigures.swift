@@ -78,6 +78,11 @@ struct WindowFigures {
         restoreUnsaved(Array(batch.cells.values))
     }
 
+    /// Notes that the change feed confirmed stored executions, summed as cells.
+    mutating func confirm(_ cells: [AggregateCell]) {
+        restoreUnsaved(cells)
+    }
+
     /// The confirmed executions since the last call, as cells; they are forgotten here.
     mutating func takeUnsaved() -> [AggregateCell] {
         let cells = Array(unsaved.values)

@@ -326,15 +326,16 @@ extension LearningStore {
              ELSE floor(ln(execution_time) / ln(1.02))::int END
         """
 
-    /// The sums of one relation's rows (ids up to $1) per (agent, task type, day), with the
-    /// histogram buckets of their times as a list (counted by `builtCells`).
+    /// The sums of one relation's rows that meet `condition` (by default: ids up to $1) per
+    /// (agent, task type, day), with the histogram buckets of their times as a list (counted by
+    /// `builtCells`). The change feed sums bursts of outside rows with it too.
     ///
     /// Reading `resource_usage` is most of the cost: each `->` copies the whole value out of the
     /// row first, and a cast of a JSON number to float8 goes through its text. So each key is
     /// taken out once (`OFFSET 0` keeps the planner from folding the inner select into the outer
     /// one, which would take it out twice) and summed as numeric, converted once per cell:
     /// 4.7 s instead of 8.4 s of PostgreSQL's CPU over 2 M rows.
-    static func buildSQL(from relation: String) -> String {
+    static func buildSQL(from relation: String, where condition: String = "id <= $1") -> String {
         """
         SELECT agent_name, coalesce(task_type, ''), (timestamp::date - date '1970-01-01'), count(*),
                count(*) FILTER (WHERE success), count(b), coalesce(sum(execution_time) FILTER (WHERE b IS NOT NULL), 0),
@@ -351,7 +352,7 @@ extension LearningStore {
             FROM (
                 SELECT agent_name, task_type, timestamp, success, execution_time, \(bucketSQL) b, resource_usage,
                        resource_usage->'cpu' c, resource_usage->'memory_mb' m, resource_usage->'tokens' t
-                FROM \(relation) WHERE id <= $1 AND timestamp IS NOT NULL OFFSET 0
+                FROM \(relation) WHERE \(condition) AND timestamp IS NOT NULL OFFSET 0
             ) s
         ) r GROUP BY 1, 2, 3
         """

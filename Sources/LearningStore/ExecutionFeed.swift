@@ -27,6 +27,9 @@ public enum FeedEvent: Sendable, Equatable {
     /// The table was truncated: drop everything derived from it; the feed replays from the start
     /// (or, with `stopAtReset`, ends its run so the caller can start it again where it chooses).
     case reset
+    /// Newly visible outside rows summed by PostgreSQL instead of read: a burst far behind the
+    /// feed (`FeedSettings.summaryThreshold`). Each id is delivered once, as in `executions`.
+    case summary(ExecutionSummary)
     /// Where the feed stands after the events before it: every row at or below the position's
     /// cursor (outside its gaps) has been delivered. Sent after each poll that moved it.
     case position(FeedPosition)
@@ -41,9 +44,40 @@ public struct FeedSettings: Sendable, Equatable {
     /// Seconds a gap waits before its snapshot is taken: covers an outside writer whose INSERT drew
     /// an id just before its transaction got an xid (our writer takes the xid first).
     public var gapGrace = 2.0
+    /// Rows behind (ids drawn past the highest seen) above which the outside rows of a poll are
+    /// summed by PostgreSQL, per agent, task type and day (`FeedEvent.summary`), instead of read
+    /// one by one: a COPY of a million rows reaches the figures at the speed of a GROUP BY. The
+    /// last `summaryThreshold` rows of a burst are read whole, for learning.
+    public var summaryThreshold: Int64 = 100_000
+    /// Most rows summed per poll.
+    public var summaryBatch = 100_000
 
     /// Defaults.
     public init() {}
+}
+
+/// Outside rows the feed summed instead of reading them (`FeedEvent.summary`).
+public struct ExecutionSummary: Sendable, Equatable {
+    /// Their sums per agent, task type and UTC day, as the aggregates keep them.
+    public var cells: [AggregateCell]
+    /// Their ids, ascending.
+    public var ids: [Int64]
+
+    public init(cells: [AggregateCell], ids: [Int64]) {
+        self.cells = cells
+        self.ids = ids
+    }
+
+    /// True when `id` is one of the summed rows.
+    public func contains(_ id: Int64) -> Bool {
+        guard let first = ids.first, let last = ids.last, first <= id, id <= last else { return false }
+        var lo = 0, hi = ids.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < ids.count && ids[lo] == id
+    }
 }
 
 /// The gap bookkeeping of the feed: pure state, driven by polls, no I/O.
@@ -158,21 +192,23 @@ public final class ExecutionFeed: Sendable {
             let ids = poll.ids
             let deliver = Set(state.apply(ids: ids, now: now))
             state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, now: now, grace: settings.gapGrace,
-                            complete: ids.count < settings.batchSize, lastFetched: ids.last ?? 0)
+                            complete: poll.complete, lastFetched: ids.last ?? 0)
             ownWrites.prune(through: state.cursor)
             let records = poll.records.filter { deliver.contains($0.id ?? 0) }
             let own = poll.own.filter { deliver.contains($0) }
-            let behind = ids.count >= settings.batchSize
-            outsideRows = poll.records.count * 2 > ids.count
+            let behind = !poll.complete
+            outsideRows = (poll.records.count + (poll.summary?.ids.count ?? 0)) * 2 > ids.count
             if behind {
                 let cursor = state, whole = outsideRows
                 prefetched = Task { try await self.poll(cursor, whole: whole) }
             }
             if !records.isEmpty { try await handler(.executions(records)) }
+            // Every summed id lay above the highest seen, so each is new (`deliver` has it).
+            if let summary = poll.summary, !summary.ids.isEmpty { try await handler(.summary(summary)) }
             if !own.isEmpty { try await handler(.ownWrites(own)) }
             var position = FeedPosition(maxSeen: state.maxSeen, gaps: state.gaps.map { $0.lo...$0.hi })
             position.snapshotXmin = poll.xmin
-            position.readToEnd = ids.count < settings.batchSize
+            position.readToEnd = poll.complete
             if position != reported {
                 reported = position
                 try await handler(.position(position))
@@ -193,58 +229,78 @@ public final class ExecutionFeed: Sendable {
         var records: [ExecutionRecord]
         /// Ids of rows our writer stored and the feed held.
         var own: [Int64]
+        /// Outside rows summed instead of read (a poll far behind).
+        var summary: ExecutionSummary? = nil
+        /// False when a read stopped at its limit (more rows are waiting).
+        var complete: Bool
     }
 
     /// Reads what the feed has not delivered yet; `whole` reads the rows above the highest id
-    /// seen with every column at once (see the first read below).
+    /// seen with every column at once (see the first read below), or, far behind, sums them.
     private func poll(_ state: FeedCursor, whole: Bool = false) async throws -> Poll {
         let lo = PGText.array(state.gaps.map(\.lo))
         let hi = PGText.array(state.gaps.map(\.hi))
         let after = state.maxSeen
         let limit = settings.batchSize
+        let settings = self.settings
         let ownWrites = self.ownWrites
         return try await pool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
             // Every read below goes by primary-key ranges. The planner's statistics lag behind a
             // table that grows by thousands of rows a second: it estimated the newest ids as a
             // third of the table and chose sequential scans (and parallel workers) that took
             // 20-30 ms a poll, a tenth of a core during ingest. For this transaction only, scans
-            // go through the index (the settings end with it).
+            // go through the index (the settings end with it); a summing read hashes its groups
+            // without JIT, as the build of the aggregates does.
             let snap = try c.query("""
                 SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
                        (SELECT truncate_generation FROM agents.feed_state WHERE id = 1),
+                       (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM agents.execution_log_id_seq),
                        set_config('enable_seqscan', 'off', true),
-                       set_config('max_parallel_workers_per_gather', '0', true)
+                       set_config('max_parallel_workers_per_gather', '0', true),
+                       set_config('jit', 'off', true)
                 FROM pg_current_snapshot() s
                 """)
+            // Far behind on outside rows (a COPY, a bulk load while the service was down): the
+            // rows above the highest id seen are summed, not read, up to `summaryBatch` of them.
+            let drawn = snap.int64(0, 3) ?? 0
+            let summing = whole && drawn - after > settings.summaryThreshold
             // The ids first; rows our writer committed come from memory, only the others (outside
             // writers, or rows no longer held) are read, from the same snapshot.
-            // Two keyset reads, each an index range scan that stops at the limit: the ids above
-            // the highest seen, and the ids that filled gaps. (One ORDER BY over their UNION ALL
+            // Two keyset reads, each an index range scan that stops at the limit: the ids that
+            // filled gaps, and the ids above the highest seen. (One ORDER BY over their UNION ALL
             // made PostgreSQL sort every remaining id: 2.8 s a poll with 9.8 M rows left.)
-            // When the last poll read mostly outside rows (a COPY, another writer), the rows come
-            // whole in this first read: reading ids, then the same rows again by id range, cost
-            // PostgreSQL half again as much per outside row.
-            let newer = try whole
-                ? c.queryPrepared("feed_rows_after", """
-                    SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
-                    """, [.int(after), .int(limit)])
-                : c.queryPrepared("feed_ids_after", """
-                    SELECT e.id FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
-                    """, [.int(after), .int(limit)])
-            var ids = (0..<newer.count).compactMap { newer.int64($0, 0) }
+            var gapIDs: [Int64] = []
             if !state.gaps.isEmpty {
                 let filled = try c.queryPrepared("feed_ids_gaps", """
                     SELECT e.id FROM unnest($1::int8[], $2::int8[]) AS g(lo, hi)
                         JOIN agents.execution_log e ON e.id BETWEEN g.lo AND g.hi
                     ORDER BY e.id LIMIT $3
                     """, [.text(lo), .text(hi), .int(limit)])
-                let gapIDs = (0..<filled.count).compactMap { filled.int64($0, 0) }
-                if !gapIDs.isEmpty {
-                    // Both lists are ascending, gap ids all below the newer ones: merge, then
-                    // keep the limit (the rest comes next poll; `complete` below says so).
-                    ids = Array((gapIDs + ids).prefix(limit))
-                }
+                gapIDs = (0..<filled.count).compactMap { filled.int64($0, 0) }
             }
+            // Gap ids are all below the newer ones. When the gaps alone fill the limit, the newer
+            // rows wait for the next poll (the gaps below the last id read are then known whole).
+            // Sums stop `summaryThreshold` short of the last id drawn: those rows are read whole.
+            let newerLimit = gapIDs.count >= limit ? 0
+                : summing ? Int(min(Int64(settings.summaryBatch), drawn - after - settings.summaryThreshold))
+                : limit - gapIDs.count
+            // When the last poll read mostly outside rows, the rows come whole in this read:
+            // reading ids, then the same rows again by id range, cost PostgreSQL half again as
+            // much per outside row.
+            let readWhole = whole && !summing
+            var newer: PGRows? = nil
+            if newerLimit > 0 {
+                newer = try readWhole
+                    ? c.queryPrepared("feed_rows_after", """
+                        SELECT \(ExecutionColumns.select) FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
+                        """, [.int(after), .int(newerLimit)])
+                    : c.queryPrepared("feed_ids_after", """
+                        SELECT e.id FROM agents.execution_log e WHERE e.id > $1 ORDER BY e.id LIMIT $2
+                        """, [.int(after), .int(newerLimit)])
+            }
+            let newerIDs = newer.map { rows in (0..<rows.count).compactMap { rows.int64($0, 0) } } ?? []
+            let complete = gapIDs.count < limit && newerIDs.count < newerLimit
+            let ids = gapIDs + newerIDs
             let held = ownWrites.take(ids)
             var own: [Int64] = []
             var missing: [Int64] = []
@@ -252,8 +308,20 @@ public final class ExecutionFeed: Sendable {
                 if isOwn { own.append(id) } else { missing.append(id) }
             }
             var records: [ExecutionRecord] = []
+            var summary: ExecutionSummary? = nil
+            if summing, let last = newerIDs.last {
+                // The newer rows, less our own (already counted by their writer), summed in the
+                // same snapshot as the ids: exactly the rows of `missing` above `after`.
+                let ownNewer = own.filter { $0 > after }
+                let cells = LearningStore.builtCells(try c.queryPrepared("feed_summary",
+                    LearningStore.buildSQL(from: "agents.execution_log",
+                                           where: "id > $1 AND id <= $2 AND NOT (id = ANY($3::int8[]))"),
+                    [.int(after), .int(last), .text(PGText.array(ownNewer))]))
+                summary = ExecutionSummary(cells: cells, ids: missing.filter { $0 > after })
+                missing = missing.filter { $0 <= after }
+            }
             if !missing.isEmpty {
-                if whole {
+                if readWhole, let newer {
                     // Rows above the highest seen came whole; only gap fills are read again.
                     var unread = Set(missing)
                     let rows = (0..<newer.count).filter { unread.remove(newer.int64($0, 0) ?? 0) != nil }
@@ -267,7 +335,8 @@ public final class ExecutionFeed: Sendable {
                 }
             }
             return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
-                        generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own)
+                        generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own,
+                        summary: summary, complete: complete)
         }
     }
 }

@@ -10,11 +10,14 @@ actor FeedLog {
     var records: [ExecutionRecord] = []
     /// Rows our writer stored, reported by id.
     var ownIDs: [Int64] = []
+    /// Outside rows delivered summed, not read.
+    var summarised = 0
     var resets = 0
     func take(_ e: FeedEvent) {
         switch e {
         case .executions(let rs): records += rs; ids += rs.compactMap(\.id)
         case .ownWrites(let own): ids += own; ownIDs += own
+        case .summary(let summary): ids += summary.ids; summarised += summary.ids.count
         case .reset: resets += 1; ids = []; records = []; ownIDs = []
         case .position: break
         }

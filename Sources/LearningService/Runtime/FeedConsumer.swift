@@ -102,6 +102,19 @@ final class FeedConsumer: RuntimeComponent {
             logger("execution_log was truncated: learned state reset, rebuilding from the table")
         case .ownWrites(let ids):
             state.withState { state in state.confirmOwn(ids) }
+        case .summary(let summary):
+            // A burst far behind, summed by PostgreSQL: counted, not learned from (the feed
+            // reads the burst's newest rows whole, and those are learned from).
+            state.withState { state in state.countSummary(summary) }
+            learner.noteCountedOnly(summary.ids.count)
+            var seen: [String: Date] = [:]
+            let now = Date()
+            for cell in summary.cells where cell.lastTimestamp.isFinite {
+                let at = min(Date(timeIntervalSince1970: cell.lastTimestamp), now)
+                if let previous = seen[cell.agentName], previous >= at { continue }
+                seen[cell.agentName] = at
+            }
+            await noteAgentsSeen(seen)
         case .executions(let records):
             let now = Date()
             // Counted at once; learned from by the learner once the start-up is done (before, at
@@ -118,12 +131,16 @@ final class FeedConsumer: RuntimeComponent {
                 if let previous = seen[record.agentName], previous >= at { continue }
                 seen[record.agentName] = at
             }
-            do {
-                try await store.noteAgentsSeen(seen)
-            } catch {
-                logger("could not record agents seen: \(error)")
-            }
+            await noteAgentsSeen(seen)
             for anomaly in anomalies ?? [] { await insights.publish(anomaly) }
+        }
+    }
+
+    private func noteAgentsSeen(_ seen: [String: Date]) async {
+        do {
+            try await store.noteAgentsSeen(seen)
+        } catch {
+            logger("could not record agents seen: \(error)")
         }
     }
 }

@@ -89,6 +89,21 @@ final class FeedLearner: RuntimeComponent {
         wake.yield()
     }
 
+    /// The feed counted `rows` outside rows of a burst without reading them one by one (it
+    /// summed them): they are left out of learning like the oldest rows of a burst past the queue.
+    func noteCountedOnly(_ rows: Int) {
+        guard rows > 0 else { return }
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.burstSkipped += rows }
+            queue.skipped += rows
+            return queue.burstSkipped == 0
+        }
+        if first {
+            logger("the change feed is far behind on outside rows (a burst): their sums go to the figures; "
+                   + "learning follows from the burst's newest rows")
+        }
+    }
+
     /// The feed says whether it is reading a backlog (its last poll came back full); learning
     /// waits meanwhile, and starts again when it is not.
     func noteFeed(behind: Bool) {
