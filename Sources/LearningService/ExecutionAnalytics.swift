@@ -305,35 +305,102 @@ struct ExecutionAnalytics {
         var agents: [String: (tasks: Int, succeeded: Int)] = [:]
 
         static func pairKey(_ a: String, _ b: String) -> String { a < b ? "\(a)\u{0}\(b)" : "\(b)\u{0}\(a)" }
+
+        init() {}
+
+        /// The figures of stored collaboration sums.
+        init(_ sums: CollaborationSums) {
+            multiAgentTasks = Int(sums.multiAgentTasks)
+            succeededTasks = Int(sums.succeededTasks)
+            for (name, agent) in sums.agents { agents[name] = (Int(agent.tasks), Int(agent.succeededTasks)) }
+            for (names, pair) in sums.pairs {
+                pairs[Self.pairKey(names.first, names.second)] = (Int(pair.tasks), Int(pair.executions), Int(pair.successes))
+            }
+        }
+
+        /// Adds the figures of other days.
+        mutating func merge(_ other: Coordination) {
+            multiAgentTasks += other.multiAgentTasks
+            succeededTasks += other.succeededTasks
+            for (name, agent) in other.agents {
+                var mine = agents[name] ?? (0, 0)
+                mine.tasks += agent.tasks
+                mine.succeeded += agent.succeeded
+                agents[name] = mine
+            }
+            for (key, pair) in other.pairs {
+                var mine = pairs[key] ?? (0, 0, 0)
+                mine.tasks += pair.tasks
+                mine.executions += pair.executions
+                mine.successes += pair.successes
+                pairs[key] = mine
+            }
+        }
     }
 
-    /// One task's executions per agent, while grouping.
-    struct CoordinatedTask {
+    /// One task's executions on one UTC day, while grouping: its latest (ties: the one added
+    /// last) and each agent's executions.
+    struct TaskDay {
+        var latest: Double
+        var success: Bool
         var agents: [Int32: (executions: Int, successes: Int)] = [:]
-        var latest = -Double.infinity
-        var success = false
     }
 
-    /// Groups the held executions by task id; a task succeeded when its latest execution did.
-    func coordination() -> Coordination {
-        Self.coordination(of: (0..<held).lazy.map { self.entries[(self.head + $0) % self.capacity] }, agentNames: agentNames)
+    /// A task counted on a day, while summing.
+    struct CoordinatedTask {
+        var agents: [Int32: (executions: Int, successes: Int)]
+        var success: Bool
     }
 
-    /// The coordination figures of `executions` (those with a task id count), named by `agentNames`.
-    static func coordination<Executions: Sequence<Entry>>(of executions: Executions, agentNames: [String]) -> Coordination {
-        var tasks: [UUID: CoordinatedTask] = [:]
+    /// Groups the held executions by task id. The rule, the same as the stored collaboration
+    /// sums': a task counts on day D when, of its executions on D and the days either side, the
+    /// latest (ties: the one added last) is on D; then its executions on D and the day before
+    /// count, and it succeeded when that latest execution did. A task across one midnight counts
+    /// whole and once. Only days from `fromDay` on count, and only executions at or after
+    /// `earliest` (seconds since 1970).
+    func coordination(fromDay: Int32 = .min, earliest: Double = -.infinity) -> Coordination {
+        let from = fromDay == .min ? -Double.infinity : Double(fromDay - 1) * 86_400
+        let floor = max(from, earliest)
+        return Self.coordination(of: (0..<held).lazy.map { self.entries[(self.head + $0) % self.capacity] }
+                                    .filter { $0.timestamp >= floor }, fromDay: fromDay, agentNames: agentNames)
+    }
+
+    /// The first UTC day from whose midnight on the sample holds every execution ever added, or
+    /// nil when it holds every execution of the table (none was dropped or left unloaded);
+    /// `Int32.max` when no day is held whole.
+    var firstWholeDay: Int32? {
+        if droppedNewest == -.infinity { return nil }
+        if !droppedNewest.isFinite { return .max }
+        return AggregateCell.day(of: droppedNewest) + 1
+    }
+
+    /// The coordination figures of `executions` (those with a task id count), named by
+    /// `agentNames`, by the rule of `coordination(fromDay:earliest:)`.
+    static func coordination<Executions: Sequence<Entry>>(of executions: Executions, fromDay: Int32 = .min,
+                                                         agentNames: [String]) -> Coordination {
+        var byTask: [UUID: [Int32: TaskDay]] = [:]
         for entry in executions {
             guard let id = entry.taskID else { continue }
-            var task = tasks[id] ?? CoordinatedTask()
-            var counts = task.agents[entry.agent] ?? (0, 0)
-            counts.executions += 1
-            if entry.success { counts.successes += 1 }
-            task.agents[entry.agent] = counts
-            if entry.timestamp >= task.latest { task.latest = entry.timestamp; task.success = entry.success }
-            tasks[id] = task
+            let day = AggregateCell.day(of: entry.timestamp)
+            byTask[id, default: [:]][day, default: TaskDay(latest: -.infinity, success: false)].add(entry)
+        }
+        var tasks: [CoordinatedTask] = []
+        for days in byTask.values {
+            for (day, here) in days where day >= fromDay {
+                let before = days[day - 1], after = days[day + 1]
+                guard here.latest > (before?.latest ?? -.infinity), here.latest >= (after?.latest ?? -.infinity) else { continue }
+                var agents = here.agents
+                for (agent, counts) in before?.agents ?? [:] {
+                    var mine = agents[agent] ?? (0, 0)
+                    mine.executions += counts.executions
+                    mine.successes += counts.successes
+                    agents[agent] = mine
+                }
+                tasks.append(CoordinatedTask(agents: agents, success: here.success))
+            }
         }
         var result = Coordination()
-        for task in tasks.values where task.agents.count >= 2 {
+        for task in tasks where task.agents.count >= 2 {
             result.multiAgentTasks += 1
             if task.success { result.succeededTasks += 1 }
             let members = task.agents.keys.sorted()
@@ -470,5 +537,16 @@ struct RollUpBuilder {
                 resourceCPU: mean(t.cpuSum, t.cpuCount), resourceMemory: mean(t.memorySum, t.memoryCount),
                 coordinationScore: mean(Double(group.sharedSuccesses), group.shared), executions: t.executions)
         }.sorted { ($0.agentName, $0.taskType ?? "") < ($1.agentName, $1.taskType ?? "") }
+    }
+}
+
+extension ExecutionAnalytics.TaskDay {
+    /// Adds one execution of this task and day.
+    mutating func add(_ entry: ExecutionAnalytics.Entry) {
+        var counts = agents[entry.agent] ?? (0, 0)
+        counts.executions += 1
+        if entry.success { counts.successes += 1 }
+        agents[entry.agent] = counts
+        if entry.timestamp >= latest { latest = entry.timestamp; success = entry.success }
     }
 }

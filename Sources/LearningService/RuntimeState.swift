@@ -102,7 +102,13 @@ struct RuntimeState: Sendable {
     var totalExecutions: Int64 { figures.executions }
     var knownAgents: Set<String> = []
     var heartbeats: [String: Date] = [:]
-    var coordinationCache: (ingested: Int64, generation: Int, at: Date, value: ExecutionAnalytics.Coordination)?
+    /// The sample's part of the coordination figures (`SampleSplit`), as of
+    /// the held executions `oldest..<ingested` (retention drops the oldest without adding any).
+    var coordinationCache: (oldest: Int64, ingested: Int64, generation: Int, at: Date, split: SampleSplit,
+                            value: ExecutionAnalytics.Coordination)?
+    /// The stored collaboration sums of the days before `before` (those the sample does not hold
+    /// whole), kept by the `CollaborationKeeper`.
+    var storedCollaboration: (before: Int32, generation: Int, value: ExecutionAnalytics.Coordination)?
     /// Our own writes applied as soon as they were acknowledged, until the feed confirms them
     /// (then they go into the next checkpoint of the aggregates).
     var appliedDirectly: [Int64: ExecutionRecord] = [:]
@@ -260,7 +266,9 @@ struct RuntimeState: Sendable {
 
     /// Adds a batch of stored executions to the window's figures.
     private mutating func count(_ batch: WindowFigures.Batch) {
-        for cell in batch.cells.values { knownAgents.insert(cell.agentName) }
+        for cell in batch.cells.values {
+            knownAgents.insert(cell.agentName)
+        }
         figures.add(batch)
     }
 
@@ -308,6 +316,7 @@ struct RuntimeState: Sendable {
         lastTraining = nil
         loadedModel = nil
         coordinationCache = nil
+        storedCollaboration = nil
     }
 
     /// Installs a freshly trained engine, first replaying into it what arrived since its snapshot.
@@ -422,15 +431,57 @@ struct RuntimeState: Sendable {
     /// a reader seen in the last 10 minutes).
     var coordinationWanted = Date.distantPast
 
+    /// The part of the coordination figures the sample gives: the tasks whose latest execution
+    /// is on `fromDay` or later, counting its executions at or after `earliest` (seconds since
+    /// 1970). `fromDay` is `Int32.max` when the sample gives none.
+    struct SampleSplit: Equatable {
+        var fromDay: Int32
+        var earliest: Double
+    }
+
+    /// How the coordination figures divide: tasks whose latest execution is on a day before
+    /// `storedBefore` come from the stored collaboration sums (nil: none; the sample holds every
+    /// execution), the others from the sample. The sample holds every execution from the
+    /// midnight of its first whole day on, and a task counts its executions from the day before
+    /// its latest's, so the sample's tasks start the day after. Only the days retention keeps
+    /// count (the sample drops its oldest executions by arrival, not by timestamp).
+    var coordinationSplit: (storedBefore: Int32?, sample: SampleSplit) {
+        let now = Date().timeIntervalSince1970
+        let keptDay = AggregateCell.day(of: now - Double(config.performance.metricsRetentionDays) * 86_400)
+        let kept = Double(keptDay) * 86_400
+        guard let whole = analytics.firstWholeDay else { return (nil, SampleSplit(fromDay: keptDay, earliest: kept)) }
+        if whole == .max { return (.max, SampleSplit(fromDay: .max, earliest: .infinity)) }
+        let from = max(whole + 1, keptDay)
+        return (from, SampleSplit(fromDay: from, earliest: max(kept, Double(whole) * 86_400)))
+    }
+
+    /// The coordination figures of the window: the stored collaboration sums of the days the
+    /// sample does not hold whole, plus the sample's own tasks of the days after.
     mutating func coordination(now: Date = Date()) -> ExecutionAnalytics.Coordination {
         coordinationWanted = now
-        let cached = coordinationCache.flatMap { $0.generation == generation ? $0 : nil }
+        let split = coordinationSplit
+        var result = sampleCoordination(split.sample, now: now)
+        // The split only moves later (the sample drops its oldest executions), so stored days
+        // end at or before it: between a move and the keeper's next sum (30 s) the days in
+        // between are missing, never counted twice.
+        if split.storedBefore != nil, let stored = storedCollaboration, stored.generation == generation {
+            result.merge(stored.value)
+        }
+        return result
+    }
+
+    /// The sample's part of the coordination figures: computed here up to
+    /// `coordinationInlineLimit` held executions, else the background refresh's result.
+    private mutating func sampleCoordination(_ split: SampleSplit, now: Date) -> ExecutionAnalytics.Coordination {
+        if split.fromDay == .max { return ExecutionAnalytics.Coordination() }
+        let cached = coordinationCache.flatMap { $0.generation == generation && $0.split == split ? $0 : nil }
         if analytics.count > Self.coordinationInlineLimit { return cached?.value ?? ExecutionAnalytics.Coordination() }
-        if let cached, cached.ingested == analytics.ingested || now.timeIntervalSince(cached.at) < 5 {
+        if let cached, (cached.ingested == analytics.ingested && cached.oldest == analytics.oldestSequence)
+            || now.timeIntervalSince(cached.at) < 5 {
             return cached.value
         }
-        let value = analytics.coordination()
-        coordinationCache = (analytics.ingested, generation, now, value)
+        let value = analytics.coordination(fromDay: split.fromDay, earliest: split.earliest)
+        coordinationCache = (analytics.oldestSequence, analytics.ingested, generation, now, split, value)
         return value
     }
 

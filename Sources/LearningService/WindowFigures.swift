@@ -110,6 +110,16 @@ struct WindowFigures {
 
     // MARK: Reading
 
+    /// Executions per day (the days with any).
+    var executionsPerDay: [Int32: Int64] {
+        var days: [Int32: Int64] = [:]
+        for (day, agents) in dayAgents {
+            let executions = agents.values.reduce(Int64(0)) { $0 + $1.executions }
+            if executions > 0 { days[day] = executions }
+        }
+        return days
+    }
+
     /// The oldest day with executions (nil when none).
     var oldestDay: Int32? { dayAgents.keys.min() }
 

@@ -280,6 +280,9 @@ extension LearningStore {
             // TRUNCATE, not DELETE: inserting keys whose deleted versions are still in the
             // indexes made every unique check visit them (4 s for 125,000 cells).
             try c.execute("TRUNCATE agents.execution_aggregates")
+            // The collaboration sums describe the table being replaced too; the service sums
+            // its days again once the build is done.
+            try c.execute("TRUNCATE agents.collaboration_aggregates, agents.collaboration_days")
             let chunks = try c.query("""
                 SELECT format('%I.%I', n.nspname, k.relname), coalesce(k.reltuples, 0)::int8
                 FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid JOIN pg_namespace n ON n.oid = k.relnamespace

@@ -88,6 +88,12 @@ extension LearningStore {
         let cutoffDay = Partitions.dayNumber(cutoff)
         let executionCutoff = Partitions.start(ofDay: cutoffDay)
         let dropped = try await dropExpiredPartitions(before: cutoffDay)
+        // The collaboration of the days dropped (a day's rows go whole, and so does its summary).
+        try await pool.transaction { c in
+            for table in ["collaboration_aggregates", "collaboration_days"] {
+                try c.query("DELETE FROM agents.\(table) WHERE day < date '1970-01-01' + $1::int", [.int(Int(cutoffDay))])
+            }
+        }
         var deleted: [String: Int] = [:]
         // (table, time column, the rows' key for a batch, the cutoff)
         let passes = [("execution_log_default", "timestamp", "ctid", executionCutoff),

@@ -260,6 +260,42 @@ enum Migrations {
                 """,
             ]
         },
+        Migration(version: 7, name: "collaboration aggregates") { _ in
+            [
+                // Per UTC day, the tasks several agents worked on (executions grouped by task id
+                // within the day), kept by the service from its own GROUP BY over the day's rows
+                // (see Collaboration.swift): the day's multi-agent tasks and how many succeeded
+                // (their latest execution did) ...
+                """
+                CREATE TABLE IF NOT EXISTS agents.collaboration_days (
+                    day DATE PRIMARY KEY,
+                    multi_agent_tasks BIGINT NOT NULL,
+                    succeeded_tasks BIGINT NOT NULL,
+                    -- the day's rows when it was summed: the service sums a day again when its
+                    -- figures count another number (rows arrived, by any path, at any time)
+                    executions BIGINT NOT NULL,
+                    computed_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+                )
+                """,
+                // ... and per agent (partner '') and per pair (agent_name < partner, bytewise):
+                // multi-agent tasks joined, their executions and successes (for a pair: of the
+                // two), and how many of the tasks succeeded. Keyed by agent first, for
+                // distribution by agent_name.
+                """
+                CREATE TABLE IF NOT EXISTS agents.collaboration_aggregates (
+                    agent_name VARCHAR(255) NOT NULL,
+                    partner VARCHAR(255) NOT NULL DEFAULT '',
+                    day DATE NOT NULL,
+                    tasks BIGINT NOT NULL,
+                    executions BIGINT NOT NULL,
+                    successes BIGINT NOT NULL,
+                    succeeded_tasks BIGINT NOT NULL,
+                    PRIMARY KEY (agent_name, partner, day)
+                )
+                """,
+                "CREATE INDEX IF NOT EXISTS collaboration_aggregates_day_idx ON agents.collaboration_aggregates (day)",
+            ]
+        },
     ]
 
     /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a

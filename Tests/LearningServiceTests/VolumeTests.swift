@@ -62,6 +62,51 @@ struct VolumeTests {
                                    : "date_trunc('day', (now() AT TIME ZONE 'UTC') - interval '240 hours')"
         let lastTen = Int64(try sql(url, "SELECT count(*) FROM agents.execution_log WHERE timestamp >= \(start)")[0][0])!
         #expect(try await service.performanceAnalytics(windowHours: 240).totalExecutions == lastTen)
+        try await expectCoordinationMatchesSQL(service, url)
+    }
+
+    /// The coordination figures (a task counts on the day of its latest execution among that day
+    /// and its neighbours, with its executions of that day and the day before; it succeeded when
+    /// that latest execution did) equal SQL's: from the stored collaboration sums when the sample
+    /// holds part of the table, from the sample when it holds it all.
+    static func expectCoordinationMatchesSQL(_ service: LearningService, _ url: String) async throws {
+        // The rule said independently: per task and day its latest row; a task-day counts when
+        // no neighbouring day of the task has a later one; its rows of that day and the day
+        // before count, and it needs two agents among them.
+        let truth = try sql(url, """
+            WITH d AS (
+                SELECT task_id, timestamp::date AS day, agent_name, success, timestamp, id
+                FROM agents.execution_log WHERE task_id IS NOT NULL),
+            dl AS (
+                SELECT DISTINCT ON (task_id, day) task_id, day, timestamp, success FROM d
+                ORDER BY task_id, day, timestamp DESC, id DESC),
+            counted AS (
+                SELECT a.task_id, a.day, a.success FROM dl a
+                WHERE NOT EXISTS (SELECT 1 FROM dl b WHERE b.task_id = a.task_id
+                                  AND b.day IN (a.day - 1, a.day + 1) AND b.timestamp > a.timestamp)),
+            t AS (
+                SELECT c.task_id, c.day, c.success, bool_or(d.agent_name = 'agent-7') seven
+                FROM counted c JOIN d ON d.task_id = c.task_id AND d.day IN (c.day - 1, c.day)
+                GROUP BY 1, 2, 3 HAVING count(DISTINCT d.agent_name) >= 2)
+            SELECT count(*), count(*) FILTER (WHERE success), count(*) FILTER (WHERE seven),
+                   count(*) FILTER (WHERE seven AND success) FROM t
+            """)[0].map { Int($0)! }
+        #expect(truth[0] > 100, "the load has tasks several agents worked on within a day: \(truth[0])")
+        var last: CoordinationPatterns? = nil
+        do {
+            try await eventually("coordination figures equal to SQL's", timeout: 60) {
+                let figures = try await service.coordinationPatterns(limit: 5)
+                last = figures
+                return figures.multiAgentTasks == Int64(truth[0])
+                    && abs(figures.coordinationScore - Double(truth[1]) / Double(truth[0])) < 1e-9
+            }
+        } catch {
+            Issue.record("coordination: service \(String(describing: last)), SQL \(truth)")
+            throw error
+        }
+        let seven = try await service.agentPerformance(name: "agent-7")
+        #expect(abs(seven.coordinationScore - Double(truth[3]) / Double(truth[2])) < 1e-9,
+                "agent-7: \(seven.coordinationScore) vs \(truth[3])/\(truth[2])")
     }
 
     @Test func aTableFilledElsewhereIsStartingUntilItsFiguresCoverEveryRowAndARestartReadsThemBack() async throws {

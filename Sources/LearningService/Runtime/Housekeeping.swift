@@ -70,14 +70,17 @@ final class Housekeeping: Sendable {
     /// them by task on this task's thread and stores the result for reads (see
     /// `RuntimeState.coordination`).
     func refreshCoordination() {
-        let start = state.withState { state -> (first: Int64, end: Int64, generation: Int, names: [String])? in
-            guard state.analytics.count > RuntimeState.coordinationInlineLimit,
+        let start = state.withState { state -> (first: Int64, end: Int64, generation: Int, split: RuntimeState.SampleSplit)? in
+            let split = state.coordinationSplit.sample
+            guard state.analytics.count > RuntimeState.coordinationInlineLimit, split.fromDay < .max,
                   Date().timeIntervalSince(state.coordinationWanted) < 600 else { return nil }
-            if let cache = state.coordinationCache, cache.generation == state.generation,
-               cache.ingested == state.analytics.ingested { return nil }
-            return (state.analytics.oldestSequence, state.analytics.ingested, state.generation, state.analytics.agentNames)
+            if let cache = state.coordinationCache, cache.generation == state.generation, cache.split == split,
+               cache.ingested == state.analytics.ingested, cache.oldest == state.analytics.oldestSequence { return nil }
+            return (state.analytics.oldestSequence, state.analytics.ingested, state.generation, split)
         }
         guard let start else { return }
+        // The executions a task of `fromDay` or later counts (see `ExecutionAnalytics.coordination`).
+        let floor = max(start.split.earliest, Double(start.split.fromDay - 1) * 86_400)
         var copied: [ExecutionAnalytics.Entry] = []
         copied.reserveCapacity(Int(start.end - start.first))
         var next = start.first
@@ -85,16 +88,18 @@ final class Housekeeping: Sendable {
             let chunk = next..<min(next + PerformanceRollUps.rollUpChunk, start.end)
             let visited = state.withState { state in
                 state.generation == start.generation
-                    && state.analytics.visit(chunk) { if $0.taskID != nil { copied.append($0) } }
+                    && state.analytics.visit(chunk) { if $0.taskID != nil && $0.timestamp >= floor { copied.append($0) } }
             }
             // Dropped meanwhile (capacity): what is left is still the newest executions.
             if !visited { copied.removeAll(); next = state.withState { $0.analytics.oldestSequence }; continue }
             next = chunk.upperBound
         }
         let names = state.withState { $0.analytics.agentNames }
-        let value = ExecutionAnalytics.coordination(of: copied, agentNames: names)
+        let value = ExecutionAnalytics.coordination(of: copied, fromDay: start.split.fromDay, agentNames: names)
         state.withState { state in
-            if state.generation == start.generation { state.coordinationCache = (start.end, start.generation, Date(), value) }
+            if state.generation == start.generation {
+                state.coordinationCache = (start.first, start.end, start.generation, Date(), start.split, value)
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 // runtime"): `FeedConsumer` follows the change feed, `AggregateKeeper` loads and checkpoints the
 // aggregates, `ModelKeeper` trains and stores models, `InsightPublisher` stores and streams
 // insights, and `JobScheduler` runs the periodic jobs they and `Housekeeping`,
-// `PerformanceRollUps` and `Retention` declare. The shared state (`LearningService.core`,
+// `PerformanceRollUps`, `Retention` and `CollaborationKeeper` declare. The shared state (`LearningService.core`,
 // `snapshot`) stays with the service; components reach it through `RuntimeStateHolder`.
 
 /// A long-running part of the runtime, in the manner of swift-service-lifecycle's `Service`:
@@ -67,6 +67,7 @@ struct RuntimeComponents: Sendable {
     let retention: Retention
     let insights: InsightPublisher
     let learner: FeedLearner
+    let collaboration: CollaborationKeeper
 
     init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
          insights: InsightPublisher, logger: @escaping @Sendable (String) -> Void) {
@@ -79,11 +80,12 @@ struct RuntimeComponents: Sendable {
         rollUps = PerformanceRollUps(state: state, store: store, config: config, logger: logger)
         housekeeping = Housekeeping(state: state, store: store, config: config, process: process, logger: logger)
         retention = Retention(state: state, store: store, config: config, aggregates: aggregates, logger: logger)
+        collaboration = CollaborationKeeper(state: state, store: store, logger: logger)
     }
 
     /// Every periodic job, each declaring its own interval.
     var periodicJobs: [PeriodicJob] {
-        housekeeping.jobs + [insights.flushJob, models.retrainJob, rollUps.job] + retention.jobs
+        housekeeping.jobs + [insights.flushJob, models.retrainJob, rollUps.job, collaboration.job] + retention.jobs
     }
 
     /// What runs between `start()` and `shutdown()`: the feed consumer, its learner and the

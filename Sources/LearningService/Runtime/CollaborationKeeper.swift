@@ -1,0 +1,86 @@
+import Foundation
+import LearningCore
+import LearningStore
+
+/// Keeps the stored collaboration sums (`agents.collaboration_days`, `collaboration_aggregates`)
+/// in step with the table and hands the runtime the sums of the days its sample does not hold
+/// whole (see `RuntimeState.coordination`).
+///
+/// Every `interval` once the start-up is done, each day whose executions in the figures (with the
+/// day before and after, which its sums read) differ from the rows stored with its sums (new rows by any path, late rows for an old day, a day never
+/// summed after a first start or a reset) is summed again by PostgreSQL, newest first; stored days
+/// the figures no longer have are forgotten; then the stored days before the sample's first whole
+/// day are summed into the runtime state. Comparing counts, not remembering which days were
+/// touched, means nothing is lost across a restart. A day is a second or two of PostgreSQL at a
+/// million rows, so a first start over 90 such days fills in over a few minutes, logging its
+/// progress; until then coordination counts the days done.
+final class CollaborationKeeper: Sendable {
+    /// Seconds between runs.
+    static let interval = 30.0
+
+    private unowned let state: any RuntimeStateHolder
+    private let store: LearningStore
+    private let logger: @Sendable (String) -> Void
+
+    init(state: any RuntimeStateHolder, store: LearningStore, logger: @escaping @Sendable (String) -> Void) {
+        self.state = state
+        self.store = store
+        self.logger = logger
+    }
+
+    var job: PeriodicJob {
+        PeriodicJob("collaboration sums", every: .seconds(Self.interval), firstRunAfter: .zero) { [self] in
+            guard state.withState({ $0.replayDone }) else { return .milliseconds(500) }
+            return await refresh() ? nil : .seconds(5)
+        }
+    }
+
+    /// One run; false when the database failed (the days are compared again next run).
+    func refresh() async -> Bool {
+        let (perDay, generation) = state.withState { ($0.figures.executionsPerDay, $0.generation) }
+        // A day's sums read the rows of the day before, the day and the day after (a task's
+        // executions from the midnight before its latest's day; a task whose latest execution
+        // is the next day belongs there): what the figures count over those three days.
+        var expected: [Int32: Int64] = [:]
+        for day in perDay.keys {
+            expected[day] = (perDay[day - 1] ?? 0) + (perDay[day] ?? 0) + (perDay[day + 1] ?? 0)
+        }
+        do {
+            let stored = try await store.collaborationDays()
+            let gone = stored.keys.filter { expected[$0] == nil }
+            try await store.deleteCollaboration(days: gone)
+            let days = expected.filter { stored[$0.key] != $0.value }.keys.sorted(by: >)
+            let started = Date()
+            var lastReport = started
+            for (index, day) in days.enumerated() {
+                try await store.refreshCollaboration(day: day)
+                if Date().timeIntervalSince(lastReport) >= 10 {
+                    lastReport = Date()
+                    logger("collaboration sums: \(index + 1) of \(days.count) days summed (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
+                    try await install(generation: generation)
+                }
+            }
+            if days.count > 1 && Date().timeIntervalSince(started) >= 10 {
+                logger("collaboration sums: \(days.count) days summed in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            }
+            try await install(generation: generation)
+            return true
+        } catch {
+            logger("collaboration sums failed (tried again in 5 s): \(error)")
+            return false
+        }
+    }
+
+    /// Reads the stored sums of the days before the sample's first whole day into the state.
+    private func install(generation: Int) async throws {
+        guard let before = state.withState({ $0.coordinationSplit.storedBefore }) else {
+            state.withState { $0.storedCollaboration = nil }
+            return
+        }
+        let sums = try await store.collaborationSums(before: before)
+        state.withState { state in
+            guard state.generation == generation else { return }
+            state.storedCollaboration = (before, generation, ExecutionAnalytics.Coordination(sums))
+        }
+    }
+}
