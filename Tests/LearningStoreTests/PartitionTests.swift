@@ -182,8 +182,9 @@ struct PartitionTests {
             try reader.execute("COMMIT")
             let dropped = try await retention.value
             #expect(dropped.count == 10, "today - 90 ... today - 81: \(dropped)")
-            // (Each attempt holds the queue for at most `Partitions.detachLockWait`.)
-            #expect(slowest < 2.0, "a write waited \(slowest) s behind the detach")
+            // Each attempt holds the queue for at most `Partitions.detachLockWait` (200 ms); one
+            // wait of 5 s, as before, held writes for up to 5 s. The margin is for a loaded machine.
+            #expect(slowest < 3.5, "a write waited \(slowest) s behind the detach")
         }
     }
 
