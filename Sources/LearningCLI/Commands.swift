@@ -1,7 +1,6 @@
 import Foundation
 import GRPCWire
-import LearningREST
-import LearningService
+import LearningAPI
 
 /// How the CLI talks to the server: gRPC calls with serialized protobuf messages.
 protocol RPCChannel: Sendable {

@@ -1,7 +1,6 @@
 import Foundation
 import GRPCWire
-import LearningREST
-import LearningService
+import LearningAPI
 
 /// `learning import`: validates rows locally, sends them in `LogExecutions` batches, isolates a
 /// batch the server rejects by sending its rows one by one, and prints the summary.

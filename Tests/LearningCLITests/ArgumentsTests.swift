@@ -1,8 +1,7 @@
 import Foundation
 import Testing
+import LearningAPI
 import LearningCore
-import LearningREST
-import LearningService
 @testable import LearningCLI
 
 @Test func globalOptionsAreAcceptedAnywhereAndBothValueForms() throws {

@@ -1,8 +1,9 @@
 public import Foundation
 public import LearningCore
 
-/// Input validation shared by every handler, so RPC and REST reject the same inputs the same way.
-/// Each check throws `ServiceError.invalidArgument` with a detail naming the field.
+/// Input validation shared by every handler, so RPC and REST reject the same inputs the same way
+/// (and the CLI checks what it sends by the same rules). Each check throws
+/// `ServiceError.invalidArgument` with a detail naming the field.
 public enum Validation {
     /// Longest agent name, task type or model name (the columns are `VARCHAR(255)`).
     public static let maxNameLength = 255
@@ -190,7 +191,7 @@ public enum Validation {
     }
 
     /// A value for an error message: quoted, cut at 64 characters, control characters escaped.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         let cut = value.count > 64 ? String(value.prefix(64)) + "..." : value
         return "\"" + cut.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
     }

@@ -1,4 +1,4 @@
-import LearningService
+import LearningAPI
 import Testing
 
 @Suite struct ValidationTests {
