@@ -19,6 +19,10 @@ let package = Package(
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
     ],
+    dependencies: [
+        // The `learning` CLI's command line (help, usage errors, subcommands).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         // MARK: C libraries and generated bindings
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
@@ -93,11 +97,12 @@ let package = Package(
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
         .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// The `learning` client: the API module and the gRPC client, no storage, ML or REST code
+        /// (`db-check` runs `learning-server db-check`, which has libpq).
         .executableTarget(name: "LearningCLI",
-                          dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
-                                         "CProtobufC", "LearningCore", "LearningAPI", "LearningService",
-                                         // db-check: libpq directly, with the server's URL rule
-                                         "LearningStore", "CLibPQ"],
+                          dependencies: ["LearningAPI", "LearningCore", "H2Transport", "GRPCWire", "ProtobufCSupport",
+                                         "LearningProtoC", "CProtobufC",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 
         // MARK: Tests: fast pure tests per module, integration tests against real servers
