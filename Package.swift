@@ -19,6 +19,10 @@ let package = Package(
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
     ],
+    dependencies: [
+        // The `learning` CLI's command line (help, usage errors, subcommands).
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         // MARK: C libraries and generated bindings
         .systemLibrary(name: "CNghttp2", path: "Sources/CNghttp2", pkgConfig: "libnghttp2",
@@ -63,19 +67,22 @@ let package = Package(
         .target(name: "LearningStore", dependencies: ["CLibPQ", "LearningCore"], swiftSettings: swiftSettings),
 
         // MARK: Service
+        /// The client-safe API: request and response types, validation, JSON values and service
+        /// errors, with no HTTP, storage or ML; the CLI, REST and RPC layers share it.
+        .target(name: "LearningAPI", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
         .target(name: "LearningService",
-                dependencies: ["LearningCore", "LearningML", "LearningStore", "CMemory"],
+                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningStore", "CMemory"],
                 swiftSettings: swiftSettings),
         /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
         .target(name: "OTLPWire",
                 dependencies: ["LearningCore", "ProtobufCSupport", "LearningProtoC", "CProtobufC", "CZlib"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningRPC",
-                dependencies: ["LearningService", "H2Transport", "GRPCWire", "ProtobufCSupport",
+                dependencies: ["LearningAPI", "LearningService", "H2Transport", "GRPCWire", "ProtobufCSupport",
                                "LearningProtoC", "CProtobufC", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningREST",
-                dependencies: ["LearningService", "H2Transport", "OTLPWire"],
+                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
@@ -90,11 +97,12 @@ let package = Package(
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
         .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// The `learning` client: the API module and the gRPC client, no storage, ML or REST code
+        /// (`db-check` runs `learning-server db-check`, which has libpq).
         .executableTarget(name: "LearningCLI",
-                          dependencies: ["H2Transport", "GRPCWire", "ProtobufCSupport", "LearningProtoC",
-                                         "CProtobufC", "LearningCore", "LearningREST", "LearningService",
-                                         // db-check: libpq directly, with the server's URL rule
-                                         "LearningStore", "CLibPQ"],
+                          dependencies: ["LearningAPI", "LearningCore", "H2Transport", "GRPCWire", "ProtobufCSupport",
+                                         "LearningProtoC", "CProtobufC",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 
         // MARK: Tests: fast pure tests per module, integration tests against real servers
@@ -102,6 +110,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1WireTests", dependencies: ["HTTP1Wire"], swiftSettings: swiftSettings),
+        .testTarget(name: "LearningAPITests", dependencies: ["LearningAPI", "LearningCore"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningMLTests", dependencies: ["LearningML", "LearningCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H2TransportTests",
                     dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "HTTP1Wire", "CNghttp2",
@@ -113,15 +122,15 @@ let package = Package(
         .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
         // Helpers shared by the REST test targets (the guide's JSON examples, JSON shape comparison).
-        .target(name: "LearningTestSupport", dependencies: ["LearningREST"], path: "Tests/LearningTestSupport",
+        .target(name: "LearningTestSupport", dependencies: ["LearningAPI"], path: "Tests/LearningTestSupport",
                 swiftSettings: swiftSettings),
         .testTarget(name: "LearningRESTTests",
-                    dependencies: ["LearningREST", "LearningService", "H2Transport", "LearningCore", "LearningTestSupport"],
+                    dependencies: ["LearningREST", "LearningAPI", "LearningService", "H2Transport", "LearningCore", "LearningTestSupport"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningREST", "LearningService", "LearningCore", "GRPCWire"],
+        .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningAPI", "LearningCore", "GRPCWire"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningRESTIntegrationTests",
-                    dependencies: ["LearningREST", "LearningRPC", "LearningService", "LearningStore", "LearningCore",
+                    dependencies: ["LearningREST", "LearningAPI", "LearningRPC", "LearningService", "LearningStore", "LearningCore",
                                    "H2Transport", "LearningTestSupport", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",

@@ -8,8 +8,14 @@
 #      machine's Swift toolchain (docker/standin/swift.Dockerfile) and a PostgreSQL image from
 #      Debian's postgresql package (docker/standin/postgres.Dockerfile: no pgvector, so the
 #      service's real[] embeddings are exercised); stand-ins already built are reused
-#   3. builds docker/Dockerfile, naming the base images by build argument
-#   4. starts docker/docker-compose.yml (project learning-ctest) on free loopback ports and checks
+#   3. the Swift packages: resolves Package.swift on the host and puts its Package.resolved into
+#      docker/vendor, so the image gets the host's versions; where github.com cannot be reached
+#      (these machines resolve it through a local mirror), also bare clones of exactly the pinned
+#      packages, from the host's git, which the build's git takes in place of GitHub
+#      (docker/vendor/README.md); docker/vendor is emptied again at the end
+#   4. builds docker/Dockerfile, naming the base images by build argument, and checks that the
+#      packages it resolved are the host's
+#   5. starts docker/docker-compose.yml (project learning-ctest) on free loopback ports and checks
 #      what docs/BUILD.md "Docker" lists: health, the guide's curl commands, the guide's in-container
 #      commands through exec (`learning ...`, `learning db-check`), non-root, no build tools, image
 #      size, stop within 10 s with an orderly shutdown, data and model kept over down/up, a
@@ -21,7 +27,9 @@
 #
 # Knobs: CONTAINER_ENGINE (docker|podman), CT_HTTP_PORT / CT_PG_PORT (host ports; default the first
 # free from 19180 / 19181), CT_FRESH=1 (remove the stand-ins and the image first: a cold run),
-# SWIFT_TOOLCHAIN (the folder holding usr/bin/swift for the stand-in; default from `swift` on PATH).
+# SWIFT_TOOLCHAIN (the folder holding usr/bin/swift for the stand-in; default from `swift` on PATH),
+# CT_VENDOR (1: bare clones of the packages into docker/vendor always, 0: never; default: when
+# github.com cannot be reached).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -33,6 +41,7 @@ IMAGE=localhost/learning-system:latest
 STANDIN=localhost/learning-standin
 WORK=$(mktemp -d /tmp/learning-ctest.XXXXXX)
 STARTED=0 WRITER=""
+VENDOR=docker/vendor VENDORED=()
 RUN_START=$SECONDS
 
 # shellcheck source=scripts/steps.sh
@@ -202,13 +211,91 @@ fresh() { # CT_FRESH=1: start cold, as on a new machine
   engine image prune -f >/dev/null
 }
 
+# --- Swift packages -------------------------------------------------------------------------------
+# The pins of Package.resolved, one `identity location version revision` line each (none without it).
+pins() {
+  [ -f "$1" ] || return 0
+  python3 -c '
+import json, sys
+for p in json.load(open(sys.argv[1])).get("pins", []):
+    s = p.get("state", {})
+    print(p["identity"], p["location"], s.get("version") or s.get("branch") or "-", s.get("revision", "-"))' "$1"
+}
+# Reachable without the host's URL rewrites (a mirror in /etc/gitconfig answers for github.com here).
+github_reachable() {
+  GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 \
+    timeout 30 git ls-remote "$1" HEAD >"$WORK/ls-remote.log" 2>&1
+}
+# The dependency lines of `swift package show-dependencies` (NAME<URL@VERSION>), sorted.
+dependency_lines() { grep -o '[A-Za-z0-9._-]*<[a-z+]*://[^>]*>' | sort -u; }
+HOST_DEPENDENCIES=""
+
+vendor_packages() { # docker/vendor: the host's Package.resolved, and bare clones where GitHub is out of reach
+  local name
+  while read -r name; do # a killed run's leftovers
+    rm -rf "$name" && echo "removed a stale $name"
+  done < <(find "$VENDOR" -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitignore)
+  if ! command -v swift >/dev/null; then
+    [ "${CT_VENDOR:-}" != 1 ] || { fail "CT_VENDOR=1 needs swift on PATH, to resolve Package.swift"; return 1; }
+    echo "no swift on PATH: the build resolves Package.swift itself, from GitHub, without the host's pins"
+    return 0
+  fi
+  swift package resolve >"$WORK/resolve.log" 2>&1 || { tail -20 "$WORK/resolve.log"; return 1; }
+  HOST_DEPENDENCIES=$(swift package show-dependencies 2>/dev/null | dependency_lines)
+  if [ ! -f Package.resolved ]; then echo "no Swift package dependencies: nothing to pin"; return 0; fi
+  local identity location version revision
+  echo "the host's pins (Package.resolved):"
+  pins Package.resolved | while read -r identity location version revision; do echo "  $identity $version ($revision) from $location"; done
+  VENDORED+=("$VENDOR/Package.resolved")
+  cp Package.resolved "$VENDOR/Package.resolved" || return 1
+
+  local clone=${CT_VENDOR:-} first
+  first=$(pins Package.resolved | awk '{print $2; exit}')
+  if [ -z "$clone" ]; then
+    if github_reachable "$first"; then clone=0; echo "$first answers: the build fetches the packages from GitHub"
+    else clone=1; echo "$first cannot be reached ($(tail -1 "$WORK/ls-remote.log")): the packages go into $VENDOR"; fi
+  fi
+  [ "$clone" = 1 ] || return 0
+  local path source
+  while read -r identity location version revision; do
+    case $location in
+      https://github.com/*/*) path=${location#https://github.com/} ;;
+      *) fail "$identity: $location is not on github.com; only GitHub packages can be vendored"; return 1 ;;
+    esac
+    path=${path%/}; path=${path%.git}
+    # Where the host's git fetches it from, after its url.*.insteadOf rewrites (here a local mirror).
+    source=$(git ls-remote --get-url "$location")
+    VENDORED+=("$VENDOR/${path%%/*}")
+    git clone --quiet --bare "$source" "$VENDOR/$path.git" || { fail "git clone --bare $source"; return 1; }
+    git -C "$VENDOR/$path.git" cat-file -e "$revision^{commit}" \
+      || { fail "$source has no commit $revision ($identity $version)"; return 1; }
+    echo "$VENDOR/$path.git: $identity $version, from $source"
+  done < <(pins Package.resolved)
+  # The same times on every run: buildah's cache of the COPY step then holds across runs.
+  find "${VENDORED[@]}" -exec touch -h -d @0 {} + && touch -d @0 "$VENDOR"
+}
+
 build_image() {
   local log=$WORK/build.log start=$SECONDS
   twice engine build "${BUILD_NETWORK[@]}" -f docker/Dockerfile \
     --build-arg "BUILD_IMAGE=$SWIFT_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" -t "$IMAGE" . >"$log" 2>&1 \
     || { tail -40 "$log"; return 1; }
-  grep -E '^\[[0-9]+/[0-9]+\] (Linking|Compiling)' "$log" | tail -2
+  grep -E '^Swift packages from /vendor|^\[[0-9]+/[0-9]+\] (Linking|Compiling)' "$log" | tail -3
   echo "image built in $((SECONDS - start)) s"
+  # The packages the build resolved (its show-dependencies) against the host's.
+  local built
+  built=$(dependency_lines <"$log")
+  if [ -z "$built" ]; then
+    if [ -n "$HOST_DEPENDENCIES" ]; then
+      echo "the package step came from the build cache, made from this same docker/vendor/Package.resolved"
+    fi
+    return 0
+  fi
+  echo "resolved in the build: $(tr '\n' ' ' <<<"$built")"
+  if [ -n "$HOST_DEPENDENCIES" ] && [ "$built" != "$HOST_DEPENDENCIES" ]; then
+    fail "the build resolved other packages than the host: $(tr '\n' ' ' <<<"$HOST_DEPENDENCIES")"; return 1
+  fi
+  [ -z "$HOST_DEPENDENCIES" ] || echo "the same as on the host"
 }
 
 # --- the stack ------------------------------------------------------------------------------------
@@ -248,6 +335,7 @@ cleanup() {
     engine volume rm -f "${PROJECT}_postgres-data" >/dev/null 2>&1
     engine network rm "${PROJECT}_default" >/dev/null 2>&1
   fi
+  [ ${#VENDORED[@]} -eq 0 ] || rm -rf "${VENDORED[@]}"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -465,6 +553,7 @@ BUILD_NETWORK=()
 required "container engine ($ENGINE) and compose" setup_engine
 if [ "${CT_FRESH:-0}" = 1 ]; then required "cold start: remove the stand-ins, the image and the build cache" fresh; fi
 required "base images (official, or local stand-ins)" base_images
+required "Swift packages: the host's Package.resolved (and bare clones where GitHub is out of reach) in $VENDOR" vendor_packages
 required "build docker/Dockerfile" build_image
 required "compose up: both containers healthy" up
 check "the guide's curl commands through the published port" guide_curls

@@ -1,7 +1,7 @@
+import ArgumentParser
 import Foundation
 import GRPCWire
-import LearningREST
-import LearningService
+import LearningAPI
 
 /// How the CLI talks to the server: gRPC calls with serialized protobuf messages.
 protocol RPCChannel: Sendable {
@@ -13,7 +13,7 @@ protocol RPCChannel: Sendable {
 }
 
 /// The exit codes: 0 ok, 1 the server (or the connection) failed, 2 usage.
-enum ExitCode {
+enum ExitStatus {
     static let ok: Int32 = 0
     static let serverError: Int32 = 1
     static let usage: Int32 = 2
@@ -27,121 +27,139 @@ struct Output: Sendable {
     var err: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
 }
 
-let topLevelHelp = """
-usage: learning [--server HOST:PORT] [--api-key KEY] [--json] COMMAND ...
-
-Commands:
-  health                               service, database and model health
-  agents list [--status S]             registered agents
-  agents status NAME                   one agent's health and why
-  agents register NAME [--description D] [--model M] [--tools a,b]
-  log --agent A --task-type T --time SECONDS --success|--failure [--error MSG] [--task-id UUID] [--event-id ID]
-  import FILE.csv|FILE.jsonl [--batch-size N] [--no-progress]
-  predict AGENT TASK_TYPE              predicted time, success rate and resources
-  recommend TASK_TYPE [--limit N] [--speed-weight W]
-  patterns [--kinds collaboration,performance,resources,failures]
-  insights [--limit N] [--kind K]
-  watch [--kind K] [--agent A]         live insights and anomalies until Ctrl-C
-  db-check [--database-url URL]        connect to the service's database directly (not via the server)
-
-Options:
-  --server HOST:PORT   the server (default 127.0.0.1:8080, env LEARNING_SERVER)
-  --api-key KEY        API key for writes (env LEARNING_API_KEY)
-  --json               machine-readable JSON output
-  --help, -h           help for any command
-
-Exit codes: 0 ok, 1 server or connection error, 2 usage error.
-"""
-
-let commandHelp: [String: String] = [
-    "health": "usage: learning health [--json]\n\nShows the service's health: status, database, registered agents and model states.\nExits 0 when the service is healthy, 1 when it is degraded, unhealthy or unreachable.",
-    "agents": "usage: learning agents list [--status healthy|degraded|unhealthy|unknown]\n       learning agents status NAME\n       learning agents register NAME [--description TEXT] [--model MODEL] [--tools Read,Edit]",
-    "log": "usage: learning log --agent NAME --task-type TYPE --time SECONDS (--success | --failure) [--error MESSAGE] [--task-id UUID] [--event-id ID]\n\nLogs one execution (needs an API key when the server has keys).",
-    "import": "usage: learning import FILE.csv|FILE.jsonl [--batch-size N] [--no-progress]\n\nBulk-imports execution logs. CSV columns are those of agents.execution_log:\nagent_name,task_id,task_type,execution_time,success,error_message,resource_usage,timestamp[,event_id]\nJSONL lines are POST /executions bodies. Rows are validated locally, sent in batches, and\nimporting the same file again stores nothing twice (each row gets a stable event id).\nA progress bar goes to stderr; the summary (read, accepted, duplicates, rejected with reasons) to stdout.",
-    "predict": "usage: learning predict AGENT TASK_TYPE\n\nPredicts the agent's execution time, success rate and resources for the task type.",
-    "recommend": "usage: learning recommend TASK_TYPE [--limit N] [--speed-weight 0..1]\n\nRanks agents for a task type.",
-    "patterns": "usage: learning patterns [--kinds collaboration,performance,resources,failures]",
-    "insights": "usage: learning insights [--limit N] [--kind anomaly|synergy|conflict|drift|schedule|failure_pattern|model]",
-    "db-check": "usage: learning db-check [--database-url URL] [--json]\n\nConnects to the database directly with libpq, not through the server: the one learning-server\nwould use with the same environment and config file (LEARNING_DATABASE_URL, DATABASE_URL,\nLEARNING_DATABASE_*, LEARNING_CONFIG_FILE) unless --database-url names another. Prints the user,\nhost, port, database and server version, and whether agents.execution_log exists.\nExits 0 when connected, 1 when not.",
-    "watch": "usage: learning watch [--kind K] [--agent NAME]\n\nStreams new insights and anomalies as they are found, until Ctrl-C.",
-]
-
 /// The `learning` command-line client.
-struct CLI {
+struct CLI: Sendable {
     let output: Output
     let environment: [String: String]
     /// Makes the channel for the settings (a real gRPC connection; tests may substitute).
     let connect: @Sendable (ConnectionSettings) async throws -> any RPCChannel
+    /// Finds the `learning-server` executable that `db-check` runs (tests may substitute).
+    var serverExecutable: @Sendable ([String: String]) -> String? = CLI.locateServerExecutable
 
     /// Runs one command line (without the program name) and returns the exit code.
     func run(_ arguments: [String]) async -> Int32 {
-        let parsed: ParsedArguments
+        let command: any ParsableCommand
         do {
-            parsed = try ParsedArguments(arguments)
+            command = try Learning.parseAsRoot(arguments)
         } catch {
-            output.err("learning: \(error)\n\(topLevelHelp)")
-            return ExitCode.usage
+            return parserFinished(error)
         }
-        guard let command = parsed.positional.first else {
-            if parsed.flags.contains("help") { output.out(topLevelHelp); return ExitCode.ok }
-            output.err(topLevelHelp)
-            return ExitCode.usage
-        }
-        if parsed.flags.contains("help") {
-            guard let help = command == "help" ? topLevelHelp : commandHelp[command] else {
-                output.err("learning: unknown command \(command)\n\(topLevelHelp)")
-                return ExitCode.usage
+        switch command {
+        case let command as any ServerCommand:
+            return await run(command)
+        case let command as DatabaseCheckCommand:
+            return databaseCheck(command)
+        default:
+            // A group without its subcommand (`learning`, `learning agents`): its help, as a usage error.
+            if !type(of: command).configuration.subcommands.isEmpty {
+                output.err(Learning.helpMessage(for: type(of: command)))
+                return ExitStatus.usage
             }
-            output.out(help)
-            return ExitCode.ok
-        }
-        if command == "help" {
-            if parsed.positional.count > 1, let help = commandHelp[parsed.positional[1]] { output.out(help) } else { output.out(topLevelHelp) }
-            return ExitCode.ok
-        }
-        if command == "db-check" { return databaseCheck(parsed) }
-        do {
-            let settings = try ConnectionSettings(arguments: parsed, environment: environment)
-            let session = Session(cli: self, arguments: parsed, settings: settings)
-            return try await session.run(command)
-        } catch let error as UsageError {
-            output.err("learning \(command): \(error)\n\n\(commandHelp[command] ?? topLevelHelp)")
-            return ExitCode.usage
-        } catch let status as GRPCStatus {
-            output.err("learning \(command): \(Self.describe(status))")
-            return ExitCode.serverError
-        } catch {
-            output.err("learning \(command): \(error)")
-            return ExitCode.serverError
+            // The built-in `help` command: it "fails" with the help text to print.
+            do {
+                var help = command
+                try help.run()
+                return ExitStatus.ok
+            } catch {
+                return parserFinished(error)
+            }
         }
     }
 
-    /// `learning db-check`: the database, directly (no server involved).
-    func databaseCheck(_ parsed: ParsedArguments) -> Int32 {
-        let url: String
+    /// Prints what the parser stopped with: help (exit 0) or a usage error (exit 2, where the
+    /// library would exit 64: `learning`'s exit codes predate it).
+    private func parserFinished(_ error: any Error) -> Int32 {
+        let message = Learning.fullMessage(for: error)
+        if Learning.exitCode(for: error).isSuccess {
+            output.out(message)
+            return ExitStatus.ok
+        }
+        output.err(message)
+        return ExitStatus.usage
+    }
+
+    /// A server command: checked completely before connecting, then run.
+    private func run(_ command: any ServerCommand) async -> Int32 {
+        let name = Self.name(of: command)
         do {
-            try parsed.allow(["database-url"])
-            guard parsed.positional.count == 1 else {
-                throw UsageError(description: "unexpected \(parsed.positional.dropFirst().joined(separator: " "))")
-            }
-            url = try DatabaseCheck.databaseURL(arguments: parsed, environment: environment)
+            let settings = try ConnectionSettings(global: command.global, environment: environment)
+            let session = Session(cli: self, json: command.global.json, settings: settings)
+            let plan = try command.plan(session)
+            let channel = try await connect(settings)
+            return try await plan(channel)
+        } catch let error as UsageError {
+            output.err("learning \(name): \(error)\n\n\(Learning.helpMessage(for: type(of: command)))")
+            return ExitStatus.usage
+        } catch let status as GRPCStatus {
+            output.err("learning \(name): \(Self.describe(status))")
+            return ExitStatus.serverError
         } catch {
-            output.err("learning db-check: \(error)\n\n\(commandHelp["db-check"]!)")
-            return ExitCode.usage
+            output.err("learning \(name): \(error)")
+            return ExitStatus.serverError
         }
-        let report = DatabaseCheck.run(url: url)
-        if parsed.flags.contains("json") {
-            let object: [String: Any] = ["connected": report.connected, "target": report.target,
-                                         "server_version": report.serverVersion,
-                                         "execution_log_present": report.executionLogPresent, "error": report.error]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            output.out(String(decoding: data, as: UTF8.self))
-        } else if report.connected {
-            output.out(DatabaseCheck.describe(report))
-        } else {
-            output.err(DatabaseCheck.describe(report))
+    }
+
+    /// The command's words, e.g. `agents status`, for messages.
+    static func name(of command: any ParsableCommand) -> String {
+        func path(from node: any ParsableCommand.Type, to target: any ParsableCommand.Type) -> [String]? {
+            if ObjectIdentifier(node) == ObjectIdentifier(target) { return [] }
+            for child in node.configuration.subcommands {
+                if let rest = path(from: child, to: target) { return [child._commandName] + rest }
+            }
+            return nil
         }
-        return report.connected ? ExitCode.ok : ExitCode.serverError
+        return path(from: Learning.self, to: type(of: command))?.joined(separator: " ") ?? type(of: command)._commandName
+    }
+
+    /// `learning db-check`: runs `learning-server db-check` with the same environment, which
+    /// connects with libpq; the CLI links no database driver. Prints what it printed and exits with its code.
+    func databaseCheck(_ command: DatabaseCheckCommand) -> Int32 {
+        guard let server = serverExecutable(environment) else {
+            output.err("learning db-check: learning-server was not found next to learning or on PATH; "
+                       + "db-check runs `learning-server db-check`, which connects to the database")
+            return ExitStatus.serverError
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: server)
+        process.arguments = command.serverArguments
+        process.environment = environment
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        do {
+            try process.run()
+        } catch {
+            output.err("learning db-check: cannot run \(server): \(error)")
+            return ExitStatus.serverError
+        }
+        // Both pipes are read to the end before waiting, so a full pipe cannot stall the child.
+        let errorData = ThreadSafeData()
+        let errorReader = Thread { errorData.set(stderr.fileHandleForReading.readDataToEndOfFile()) }
+        errorReader.start()
+        let outData = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let errText = errorData.waitForValue()
+        func lines(_ data: Data) -> String? {
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+            return text.isEmpty ? nil : text
+        }
+        if let text = lines(outData) { output.out(text) }
+        if let text = lines(errText) { output.err(text) }
+        guard process.terminationReason == .exit else { return ExitStatus.serverError }
+        return process.terminationStatus
+    }
+
+    /// `learning-server` next to this executable (as installed: both in one directory), else on PATH.
+    static func locateServerExecutable(_ environment: [String: String]) -> String? {
+        var candidates: [String] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("learning-server").path)
+        }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") where !directory.isEmpty {
+            candidates.append("\(directory)/learning-server")
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// `NOT_FOUND: agent x is not registered`.
@@ -165,13 +183,35 @@ struct CLI {
     }
 }
 
-/// One command's run: the parsed line, the connection and the output.
-struct Session {
+/// Bytes handed from a reading thread to the thread that waits for them.
+final class ThreadSafeData: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: Data?
+
+    func set(_ data: Data) {
+        condition.lock()
+        value = data
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitForValue() -> Data {
+        condition.lock()
+        defer { condition.unlock() }
+        while value == nil { condition.wait() }
+        return value!
+    }
+}
+
+/// One command's run: the connection settings and the output.
+struct Session: Sendable {
     let cli: CLI
-    let arguments: ParsedArguments
+    /// `--json`: print the server's answers as JSON.
+    let json: Bool
     let settings: ConnectionSettings
-    var json: Bool { arguments.flags.contains("json") }
-    var operands: ArraySlice<String> { arguments.positional.dropFirst() }
+
+    /// What a command does once connected.
+    typealias Plan = @Sendable (any RPCChannel) async throws -> Int32
 
     var metadata: [(String, String)] {
         settings.apiKey.map { [("authorization", "Bearer \($0)")] } ?? []
@@ -188,185 +228,6 @@ struct Session {
             throw GRPCStatus(.internal, "the server's \(method) response is not a valid message")
         }
         return value
-    }
-
-    func expectOperands(_ count: Int, _ names: String) throws {
-        guard operands.count == count else {
-            throw UsageError(description: operands.count < count ? "missing \(names)" : "unexpected \(operands.dropFirst(count).joined(separator: " "))")
-        }
-    }
-
-    func run(_ command: String) async throws -> Int32 {
-        switch command {
-        case "health", "agents", "log", "import", "predict", "recommend", "patterns", "insights", "watch": break
-        default: throw UsageError(description: "unknown command \(command)")
-        }
-        // Check the command line completely before connecting.
-        let plan = try plan(command)
-        let channel = try await cli.connect(settings)
-        return try await plan(channel)
-    }
-
-    typealias Plan = (any RPCChannel) async throws -> Int32
-
-    /// Validates the command's arguments and returns what to do once connected.
-    func plan(_ command: String) throws -> Plan {
-        switch command {
-        case "health":
-            try arguments.allow([])
-            try expectOperands(0, "")
-            return { channel in
-                let health = try await call("GetHealth", .object([]), channel: channel)
-                print(health, human: Format.health)
-                return field(health, "status") == "healthy" ? ExitCode.ok : ExitCode.serverError
-            }
-        case "agents":
-            guard let sub = operands.first else { throw UsageError(description: "missing list, status or register") }
-            let rest = Array(operands.dropFirst())
-            switch sub {
-            case "list":
-                try arguments.allow(["status"])
-                guard rest.isEmpty else { throw UsageError(description: "unexpected \(rest.joined(separator: " "))") }
-                let request = JSONValue.object([("status", .string(arguments.options["status"] ?? ""))])
-                return { channel in
-                    print(try await call("ListAgents", request, channel: channel), human: Format.agentList)
-                    return ExitCode.ok
-                }
-            case "status":
-                try arguments.allow([])
-                guard rest.count == 1 else { throw UsageError(description: "agents status takes one NAME") }
-                return { channel in
-                    print(try await call("GetAgentStatus", .object([("agent_name", .string(rest[0]))]), channel: channel),
-                          human: Format.agentStatus)
-                    return ExitCode.ok
-                }
-            case "register":
-                try arguments.allow(["description", "model", "tools"])
-                guard rest.count == 1 else { throw UsageError(description: "agents register takes one NAME") }
-                let tools = (arguments.options["tools"] ?? "").split(separator: ",")
-                    .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                let request = JSONValue.object([
-                    ("name", .string(rest[0])), ("description", .string(arguments.options["description"] ?? "")),
-                    ("tools", .array(tools.map { .string($0) })), ("model", .string(arguments.options["model"] ?? "")),
-                ])
-                return { channel in
-                    let result = try await call("RegisterAgent", request, channel: channel)
-                    print(result) { value in
-                        let verb = value["created"] == .bool(true) ? "registered" : "updated"
-                        return "\(verb) \(field(value["agent"], "name"))"
-                    }
-                    return ExitCode.ok
-                }
-            default:
-                throw UsageError(description: "unknown agents command \(sub); use list, status or register")
-            }
-        case "log":
-            try arguments.allow(["agent", "task-type", "time", "success", "failure", "error", "task-id", "event-id"])
-            try expectOperands(0, "")
-            let success = arguments.flags.contains("success")
-            guard success != arguments.flags.contains("failure") else {
-                throw UsageError(description: "give exactly one of --success or --failure")
-            }
-            guard let time = try arguments.number("time") else { throw UsageError(description: "--time is required") }
-            let input = ExecutionInput(agentName: try arguments.required("agent"), taskID: arguments.options["task-id"],
-                                       taskType: try arguments.required("task-type"), executionTime: time, success: success,
-                                       errorMessage: arguments.options["error"], eventID: arguments.options["event-id"])
-            do {
-                _ = try Validation.execution(input, field: "execution")
-            } catch let error as ServiceError {
-                throw UsageError(description: error.detail)
-            }
-            return { channel in
-                let result = try await call("LogExecution", .object([("execution", ExecutionRows.protoJSON(input))]), channel: channel)
-                print(result) { value in
-                    value["duplicate"] == .bool(true) ? "already logged as execution \(field(value, "id"))" : "logged execution \(field(value, "id"))"
-                }
-                return ExitCode.ok
-            }
-        case "import":
-            try arguments.allow(["batch-size", "no-progress"])
-            try expectOperands(1, "FILE")
-            let batchSize = try arguments.integer("batch-size") ?? 500
-            guard (1...Validation.maxBatchSize).contains(batchSize) else {
-                throw UsageError(description: "--batch-size must be between 1 and \(Validation.maxBatchSize)")
-            }
-            let reader = try ExecutionFileReader(path: operands[operands.startIndex])
-            return { channel in
-                try await Importer(session: self, channel: channel, batchSize: batchSize).run(reader)
-            }
-        case "predict":
-            try arguments.allow([])
-            try expectOperands(2, "AGENT TASK_TYPE")
-            let request = JSONValue.object([("agent_name", .string(operands[operands.startIndex])),
-                                            ("task_type", .string(operands[operands.startIndex + 1]))])
-            return { channel in
-                print(try await call("PredictPerformance", request, channel: channel), human: Format.prediction)
-                return ExitCode.ok
-            }
-        case "recommend":
-            try arguments.allow(["limit", "speed-weight"])
-            try expectOperands(1, "TASK_TYPE")
-            var members: [(String, JSONValue)] = [("task_type", .string(operands[operands.startIndex]))]
-            if let limit = try arguments.integer("limit") {
-                guard (1...100).contains(limit) else { throw UsageError(description: "--limit must be between 1 and 100") }
-                members.append(("limit", .int(limit)))
-            }
-            if let weight = try arguments.number("speed-weight") {
-                guard (0...1).contains(weight) else { throw UsageError(description: "--speed-weight must be between 0 and 1") }
-                members.append(("speed_weight", .double(weight)))
-            }
-            let request = JSONValue.object(members)
-            return { channel in
-                print(try await call("GetRecommendations", request, channel: channel), human: Format.recommendations)
-                return ExitCode.ok
-            }
-        case "patterns":
-            try arguments.allow(["kinds"])
-            try expectOperands(0, "")
-            let kinds = (arguments.options["kinds"] ?? "").split(separator: ",").map(String.init)
-            for kind in kinds where PatternKind(rawValue: kind) == nil {
-                throw UsageError(description: "unknown pattern kind \(kind); use collaboration, performance, resources or failures")
-            }
-            let request = JSONValue.object([("kinds", .array(kinds.map { .string($0) }))])
-            return { channel in
-                print(try await call("GetPatterns", request, channel: channel), human: Format.patterns)
-                return ExitCode.ok
-            }
-        case "insights":
-            try arguments.allow(["limit", "kind"])
-            try expectOperands(0, "")
-            var members: [(String, JSONValue)] = [("kind", .string(arguments.options["kind"] ?? ""))]
-            if let limit = try arguments.integer("limit") {
-                guard (1...1000).contains(limit) else { throw UsageError(description: "--limit must be between 1 and 1000") }
-                members.append(("limit", .int(limit)))
-            }
-            let request = JSONValue.object(members)
-            return { channel in
-                print(try await call("GetInsights", request, channel: channel), human: Format.insights)
-                return ExitCode.ok
-            }
-        case "watch":
-            try arguments.allow(["kind", "agent"])
-            try expectOperands(0, "")
-            let kinds = (arguments.options["kind"] ?? "").split(separator: ",").map { JSONValue.string(String($0)) }
-            let request = JSONValue.object([("kinds", .array(kinds)), ("agent_name", .string(arguments.options["agent"] ?? ""))])
-            return { channel in
-                let rpc = RPCMethod.named("WatchInsights")
-                let bytes = try ProtoJSON.encode(request, rpc.input)
-                let json = self.json
-                let output = cli.output
-                if !json { output.err("watching insights and anomalies (Ctrl-C to stop)...") }
-                try await channel.serverStreaming(rpc.path, bytes, metadata: metadata) { message in
-                    guard let event = ProtoJSON.decode(message, rpc.output) else {
-                        throw GRPCStatus(.internal, "the server sent an invalid InsightEvent")
-                    }
-                    output.out(json ? event.text : Format.event(event))
-                }
-                return ExitCode.ok
-            }
-        default:
-            throw UsageError(description: "unknown command \(command)")
-        }
     }
 
     /// Prints JSON (with `--json`) or the human form.

@@ -1,7 +1,6 @@
 import Foundation
+import LearningAPI
 import LearningCore
-import LearningREST
-import LearningService
 
 // Reading execution logs for `learning import`: CSV with the columns of agents.execution_log
 // (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage,
@@ -114,8 +113,8 @@ enum ExecutionRows {
         if let value = text("resource_usage") {
             do {
                 let json = try JSONValue.parse(value)
-                usage = try RESTDecoding.resourceUsage(try JSONObjectReader(json, path: "resource_usage"))
-            } catch let error as RESTError {
+                usage = try ResourceUsage(json: try JSONObjectReader(json, path: "resource_usage"))
+            } catch let error as ServiceError {
                 throw ImportRejection(reason: error.detail)
             } catch {
                 throw ImportRejection(reason: "resource_usage is not JSON: \(error)")
@@ -136,8 +135,8 @@ enum ExecutionRows {
     /// A JSON Lines record (the body of `POST /executions`).
     static func execution(jsonLine: String) throws(ImportRejection) -> ExecutionInput {
         do {
-            return try RESTDecoding.execution(try JSONValue.parse(jsonLine))
-        } catch let error as RESTError {
+            return try ExecutionInput(json: try JSONValue.parse(jsonLine))
+        } catch let error as ServiceError {
             throw ImportRejection(reason: error.detail)
         } catch {
             throw ImportRejection(reason: "not valid JSON: \(error)")

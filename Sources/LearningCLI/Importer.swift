@@ -1,7 +1,6 @@
 import Foundation
 import GRPCWire
-import LearningREST
-import LearningService
+import LearningAPI
 
 /// `learning import`: validates rows locally, sends them in `LogExecutions` batches, isolates a
 /// batch the server rejects by sending its rows one by one, and prints the summary.
@@ -9,6 +8,8 @@ struct Importer {
     let session: Session
     let channel: any RPCChannel
     let batchSize: Int
+    /// Whether to draw the progress bar on standard error.
+    let showProgress: Bool
 
     struct Summary {
         var read = 0
@@ -23,8 +24,7 @@ struct Importer {
     func run(_ initialReader: ExecutionFileReader) async throws -> Int32 {
         var reader = initialReader
         var summary = Summary()
-        var progress = ProgressReporter(totalBytes: reader.bytes.count,
-                                        enabled: !session.arguments.flags.contains("no-progress"))
+        var progress = ProgressReporter(totalBytes: reader.bytes.count, enabled: showProgress)
         var batch: [(line: Int, input: ExecutionInput)] = []
         let now = Date()
         while let record = reader.next() {
@@ -50,7 +50,7 @@ struct Importer {
         if !batch.isEmpty { try await send(batch, into: &summary) }
         progress.finish(bytes: reader.bytes.count, rows: summary.read)
         report(summary)
-        return ExitCode.ok
+        return ExitStatus.ok
     }
 
     private func send(_ batch: [(line: Int, input: ExecutionInput)], into summary: inout Summary, attempt: Int = 1) async throws {

@@ -1,7 +1,7 @@
 import CProtobufC
 import Foundation
 import LearningProtoC
-import LearningREST
+import LearningAPI
 import ProtobufCSupport
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 // Every REST endpoint in one table: the router, the OpenAPI document and the docs page are all
 // derived from it, so they cannot drift apart.
 
+public import LearningAPI
+
 /// One query parameter of an endpoint.
 public struct QueryParameterSpec: Sendable {
     /// The parameter's name.

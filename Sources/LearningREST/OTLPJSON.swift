@@ -2,6 +2,7 @@
 // encoding of ExportTraceServiceRequest (proto3 JSON with lowerCamelCase keys, trace and span ids
 // as hex, 64-bit integers as strings or numbers, enums as numbers or names) into the same
 // `OTLPSpan`s the protobuf decoder makes. The original proto field names are accepted too.
+public import LearningAPI
 public import LearningCore
 
 /// Decoders and encoders of the OTLP JSON trace messages.

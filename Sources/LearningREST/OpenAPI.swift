@@ -1,5 +1,7 @@
 // The OpenAPI 3 document and the self-contained HTML docs page, both derived from the catalogue.
 
+public import LearningAPI
+
 /// Builds the API's OpenAPI 3.0 document and its HTML rendering.
 public enum APIDocumentation {
     private static let reasons: [Int: String] = [

@@ -1,5 +1,5 @@
 public import H2Transport
-public import LearningService
+public import LearningAPI
 
 /// A failed REST request: the HTTP status and the JSON body `{"error": ..., "detail": ...}`.
 ///
@@ -85,8 +85,20 @@ public struct RESTError: Error, Sendable, Equatable, CustomStringConvertible {
         RESTError(status: 500, error: "internal", detail: detail)
     }
 
-    /// The REST form of a service error. `invalidArgument` is a 422 here: the shim has already
-    /// checked the request is well-formed, so what remains wrong is a value.
+    /// The REST form of a service error: the HTTP side of the service's errors lives here, not in
+    /// `ServiceError` (LearningAPI knows no HTTP).
+    ///
+    /// | ServiceError         | HTTP |
+    /// |----------------------|------|
+    /// | `invalidArgument`    | 422 (the shim has already checked the request is well-formed, so what remains wrong is a value) |
+    /// | `notFound`           | 404  |
+    /// | `alreadyExists`      | 409  |
+    /// | `unauthenticated`    | 401 + `WWW-Authenticate` |
+    /// | `permissionDenied`   | 403  |
+    /// | `overloaded`         | 429 + `Retry-After` |
+    /// | `unavailable`        | 503 + `Retry-After` |
+    /// | `failedPrecondition` | 409  |
+    /// | `internal`           | 500  |
     public init(_ serviceError: ServiceError) {
         switch serviceError {
         case .invalidArgument(let detail): self = .invalid(detail)
@@ -95,8 +107,11 @@ public struct RESTError: Error, Sendable, Equatable, CustomStringConvertible {
             let seconds = retryAfter.isFinite ? Int(min(3600, max(1, retryAfter.rounded(.up)))) : 1
             self = .tooManyRequests(serviceError.detail, retryAfterSeconds: seconds)
         case .unavailable(let detail): self = .unavailable(detail)
-        default:
-            self = RESTError(status: serviceError.httpStatus, error: serviceError.code, detail: serviceError.detail)
+        case .notFound(let detail): self = .notFound(detail)
+        case .alreadyExists, .failedPrecondition:
+            self = RESTError(status: 409, error: serviceError.code, detail: serviceError.detail)
+        case .permissionDenied(let detail): self = RESTError(status: 403, error: serviceError.code, detail: detail)
+        case .internal(let detail): self = .internal(detail)
         }
     }
 

@@ -201,7 +201,7 @@ public struct RESTShim: Sendable {
         case .logExecution:
             try authorize(.logExecution, request)
             let body = try requireJSONBody(request)
-            let result = try await service.logExecution(try RESTDecoding.execution(body))
+            let result = try await service.logExecution(try ExecutionInput(json: body))
             return json(try JSONValueEncoder.encode(result), status: result.duplicate ? 200 : 201)
         case .logExecutions:
             try authorize(.logExecutions, request)

@@ -1,71 +1,36 @@
 public import Foundation
-public import LearningCore
-public import LearningService
+public import LearningAPI
+import LearningCore
 
 // JSON bodies and query strings into the service's own request structs (the ones the RPCs use).
 // Only types and syntax are checked here; the handlers validate values (names, ranges, UUIDs).
+// A body with a wrong type is `ServiceError.invalidArgument` (422, from LearningAPI's
+// `JSONObjectReader`); a malformed query parameter is a `RESTError` (400). One execution's body is
+// decoded by LearningAPI (`ExecutionInput(json:)`), which the CLI's JSONL import shares.
 
 /// Decoders from REST input to the service's request types.
 public enum RESTDecoding {
-    /// `resource_usage`: `cpu`, `memory_mb`, `tokens`, and any other numeric resource by name.
-    public static func resourceUsage(_ reader: JSONObjectReader?) throws(RESTError) -> ResourceUsage {
-        guard let reader else { return ResourceUsage() }
-        var usage = ResourceUsage()
-        guard reader.members.count <= 64 else { throw RESTError.invalid("\(reader.path) has more than 64 entries") }
-        for (key, value) in reader.members {
-            if case .null = value { continue }
-            let number = try numberValue(value, path: "\(reader.path).\(key)", minimum: nil, maximum: nil)
-            switch key {
-            case "cpu": usage.cpu = number
-            case "memory_mb": usage.memoryMB = number
-            case "tokens": usage.tokens = number
-            default: usage.other[key] = number
-            }
-        }
-        return usage
-    }
-
-    /// One execution, the guide's `performance_data`: `agent_name`, `task_id`, `task_type`,
-    /// `execution_time`, `success`, `resource_usage`, `timestamp`, `error_message`, `event_id`.
-    public static func execution(_ value: JSONValue, path: String = "body") throws(RESTError) -> ExecutionInput {
-        let reader = try JSONObjectReader(value, path: path)
-        let agentName = try reader.requiredString("agent_name", maxLength: 1_024)
-        guard let success = try reader.bool("success") else {
-            throw RESTError.invalid("\(path == "body" ? "" : path + ".")success is required (true or false)")
-        }
-        return ExecutionInput(
-            agentName: agentName,
-            taskID: try reader.string("task_id", maxLength: 128),
-            taskType: try reader.string("task_type", maxLength: 1_024),
-            executionTime: try reader.double("execution_time"),
-            success: success,
-            errorMessage: try reader.string("error_message", maxLength: 1 << 20),
-            resourceUsage: try resourceUsage(try reader.object("resource_usage")),
-            timestamp: try reader.timestamp("timestamp"),
-            eventID: try reader.string("event_id", maxLength: 1_024))
-    }
-
     /// `{"executions": [...]}`.
-    public static func executionBatch(_ value: JSONValue) throws(RESTError) -> [ExecutionInput] {
+    public static func executionBatch(_ value: JSONValue) throws(ServiceError) -> [ExecutionInput] {
         let reader = try JSONObjectReader(value)
-        guard let list = reader.value("executions") else { throw RESTError.invalid("executions is required") }
+        guard let list = reader.value("executions") else { throw ServiceError.invalidArgument("executions is required") }
         guard case let .array(elements) = list else {
-            throw RESTError.invalid("executions must be an array, not \(list.typeName)")
+            throw ServiceError.invalidArgument("executions must be an array, not \(list.typeName)")
         }
-        guard !elements.isEmpty else { throw RESTError.invalid("executions is empty") }
+        guard !elements.isEmpty else { throw ServiceError.invalidArgument("executions is empty") }
         guard elements.count <= Validation.maxBatchSize else {
-            throw RESTError.invalid("executions has \(elements.count) records; at most \(Validation.maxBatchSize) per batch")
+            throw ServiceError.invalidArgument("executions has \(elements.count) records; at most \(Validation.maxBatchSize) per batch")
         }
         var inputs: [ExecutionInput] = []
         inputs.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
-            inputs.append(try execution(element, path: "executions[\(index)]"))
+            inputs.append(try ExecutionInput(json: element, path: "executions[\(index)]"))
         }
         return inputs
     }
 
     /// `POST /agents/register`: `name`, `description`, `tools`, `model`, `metadata`.
-    public static func registration(_ value: JSONValue) throws(RESTError) -> RegisterAgentRequest {
+    public static func registration(_ value: JSONValue) throws(ServiceError) -> RegisterAgentRequest {
         let reader = try JSONObjectReader(value)
         return RegisterAgentRequest(
             name: try reader.requiredString("name", maxLength: 1_024),
@@ -76,19 +41,19 @@ public enum RESTDecoding {
     }
 
     /// `POST /agents/{name}/heartbeat` with an optional body `{"status": ...}`.
-    public static func heartbeat(name: String, body: JSONValue?) throws(RESTError) -> HeartbeatRequest {
+    public static func heartbeat(name: String, body: JSONValue?) throws(ServiceError) -> HeartbeatRequest {
         guard let body else { return HeartbeatRequest(agentName: name) }
         let reader = try JSONObjectReader(body)
         return HeartbeatRequest(agentName: name, status: try reader.string("status", maxLength: 64) ?? "")
     }
 
     /// `POST /agents/{name}/metrics`: the guide's metrics dict, optionally with `task_type`.
-    public static func metrics(name: String, body: JSONValue) throws(RESTError) -> SubmitMetricsRequest {
+    public static func metrics(name: String, body: JSONValue) throws(ServiceError) -> SubmitMetricsRequest {
         let reader = try JSONObjectReader(body)
         let sample = MetricsSampleInput(
             responseTime: try reader.double("response_time"),
             throughput: try reader.double("throughput"),
-            resourceUsage: try resourceUsage(try reader.object("resource_usage")),
+            resourceUsage: try ResourceUsage(json: try reader.object("resource_usage")),
             successRate: try reader.double("success_rate"),
             coordinationEffectiveness: try reader.double("coordination_effectiveness"))
         return SubmitMetricsRequest(agentName: name, taskType: try reader.string("task_type", maxLength: 1_024) ?? "",
@@ -96,7 +61,7 @@ public enum RESTDecoding {
     }
 
     /// `POST /predict`: `agent_name`, `task_type`, optional `at`, `hour`, `collaborators`.
-    public static func prediction(_ value: JSONValue) throws(RESTError) -> PredictionRequest {
+    public static func prediction(_ value: JSONValue) throws(ServiceError) -> PredictionRequest {
         let reader = try JSONObjectReader(value)
         return PredictionRequest(
             agentName: try reader.requiredString("agent_name", maxLength: 1_024),
@@ -107,13 +72,13 @@ public enum RESTDecoding {
     }
 
     /// `POST /ml/retrain`: the optional `as_of` of a backtest (no body: now).
-    public static func retrainAsOf(_ body: JSONValue?) throws(RESTError) -> Date? {
+    public static func retrainAsOf(_ body: JSONValue?) throws(ServiceError) -> Date? {
         guard let body else { return nil }
         return try JSONObjectReader(body).timestamp("as_of")
     }
 
     /// `POST /ml/test/prediction`: the guide's `{"agent": ..., "task": ...}`.
-    public static func testPrediction(_ value: JSONValue) throws(RESTError) -> PredictionRequest {
+    public static func testPrediction(_ value: JSONValue) throws(ServiceError) -> PredictionRequest {
         let reader = try JSONObjectReader(value)
         return PredictionRequest(agentName: try reader.requiredString("agent", maxLength: 1_024),
                                  taskType: try reader.requiredString("task", maxLength: 1_024))

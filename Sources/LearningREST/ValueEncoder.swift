@@ -1,4 +1,5 @@
 import Foundation
+public import LearningAPI
 
 // Encodes the service's Codable response types straight into `JSONValue`, so every response uses
 // the types' own snake_case keys in declaration order, with three rules that plain JSONEncoder

@@ -67,6 +67,12 @@ if arguments.version {
     print("learning-server \(LearningService.version)")
     exit(0)
 }
+if arguments.databaseCheck {
+    let outcome = DatabaseCheck.run(arguments: arguments, environment: ProcessInfo.processInfo.environment)
+    if !outcome.out.isEmpty { print(outcome.out) }
+    if !outcome.err.isEmpty { writeStandardError(outcome.err + "\n") }
+    exit(outcome.code)
+}
 
 let config: LearningConfig
 do {

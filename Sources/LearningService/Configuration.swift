@@ -64,6 +64,12 @@ public struct ServerArguments: Sendable, Equatable {
     public var help = false
     /// `--version`.
     public var version = false
+    /// `db-check`: check the connection to the configured database and exit instead of serving.
+    public var databaseCheck = false
+    /// `--database-url URL` (db-check only): check this database instead of the configured one.
+    public var databaseURL: String?
+    /// `--json` (db-check only): print the report as JSON.
+    public var json = false
 
     /// Creates empty arguments.
     public init() {}
@@ -71,8 +77,13 @@ public struct ServerArguments: Sendable, Equatable {
     /// The usage text printed by `--help`.
     public static let usage = """
         usage: learning-server [--config FILE] [--host HOST] [--port PORT] [--help] [--version]
+               learning-server db-check [--config FILE] [--database-url URL] [--json]
 
         Records AI agent executions in PostgreSQL and learns from them; serves gRPC and REST on one port.
+        `db-check` connects once to the database the server would use with the same config file and
+        environment (or to --database-url), prints user@host:port/database, the server's version and
+        whether agents.execution_log exists, and exits 0 when connected, 1 when not, 2 on a usage or
+        configuration error. `learning db-check` runs it.
 
           --config FILE   JSON configuration file (the guide's LEARNING_CONFIG structure; also LEARNING_CONFIG_FILE)
           --host HOST     address to bind (default 127.0.0.1; also LEARNING_API_HOST)
@@ -94,6 +105,10 @@ public struct ServerArguments: Sendable, Equatable {
             guard index < arguments.count else { throw ConfigurationError(key: flag, message: "needs a value") }
             return arguments[index]
         }
+        if arguments.first == "db-check" {
+            result.databaseCheck = true
+            index = 1
+        }
         while index < arguments.count {
             let argument = arguments[index]
             var flag = argument
@@ -113,6 +128,8 @@ public struct ServerArguments: Sendable, Equatable {
                 result.port = port
             case "--help", "-h": result.help = true
             case "--version": result.version = true
+            case "--database-url" where result.databaseCheck: result.databaseURL = try value(for: flag, inline: inline)
+            case "--json" where result.databaseCheck && inline == nil: result.json = true
             default: throw ConfigurationError(key: argument, message: "unknown argument (see --help)")
             }
             index += 1

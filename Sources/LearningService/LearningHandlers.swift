@@ -2,10 +2,11 @@
 // bindings (LearningRPC) and the REST shim (LearningREST).
 //
 // For the front ends:
-// - Call the handler with the domain request (ServiceTypes.swift); it validates every input (names,
-//   task types, UUIDs, numbers, timestamps, lengths) and throws `ServiceError` only. Map
-//   `ServiceError` with `.httpStatus` / `.code` / `.detail` (REST body `{"error": code, "detail":
-//   detail}`, `Retry-After` from `.retryAfterSeconds`) or to the gRPC code of the same name.
+// - Call the handler with the domain request (LearningAPI's ServiceTypes.swift); it validates every
+//   input (names, task types, UUIDs, numbers, timestamps, lengths) and throws `ServiceError` only.
+//   Each front end maps `ServiceError` to its protocol: REST to an HTTP status with the body
+//   `{"error": code, "detail": detail}` and `Retry-After` from `.retryAfterSeconds`
+//   (`RESTError.init(_:)`), gRPC to the code of the same name (`LearningRPC.status(for:)`).
 //   Anything else thrown is a bug: answer 500 / INTERNAL via `ServiceError.wrap(error)`.
 // - Before calling a handler, call `authorize(_:bearerToken:)` with the operation and the token the
 //   client presented (HTTP `Authorization: Bearer <key>`, gRPC metadata `authorization: Bearer <key>`;
@@ -44,6 +45,9 @@
 
 
 public import Foundation
+// The handlers speak LearningAPI's types (requests, results, `ServiceError`, `Validation`); whoever
+// imports the service gets them with it.
+@_exported public import LearningAPI
 
 /// Every operation of the service, for authorization and per-operation bookkeeping.
 public enum ServiceOperation: String, Sendable, CaseIterable {

@@ -237,32 +237,13 @@ final class ExecutionWriter: Sendable {
         return true
     }
 
-    /// Rejects what PostgreSQL would reject, before it can fail a whole shared batch.
-    static func validate(_ r: ExecutionRecord) throws {
-        func text(_ s: String?, _ field: String, max: Int?) throws {
-            guard let s else { return }
-            if s.utf8.contains(0) { throw StoreError.invalidInput("\(field) contains a NUL byte") }
-            if let max, s.count > max { throw StoreError.invalidInput("\(field) is longer than \(max) characters") }
-        }
-        if r.agentName.isEmpty { throw StoreError.invalidInput("agent_name is required") }
-        try text(r.agentName, "agent_name", max: 255)
-        try text(r.taskType, "task_type", max: 255)
-        try text(r.errorMessage, "error_message", max: nil)
-        try text(r.eventID, "event_id", max: 1024)
-        if let t = r.taskID, !isCanonicalUUID(t) { throw StoreError.invalidInput("task_id is not a UUID: \(t)") }
-        if let e = r.executionTime, !e.isFinite || e < 0 {
-            throw StoreError.invalidInput("execution_time must be a finite number of seconds >= 0")
-        }
-        let ts = r.timestamp.timeIntervalSince1970
-        if !ts.isFinite || ts < -62_135_596_800 || ts > 253_402_300_799 {
-            throw StoreError.invalidInput("timestamp out of range")
-        }
-        for (k, v) in r.resourceUsage.other {
-            try text(k, "resource_usage key", max: 255)
-            if !v.isFinite { throw StoreError.invalidInput("resource_usage.\(k) is not finite") }
-        }
-        for v in [r.resourceUsage.cpu, r.resourceUsage.memoryMB, r.resourceUsage.tokens] {
-            if let v, !v.isFinite { throw StoreError.invalidInput("resource_usage values must be finite") }
+    /// Rejects what PostgreSQL would reject, before it can fail a whole shared batch: the one check
+    /// of a storable execution (`ExecutionRecord.checkStorable`, which the API's validation runs too).
+    static func validate(_ r: ExecutionRecord) throws(StoreError) {
+        do {
+            try r.checkStorable()
+        } catch {
+            throw StoreError.invalidInput(error.description)
         }
     }
 

@@ -1,34 +1,40 @@
 import Foundation
 import Testing
+import LearningAPI
 import LearningCore
-import LearningREST
-import LearningService
 @testable import LearningCLI
 
 @Test func globalOptionsAreAcceptedAnywhereAndBothValueForms() throws {
-    let parsed = try ParsedArguments(["--json", "agents", "--server=10.0.0.1:9000", "status", "director", "--api-key", "k"])
-    #expect(parsed.positional == ["agents", "status", "director"])
-    #expect(parsed.options == ["server": "10.0.0.1:9000", "api-key": "k"])
-    #expect(parsed.flags == ["json"])
-    #expect(try ParsedArguments(["log", "--", "--agent"]).positional == ["log", "--agent"])
+    let parsed = try Learning.parseAsRoot(["--json", "agents", "--server=10.0.0.1:9000", "status", "director", "--api-key", "k"])
+    let status = try #require(parsed as? Agents.Status)
+    #expect(status.name == "director")
+    #expect(status.global.server == "10.0.0.1:9000")
+    #expect(status.global.apiKey == "k")
+    #expect(status.global.json)
+    // `--` ends the options: what follows is an operand even when it looks like one.
+    let operand = try #require(try Learning.parseAsRoot(["agents", "status", "--", "--agent"]) as? Agents.Status)
+    #expect(operand.name == "--agent")
 }
 
-@Test func unknownOptionsAndMissingValuesAreUsageErrors() {
-    #expect(throws: UsageError.self) { try ParsedArguments(["--bogus"]) }
-    #expect(throws: UsageError.self) { try ParsedArguments(["log", "--agent"]) }
-    #expect(throws: UsageError.self) { try ParsedArguments(["--json=yes"]) }
-    #expect(throws: UsageError.self) { try ParsedArguments(["-x"]) }
+@Test func unknownOptionsAndMissingValuesAreUsageErrors() async {
+    for arguments in [["--bogus"], ["log", "--agent"], ["--json=yes", "health"], ["-x"], ["health", "--limit", "3"],
+                      ["agents", "list", "--status", "sleepy"]] {
+        let (code, captured) = await runOffline(arguments)
+        #expect(code == ExitStatus.usage, "\(arguments)")
+        #expect(captured.err.contains("Error: "), "\(arguments): \(captured.err)")
+        #expect(captured.out.isEmpty, "\(arguments)")
+    }
 }
 
 @Test func serverComesFromTheFlagThenTheEnvironmentThenTheDefault() throws {
-    let none = try ParsedArguments(["health"])
-    #expect(try ConnectionSettings(arguments: none, environment: [:]) ==
-            ConnectionSettings(arguments: try ParsedArguments(["--server", "127.0.0.1:8080"]), environment: [:]))
-    let fromEnvironment = try ConnectionSettings(arguments: none, environment: ["LEARNING_SERVER": "db.local:9000", "LEARNING_API_KEY": "k"])
+    let none = try GlobalOptions.parse([])
+    #expect(try ConnectionSettings(global: none, environment: [:]) ==
+            ConnectionSettings(global: try GlobalOptions.parse(["--server", "127.0.0.1:8080"]), environment: [:]))
+    let fromEnvironment = try ConnectionSettings(global: none, environment: ["LEARNING_SERVER": "db.local:9000", "LEARNING_API_KEY": "k"])
     #expect(fromEnvironment.host == "db.local")
     #expect(fromEnvironment.port == 9000)
     #expect(fromEnvironment.apiKey == "k")
-    let flag = try ConnectionSettings(arguments: try ParsedArguments(["--server", "http://[::1]:7000/", "--api-key", "x"]),
+    let flag = try ConnectionSettings(global: try GlobalOptions.parse(["--server", "http://[::1]:7000/", "--api-key", "x"]),
                                       environment: ["LEARNING_SERVER": "db.local:9000", "LEARNING_API_KEY": "k"])
     #expect(flag.host == "::1")
     #expect(flag.port == 7000)
@@ -36,6 +42,12 @@ import LearningService
     for bad in ["host:0", "host:99999", ":80", "host:abc", "[::1"] {
         #expect(throws: UsageError.self, "\(bad)") { try ConnectionSettings.split(bad) }
     }
+}
+
+@Test func aBadServerAddressIsAUsageErrorBeforeConnecting() async {
+    let (code, captured) = await runOffline(["health", "--server", "host:abc"])
+    #expect(code == ExitStatus.usage)
+    #expect(captured.err.hasPrefix("learning health: bad port in host:abc"), "\(captured.err)")
 }
 
 /// Captures what a CLI run prints.
@@ -62,26 +74,50 @@ func runOffline(_ arguments: [String]) async -> (Int32, Captured) {
 @Test func usageMistakesExitWith2BeforeConnecting() async {
     for arguments in [[], ["frobnicate"], ["agents"], ["agents", "delete", "x"], ["agents", "status"], ["predict", "a"],
                       ["log", "--agent", "a", "--task-type", "t", "--time", "1"],                       // no --success/--failure
+                      ["log", "--agent", "a", "--task-type", "t", "--time", "1", "--success", "--failure"],
                       ["log", "--agent", "a", "--task-type", "t", "--time", "x", "--success"],          // time not a number
                       ["log", "--agent", "a", "--task-type", "t", "--time", "-1", "--success"],         // negative
                       ["log", "--agent", "bad name", "--task-type", "t", "--time", "1", "--failure"],   // bad name
                       ["log", "--agent", "a", "--task-type", "t", "--time", "1", "--success", "--task-id", "nope"],
-                      ["recommend", "t", "--limit", "0"], ["patterns", "--kinds", "astrology"], ["health", "--limit", "3"],
-                      ["import"], ["import", "/nonexistent.csv"], ["import", "file.txt"]] {
+                      ["agents", "register", "x", "--tools", "a,,b", "--model", String(repeating: "m", count: 300)],
+                      ["recommend", "t", "--limit", "0"], ["recommend", "t", "--speed-weight", "2"],
+                      ["insights", "--limit", "5000"], ["patterns", "--kinds", "astrology"], ["health", "--limit", "3"],
+                      ["import"], ["import", "/nonexistent.csv"], ["import", "file.txt"], ["import", "f.csv", "--batch-size", "0"],
+                      ["db-check", "extra"], ["db-check", "--limit", "3"]] {
         let (code, captured) = await runOffline(arguments)
-        #expect(code == 2, "\(arguments): \(captured.err)")
-        #expect(!captured.err.isEmpty)
+        #expect(code == ExitStatus.usage, "\(arguments): \(captured.err)")
+        #expect(!captured.err.isEmpty, "\(arguments)")
     }
 }
 
+@Test func aCheckByTheServersRulesNamesTheField() async {
+    let (code, captured) = await runOffline(["log", "--agent", "bad name", "--task-type", "t", "--time", "1", "--failure"])
+    #expect(code == ExitStatus.usage)
+    #expect(captured.err.contains(#"execution.agent_name "bad name" must match"#), "\(captured.err)")
+    #expect(captured.err.contains("Usage: learning log"), "\(captured.err)")
+}
+
 @Test func helpIsAvailableEverywhereAndExits0() async {
-    let (code, captured) = await runOffline(["--help"])
-    #expect(code == 0)
-    #expect(captured.out.contains("usage: learning"))
-    for command in ["health", "agents", "log", "import", "predict", "recommend", "patterns", "insights", "watch"] {
-        let (code, captured) = await runOffline([command, "--help"])
-        #expect(code == 0, "\(command)")
-        #expect(captured.out.contains("usage: learning \(command)"), "\(command)")
+    for arguments in [["--help"], ["-h"], ["help"]] {
+        let (code, captured) = await runOffline(arguments)
+        #expect(code == 0, "\(arguments)")
+        #expect(captured.out.contains("USAGE: learning [--server <host:port>] [--api-key <key>] [--json] <subcommand>"), "\(arguments)")
+        #expect(captured.out.contains("Exit codes: 0 ok, 1 server or connection error, 2 usage error."), "\(arguments)")
+        #expect(captured.err.isEmpty)
+    }
+    for command in [["health"], ["agents"], ["agents", "list"], ["agents", "status"], ["agents", "register"], ["log"], ["import"],
+                    ["predict"], ["recommend"], ["patterns"], ["insights"], ["watch"], ["db-check"]] {
+        for arguments in [command + ["--help"], ["help"] + command] {
+            let (code, captured) = await runOffline(arguments)
+            #expect(code == 0, "\(arguments)")
+            #expect(captured.out.contains("USAGE: learning \(command.joined(separator: " "))"), "\(arguments): \(captured.out)")
+            #expect(captured.out.contains("--server <host:port>"), "\(arguments): the global options are listed")
+        }
+    }
+    let (_, log) = await runOffline(["log", "--help"])
+    for option in ["--agent <name>", "--task-type <type>", "--time <seconds>", "--success", "--failure", "--error <message>",
+                   "--task-id <uuid>", "--event-id <id>"] {
+        #expect(log.out.contains(option), "\(option)")
     }
 }
 
@@ -89,6 +125,9 @@ func runOffline(_ arguments: [String]) async -> (Int32, Captured) {
     let (code, captured) = await runOffline(["health"])
     #expect(code == 1)
     #expect(captured.err.contains("learning health"))
+    let (agentCode, agent) = await runOffline(["agents", "status", "director"])
+    #expect(agentCode == 1)
+    #expect(agent.err.hasPrefix("learning agents status: "), "\(agent.err)")
 }
 
 // MARK: - Import files

@@ -1,5 +1,5 @@
 import Foundation
-import LearningREST
+import LearningAPI
 import Testing
 
 // The `learning` executable against the real server, as a user runs it.

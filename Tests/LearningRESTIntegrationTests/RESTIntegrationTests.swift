@@ -1,4 +1,5 @@
 import Foundation
+import LearningAPI
 import LearningTestSupport
 import LearningREST
 import LearningStore

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import H2Transport
+import LearningAPI
 @testable import LearningREST
 
 @Test func parsesEveryJSONValueKindAndRoundTrips() throws {
@@ -42,7 +43,11 @@ import H2Transport
     let value = try JSONValue.parse(#"{"s": 5, "n": "5", "big": 1e400, "neg": -1, "i": 2.5, "b": "true", "arr": [1], "o": {"x": []}}"#)
     let reader = try JSONObjectReader(value)
     func status(_ body: () throws -> Void) -> (Int, String) {
-        do { try body(); return (200, "") } catch let error as RESTError { return (error.status, error.detail) } catch { return (0, "\(error)") }
+        do { try body(); return (200, "") } catch let error as RESTError { return (error.status, error.detail) } catch let error as ServiceError {
+            // The API module's reader says invalidArgument; REST answers it with 422.
+            let rest = RESTError(error)
+            return (rest.status, rest.detail)
+        } catch { return (0, "\(error)") }
     }
     #expect(status { _ = try reader.string("s") } == (422, "s must be a string, not number"))
     #expect(status { _ = try reader.double("n") }.0 == 422)
@@ -101,4 +106,23 @@ import H2Transport
     #expect(check("application/x-www-form-urlencoded", "a=b") == 415)
     #expect(check("application/json", "") == 400)
     #expect(check("application/json", "{") == 400)
+}
+
+@Test func serviceErrorsMapToTheDocumentedHTTPStatuses() {
+    // docs/API.md "Errors": the HTTP side of ServiceError lives in the REST layer only.
+    let cases: [(ServiceError, Int, String)] = [
+        (.invalidArgument("x"), 422, "invalid_argument"), (.notFound("x"), 404, "not_found"),
+        (.alreadyExists("x"), 409, "already_exists"), (.unauthenticated("x"), 401, "unauthenticated"),
+        (.permissionDenied("x"), 403, "permission_denied"), (.overloaded(retryAfter: 2.5, detail: "x"), 429, "overloaded"),
+        (.unavailable("x"), 503, "unavailable"), (.failedPrecondition("x"), 409, "failed_precondition"),
+        (.internal("x"), 500, "internal"),
+    ]
+    for (error, status, code) in cases {
+        let rest = RESTError(error)
+        #expect(rest.status == status, "\(error)")
+        #expect(rest.error == code, "\(error)")
+        #expect(rest.detail == error.detail, "\(error)")
+    }
+    #expect(RESTError(.overloaded(retryAfter: 2.5, detail: "x")).headers.contains(Metadata("retry-after", "3")))
+    #expect(RESTError(.unauthenticated("x")).headers.contains { $0.name == "www-authenticate" })
 }

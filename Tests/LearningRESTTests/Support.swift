@@ -1,4 +1,5 @@
 import H2Transport
+import LearningAPI
 import LearningREST
 
 /// A response as a test sees it.

@@ -1,4 +1,5 @@
 import Foundation
+import LearningAPI
 import LearningCore
 import Testing
 @testable import LearningREST

@@ -288,7 +288,7 @@ struct AuthorizationTests {
             try auth.authorize(.retrain, bearerToken: "Bearer nope")
             Issue.record("accepted a wrong key")
         } catch let error as ServiceError {
-            #expect(error.httpStatus == 401)
+            #expect(error == .unauthenticated(error.detail))
             #expect(error.code == "unauthenticated")
         } catch {
             Issue.record("unexpected error \(error)")

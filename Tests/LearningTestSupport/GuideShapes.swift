@@ -1,4 +1,4 @@
-public import LearningREST
+public import LearningAPI
 
 // Helpers shared by the REST test targets (LearningRESTTests drives the shim in process,
 // LearningRESTIntegrationTests the real stack over sockets): the guide's JSON examples and the

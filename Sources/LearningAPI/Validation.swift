@@ -1,16 +1,22 @@
 public import Foundation
 public import LearningCore
 
-/// Input validation shared by every handler, so RPC and REST reject the same inputs the same way.
-/// Each check throws `ServiceError.invalidArgument` with a detail naming the field.
+/// Input validation shared by every handler, so RPC and REST reject the same inputs the same way
+/// (and the CLI checks what it sends by the same rules). Each check throws
+/// `ServiceError.invalidArgument` with a detail naming the field.
+///
+/// Units: names are counted in characters as PostgreSQL counts `VARCHAR(255)` (Unicode scalars,
+/// `ExecutionRecord.characterCount`); free text in UTF-8 bytes (`maxErrorMessageBytes`,
+/// `maxDescriptionBytes`).
 public enum Validation {
-    /// Longest agent name, task type or model name (the columns are `VARCHAR(255)`).
-    public static let maxNameLength = 255
+    /// Longest agent name, task type or model name, in characters (Unicode scalars): the columns
+    /// are `VARCHAR(255)` (`ExecutionRecord.maxNameScalars`).
+    public static let maxNameLength = ExecutionRecord.maxNameScalars
     /// Longest error message stored with an execution, in UTF-8 bytes.
     public static let maxErrorMessageBytes = 64 * 1024
     /// Longest agent description, in UTF-8 bytes.
     public static let maxDescriptionBytes = 8 * 1024
-    /// Longest event id.
+    /// Longest event id, in characters (printable ASCII only, so also in bytes).
     public static let maxEventIDLength = 128
     /// Most entries in `resource_usage.other` or an agent's metadata.
     public static let maxMapEntries = 64
@@ -28,7 +34,7 @@ public enum Validation {
     /// Checks an agent name against `^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`.
     public static func agentName(_ name: String, field: @autoclosure () -> String = "agent_name") throws {
         if name.isEmpty { throw ServiceError.invalidArgument("\(field()) is required") }
-        guard name.utf8.count <= maxNameLength else {
+        guard ExecutionRecord.characterCount(name) <= maxNameLength else {
             throw ServiceError.invalidArgument("\(field()) is longer than \(maxNameLength) characters")
         }
         guard isAlnum(name.utf8.first!), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
@@ -39,7 +45,7 @@ public enum Validation {
     /// Checks a task type: like an agent name, also allowing `:` and `/`.
     public static func taskType(_ value: String, field: @autoclosure () -> String = "task_type") throws {
         if value.isEmpty { throw ServiceError.invalidArgument("\(field()) is required") }
-        guard value.utf8.count <= maxNameLength else {
+        guard ExecutionRecord.characterCount(value) <= maxNameLength else {
             throw ServiceError.invalidArgument("\(field()) is longer than \(maxNameLength) characters")
         }
         func allowed(_ b: UInt8) -> Bool {
@@ -117,7 +123,9 @@ public enum Validation {
     }
 
     /// Validates one execution and turns it into a record to store (`timestamp` defaults to `now`,
-    /// the task id canonicalised, empty strings read as absent).
+    /// the task id canonicalised, empty strings read as absent): the API's rules, then what a row of
+    /// `agents.execution_log` can hold (`ExecutionRecord.checkStorable`, the check the store runs
+    /// on every record too), so what passes here is what the store accepts.
     public static func execution(_ input: ExecutionInput, field: @autoclosure () -> String = "execution", now: Date = Date()) throws -> ExecutionRecord {
         try agentName(input.agentName, field: "\(field()).agent_name")
         var taskIDValue: String?
@@ -142,9 +150,15 @@ public enum Validation {
             try eventID(id, field: "\(field()).event_id")
             eventIDValue = id
         }
-        return ExecutionRecord(agentName: input.agentName, taskID: taskIDValue, taskType: taskTypeValue,
-                               executionTime: input.executionTime, success: input.success, errorMessage: errorMessage,
-                               resourceUsage: input.resourceUsage, timestamp: input.timestamp ?? now, eventID: eventIDValue)
+        let record = ExecutionRecord(agentName: input.agentName, taskID: taskIDValue, taskType: taskTypeValue,
+                                     executionTime: input.executionTime, success: input.success, errorMessage: errorMessage,
+                                     resourceUsage: input.resourceUsage, timestamp: input.timestamp ?? now, eventID: eventIDValue)
+        do {
+            try record.checkStorable()
+        } catch {
+            throw ServiceError.invalidArgument("\(field()).\(error)")
+        }
+        return record
     }
 
     /// Validates a registration.
@@ -190,7 +204,7 @@ public enum Validation {
     }
 
     /// A value for an error message: quoted, cut at 64 characters, control characters escaped.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         let cut = value.count > 64 ? String(value.prefix(64)) + "..." : value
         return "\"" + cut.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined() + "\""
     }

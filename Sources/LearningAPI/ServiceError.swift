@@ -1,17 +1,19 @@
-/// Why an operation failed, in terms both front ends map: the RPC layer to a gRPC status, the REST
-/// shim to an HTTP status with the body `{"error": code, "detail": detail}`.
+/// Why an operation failed, in words every front end maps to its own protocol: LearningRPC to a
+/// gRPC status (`LearningRPC.status(for:)`), LearningREST to an HTTP status with the body
+/// `{"error": code, "detail": detail}` (`RESTError.init(_:)`). This module knows neither protocol,
+/// so a client (the `learning` CLI) can use the same errors and validation without linking a server.
 ///
-/// | case                 | gRPC                  | HTTP |
-/// |----------------------|-----------------------|------|
-/// | `invalidArgument`    | INVALID_ARGUMENT      | 400  |
-/// | `notFound`           | NOT_FOUND             | 404  |
-/// | `alreadyExists`      | ALREADY_EXISTS        | 409  |
-/// | `unauthenticated`    | UNAUTHENTICATED       | 401  |
-/// | `permissionDenied`   | PERMISSION_DENIED     | 403  |
-/// | `overloaded`         | RESOURCE_EXHAUSTED    | 429 (+ `Retry-After`) |
-/// | `unavailable`        | UNAVAILABLE           | 503  |
-/// | `failedPrecondition` | FAILED_PRECONDITION   | 409  |
-/// | `internal`           | INTERNAL              | 500  |
+/// | case                 | gRPC                  |
+/// |----------------------|-----------------------|
+/// | `invalidArgument`    | INVALID_ARGUMENT      |
+/// | `notFound`           | NOT_FOUND             |
+/// | `alreadyExists`      | ALREADY_EXISTS        |
+/// | `unauthenticated`    | UNAUTHENTICATED       |
+/// | `permissionDenied`   | PERMISSION_DENIED     |
+/// | `overloaded`         | RESOURCE_EXHAUSTED    |
+/// | `unavailable`        | UNAVAILABLE           |
+/// | `failedPrecondition` | FAILED_PRECONDITION   |
+/// | `internal`           | INTERNAL              |
 public enum ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The request is malformed: a bad name, number, timestamp, length, ... The detail names the field.
     case invalidArgument(String)
@@ -55,21 +57,6 @@ public enum ServiceError: Error, Sendable, Equatable, CustomStringConvertible {
             d
         case .overloaded(let retryAfter, let d):
             "\(d) (retry after \(retryAfter) s)"
-        }
-    }
-
-    /// The HTTP status the REST shim answers with.
-    public var httpStatus: Int {
-        switch self {
-        case .invalidArgument: 400
-        case .notFound: 404
-        case .alreadyExists: 409
-        case .unauthenticated: 401
-        case .permissionDenied: 403
-        case .overloaded: 429
-        case .unavailable: 503
-        case .failedPrecondition: 409
-        case .internal: 500
         }
     }
 
