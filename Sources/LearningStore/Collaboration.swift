@@ -8,7 +8,7 @@
 // window's figures are the sum over its days, read back as one small result (per agent and per
 // pair), never per task.
 import Foundation
-public import LearningCore
+import LearningCore
 
 /// Multi-agent tasks summed over some days.
 public struct CollaborationSums: Sendable, Equatable {
