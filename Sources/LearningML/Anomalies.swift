@@ -30,8 +30,30 @@ extension LearningEngine {
         var out = pointAnomalies(record, a, t, day: day, hour: hour)
         accumulate(record, agent: a, task: t, day: day, hour: hour)
         sequenceUpdate(record, a, t, day: day, hour: hour, anomalies: &out)
+        refreshModelIfDue()
         return out
     }
+
+    /// Executions seen before the first online refresh of the priors.
+    public static let firstOnlineRefresh = 20
+
+    /// The online refresh: each time the executions seen have doubled since the priors were last
+    /// fitted (at a retrain or here), from ``firstOnlineRefresh`` on, the additive agent and
+    /// task-type effects, their pooling strengths and the pooled prior of pair offsets are refitted
+    /// from the online statistics (O(pairs), no pass over executions). A fresh service's model
+    /// thus follows the data as it arrives instead of waiting for the scheduled retrain; hour
+    /// effects, drifts and embeddings still come from retrains. Doubling keeps the cost amortised
+    /// O(1) per execution.
+    mutating func refreshModelIfDue() {
+        let fitted = model.fittedRecords ?? (model.trained ? recordsSeen : 0)
+        guard recordsSeen >= Self.firstOnlineRefresh, recordsSeen >= 2 * fitted else { return }
+        fitPriors()
+        if parameters.pooledSuccessPrior ?? true { fitDeviationPrior() }
+        model.fittedRecords = recordsSeen
+    }
+
+    /// Executions the model's priors were last fitted on (at a retrain or an online refresh).
+    public var modelRecords: Int { model.fittedRecords ?? (model.trained ? recordsSeen : 0) }
 
     /// Re-scans sorted history with the trained baselines (detection, collaboration, hand-offs).
     mutating func rescan(_ records: [ExecutionRecord], order: [Int], anomalies: inout [DetectedAnomaly]) {

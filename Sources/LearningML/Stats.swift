@@ -47,6 +47,17 @@ struct Moments: Sendable, Codable, Equatable {
         }
     }
 
+    /// Adds another set of moments (Chan et al.'s parallel formula).
+    mutating func merge(_ o: Moments) {
+        guard o.weight > 0, o.mean.isFinite, o.m2.isFinite else { return }
+        guard weight > 0 else { self = o; return }
+        let w = weight + o.weight
+        let d = o.mean - mean
+        mean += d * o.weight / w
+        m2 += o.m2 + d * d * weight * o.weight / w
+        weight = w
+    }
+
     var variance: Double { weight > 1 ? m2 / (weight - 1) : 0 }
     var sd: Double { variance.squareRoot() }
 

@@ -81,12 +81,16 @@ public enum PredictionBasis: String, Sendable, Codable, Equatable {
     case pair
     /// Little or no pair history: the prior built from similar agents on this task type.
     case similarAgents = "similar_agents"
-    /// No pair history: the agent's effect across task types plus the task type's effect.
+    /// No pair history: what the agent did on its other task types (with the task type's effect
+    /// when the model has fitted one).
     case agent
-    /// Unknown agent: the task type's average.
+    /// No history of this agent usable here: what the task type's other agents did.
     case taskType = "task_type"
-    /// Neither known: the global average.
+    /// Neither the agent nor the task type known: the whole fleet's executions.
     case global
+    /// Nothing observed at all: the numbers carry no information (success 0.5, times 0,
+    /// confidence 0). The service answers "no basis" instead of them.
+    case none
 }
 
 /// A forecast for one (agent, task type) at a time.
@@ -113,6 +117,9 @@ public struct Prediction: Sendable, Equatable {
     public var sampleSize: Int
     /// What the estimate rests on.
     public var basis: PredictionBasis
+    /// Executions behind `basis`: the pair's for `pair` and `similar_agents`, the agent's on its
+    /// other task types for `agent`, the task type's for `task_type`, every one for `global`.
+    public var basisExecutions: Int = 0
     /// True when this agent's recent performance departs significantly from its history.
     public var driftDetected: Bool
 }
@@ -226,6 +233,9 @@ public struct TrainingReport: Sendable, Equatable {
     public var holdoutLogTimeMAE: Double
     /// Held-out rows scored.
     public var holdoutRecords: Int
+    /// Why there is no held-out accuracy (`holdoutRecords == 0`, `accuracy` then 0), in words;
+    /// nil when there is one.
+    public var accuracyNote: String? = nil
     public var durationSeconds: Double
     /// Anomalies found re-scanning the history with the trained baselines.
     public var anomalies: [DetectedAnomaly]
