@@ -173,6 +173,14 @@ func normalQuantileUpper(_ p: Double) -> Double {
     return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
 }
 
+/// `normalQuantileUpper` of a tail probability given by its logarithm (no underflow for the
+/// tiny probabilities of long failure streaks).
+func normalQuantileUpper(logTail: Double) -> Double {
+    guard logTail < log(0.5) else { return 0 }
+    let t = (-2 * logTail).squareRoot()
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+}
+
 /// Upper tail P(X >= k) of a Poisson(lambda).
 func poissonUpperTail(_ k: Int, lambda: Double) -> Double {
     guard k > 0 else { return 1 }

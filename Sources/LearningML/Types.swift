@@ -157,6 +157,28 @@ public struct DetectedAnomaly: Sendable, Equatable {
     public var expected: Double
     /// A sentence for the insight.
     public var description: String
+    /// How much it matters, by impact (see ``AnomalySeverity``).
+    public var severity: AnomalySeverity = .warning
+    /// When the episode began (a burst's or streak's first failure; the execution itself for
+    /// latency and resource anomalies): anomalies of one agent and kind whose episode began
+    /// before the previous one's last execution continue that episode (a growing burst).
+    public var startedAt: Date? = nil
+}
+
+/// Severity of an anomaly by its impact: how many executions it spoiled, then how far it departs.
+/// A failure burst or streak of at least ``criticalFailures`` failures is `critical`, a shorter one
+/// `warning`; one execution's latency or resource spike is `warning` when its score reaches twice
+/// the threshold and `info` below that (one slow or hungry run spoils no work).
+public enum AnomalySeverity: String, Sendable, Codable, Equatable, Comparable {
+    case info, warning, critical
+
+    /// Failures in a burst or streak that make it critical.
+    public static let criticalFailures = 10
+
+    public static func < (l: Self, r: Self) -> Bool {
+        let order: [Self] = [.info, .warning, .critical]
+        return order.firstIndex(of: l)! < order.firstIndex(of: r)!
+    }
 }
 
 /// Agents that do better or worse together than their own rates predict.
