@@ -51,6 +51,10 @@ public struct LearningEngine: Sendable {
         self.parameters = parameters
     }
 
+    /// Sets ``EngineParameters/recommendUncertainty`` of a trained engine (for evaluations that
+    /// rank one model several ways).
+    public mutating func setRecommendUncertainty(_ k: Double?) { parameters.recommendUncertainty = k }
+
     /// Forgets everything learned (keeps the parameters).
     public mutating func reset() {
         self = LearningEngine(parameters: parameters)

@@ -113,6 +113,13 @@ extension LearningEngine {
     /// extrapolated to `date`, and reports where its evidence came from in `basis`.
     public func predict(agent: String, taskType: String, at date: Date, hour: Int? = nil,
                         collaborators: [String] = []) -> Prediction {
+        forecast(agent: agent, taskType: taskType, at: date, hour: hour, collaborators: collaborators).prediction
+    }
+
+    /// ``predict(agent:taskType:at:hour:collaborators:)`` with the standard error of its success
+    /// probability.
+    func forecast(agent: String, taskType: String, at date: Date, hour: Int? = nil,
+                  collaborators: [String] = []) -> (prediction: Prediction, pSE: Double) {
         let day = days(date)
         let h = hour.map { (($0 % 24) + 24) % 24 }
         guard let t = tasks.id(taskType), let a = agents.id(agent) else {
@@ -154,13 +161,13 @@ extension LearningEngine {
             res = agentResources(a)
         }
         let onlineDrift = abs(agentStates[Int(a)].successTrend.fit(at: day).slopeZ) > 3
-        return Prediction(agentName: agent, taskType: taskType,
-                          expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
-                          medianExecutionTime: exp(e.mu), successProbability: e.p, confidence: conf,
-                          lowConfidence: conf < parameters.confidenceThreshold,
-                          intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
-                          recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,
-                          driftDetected: e.drift || onlineDrift)
+        return (Prediction(agentName: agent, taskType: taskType,
+                           expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
+                           medianExecutionTime: exp(e.mu), successProbability: e.p, confidence: conf,
+                           lowConfidence: conf < parameters.confidenceThreshold,
+                           intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
+                           recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,
+                           driftDetected: e.drift || onlineDrift), e.pSE)
     }
 
     /// The agent's mean resource use over all its executions (for a pair it never ran).
@@ -234,13 +241,14 @@ extension LearningEngine {
     /// adds how far agents (or task types) differ from one another, so its confidence is low. The
     /// success rate is pooled towards the fleet's (two pseudo-executions); times are the group's
     /// log-time mean and sd. With nothing observed at all, basis `none`.
-    func fallbackPrediction(agent: String, taskType: String, agentID a: Int32?, taskID t: Int32?, hour: Int?) -> Prediction {
+    func fallbackPrediction(agent: String, taskType: String, agentID a: Int32?, taskID t: Int32?,
+                            hour: Int?) -> (prediction: Prediction, pSE: Double) {
         let fleet = fleetCounts()
         guard fleet.n > 0 else {
-            return Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: 0, medianExecutionTime: 0,
-                              successProbability: 0.5, confidence: 0, lowConfidence: true, intervalLow: 0, intervalHigh: 0,
-                              recommendedResources: ResourceUsage(), sampleSize: 0, basis: .none, basisExecutions: 0,
-                              driftDetected: false)
+            return (Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: 0, medianExecutionTime: 0,
+                               successProbability: 0.5, confidence: 0, lowConfidence: true, intervalLow: 0, intervalHigh: 0,
+                               recommendedResources: ResourceUsage(), sampleSize: 0, basis: .none, basisExecutions: 0,
+                               driftDetected: false), 0.5)
         }
         let group: GroupCounts
         let basis: PredictionBasis
@@ -278,13 +286,16 @@ extension LearningEngine {
         let muSE = (sigma * sigma / max(times.weight, 1) + between.logTime * between.logTime).squareRoot()
         let predSD = (sigma * sigma + muSE * muSE).squareRoot()
         let conf = Self.confidence(pSE: pSE, muSE: muSE)
-        return Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: exp(mu + sigma * sigma / 2),
-                          medianExecutionTime: exp(mu), successProbability: p, confidence: conf,
-                          lowConfidence: conf < parameters.confidenceThreshold,
-                          intervalLow: exp(mu - 1.2816 * predSD), intervalHigh: exp(mu + 1.2816 * predSD),
-                          recommendedResources: res, sampleSize: 0, basis: basis, basisExecutions: group.n,
-                          driftDetected: false)
+        return (Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: exp(mu + sigma * sigma / 2),
+                           medianExecutionTime: exp(mu), successProbability: p, confidence: conf,
+                           lowConfidence: conf < parameters.confidenceThreshold,
+                           intervalLow: exp(mu - 1.2816 * predSD), intervalHigh: exp(mu + 1.2816 * predSD),
+                           recommendedResources: res, sampleSize: 0, basis: basis, basisExecutions: group.n,
+                           driftDetected: false), pSE)
     }
+
+    /// Default of ``EngineParameters/recommendUncertainty``.
+    public static let defaultRecommendUncertainty = 0.5
 
     /// Agents ranked for `taskType` at `date`, best first.
     ///
@@ -304,13 +315,15 @@ extension LearningEngine {
         view.parameters.recentMix = parameters.recommendRecentMix
         view.parameters.recentMixC = parameters.recommendRecentMixC
         view.model.successStrength *= parameters.recommendPriorScale
-        let preds = cands.map { view.predict(agent: agents[$0], taskType: taskType, at: date) }
+        let forecasts = cands.map { view.forecast(agent: agents[$0], taskType: taskType, at: date) }
+        let preds = forecasts.map(\.prediction)
         let logs = preds.map { log(max($0.medianExecutionTime, 1e-9)) }
         let lo = logs.min() ?? 0, hi = logs.max() ?? 0
+        let kappa = parameters.recommendUncertainty ?? Self.defaultRecommendUncertainty
         var recs: [RankedAgent] = []
         for (i, p) in preds.enumerated() {
             let slow = hi > lo ? (logs[i] - lo) / (hi - lo) : 0
-            let score = p.successProbability - speedWeight * slow
+            let score = p.successProbability - kappa * forecasts[i].pSE - speedWeight * slow
             var why = String(format: "%.0f%% expected success, median %.1fs", p.successProbability * 100, p.medianExecutionTime)
             switch p.basis {
             case .pair: why += " over \(p.sampleSize) runs"

@@ -59,6 +59,11 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// turns pair-level change points off (the default: on the evaluation workloads they found
     /// more noise than drift, and the recency mix follows pair drift instead).
     public var pairDriftPenalty = 1e9
+    /// Standard errors of its success forecast taken off an agent's score when ranking agents for
+    /// a recommendation (a lower confidence bound: an agent known from 4 runs does not outrank
+    /// one known from 200 on a point estimate alone). Nil means the default,
+    /// ``LearningEngine/defaultRecommendUncertainty``.
+    public var recommendUncertainty: Double? = nil
     /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
     /// current level, 1 = follow the fitted line).
     public var driftExtrapolation = 1.0

@@ -169,3 +169,37 @@ func nonFinite(_ value: Any) -> [String] {
         #expect(abs(p.successProbability - 0.6) < 0.12 && p.medianExecutionTime > 60, "\(p)")
     }
 }
+
+@Suite struct RankingUncertaintyTests {
+    /// Ranking takes `recommendUncertainty` standard errors off each agent's forecast success, so
+    /// an agent known on this task type from 4 runs is discounted more than one known from 200:
+    /// the point estimate alone no longer decides (the value was chosen on the family: docs/ML.md).
+    @Test func fourRunsAreDiscountedMoreThanTwoHundredWhenRanking() {
+        var w = WorkloadBuilder()
+        for k in 0..<6 {
+            w.series(agent: "newbie", task: "other-\(k)", count: 120, days: 10) { _ in 0.95 }
+            w.series(agent: "veteran", task: "other-\(k)", count: 120, days: 10) { _ in 0.93 }
+            w.series(agent: "filler-\(k)", task: "t", count: 150, days: 10) { _ in 0.7 }
+        }
+        w.series(agent: "veteran", task: "t", count: 200, days: 10) { _ in 0.93 }
+        for i in 0..<4 { w.add(agent: "newbie", task: "t", at: day0.addingTimeInterval(Double(i) * 86_400), success: true, time: 10) }
+        let now = day0.addingTimeInterval(10 * 86_400)
+        var pointOnly = EngineParameters()
+        pointOnly.recommendUncertainty = 0
+        var a = LearningEngine(parameters: pointOnly)
+        _ = a.retrain(on: w.sorted, now: now)
+        let byPoint = a.recommend(taskType: "t", at: now, limit: 10)
+        #expect(byPoint.allSatisfy { $0.score == $0.prediction.successProbability })
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: now)
+        let ranked = e.recommend(taskType: "t", at: now, limit: 10)
+        #expect(ranked.map(\.score) == ranked.map(\.score).sorted(by: >))
+        func penalty(_ name: String) -> Double {
+            let r = ranked.first { $0.agentName == name }!
+            return r.prediction.successProbability - r.score
+        }
+        #expect(penalty("veteran") > 0 && penalty("newbie") > penalty("veteran"),
+                "newbie \(penalty("newbie")), veteran \(penalty("veteran"))")
+        #expect(ranked.first { $0.agentName == "newbie" }?.prediction.sampleSize == 4)
+    }
+}
