@@ -8,7 +8,9 @@
 # ML_EVAL_FAMILY_DIR (default .build/ml-eval-family) keeps each member's data, baselines and scores;
 # the data and the baselines are deterministic per member and reused when present (delete them to
 # redo), the service's scores are always measured again. ML_EVAL_KIT: the kit (../shared/ml-eval).
-# ML_EVAL_PG_PORT / ML_EVAL_API_PORT as for bench/ml-eval.sh. Output: DIR/table.md, DIR/table.json.
+# ML_EVAL_PG_PORT / ML_EVAL_API_PORT / ML_EVAL_SERVER as for bench/ml-eval.sh. ML_EVAL_FAST_BASELINES=1
+# runs bench/ml_eval_fast_baselines.py (baselines.py without gradient boosting and random forest:
+# ~40 s a member) for members without a full baselines file. Output: DIR/table.md, DIR/table.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIRECT=()
@@ -29,9 +31,17 @@ for n in "${MEMBERS[@]}"; do
     echo "== member $n: generating" >&2
     .venv/bin/python "$KIT/gen.py" --family "$n" --out "$m" >&2
   fi
-  if [ ! -f "$m-baselines.json" ]; then
+  if [ -n "${ML_EVAL_FAST_BASELINES:-}" ]; then
+    if [ ! -f "$m-baselines.json" ] && [ ! -f "$m-baselines-fast.json" ]; then
+      echo "== member $n: scikit-learn baselines without gradient boosting and random forest" >&2
+      .venv/bin/python bench/ml_eval_fast_baselines.py --kit "$KIT" --data "$m" --out "$m-baselines-fast.json" >&2
+    fi
+  elif [ ! -f "$m-baselines.json" ]; then
     echo "== member $n: scikit-learn baselines" >&2
-    .venv/bin/python "$KIT/baselines.py" --data "$m" --variant "fam$n" --preds "$m-baseline-preds" --out "$m-baselines.json" >&2
+    # One OpenMP thread: on 2 shared cores under load, gradient boosting's two spinning threads
+    # took 14 minutes for one fit (one thread: about a minute). The scores do not depend on it.
+    OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" .venv/bin/python "$KIT/baselines.py" --data "$m" --variant "fam$n" \
+      --preds "$m-baseline-preds" --out "$m-baselines.json" >&2
   fi
   echo "== member $n: the service's evaluation ${DIRECT[*]}" >&2
   ML_EVAL_OUT="$m-service" bench/ml-eval.sh "${DIRECT[@]}" "$m" >&2
