@@ -10,6 +10,9 @@
 # online and the error signatures (GetErrorSignatures), writes predictions.jsonl and runs score.py.
 # --direct: the old path, Sources/LearningEval feeds the LearningML engine straight from the CSV.
 # Output in ML_EVAL_OUT (default .build/ml-eval): predictions.jsonl, scores.json, timings.json, server.log.
+# ML_EVAL_API_PORT fixes the service's port (default: a free one); ML_EVAL_SERVER runs that
+# learning-server binary instead of building .build/release/learning-server (a copy keeps a long
+# run of bench/ml-eval-family.sh on one build while the tree changes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIRECT=0
@@ -32,8 +35,13 @@ if [ "$DIRECT" = 1 ]; then
   exit 0
 fi
 
-scripts/python-env.sh >/dev/null
-swift build -c release --product learning-server >&2
+# The stubs are made by scripts/python-env.sh (the test peers); made again when the .proto is newer.
+[ .venv/gen/learning/v1/learning_pb2.py -nt Protos/learning/v1/learning.proto ] || scripts/python-env.sh >/dev/null
+SERVER_BIN="${ML_EVAL_SERVER:-}"
+if [ -z "$SERVER_BIN" ]; then
+  swift build -c release --product learning-server >&2
+  SERVER_BIN=.build/release/learning-server
+fi
 PGDIR=$(mktemp -d /tmp/ml-eval-pg.XXXXXX)
 SERVER_PID=""
 cleanup() {
@@ -44,7 +52,7 @@ cleanup() {
 trap cleanup EXIT
 PG_PORT=$(scripts/pg-cluster.sh free-port "${ML_EVAL_PG_PORT:-56013}")
 DB_URL=$(scripts/pg-cluster.sh start "$PGDIR" "$PG_PORT")
-API_PORT=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+API_PORT=${ML_EVAL_API_PORT:-$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 # The workload's timestamps are far in the past: keep them in the learned history (retention), and
 # keep scheduled retrains out of the way (the run triggers its own, as of split_timestamp).
 cat > "$OUT/config.json" <<EOF
@@ -52,7 +60,7 @@ cat > "$OUT/config.json" <<EOF
 EOF
 LEARNING_DATABASE_URL="$DB_URL" LEARNING_API_HOST=127.0.0.1 LEARNING_API_PORT="$API_PORT" \
   LEARNING_CONFIG_FILE="$OUT/config.json" ML_MODEL_UPDATE_INTERVAL=1000000 \
-  .build/release/learning-server > "$OUT/server.log" 2>&1 &
+  "$SERVER_BIN" > "$OUT/server.log" 2>&1 &
 SERVER_PID=$!
 T0=$(date +%s.%N)
 PYTHONPATH=.venv/gen .venv/bin/python bench/ml_eval_service.py --target "127.0.0.1:$API_PORT" --data "$DATA" \

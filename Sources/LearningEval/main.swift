@@ -39,6 +39,7 @@ do {
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
+    if let v = env["ML_REC_KAPPA"].flatMap(Double.init) { params.recommendUncertainty = v }
     if env["ML_NO_POOLED_PRIOR"] != nil { params.pooledSuccessPrior = false }
     if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
     if env["ML_NO_SOLO"] != nil { params.soloAdjustment = false }
@@ -66,6 +67,22 @@ do {
     }
     let report = engine.retrain(on: train, now: meta.splitTimestamp)
     let tTrain = clock.now
+    // ML_REC_KAPPAS=0,0.5,1: the recommendations alone, ranked with each value of
+    // EngineParameters.recommendUncertainty, to OUT.rec-K.jsonl (then exit): one retrain serves
+    // every value, to choose it on many family members.
+    if let list = env["ML_REC_KAPPAS"] {
+        for k in list.split(separator: ",").compactMap({ Double($0) }) {
+            var view = engine
+            view.setRecommendUncertainty(k)
+            var w = JSONLWriter()
+            for t in view.taskTypeNames {
+                let ranking = view.recommend(taskType: t, at: meta.end, limit: Int.max).map(\.agentName)
+                w.add(["kind": .string("recommendation"), "task_type": .string(t), "ranking": .strings(ranking)])
+            }
+            try w.write(to: out + ".rec-\(k).jsonl")
+        }
+        exit(0)
+    }
     var seen = Set<String>()
     var pairs: [(String, String)] = []
     for r in train {

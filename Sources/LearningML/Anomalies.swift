@@ -30,8 +30,30 @@ extension LearningEngine {
         var out = pointAnomalies(record, a, t, day: day, hour: hour)
         accumulate(record, agent: a, task: t, day: day, hour: hour)
         sequenceUpdate(record, a, t, day: day, hour: hour, anomalies: &out)
+        refreshModelIfDue()
         return out
     }
+
+    /// Executions seen before the first online refresh of the priors.
+    public static let firstOnlineRefresh = 20
+
+    /// The online refresh: each time the executions seen have doubled since the priors were last
+    /// fitted (at a retrain or here), from ``firstOnlineRefresh`` on, the additive agent and
+    /// task-type effects, their pooling strengths and the pooled prior of pair offsets are refitted
+    /// from the online statistics (O(pairs), no pass over executions). A fresh service's model
+    /// thus follows the data as it arrives instead of waiting for the scheduled retrain; hour
+    /// effects, drifts and embeddings still come from retrains. Doubling keeps the cost amortised
+    /// O(1) per execution.
+    mutating func refreshModelIfDue() {
+        let fitted = model.fittedRecords ?? (model.trained ? recordsSeen : 0)
+        guard recordsSeen >= Self.firstOnlineRefresh, recordsSeen >= 2 * fitted else { return }
+        fitPriors()
+        if parameters.pooledSuccessPrior ?? true { fitDeviationPrior() }
+        model.fittedRecords = recordsSeen
+    }
+
+    /// Executions the model's priors were last fitted on (at a retrain or an online refresh).
+    public var modelRecords: Int { model.fittedRecords ?? (model.trained ? recordsSeen : 0) }
 
     /// Re-scans sorted history with the trained baselines (detection, collaboration, hand-offs).
     mutating func rescan(_ records: [ExecutionRecord], order: [Int], anomalies: inout [DetectedAnomaly]) {
@@ -68,7 +90,8 @@ extension LearningEngine {
                 out.append(DetectedAnomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
                                    timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
                                    description: String(format: "%@ took %.1fs on %@, expected about %.1fs (%.1f sd)",
-                                                       name, x, tt ?? "", exp(e.mu), z)))
+                                                       name, x, tt ?? "", exp(e.mu), z),
+                                   severity: z / unit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
             }
         }
         // Each resource against its pair's running mean and sd as a Student t predictive
@@ -94,7 +117,8 @@ extension LearningEngine {
             out.append(DetectedAnomaly(kind: .resourceBlowup, agentName: name, taskType: tt, recordIDs: ids,
                                timestamp: r.timestamp, score: worst.z / unit, observed: worst.obs, expected: worst.exp,
                                description: String(format: "%@ used %.0f %@ on %@, usually about %.0f (%.1f sd)",
-                                                   name, worst.obs, worst.what, tt ?? "", worst.exp, worst.z)))
+                                                   name, worst.obs, worst.what, tt ?? "", worst.exp, worst.z),
+                               severity: worst.z / unit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
         }
         return out
     }
@@ -123,8 +147,13 @@ extension LearningEngine {
     /// Failure-burst scan: over the agent's executions of the last `window` minutes, every run
     /// that starts at a failure and ends at this failure is tested: observed failures against
     /// the Poisson tail with mean Σ(expected failure probability) of those executions (so hours
-    /// and task types that usually fail more do not count). The most significant run, if its
-    /// score reaches the threshold, is reported with all its failures not reported before.
+    /// and task types that usually fail more do not count). A failure streak (the agent's
+    /// consecutive failures, however far apart) is tested too: the probability of them all under
+    /// the model is the product of their expected failure probabilities. The more significant of
+    /// the two, if its score reaches the threshold, is reported with all its failures not
+    /// reported before, and a description of the whole episode so far (count, span, expected);
+    /// each later failure that extends it is reported again with the grown totals, so a stored
+    /// insight can follow it (``DetectedAnomaly/startedAt`` names the episode).
     static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, day: Double, window minutes: Double,
                             threshold: Double, anomalies: inout [DetectedAnomaly]) {
         let window = minutes / 1440
@@ -135,10 +164,17 @@ extension LearningEngine {
             s.recentTimes.removeFirst(drop); s.recentFailed.removeFirst(drop)
             s.recentIDs.removeFirst(drop); s.recentFlagged.removeFirst(drop); s.recentPFail.removeFirst(drop)
         }
+        let pf = min(max(pFail, 0.01), 0.99)
         s.recentTimes.append(day); s.recentFailed.append(!r.success)
         s.recentIDs.append(r.id ?? -1); s.recentFlagged.append(false)
-        s.recentPFail.append(min(max(pFail, 0.01), 0.99))
-        guard !r.success else { return }
+        s.recentPFail.append(pf)
+        guard !r.success else { s.streak = nil; return }
+        var streak = s.streak ?? FailureStreak(start: day)
+        streak.count += 1
+        streak.logP += log(pf)
+        streak.expected += pf
+        if streak.ids.count < FailureStreak.maxIDs, let id = r.id { streak.ids.append(id) }
+        defer { s.streak = streak }
         var f = 0, lambda = 0.0
         var best = (z: -Double.infinity, start: s.recentTimes.count - 1, f: 0, lambda: 0.0)
         for j in stride(from: s.recentTimes.count - 1, through: 0, by: -1) {
@@ -149,21 +185,39 @@ extension LearningEngine {
             let z = normalQuantileUpper(poissonUpperTail(f, lambda: lambda))
             if z > best.z { best = (z, j, f, lambda) }
         }
-        guard best.z / AnomalyScale.zPerUnit >= threshold else { return }
+        let streakZ = streak.count >= 3 ? normalQuantileUpper(logTail: streak.logP) : -Double.infinity
+        let useStreak = streakZ > best.z
+        let z = max(streakZ, best.z)
+        guard z / AnomalyScale.zPerUnit >= threshold else { return }
         var ids: [Int64] = []
         var fresh = false
-        for k in best.start..<s.recentTimes.count where s.recentFailed[k] && !s.recentFlagged[k] {
-            s.recentFlagged[k] = true
-            fresh = true
-            if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
+        if useStreak {
+            ids = Array(streak.ids[streak.reported...])
+            fresh = !ids.isEmpty
+            let reported = Set(ids)
+            for k in s.recentIDs.indices where s.recentFailed[k] && reported.contains(s.recentIDs[k]) { s.recentFlagged[k] = true }
+        } else {
+            for k in best.start..<s.recentTimes.count where s.recentFailed[k] && !s.recentFlagged[k] {
+                s.recentFlagged[k] = true
+                fresh = true
+                if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
+            }
         }
+        streak.reported = streak.ids.count
         guard fresh else { return }
-        let mins = (day - s.recentTimes[best.start]) * 1440
+        let count = useStreak ? streak.count : best.f
+        let first = useStreak ? streak.start : s.recentTimes[best.start]
+        let expected = useStreak ? streak.expected : best.lambda
+        let mins = (day - first) * 1440
+        let span = mins < 120 ? String(format: "%.0f minutes", mins) : String(format: "%.1f hours", mins / 60)
+        let what = useStreak ? String(format: "failed %d times in a row over %@", count, span)
+            : String(format: "failed %d times in %@", count, span)
         anomalies.append(DetectedAnomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
-                                 recordIDs: ids, timestamp: r.timestamp, score: best.z / AnomalyScale.zPerUnit,
-                                 observed: Double(best.f), expected: best.lambda,
-                                 description: String(format: "%@ failed %d times in %.0f minutes, %.1f expected",
-                                                     r.agentName, best.f, mins, best.lambda)))
+                                 recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
+                                 observed: Double(count), expected: expected,
+                                 description: String(format: "%@ %@, %.1f expected", r.agentName, what, expected),
+                                 severity: count >= AnomalySeverity.criticalFailures ? .critical : .warning,
+                                 startedAt: Date(timeIntervalSince1970: first * 86_400)))
     }
 
     /// Most distinct agents remembered per open task.

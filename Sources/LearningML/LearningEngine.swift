@@ -51,6 +51,10 @@ public struct LearningEngine: Sendable {
         self.parameters = parameters
     }
 
+    /// Sets ``EngineParameters/recommendUncertainty`` of a trained engine (for evaluations that
+    /// rank one model several ways).
+    public mutating func setRecommendUncertainty(_ k: Double?) { parameters.recommendUncertainty = k }
+
     /// Forgets everything learned (keeps the parameters).
     public mutating func reset() {
         self = LearningEngine(parameters: parameters)
@@ -231,7 +235,8 @@ public struct LearningEngine: Sendable {
     /// (Laplace-smoothed), or the default global rate when the task type is new.
     func untrainedSuccessPrior(_ t: Int32) -> Double {
         let ts = taskStates[Int(t)]
-        return ts.n > 0 ? (Double(ts.successes) + 1) / (Double(ts.n) + 2) : logistic(model.globalLogit)
+        if ts.n > 0 { return (Double(ts.successes) + 1) / (Double(ts.n) + 2) }
+        return model.taskLogit.isEmpty ? fleetCounts().rate : logistic(model.globalLogit)
     }
 
     func similarLogitOffset(_ a: Int32, _ t: Int32) -> Double {
@@ -264,6 +269,15 @@ public struct LearningEngine: Sendable {
                 prior = ts.mean
                 taskSigma = max(ts.sd, 0.05)
                 tau2 = max(ts.variance, 1e-4)
+            } else if !model.trained || model.taskLogTime.isEmpty {
+                // Too few times of this task type and no fitted model: the fleet's times (all
+                // task types), not the unfitted default.
+                let fleet = fleetCounts().logTime
+                if fleet.weight > 0 {
+                    prior = fleet.mean
+                    taskSigma = max(fleet.sd, model.globalLogSigma, 0.05)
+                    tau2 = max(fleet.variance, taskSigma * taskSigma, 1e-4)
+                }
             }
         }
         guard let pi else {

@@ -46,6 +46,11 @@ struct Model: Sendable, Codable, Equatable {
     var accuracy = 0.0
     var holdoutLogTimeMAE = 0.0
     var holdoutRecords = 0
+    /// Why there is no held-out accuracy (see ``TrainingReport/accuracyNote``).
+    var holdoutNote: String? = nil
+    /// Executions the priors were last fitted on, at a retrain or an online refresh (nil in
+    /// models saved before online refreshes).
+    var fittedRecords: Int? = nil
 
     func agentLogitEffect(_ a: Int32) -> Double { Int(a) < agentLogit.count ? agentLogit[Int(a)] : 0 }
     func agentLogTimeEffect(_ a: Int32) -> Double { Int(a) < agentLogTime.count ? agentLogTime[Int(a)] : 0 }

@@ -1,16 +1,26 @@
 import Foundation
 
 extension LearningEngine {
+    /// Executions an hour of a task type needs before it can be the type's best or worst hour.
+    public static let minScheduleHourRuns = 5
+
     /// Per task type: the UTC hour with the lowest expected execution time and the hour with the
     /// highest failure rate, from shrunk per-hour residuals against the pair baselines (so an
     /// hour is not blamed for who happens to run then).
+    ///
+    /// Minimum support: only hours with at least ``minScheduleHourRuns`` executions of the task
+    /// type (at the last retrain) can be its best or worst hour, and a task type needs at least
+    /// two such hours; otherwise it has no schedule pattern (one or two runs made the best hour
+    /// the worst hour too).
     public func schedulePatterns() -> [ScheduleEffect] {
         var out: [ScheduleEffect] = []
         for t in 0..<min(tasks.count, model.hourTime.count) {
             let ht = model.hourTime[t], hl = model.hourLogit[t]
             guard taskStates[t].n > 0 else { continue }
-            let best = ht.indices.min { ht[$0] < ht[$1] } ?? 0
-            let worst = hl.indices.min { hl[$0] < hl[$1] } ?? 0
+            let supported = (0..<24).filter { taskStates[t].hourN[$0] >= Double(Self.minScheduleHourRuns) }
+            guard supported.count >= 2 else { continue }
+            let best = supported.min { ht[$0] < ht[$1] } ?? 0
+            let worst = supported.min { hl[$0] < hl[$1] } ?? 0
             let ts = taskStates[t]
             let base = Double(ts.n - ts.successes + 1) / Double(ts.n + 2)
             let lift = hl.map { logistic(logit(base) - $0) - base }

@@ -113,13 +113,18 @@ extension LearningEngine {
     /// extrapolated to `date`, and reports where its evidence came from in `basis`.
     public func predict(agent: String, taskType: String, at date: Date, hour: Int? = nil,
                         collaborators: [String] = []) -> Prediction {
+        forecast(agent: agent, taskType: taskType, at: date, hour: hour, collaborators: collaborators).prediction
+    }
+
+    /// ``predict(agent:taskType:at:hour:collaborators:)`` with the standard error of its success
+    /// probability.
+    func forecast(agent: String, taskType: String, at date: Date, hour: Int? = nil,
+                  collaborators: [String] = []) -> (prediction: Prediction, pSE: Double) {
         let day = days(date)
         let h = hour.map { (($0 % 24) + 24) % 24 }
-        guard let t = tasks.id(taskType) else {
-            return globalPrediction(agent: agent, taskType: taskType, agentID: agents.id(agent))
-        }
-        guard let a = agents.id(agent) else {
-            return taskTypePrediction(agent: agent, taskType: taskType, t, hour: h)
+        guard let t = tasks.id(taskType), let a = agents.id(agent) else {
+            return fallbackPrediction(agent: agent, taskType: taskType, agentID: agents.id(agent),
+                                      taskID: tasks.id(taskType), hour: h)
         }
         let pi = pairIndex[Self.pairKey(a, t)].map(Int.init)
         var e = expected(a, t, pi: pi, day: day, hour: h)
@@ -132,10 +137,17 @@ extension LearningEngine {
         }
         e.p = logistic(l)
         let basis: PredictionBasis
-        if e.n >= 10 { basis = .pair }
-        else if let pi, pi < model.similarWeight.count, model.similarWeight[pi] > 0 { basis = .similarAgents }
-        else if e.n > 0 { basis = .pair }
-        else { basis = .agent }
+        let basisExecutions: Int
+        if e.n >= 10 { basis = .pair; basisExecutions = e.n }
+        else if let pi, pi < model.similarWeight.count, model.similarWeight[pi] > 0 { basis = .similarAgents; basisExecutions = e.n }
+        else if e.n > 0 { basis = .pair; basisExecutions = e.n }
+        else if Int(a) < model.agentLogit.count && Int(t) < model.taskLogit.count {
+            // The fitted agent effect (its other task types) plus the task type's effect.
+            basis = .agent; basisExecutions = agentStates[Int(a)].n
+        } else {
+            // No fitted effects yet: the task type's pooled executions are the prior.
+            basis = .taskType; basisExecutions = taskStates[Int(t)].n
+        }
         let sigma = e.sigma
         let predSD = (sigma * sigma + e.muSE * e.muSE).squareRoot()
         let conf = Self.confidence(pSE: e.pSE, muSE: e.muSE)
@@ -146,48 +158,144 @@ extension LearningEngine {
             res.tokens = ps.tokenSketch.quantile(0.5)
             res.cpu = ps.cpu.weight > 0 ? ps.cpu.mean : nil
         } else {
-            let s = agentStates[Int(a)]
-            res.memoryMB = s.logMemory.weight > 0 ? exp(s.logMemory.mean) : nil
-            res.tokens = s.logTokens.weight > 0 ? exp(s.logTokens.mean) : nil
-            res.cpu = s.cpu.weight > 0 ? s.cpu.mean : nil
+            res = agentResources(a)
         }
         let onlineDrift = abs(agentStates[Int(a)].successTrend.fit(at: day).slopeZ) > 3
-        return Prediction(agentName: agent, taskType: taskType,
-                          expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
-                          medianExecutionTime: exp(e.mu), successProbability: e.p, confidence: conf,
-                          lowConfidence: conf < parameters.confidenceThreshold,
-                          intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
-                          recommendedResources: res, sampleSize: e.n, basis: basis,
-                          driftDetected: e.drift || onlineDrift)
+        return (Prediction(agentName: agent, taskType: taskType,
+                           expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
+                           medianExecutionTime: exp(e.mu), successProbability: e.p, confidence: conf,
+                           lowConfidence: conf < parameters.confidenceThreshold,
+                           intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
+                           recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,
+                           driftDetected: e.drift || onlineDrift), e.pSE)
     }
 
-    func taskTypePrediction(agent: String, taskType: String, _ t: Int32, hour: Int?) -> Prediction {
-        let ts = taskStates[Int(t)]
-        var l = logit(Double(ts.successes + 1) / Double(ts.n + 2))
-        var mu = ts.logTime.weight > 0 ? ts.logTime.mean : model.globalLogTime
-        if let h = hour { l += model.hourLogitEffect(t, h); mu += model.hourTimeEffect(t, h) }
-        let sd = max(ts.logTime.sd, model.taskSigma(t))
-        let pSE = (model.successStrength > 0 ? 0.15 : 0.2), muSE = sd
+    /// The agent's mean resource use over all its executions (for a pair it never ran).
+    func agentResources(_ a: Int32) -> ResourceUsage {
+        let s = agentStates[Int(a)]
+        var res = ResourceUsage()
+        res.memoryMB = s.logMemory.weight > 0 ? exp(s.logMemory.mean) : nil
+        res.tokens = s.logTokens.weight > 0 ? exp(s.logTokens.mean) : nil
+        res.cpu = s.cpu.weight > 0 ? s.cpu.mean : nil
+        return res
+    }
+
+    /// Executions of a group (the fleet, one agent, one task type) as online counts.
+    struct GroupCounts {
+        var n = 0
+        var successes = 0
+        var logTime = Moments()
+        var rate: Double { (Double(successes) + 1) / (Double(n) + 2) }
+    }
+
+    /// Per agent: its executions on every task type (times from its pairs: the recent rows, or
+    /// the window's older times for a pair without recent rows).
+    func agentCounts() -> [GroupCounts] {
+        var out = agentStates.map { GroupCounts(n: $0.n, successes: $0.successes) }
+        for (pi, p) in pairs.enumerated() {
+            out[Int(p.agent)].logTime.merge(p.logTime.weight > 0 ? p.logTime : historyLogTime[pi] ?? Moments())
+        }
+        return out
+    }
+
+    /// The task types' executions (all agents).
+    func taskCounts() -> [GroupCounts] {
+        taskStates.map { GroupCounts(n: $0.n, successes: $0.successes, logTime: $0.logTime) }
+    }
+
+    /// How far groups (agents, or task types) differ: the between-group sd of their success rates
+    /// and of their mean log times, method of moments (the spread of the groups' estimates less
+    /// their sampling noise), over groups with at least 5 executions (3 timed). With fewer than
+    /// two such groups nothing says how far they differ, and the between-execution spread of
+    /// `whole` (sd of one success, sd of one log time) stands in: the widest honest range.
+    static func spread(_ groups: [GroupCounts], whole: GroupCounts) -> (p: Double, logTime: Double) {
+        let pw = whole.rate
+        var rates = Moments(), noise = 0.0
+        for g in groups where g.n >= 5 {
+            rates.add(g.rate)
+            noise += g.rate * (1 - g.rate) / Double(g.n + 2)
+        }
+        let sp = rates.weight >= 2 ? max(rates.variance - noise / rates.weight, 0).squareRoot()
+            : (pw * (1 - pw)).squareRoot()
+        var means = Moments(), tnoise = 0.0
+        for g in groups where g.logTime.weight >= 3 {
+            means.add(g.logTime.mean)
+            tnoise += g.logTime.variance / g.logTime.weight
+        }
+        let st = means.weight >= 2 ? max(means.variance - tnoise / means.weight, 0).squareRoot()
+            : max(whole.logTime.sd, 0.05)
+        return (sp, st)
+    }
+
+    /// Every execution seen (all agents, all task types).
+    func fleetCounts() -> GroupCounts {
+        var g = GroupCounts()
+        for s in agentStates { g.n += s.n; g.successes += s.successes }
+        for ts in taskStates { g.logTime.merge(ts.logTime) }
+        return g
+    }
+
+    /// A forecast when the agent or the task type was never seen: from the agent's executions on
+    /// its other task types (basis `agent`), the task type's executions by other agents
+    /// (`task_type`), or the whole fleet's (`global`), each estimate with a standard error that
+    /// adds how far agents (or task types) differ from one another, so its confidence is low. The
+    /// success rate is pooled towards the fleet's (two pseudo-executions); times are the group's
+    /// log-time mean and sd. With nothing observed at all, basis `none`.
+    func fallbackPrediction(agent: String, taskType: String, agentID a: Int32?, taskID t: Int32?,
+                            hour: Int?) -> (prediction: Prediction, pSE: Double) {
+        let fleet = fleetCounts()
+        guard fleet.n > 0 else {
+            return (Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: 0, medianExecutionTime: 0,
+                               successProbability: 0.5, confidence: 0, lowConfidence: true, intervalLow: 0, intervalHigh: 0,
+                               recommendedResources: ResourceUsage(), sampleSize: 0, basis: .none, basisExecutions: 0,
+                               driftDetected: false), 0.5)
+        }
+        let group: GroupCounts
+        let basis: PredictionBasis
+        let between: (p: Double, logTime: Double)
+        var res = ResourceUsage()
+        if let a, agentStates[Int(a)].n > 0 {
+            // The agent on its other task types; a new task type may differ as task types do.
+            group = agentCounts()[Int(a)]
+            between = Self.spread(taskCounts(), whole: fleet)
+            basis = .agent
+            res = agentResources(a)
+        } else if let t, taskStates[Int(t)].n > 0 {
+            // The task type's other agents; a new agent may differ as agents do.
+            group = taskCounts()[Int(t)]
+            between = Self.spread(agentCounts(), whole: fleet)
+            basis = .taskType
+        } else {
+            // Only the fleet: a new agent on a new task type may differ as both do.
+            group = fleet
+            let sa = Self.spread(agentCounts(), whole: fleet), st = Self.spread(taskCounts(), whole: fleet)
+            between = ((sa.p * sa.p + st.p * st.p).squareRoot(), (sa.logTime * sa.logTime + st.logTime * st.logTime).squareRoot())
+            basis = .global
+        }
+        let pf = fleet.rate
+        var p = (Double(group.successes) + 2 * pf) / (Double(group.n) + 2)
+        let times = group.logTime.weight > 0 ? group.logTime : fleet.logTime
+        var mu = times.mean
+        let sigma = max(times.weight >= 2 ? times.sd : fleet.logTime.sd, 0.05)
+        if let t, let h = hour {
+            p = logistic(logit(min(max(p, 0.001), 0.999)) + model.hourLogitEffect(t, h))
+            mu += model.hourTimeEffect(t, h)
+        }
+        p = min(max(p, 0.001), 0.999)
+        let pSE = (p * (1 - p) / (Double(group.n) + 2) + between.p * between.p).squareRoot()
+        let muSE = (sigma * sigma / max(times.weight, 1) + between.logTime * between.logTime).squareRoot()
+        let predSD = (sigma * sigma + muSE * muSE).squareRoot()
         let conf = Self.confidence(pSE: pSE, muSE: muSE)
-        return Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: exp(mu + sd * sd / 2),
-                          medianExecutionTime: exp(mu), successProbability: logistic(l), confidence: conf,
-                          lowConfidence: conf < parameters.confidenceThreshold,
-                          intervalLow: exp(mu - 1.2816 * sd), intervalHigh: exp(mu + 1.2816 * sd),
-                          recommendedResources: ResourceUsage(), sampleSize: 0, basis: .taskType, driftDetected: false)
+        return (Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: exp(mu + sigma * sigma / 2),
+                           medianExecutionTime: exp(mu), successProbability: p, confidence: conf,
+                           lowConfidence: conf < parameters.confidenceThreshold,
+                           intervalLow: exp(mu - 1.2816 * predSD), intervalHigh: exp(mu + 1.2816 * predSD),
+                           recommendedResources: res, sampleSize: 0, basis: basis, basisExecutions: group.n,
+                           driftDetected: false), pSE)
     }
 
-    func globalPrediction(agent: String, taskType: String, agentID: Int32?) -> Prediction {
-        var l = model.globalLogit, mu = model.globalLogTime
-        if let a = agentID { l += model.agentLogitEffect(a); mu += model.agentLogTimeEffect(a) }
-        let sd = max(model.globalLogSigma, 0.5) * 2
-        let conf = Self.confidence(pSE: 0.2, muSE: sd)
-        return Prediction(agentName: agent, taskType: taskType, expectedExecutionTime: exp(mu + sd * sd / 2),
-                          medianExecutionTime: exp(mu), successProbability: logistic(l), confidence: conf,
-                          lowConfidence: conf < parameters.confidenceThreshold,
-                          intervalLow: exp(mu - 1.2816 * sd), intervalHigh: exp(mu + 1.2816 * sd),
-                          recommendedResources: ResourceUsage(), sampleSize: 0,
-                          basis: agentID == nil ? .global : .agent, driftDetected: false)
-    }
+    /// Default of ``EngineParameters/recommendUncertainty``.
+    public static let defaultRecommendUncertainty = 0.5
 
     /// Agents ranked for `taskType` at `date`, best first.
     ///
@@ -207,17 +315,25 @@ extension LearningEngine {
         view.parameters.recentMix = parameters.recommendRecentMix
         view.parameters.recentMixC = parameters.recommendRecentMixC
         view.model.successStrength *= parameters.recommendPriorScale
-        let preds = cands.map { view.predict(agent: agents[$0], taskType: taskType, at: date) }
+        let forecasts = cands.map { view.forecast(agent: agents[$0], taskType: taskType, at: date) }
+        let preds = forecasts.map(\.prediction)
         let logs = preds.map { log(max($0.medianExecutionTime, 1e-9)) }
         let lo = logs.min() ?? 0, hi = logs.max() ?? 0
+        let kappa = parameters.recommendUncertainty ?? Self.defaultRecommendUncertainty
         var recs: [RankedAgent] = []
         for (i, p) in preds.enumerated() {
             let slow = hi > lo ? (logs[i] - lo) / (hi - lo) : 0
-            let score = p.successProbability - speedWeight * slow
-            var why = String(format: "%.0f%% expected success, median %.1fs over %d runs", p.successProbability * 100,
-                             p.medianExecutionTime, p.sampleSize)
+            let score = p.successProbability - kappa * forecasts[i].pSE - speedWeight * slow
+            var why = String(format: "%.0f%% expected success, median %.1fs", p.successProbability * 100, p.medianExecutionTime)
+            switch p.basis {
+            case .pair: why += " over \(p.sampleSize) runs"
+            case .similarAgents: why += " from \(p.sampleSize) runs and similar agents' results on this task type"
+            case .agent: why += " from its \(p.basisExecutions) runs of other task types (none of this one)"
+            case .taskType: why += " from the \(p.basisExecutions) runs of this task type by all agents (none by this agent)"
+            case .global: why += " from all \(p.basisExecutions) runs of the fleet"
+            case .none: why = "nothing observed yet"
+            }
             if p.driftDetected { why += "; recent trend extrapolated" }
-            if p.basis != .pair { why += "; estimate from \(p.basis.rawValue)" }
             if p.lowConfidence { why += "; low confidence" }
             recs.append(RankedAgent(agentName: p.agentName, score: score, prediction: p, reason: why))
         }

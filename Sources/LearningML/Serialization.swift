@@ -111,6 +111,10 @@ extension LearningEngine {
     /// Accuracy measured on the held-out recent window at the last retrain (1 - Brier score).
     public var accuracy: Double { model.accuracy }
 
+    /// Why the last retrain measured no held-out accuracy; nil when it did (see
+    /// ``TrainingReport/accuracyNote``).
+    public var accuracyNote: String? { model.holdoutNote }
+
     /// Approximate bytes of online state per (agent, task type) pair (statistics and sketches).
     public static var bytesPerPair: Int {
         MemoryLayout<PairState>.stride + 3 * (LogSketch.byteSize + 32)

@@ -48,6 +48,8 @@ struct AgentState: Sendable, Codable, Equatable {
     var logMemory = Moments()
     var logTokens = Moments()
     var cpu = Moments()
+    /// The agent's current run of consecutive failures (nil after a success).
+    var streak: FailureStreak? = nil
 
     init(halfLife: Double) {
         successTrend = DecayedTrend(halfLife: halfLife)
@@ -119,4 +121,18 @@ struct TaskMember: Sendable, Codable, Equatable {
     var pq: Double
     var timeRes: Double
     var timeVar: Double
+}
+
+/// An agent's consecutive failures, however far apart: their number, the log of their joint
+/// probability under the model (Σ log expected failure probability), the expected failures among
+/// them, when the first happened, and their ids (the first `maxIDs`).
+struct FailureStreak: Sendable, Codable, Equatable {
+    static let maxIDs = 1_000
+    var count = 0
+    var logP = 0.0
+    var expected = 0.0
+    var start = 0.0
+    var ids: [Int64] = []
+    /// Ids of this streak already reported in an anomaly (a prefix of `ids`).
+    var reported = 0
 }

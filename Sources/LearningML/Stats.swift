@@ -47,6 +47,17 @@ struct Moments: Sendable, Codable, Equatable {
         }
     }
 
+    /// Adds another set of moments (Chan et al.'s parallel formula).
+    mutating func merge(_ o: Moments) {
+        guard o.weight > 0, o.mean.isFinite, o.m2.isFinite else { return }
+        guard weight > 0 else { self = o; return }
+        let w = weight + o.weight
+        let d = o.mean - mean
+        mean += d * o.weight / w
+        m2 += o.m2 + d * d * weight * o.weight / w
+        weight = w
+    }
+
     var variance: Double { weight > 1 ? m2 / (weight - 1) : 0 }
     var sd: Double { variance.squareRoot() }
 
@@ -159,6 +170,14 @@ struct LogSketch: Sendable, Codable, Equatable {
 func normalQuantileUpper(_ p: Double) -> Double {
     let q = min(max(p, 1e-300), 0.5)
     let t = (-2 * log(q)).squareRoot()
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+}
+
+/// `normalQuantileUpper` of a tail probability given by its logarithm (no underflow for the
+/// tiny probabilities of long failure streaks).
+func normalQuantileUpper(logTail: Double) -> Double {
+    guard logTail < log(0.5) else { return 0 }
+    let t = (-2 * logTail).squareRoot()
     return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
 }
 

@@ -44,16 +44,30 @@ extension LearningEngine {
         // held-out days (a busy fleet: 500,000 executions in hours) is still scored, against a
         // model fitted on the older ones.
         let older = history.reduce(0) { $0 + $1.executions }
-        if trainPart.count + older >= 50 && trainPart.count < order.count {
-            let rows = holdout.fit(records, order: trainPart, history: history, now: cutoff, finalPass: false)
-            _ = rows
+        let heldOut = order.count - trainPart.count
+        var note: String? = nil
+        if trainPart.count + older < Self.minimumHoldoutTraining {
+            note = "no held-out accuracy: \(trainPart.count + older) executions before the held-out window "
+                + "(the last \(Self.format(parameters.holdoutDays)) days before the training time), "
+                + "\(Self.minimumHoldoutTraining) needed to fit a model to score it"
+        } else if heldOut == 0 {
+            note = "no held-out accuracy: no execution in the held-out window (the last "
+                + "\(Self.format(parameters.holdoutDays)) days before the training time)"
+        } else {
+            holdout.fit(records, order: trainPart, history: history, now: cutoff, finalPass: false)
             for i in order where days(records[i].timestamp) >= cutoff && days(records[i].timestamp) <= nowDay {
                 let r = records[i]
                 guard let tt = r.taskType, let a = holdout.agents.id(r.agentName), let t = holdout.tasks.id(tt) else { continue }
                 let e = holdout.expected(a, t, day: days(r.timestamp), hour: Self.hourOf(r.timestamp))
                 let y = r.success ? 1.0 : 0.0
+                // A forecast that is not a number is not scored (and cannot make the accuracy NaN).
+                guard e.p.isFinite else { continue }
                 brier += (e.p - y) * (e.p - y); nB += 1
-                if let x = r.executionTime, x > 0 { mae += abs(log(x) - e.mu); nT += 1 }
+                if let x = r.executionTime, x > 0, x.isFinite, e.mu.isFinite { mae += abs(log(x) - e.mu); nT += 1 }
+            }
+            if nB == 0 {
+                note = "no held-out accuracy: none of the \(heldOut) held-out executions has an agent and task type "
+                    + "the model fitted on the older ones knows"
             }
         }
 
@@ -68,12 +82,20 @@ extension LearningEngine {
         model.accuracy = nB > 0 ? 1 - brier / Double(nB) : 0
         model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
         model.holdoutRecords = nB
+        model.holdoutNote = note
         let elapsed = ContinuousClock.now - clock
         return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,
                               pairs: pairs.count, accuracy: model.accuracy,
-                              holdoutLogTimeMAE: model.holdoutLogTimeMAE, holdoutRecords: nB,
+                              holdoutLogTimeMAE: model.holdoutLogTimeMAE, holdoutRecords: nB, accuracyNote: note,
                               durationSeconds: elapsed / .seconds(1),
                               anomalies: anomalies)
+    }
+
+    /// Fewest executions before the held-out window for a held-out accuracy to be measured.
+    static let minimumHoldoutTraining = 50
+
+    static func format(_ x: Double) -> String {
+        x == x.rounded() ? String(Int(x)) : String(format: "%.2g", x)
     }
 
     /// Removes, from each pair's statistics, the residuals its agent showed while working with a
@@ -120,6 +142,7 @@ extension LearningEngine {
         fitDrifts(rows, now: now)
         model.trained = true
         model.trainedAt = now
+        model.fittedRecords = recordsSeen
         return rows
     }
 

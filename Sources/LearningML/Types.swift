@@ -59,6 +59,11 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// turns pair-level change points off (the default: on the evaluation workloads they found
     /// more noise than drift, and the recency mix follows pair drift instead).
     public var pairDriftPenalty = 1e9
+    /// Standard errors of its success forecast taken off an agent's score when ranking agents for
+    /// a recommendation (a lower confidence bound: an agent known from 4 runs does not outrank
+    /// one known from 200 on a point estimate alone). Nil means the default,
+    /// ``LearningEngine/defaultRecommendUncertainty``.
+    public var recommendUncertainty: Double? = nil
     /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
     /// current level, 1 = follow the fitted line).
     public var driftExtrapolation = 1.0
@@ -81,12 +86,16 @@ public enum PredictionBasis: String, Sendable, Codable, Equatable {
     case pair
     /// Little or no pair history: the prior built from similar agents on this task type.
     case similarAgents = "similar_agents"
-    /// No pair history: the agent's effect across task types plus the task type's effect.
+    /// No pair history: what the agent did on its other task types (with the task type's effect
+    /// when the model has fitted one).
     case agent
-    /// Unknown agent: the task type's average.
+    /// No history of this agent usable here: what the task type's other agents did.
     case taskType = "task_type"
-    /// Neither known: the global average.
+    /// Neither the agent nor the task type known: the whole fleet's executions.
     case global
+    /// Nothing observed at all: the numbers carry no information (success 0.5, times 0,
+    /// confidence 0). The service answers "no basis" instead of them.
+    case none
 }
 
 /// A forecast for one (agent, task type) at a time.
@@ -113,6 +122,9 @@ public struct Prediction: Sendable, Equatable {
     public var sampleSize: Int
     /// What the estimate rests on.
     public var basis: PredictionBasis
+    /// Executions behind `basis`: the pair's for `pair` and `similar_agents`, the agent's on its
+    /// other task types for `agent`, the task type's for `task_type`, every one for `global`.
+    public var basisExecutions: Int = 0
     /// True when this agent's recent performance departs significantly from its history.
     public var driftDetected: Bool
 }
@@ -150,6 +162,28 @@ public struct DetectedAnomaly: Sendable, Equatable {
     public var expected: Double
     /// A sentence for the insight.
     public var description: String
+    /// How much it matters, by impact (see ``AnomalySeverity``).
+    public var severity: AnomalySeverity = .warning
+    /// When the episode began (a burst's or streak's first failure; the execution itself for
+    /// latency and resource anomalies): anomalies of one agent and kind whose episode began
+    /// before the previous one's last execution continue that episode (a growing burst).
+    public var startedAt: Date? = nil
+}
+
+/// Severity of an anomaly by its impact: how many executions it spoiled, then how far it departs.
+/// A failure burst or streak of at least ``criticalFailures`` failures is `critical`, a shorter one
+/// `warning`; one execution's latency or resource spike is `warning` when its score reaches twice
+/// the threshold and `info` below that (one slow or hungry run spoils no work).
+public enum AnomalySeverity: String, Sendable, Codable, Equatable, Comparable {
+    case info, warning, critical
+
+    /// Failures in a burst or streak that make it critical.
+    public static let criticalFailures = 10
+
+    public static func < (l: Self, r: Self) -> Bool {
+        let order: [Self] = [.info, .warning, .critical]
+        return order.firstIndex(of: l)! < order.firstIndex(of: r)!
+    }
 }
 
 /// Agents that do better or worse together than their own rates predict.
@@ -226,6 +260,9 @@ public struct TrainingReport: Sendable, Equatable {
     public var holdoutLogTimeMAE: Double
     /// Held-out rows scored.
     public var holdoutRecords: Int
+    /// Why there is no held-out accuracy (`holdoutRecords == 0`, `accuracy` then 0), in words;
+    /// nil when there is one.
+    public var accuracyNote: String? = nil
     public var durationSeconds: Double
     /// Anomalies found re-scanning the history with the trained baselines.
     public var anomalies: [DetectedAnomaly]

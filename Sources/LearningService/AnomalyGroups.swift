@@ -23,13 +23,30 @@ struct AnomalyGroups {
         var pending: [Int64] = []
         /// Anomalies merged into this group in all.
         var merged = 0
+        /// For an episode (a failure burst or streak): the time of its latest anomaly's execution.
+        var episodeEnd: Date? = nil
+        /// The latest totals of a growing episode, not yet written to its insight.
+        var update: Update? = nil
     }
 
-    /// Ids to add to a stored insight.
+    /// A growing episode's totals, to write over its stored insight's.
+    struct Update: Equatable {
+        var detail: String
+        var score: Double
+        var observed: Double
+        var expected: Double
+        var severity: String
+    }
+
+    /// Ids to add to a stored insight, and the totals to write over its own.
     struct Flush: Equatable {
         var insightID: Int64
         var executionIDs: [Int64]
+        var update: Update? = nil
     }
+
+    /// How long an episode's group waits for the episode to grow (a streak of failures an hour apart).
+    static let episodeWindow: TimeInterval = 86_400
 
     enum Decision: Equatable {
         /// Store as a new insight and stream it.
@@ -49,15 +66,26 @@ struct AnomalyGroups {
     }
 
     /// Decides what to do with an anomaly seen at `now`.
-    mutating func admit(_ key: Key, executionIDs: [Int64], at now: Date) -> Decision {
-        if var group = groups[key], now.timeIntervalSince(group.lastAt) < window {
-            group.lastAt = now
-            group.merged += 1
-            if group.pending.count < maxPending { group.pending += executionIDs }
-            groups[key] = group
-            return .merged
+    ///
+    /// An anomaly that continues an episode (`episodeStart`, the episode's first execution, is not
+    /// after the previous anomaly's execution `episodeEnd`) joins it however long ago that was
+    /// (within `episodeWindow`), and its `update` (the episode's grown totals) replaces the
+    /// insight's at the next flush.
+    mutating func admit(_ key: Key, executionIDs: [Int64], at now: Date, episodeStart: Date? = nil, eventAt: Date? = nil,
+                        update: Update? = nil) -> Decision {
+        if var group = groups[key] {
+            let continues = episodeStart.map { start in group.episodeEnd.map { start <= $0 } ?? false } ?? false
+            if now.timeIntervalSince(group.lastAt) < window || continues {
+                group.lastAt = now
+                group.merged += 1
+                if group.pending.count < maxPending { group.pending += executionIDs }
+                if let update { group.update = update }
+                if let eventAt, episodeStart != nil { group.episodeEnd = max(group.episodeEnd ?? eventAt, eventAt) }
+                groups[key] = group
+                return .merged
+            }
         }
-        groups[key] = Group(lastAt: now)
+        groups[key] = Group(lastAt: now, episodeEnd: episodeStart == nil ? nil : eventAt)
         return .store
     }
 
@@ -72,11 +100,13 @@ struct AnomalyGroups {
     mutating func flush(at now: Date) -> [Flush] {
         var out: [Flush] = []
         for (key, var group) in groups {
-            if let id = group.insightID, !group.pending.isEmpty {
-                out.append(Flush(insightID: id, executionIDs: group.pending))
+            if let id = group.insightID, !group.pending.isEmpty || group.update != nil {
+                out.append(Flush(insightID: id, executionIDs: group.pending, update: group.update))
                 group.pending = []
+                group.update = nil
             }
-            if now.timeIntervalSince(group.lastAt) >= window && (group.pending.isEmpty || group.insightID == nil) {
+            let keep = group.episodeEnd == nil ? window : Self.episodeWindow
+            if now.timeIntervalSince(group.lastAt) >= keep && (group.pending.isEmpty || group.insightID == nil) {
                 groups[key] = nil
             } else {
                 groups[key] = group

@@ -346,7 +346,10 @@ struct RuntimeState: Sendable {
         if trainingFailed && serving == nil {
             trainedState = .failed
         } else if let serving {
-            trainedState = serving.records >= LearningService.minimumTrainingRecords ? .active : .insufficientData
+            // The engine refreshes its priors online as executions arrive (LearningEngine.modelRecords),
+            // so the state follows the data between retrains.
+            trainedState = max(serving.records, engine.modelRecords) >= LearningService.minimumTrainingRecords
+                ? .active : .insufficientData
         } else if trainingRunning || !replayDone {
             trainedState = .training
         } else {
@@ -637,6 +640,9 @@ struct RuntimeState: Sendable {
         try requireModel()
         let p = engine.predict(agent: request.agentName, taskType: request.taskType, at: at, hour: request.hour,
                                collaborators: request.collaborators)
+        if p.basis == .none {
+            throw ServiceError.failedPrecondition("no basis for a prediction: the model has learned from no execution yet")
+        }
         return Self.prediction(p)
     }
 

@@ -510,6 +510,17 @@ public final class LearningStore: Sendable {
         }
     }
 
+    /// Writes a growing anomaly's latest totals (description, score, observed and expected
+    /// values, severity) over its stored insight's.
+    public func updateInsightTotals(insightID: Int64, detail: String, score: Double, observed: Double, expected: Double,
+                                    severity: String) async throws {
+        _ = try await pool.withConnection { c in
+            try c.query("""
+                UPDATE agents.insights SET detail = $2, score = $3, observed = $4, expected = $5, severity = $6 WHERE id = $1
+                """, [.int(insightID), .text(detail), .double(score), .double(observed), .double(expected), .text(severity)])
+        }
+    }
+
     /// Insights, newest first, optionally of some kinds, for an agent, or since a date.
     public func insights(kinds: [String] = [], agentName: String? = nil, since: Date? = nil, limit: Int = 100) async throws -> [StoredInsight] {
         let params: [PGParam] = [kinds.isEmpty ? .null : .text(PGText.array(kinds)), .optional(agentName),

@@ -150,12 +150,13 @@ import Testing
         #expect(ids.isSuperset(of: burstIDs[3...]), "flagged \(ids.sorted())")
         #expect(bursts.allSatisfy { $0.agentName == "a" && $0.score >= 2 }, "\(flagged)")
         #expect(bursts.first?.kind.rawValue == "failure_burst")
-        // The same failures spread over two days are normal.
+        // The same failures spread over two days among the agent's usual successes are normal (ten
+        // failures in a row, however far apart, are a streak: ActionableAnomalyTests).
         var quiet = e
         var spread: [DetectedAnomaly] = []
-        for i in 0..<10 {
+        for i in 0..<100 {
             spread += quiet.observe(ExecutionRecord(id: Int64(20_000 + i), agentName: "b", taskType: "t", executionTime: 10,
-                                                    success: false, timestamp: now.addingTimeInterval(Double(i) * 21_600)))
+                                                    success: i % 10 != 0, timestamp: now.addingTimeInterval(Double(i) * 1_728)))
         }
         #expect(spread.filter { $0.kind == .failureBurst }.isEmpty)
     }

@@ -49,3 +49,25 @@ struct AnomalyGroupsTests {
         #expect(groups.flush(at: t0).first?.executionIDs.count == 5)
     }
 }
+
+extension AnomalyGroupsTests {
+    /// A failure streak's anomalies arrive hours apart: each continues the episode (it began
+    /// before the previous one's execution), so they join one insight and the latest totals
+    /// replace its own at the next flush; a later episode is stored afresh.
+    @Test func anEpisodeJoinsItsInsightHowEverLateAndCarriesItsLatestTotals() {
+        var groups = AnomalyGroups(window: 10)
+        let burst = AnomalyGroups.Key(kind: "failure_burst", agent: "coder", taskType: nil)
+        func totals(_ n: Int) -> AnomalyGroups.Update {
+            .init(detail: "coder failed \(n) times in a row", score: Double(n), observed: Double(n), expected: 1, severity: "warning")
+        }
+        #expect(groups.admit(burst, executionIDs: [1, 2, 3, 4], at: t0, episodeStart: t0, eventAt: t0, update: totals(4)) == .store)
+        groups.stored(burst, insightID: 5)
+        let later = t0.addingTimeInterval(3_600)
+        #expect(groups.admit(burst, executionIDs: [5], at: later, episodeStart: t0, eventAt: later, update: totals(5)) == .merged)
+        #expect(groups.flush(at: later) == [.init(insightID: 5, executionIDs: [5], update: totals(5))])
+        // After its last execution, a new episode is a new insight.
+        let next = later.addingTimeInterval(7_200)
+        #expect(groups.admit(burst, executionIDs: [9, 10, 11], at: next, episodeStart: later.addingTimeInterval(60), eventAt: next,
+                             update: totals(3)) == .store)
+    }
+}

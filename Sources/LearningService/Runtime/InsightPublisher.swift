@@ -32,8 +32,16 @@ final class InsightPublisher: Sendable {
     /// Stores an anomaly as an insight and pushes it to live subscribers.
     func publish(_ anomaly: LearningML.DetectedAnomaly) async {
         let kind = LearningService.apiAnomalyKind(anomaly.kind.rawValue)
-        let key = AnomalyGroups.Key(kind: kind, agent: anomaly.agentName, taskType: anomaly.taskType)
-        let decision = anomalyGroups.withLock { $0.admit(key, executionIDs: anomaly.recordIDs, at: Date()) }
+        // A failure burst (or streak) is the agent's, across task types: one insight per episode,
+        // its totals kept up to date as it grows.
+        let burst = anomaly.kind == .failureBurst
+        let key = AnomalyGroups.Key(kind: kind, agent: anomaly.agentName, taskType: burst ? nil : anomaly.taskType)
+        let update = AnomalyGroups.Update(detail: anomaly.description, score: anomaly.score, observed: anomaly.observed,
+                                          expected: anomaly.expected, severity: anomaly.severity.rawValue)
+        let decision = anomalyGroups.withLock {
+            $0.admit(key, executionIDs: anomaly.recordIDs, at: Date(), episodeStart: burst ? anomaly.startedAt : nil,
+                     eventAt: anomaly.timestamp, update: burst ? update : nil)
+        }
         if decision == .merged { return }
         let threshold = config.performance.anomalyDetectionThreshold
         let title: String
@@ -42,7 +50,7 @@ final class InsightPublisher: Sendable {
         case .resourceBlowup: title = "Resource spike: \(anomaly.agentName)"
         case .failureBurst: title = "Failure burst: \(anomaly.agentName)"
         }
-        let stored = StoredInsight(kind: kind, severity: anomaly.score >= 2 * threshold ? "critical" : "warning",
+        let stored = StoredInsight(kind: kind, severity: anomaly.severity.rawValue,
                                    title: anomaly.taskType.map { "\(title) on \($0)" } ?? title, detail: anomaly.description,
                                    agents: [anomaly.agentName], taskType: anomaly.taskType, score: anomaly.score,
                                    observed: anomaly.observed, expected: anomaly.expected, threshold: threshold,
@@ -66,6 +74,10 @@ final class InsightPublisher: Sendable {
         for flush in due {
             do {
                 try await store.appendInsightExecutionIDs(insightID: flush.insightID, executionIDs: flush.executionIDs)
+                if let u = flush.update {
+                    try await store.updateInsightTotals(insightID: flush.insightID, detail: u.detail, score: u.score,
+                                                        observed: u.observed, expected: u.expected, severity: u.severity)
+                }
             } catch {
                 logger("could not add \(flush.executionIDs.count) executions to anomaly \(flush.insightID): \(error)")
             }
