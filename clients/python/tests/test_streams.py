@@ -34,8 +34,15 @@ def test_stream_and_ingest_executions(server):
             streamed = await client.stream_executions(produce(2500))
             again = await client.stream_executions([execution(agent, 1.0, event_id=f"s-{i}") for i in range(10)])
             acks = [ack async for ack in client.ingest_executions(execution(agent, 2.0) for _ in range(300))]
-            with pytest.raises(ValueError, match=r"executions\[1\]"):
+            with pytest.raises(ValueError, match=r"executions\[1\]") as refused:
                 await client.stream_executions([execution(agent, 1.0), {"agent_name": agent, "bogus": 1}])
+            # The refusal ends the stream cleanly: what came before it is committed, and said so.
+            assert "stored before it: {'accepted': 1, 'duplicates': 0}" in "".join(getattr(refused.value, "__notes__", []))
+            before_refusal = []
+            with pytest.raises(ValueError, match=r"executions\[2\]"):
+                async for ack in client.ingest_executions([execution(agent, 1.0), execution(agent, 1.0), {"bogus": 1}]):
+                    before_refusal.append(ack)
+            assert [a["sequence"] for a in before_refusal] == [0, 1]
             return streamed, again, acks
 
     streamed, again, acks = asyncio.run(scenario())
@@ -47,9 +54,12 @@ def test_stream_and_ingest_executions(server):
         assert [a["duplicate"] for a in sync_acks] == [True, False]
         with pytest.raises(InvalidArgument):
             client.stream_executions([execution(agent, -1.0)])
-    # 2500 + 300 + 5 + 1 new of the sync ingest, + the valid executions[0] the refused stream had
-    # already sent (a stream stores what arrived: resend it with event ids of your own).
-    assert int(server.sql(f"SELECT count(*) FROM agents.execution_log WHERE agent_name = '{agent}'")) == 2807
+        with pytest.raises(ValueError, match=r"executions\[1\]"):
+            client.stream_executions([execution(agent, 3.0), {"agent_name": agent, "bogus": 1}])
+    # 2500 + 300 + 5 + 1 new of the sync ingest, + the valid executions[0] of the refused client
+    # stream, the two before the refusal in the bidirectional one and the blocking client's one (a refused execution ends the
+    # stream cleanly, so exactly those before it are stored, never a timing-dependent subset).
+    assert int(server.sql(f"SELECT count(*) FROM agents.execution_log WHERE agent_name = '{agent}'")) == 2810
 
 
 def test_watch_insights_yields_a_latency_spike_as_it_is_found(server):

@@ -220,8 +220,9 @@ class LearningSystemClient:
         executions: answers ``{"accepted", "duplicates"}`` once every record is committed. Not
         retried (the records may come from a one-shot iterator). The server stores what arrived
         before a failure; give the executions ``event_id`` values of your own when you may send
-        them again, so that nothing is stored twice. An execution the client refuses raises
-        ``ValueError`` (naming its index) and ends the call."""
+        them again, so that nothing is stored twice. An execution the client refuses ends the
+        stream there: the executions before it are committed, then ``ValueError`` (naming its index
+        and what was stored) is raised."""
         stub = self._stub("StreamExecutions", "stream_unary")
         source = _ExecutionStream(executions)
         try:
@@ -234,17 +235,22 @@ class LearningSystemClient:
             source.raise_if_failed()  # grpc.aio cancels the call when the request iterator raises
             raise
         self.stats.add("calls")
-        return C.message_to_dict(response)
+        result = C.message_to_dict(response)
+        source.raise_if_failed(stored=result)
+        return result
 
     async def ingest_executions(self, executions: Executions) -> AsyncIterator[Dict[str, Any]]:
         """Bidirectional ingest (``IngestExecutions``): yields ``{"sequence", "id", "duplicate"}``
-        for each execution, in order, once it is committed."""
+        for each execution, in order, once it is committed. An execution the client refuses ends
+        the stream there: the acknowledgements of those before it are yielded, then ``ValueError``
+        is raised."""
         stub = self._stub("IngestExecutions", "stream_stream")
         source = _ExecutionStream(executions)
         call = stub(source.messages(), metadata=self._metadata)
         try:
             async for ack in call:
                 yield C.message_to_dict(ack)
+            source.raise_if_failed()
         except grpc.aio.AioRpcError as error:
             source.raise_if_failed()
             raise self._error("IngestExecutions", error) from None
@@ -350,8 +356,11 @@ class LearningSystemClient:
 
 
 class _ExecutionStream:
-    """The executions of a streaming call as messages; an execution the client refuses (a
-    ``ValueError``) ends the call and is raised instead of the call's CANCELLED status."""
+    """The executions of a streaming call as messages. An execution the client refuses (a
+    ``ValueError``) ends the request stream cleanly (a half-close, not a cancel), so the server
+    commits exactly the executions before it; the call's owner raises the refusal once the
+    server has answered (:meth:`raise_if_failed`). Cancelling instead would race the last
+    messages sent against the reset, and what was stored would depend on timing."""
 
     def __init__(self, executions: Executions) -> None:
         self._executions = executions
@@ -368,13 +377,18 @@ class _ExecutionStream:
                 for item in self._executions:  # type: ignore[union-attr]
                     yield C.execution(C.with_event_id(item), f"executions[{index}]")
                     index += 1
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (raised by the owner once the server answered)
             self._failure = error
-            raise
 
-    def raise_if_failed(self) -> None:
-        if self._failure is not None:
+    def raise_if_failed(self, stored: Optional[Dict[str, Any]] = None) -> None:
+        if self._failure is None:
+            return
+        if stored is None:
             raise self._failure
+        note = getattr(self._failure, "add_note", None)  # Python 3.11+
+        if note is not None:
+            note(f"the stream ended there; stored before it: {stored}")
+        raise self._failure
 
 
 from .batching import AsyncBatchLogger  # noqa: E402  (the logger needs the client's type)

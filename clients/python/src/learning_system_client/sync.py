@@ -179,7 +179,9 @@ class SyncLearningSystemClient:
             stream.raise_if_failed()
             raise self._error("StreamExecutions", error) from None
         self.stats.add("calls")
-        return C.message_to_dict(response)
+        result = C.message_to_dict(response)
+        stream.raise_if_failed(stored=result)
+        return result
 
     def ingest_executions(self, executions: Iterable[Any]) -> Iterator[Dict[str, Any]]:
         """Bidirectional ingest: yields ``{"sequence", "id", "duplicate"}`` per execution, in order,
@@ -189,6 +191,7 @@ class SyncLearningSystemClient:
         try:
             for ack in call:
                 yield C.message_to_dict(ack)
+            stream.raise_if_failed()
         except grpc.RpcError as error:
             stream.raise_if_failed()
             raise self._error("IngestExecutions", error) from None
@@ -265,8 +268,8 @@ class SyncLearningSystemClient:
 
 class _ExecutionStream:
     """The executions of a streaming call as messages (the blocking twin of the asyncio
-    client's): an execution the client refuses (a ``ValueError``) ends the call and is raised
-    instead of the call's CANCELLED status."""
+    client's): an execution the client refuses (a ``ValueError``) ends the request stream
+    cleanly, so the server commits exactly those before it, and is raised once it answered."""
 
     def __init__(self, executions: Iterable[Any]) -> None:
         self._executions = executions
@@ -276,10 +279,15 @@ class _ExecutionStream:
         try:
             for index, item in enumerate(self._executions):
                 yield C.execution(C.with_event_id(item), f"executions[{index}]")
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (raised by the owner once the server answered)
             self._failure = error
-            raise
 
-    def raise_if_failed(self) -> None:
-        if self._failure is not None:
+    def raise_if_failed(self, stored: Optional[Dict[str, Any]] = None) -> None:
+        if self._failure is None:
+            return
+        if stored is None:
             raise self._failure from None
+        note = getattr(self._failure, "add_note", None)  # Python 3.11+
+        if note is not None:
+            note(f"the stream ended there; stored before it: {stored}")
+        raise self._failure
