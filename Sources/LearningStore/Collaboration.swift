@@ -12,19 +12,10 @@ import LearningCore
 
 /// Multi-agent tasks summed over some days.
 public struct CollaborationSums: Sendable, Equatable {
-    /// Per agent: multi-agent tasks joined, executions and successes of the agent on them, and
-    /// how many of those tasks succeeded.
-    public struct Agent: Sendable, Equatable {
-        public var tasks: Int64 = 0
-        public var executions: Int64 = 0
-        public var successes: Int64 = 0
-        public var succeededTasks: Int64 = 0
-        public init() {}
-    }
-
-    /// Per pair of agents: tasks both worked on, executions and successes of the two on them,
-    /// and how many of those tasks succeeded.
-    public struct Pair: Sendable, Equatable {
+    /// Multi-agent tasks and how they went: for an agent, the tasks it joined and its executions
+    /// and successes on them; for a pair of agents, the tasks both worked on and the two's
+    /// executions and successes on them; and how many of those tasks succeeded.
+    public struct Counts: Sendable, Equatable {
         public var tasks: Int64 = 0
         public var executions: Int64 = 0
         public var successes: Int64 = 0
@@ -36,9 +27,9 @@ public struct CollaborationSums: Sendable, Equatable {
     public var multiAgentTasks: Int64 = 0
     /// Of those, the ones whose latest execution succeeded.
     public var succeededTasks: Int64 = 0
-    public var agents: [String: Agent] = [:]
+    public var agents: [String: Counts] = [:]
     /// Keyed by the two names, the lesser (bytewise) first.
-    public var pairs: [PairNames: Pair] = [:]
+    public var pairs: [PairNames: Counts] = [:]
 
     /// Two agent names, the lesser (by their UTF-8 bytes) first.
     public struct PairNames: Sendable, Hashable {
@@ -154,14 +145,12 @@ extension LearningStore {
                 let agent = rows[r, 0] ?? "", partner = rows[r, 1] ?? ""
                 let tasks = rows.int64(r, 2) ?? 0, executions = rows.int64(r, 3) ?? 0
                 let successes = rows.int64(r, 4) ?? 0, succeeded = rows.int64(r, 5) ?? 0
+                var counts = CollaborationSums.Counts()
+                (counts.tasks, counts.executions, counts.successes, counts.succeededTasks) = (tasks, executions, successes, succeeded)
                 if partner.isEmpty {
-                    var a = CollaborationSums.Agent()
-                    (a.tasks, a.executions, a.successes, a.succeededTasks) = (tasks, executions, successes, succeeded)
-                    sums.agents[agent] = a
+                    sums.agents[agent] = counts
                 } else {
-                    var p = CollaborationSums.Pair()
-                    (p.tasks, p.executions, p.successes, p.succeededTasks) = (tasks, executions, successes, succeeded)
-                    sums.pairs[CollaborationSums.PairNames(agent, partner)] = p
+                    sums.pairs[CollaborationSums.PairNames(agent, partner)] = counts
                 }
             }
             return sums

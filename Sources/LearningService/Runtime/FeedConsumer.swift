@@ -107,14 +107,8 @@ final class FeedConsumer: RuntimeComponent {
             // reads the burst's newest rows whole, and those are learned from).
             state.withState { state in state.countSummary(summary) }
             learner.noteCountedOnly(summary.ids.count)
-            var seen: [String: Date] = [:]
-            let now = Date()
-            for cell in summary.cells where cell.lastTimestamp.isFinite {
-                let at = min(Date(timeIntervalSince1970: cell.lastTimestamp), now)
-                if let previous = seen[cell.agentName], previous >= at { continue }
-                seen[cell.agentName] = at
-            }
-            await noteAgentsSeen(seen)
+            await noteAgentsSeen(summary.cells.lazy.filter { $0.lastTimestamp.isFinite }
+                .map { ($0.agentName, Date(timeIntervalSince1970: $0.lastTimestamp)) })
         case .executions(let records):
             let now = Date()
             // Counted at once; learned from by the learner once the start-up is done (before, at
@@ -125,18 +119,20 @@ final class FeedConsumer: RuntimeComponent {
                 learner.enqueue(fresh, generation: state.generation, arrival: now)
                 return nil
             }
-            var seen: [String: Date] = [:]
-            for record in records {
-                let at = min(record.timestamp, now)
-                if let previous = seen[record.agentName], previous >= at { continue }
-                seen[record.agentName] = at
-            }
-            await noteAgentsSeen(seen)
+            await noteAgentsSeen(records.lazy.map { ($0.agentName, $0.timestamp) })
             for anomaly in anomalies ?? [] { await insights.publish(anomaly) }
         }
     }
 
-    private func noteAgentsSeen(_ seen: [String: Date]) async {
+    /// Records when each agent was last seen: the latest of its sightings, none later than now.
+    private func noteAgentsSeen(_ sightings: some Sequence<(String, Date)>) async {
+        let now = Date()
+        var seen: [String: Date] = [:]
+        for (agent, at) in sightings {
+            let at = min(at, now)
+            if let previous = seen[agent], previous >= at { continue }
+            seen[agent] = at
+        }
         do {
             try await store.noteAgentsSeen(seen)
         } catch {
