@@ -22,6 +22,13 @@ let package = Package(
     dependencies: [
         // The `learning` CLI's command line (help, usage errors, subcommands).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The logging API (the server plugs in its stderr handler; embedders plug in their own).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Starting the server's parts in order, and graceful shutdown on SIGTERM/SIGINT.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The metrics API the transport records requests through, and its Prometheus backend.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries and generated bindings
@@ -86,7 +93,9 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
-                                         "H2Transport", "GRPCStandardServices", "CMemory"],
+                                         "H2Transport", "GRPCStandardServices", "CMemory",
+                                         .product(name: "Logging", package: "swift-log"),
+                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
         .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
