@@ -55,7 +55,8 @@ let package = Package(
 
         // MARK: Transport
         .target(name: "H2Transport",
-                dependencies: ["CNghttp2", "CLearningShims", "CZlib", "GRPCWire", "HTTP1Wire"],
+                dependencies: ["CNghttp2", "CLearningShims", "CZlib", "GRPCWire", "HTTP1Wire",
+                               .product(name: "CoreMetrics", package: "swift-metrics")],
                 swiftSettings: swiftSettings),
 
         /// grpc.health.v1 and server reflection (v1, v1alpha) for any router.
@@ -89,12 +90,14 @@ let package = Package(
                                "LearningProtoC", "CProtobufC", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningREST",
-                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire"],
+                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire",
+                               .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
                                          "H2Transport", "GRPCStandardServices", "CMemory",
                                          .product(name: "Logging", package: "swift-log"),
+                                         .product(name: "Metrics", package: "swift-metrics"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
@@ -123,7 +126,7 @@ let package = Package(
         .testTarget(name: "LearningMLTests", dependencies: ["LearningML", "LearningCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H2TransportTests",
                     dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "HTTP1Wire", "CNghttp2",
-                                   "ProtobufCSupport",
+                                   "ProtobufCSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
                                    "LearningProtoC", "CProtobufC"],
                     exclude: ["python"], swiftSettings: swiftSettings),
         // Fresh databases on the test PostgreSQL server, for every integration test target.

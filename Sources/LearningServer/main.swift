@@ -14,6 +14,7 @@ import LearningService
 import LearningStore
 import CMemory
 import Logging
+import Metrics
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -101,8 +102,12 @@ do {
 } catch {
     fail("cannot load the embedded descriptor set: \(error)", code: 1)
 }
+// One Prometheus registry for /metrics; the transport and anything else using swift-metrics
+// in this process record into it.
+let prometheus = PrometheusExposition()
+MetricsSystem.bootstrap(prometheus.factory)
 router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
-                              otlpTaskTypeAttributes: config.otlp.taskTypeAttributes)
+                              otlpTaskTypeAttributes: config.otlp.taskTypeAttributes, prometheus: prometheus)
 
 let server = H2Server(
     configuration: ServerConfiguration(
@@ -110,18 +115,10 @@ let server = H2Server(
         maxReceiveMessageBytes: config.server.maxReceiveMessageBytes, maxConnections: config.server.maxConnections,
         maxConcurrentStreams: config.server.maxConcurrentStreams, maxHTTP1BodyBytes: config.server.maxReceiveMessageBytes,
         accessLog: config.logLevel == "DEBUG" || config.logLevel == "TRACE" ? .all : .errors,
-        accessLogSink: { line in log.debug("\(line)") }),
+        accessLogSink: { line in log.debug("\(line)") }, metricsFactory: prometheus.factory),
     router: router)
 health.attach(to: server)
-service.setRequestFigures {
-    let metrics = server.metrics
-    let methods = metrics.methods.map { path, figures in
-        ServiceMethodMetrics(method: path, requests: Int64(figures.requests), errors: Int64(figures.errors),
-                             avgLatencyMs: figures.averageLatencyMs, p99LatencyMs: figures.p99LatencyMs)
-    }.sorted { $0.method < $1.method }
-    return RequestFigures(queriesPerSec: metrics.recentRequestsPerSecond, avgLatencyMs: metrics.recentAverageLatencyMs,
-                          windowSeconds: metrics.windowSeconds, methods: methods)
-}
+service.setRequestFigures { RequestFigures(server.metrics) }
 
 // The runtime first, then the listener; on SIGTERM/SIGINT the group stops them in reverse order.
 let (runtimeStarted, runtimeStartedContinuation) = AsyncStream.makeStream(of: Never.self)
