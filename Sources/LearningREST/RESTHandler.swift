@@ -53,9 +53,9 @@ public struct RESTShim: Sendable {
         self.prometheus = prometheus
         self.maxBodyBytes = maxBodyBytes
         self.otlpTaskTypeAttributes = otlpTaskTypeAttributes
-        let cache = HealthBodyCache()
+        let cache = HealthEncodingCache { RESTEncoding.health($0).encoded() }
         healthHandler = .inline { _ in
-            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.body(for: service.health()),
+            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.bytes(for: service.health()),
                          route: "GET /health")
         }
     }
@@ -326,36 +326,5 @@ extension RESTShim {
         if answerInJSON { return Self.json(OTLPJSON.response(result)) }
         return HTTPResponse(status: 200, headers: [Metadata("content-type", "application/x-protobuf")],
                             body: OTLPProtobuf.encodeResponse(result))
-    }
-}
-
-/// The encoded `/health` body, re-encoded only when what it shows changes (the timestamp has
-/// whole seconds, so at most once a second under steady load): `/health` is the hot path.
-final class HealthBodyCache: Sendable {
-    private struct Entry {
-        var report: HealthReport
-        var second: Int64
-        var body: [UInt8]
-    }
-
-    private let entry = Mutex<Entry?>(nil)
-
-    func body(for report: HealthReport) -> [UInt8] {
-        let second = Int64(report.timestamp.timeIntervalSince1970.rounded(.down))
-        if let cached = entry.withLock({ entry -> [UInt8]? in
-            guard let entry, entry.second == second, Self.sameContent(entry.report, report) else { return nil }
-            return entry.body
-        }) {
-            return cached
-        }
-        let body = RESTEncoding.health(report).encoded()
-        entry.withLock { $0 = Entry(report: report, second: second, body: body) }
-        return body
-    }
-
-    /// Equal in every field the body shows (the timestamp is compared by whole second above).
-    private static func sameContent(_ a: HealthReport, _ b: HealthReport) -> Bool {
-        a.status == b.status && a.service == b.service && a.database == b.database
-            && a.agentsRegistered == b.agentsRegistered && a.mlModels == b.mlModels
     }
 }
