@@ -79,7 +79,8 @@ let package = Package(
         /// errors, with no HTTP, storage or ML; the CLI, REST and RPC layers share it.
         .target(name: "LearningAPI", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
         .target(name: "LearningService",
-                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningStore", "CMemory"],
+                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningStore", "CMemory",
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
         .target(name: "OTLPWire",
@@ -147,7 +148,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
-                                   "LearningStore", "LearningTestDatabase"],
+                                   "LearningStore", "LearningTestDatabase", .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"], swiftSettings: swiftSettings),
     ]
 )

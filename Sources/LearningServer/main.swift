@@ -89,7 +89,7 @@ do {
 }
 log.info("database connected (embeddings stored as \(store.embeddingMode.rawValue))")
 
-let service = LearningService(config: config, store: store, logger: { log.info("\($0)") })
+let service = LearningService(config: config, store: store, logger: log)
 
 var router = Router()
 LearningRPC.register(into: &router, handlers: service)

@@ -4,6 +4,7 @@ import LearningCore
 import LearningService
 import LearningStore
 import Synchronization
+import Logging
 import Testing
 
 /// Where the integration tests find their peers.
@@ -50,12 +51,30 @@ enum TestEnvironment {
     }
 }
 
-/// The lines a service logged.
+/// The lines a service logged, through a swift-log handler of its own.
 final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    private let captured = Mutex<[String]>([])
+    func append(_ line: String) { captured.withLock { $0.append(line) } }
+    /// Every line so far.
+    var lines: [String] { captured.withLock { $0 } }
     /// Whether a line starting with `prefix` was logged.
-    func contains(prefix: String) -> Bool { lines.withLock { $0.contains { $0.hasPrefix(prefix) } } }
+    func contains(prefix: String) -> Bool { lines.contains { $0.hasPrefix(prefix) } }
+
+    /// A logger whose every message (any level) lands here.
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(capture: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { capture.append(event.message.description) }
+    }
 }
 
 /// A running service over a fresh database.
@@ -72,7 +91,7 @@ struct ServiceFixture {
         config.database.maxConnections = 6
         configure(&config)
         let store = try await LearningStore.open(config: config)
-        let service = LearningService(config: config, store: store, logger: { line in log?.append(line) })
+        let service = LearningService(config: config, store: store, logger: log?.logger ?? Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         await service.start()
         _ = await service.waitUntilStarted()
         return ServiceFixture(service: service, config: config, databaseURL: url)
