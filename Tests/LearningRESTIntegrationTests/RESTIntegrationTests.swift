@@ -161,6 +161,7 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
             .testPrediction: #"{"agent": "\#(agent)", "task": "\#(taskType)"}"#,
         ]
         let queries: [RouteID: String] = [.recommendations: "?task_type=\(taskType)"]
+        let validator = SchemaValidator(document: APIDocumentation.openAPIDocument())
         for (index, endpoint) in EndpointCatalogue.all.enumerated() {
             let path = endpoint.path.replacingOccurrences(of: "{name}", with: agent)
             // The OTLP export's documented request (an agent span and a model call it skips).
@@ -173,6 +174,9 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
             if let example = endpoint.responseExample {
                 let json = try #require(reply.json, "\(endpoint.path): \(reply.body.prefix(200))")
                 #expect(Shape(json).matches(Shape(example)), "\(endpoint.path): \(Shape(json)) vs \(Shape(example))")
+                // The OpenAPI document's schema (from Protos/) holds for the real answer and its status.
+                let problems = validator.problems(responseOf: endpoint.method, endpoint.path, status: reply.status, body: json)
+                #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path): \(problems)")
             }
         }
         let prometheus = try await curl("GET", "\(base)/metrics", headers: ["Accept: text/plain"])
