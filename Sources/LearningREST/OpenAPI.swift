@@ -60,48 +60,69 @@ public enum APIDocumentation {
         return .object(members)
     }
 
-    /// An object schema of `fields`: fields that are always present are required, no others allowed.
-    static func objectSchema(_ fields: [(name: String, schema: JSONValue, required: Bool)]) -> JSONValue {
+    /// An object schema of `fields`; `closed`: no other keys (a response), or any (a request,
+    /// whose unknown keys are ignored).
+    static func objectSchema(_ fields: [(name: String, schema: JSONValue, required: Bool)], closed: Bool) -> JSONValue {
         var members: [(String, JSONValue)] = [("type", .string("object"))]
         let required = fields.filter(\.required).map { JSONValue.string($0.name) }
         if !required.isEmpty { members.append(("required", .array(required))) }
-        members.append(("additionalProperties", .bool(false)))
+        if closed { members.append(("additionalProperties", .bool(false))) }
         members.append(("properties", .object(fields.map { ($0.name, $0.schema) })))
+        return .object(members)
+    }
+
+    /// `schema` that also accepts `null` (a request's optional field: null means absent).
+    static func nullable(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var members) = schema, schema["nullable"] == nil else { return schema }
+        if schema["$ref"] != nil { return .object([("nullable", .bool(true)), ("allOf", .array([schema]))]) }
+        members.append(("nullable", .bool(true)))
         return .object(members)
     }
 
     /// Which fields a message's schema lists as required.
     enum RequiredFields {
-        /// A response body: every field without presence (the service always writes those).
+        /// A response body: every field without presence (the service always writes those),
+        /// and no other keys.
         case always
-        /// A request body: the fields its decoder requires (proto3 says nothing about that).
+        /// A request body: the fields its decoder requires (proto3 says nothing about that);
+        /// the others may be null (absent), and unknown keys are ignored.
         case listed([String])
-        /// A component schema, used by requests and responses alike: none.
+        /// A component schema, used by requests and responses alike: none required, nulls and
+        /// other keys allowed.
         case none
     }
 
     /// A message's schema, with an endpoint's exceptions applied.
     static func schema(of message: ProtoMessageSchema, omitting: [String] = [], inlining: String? = nil,
-                       overriding: [String: JSONValue] = [:], required: RequiredFields,
+                       overriding: [String: JSONValue] = [:], required requirement: RequiredFields,
                        service: ProtoServiceSchema) -> JSONValue {
         func isRequired(_ field: ProtoField) -> Bool {
-            switch required {
+            switch requirement {
             case .always: !field.hasPresence
             case .listed(let names): names.contains(field.name)
             case .none: false
             }
         }
         var fields: [(name: String, schema: JSONValue, required: Bool)] = []
-        for field in message.fields where !omitting.contains(field.name) {
-            if field.name == inlining, case .message(let name) = field.type, let inner = service.messages[name] {
-                fields += inner.fields.map { ($0.name, schema(of: $0), isRequired($0)) }
-            } else if let schema = overriding[field.name] {
-                fields.append((field.name, schema, isRequired(field)))
+        func add(_ field: ProtoField, _ fieldSchema: JSONValue) {
+            let required = isRequired(field)
+            if case .always = requirement {
+                fields.append((field.name, fieldSchema, required))
             } else {
-                fields.append((field.name, schema(of: field), isRequired(field)))
+                fields.append((field.name, required ? fieldSchema : nullable(fieldSchema), required))
             }
         }
-        return objectSchema(fields)
+        for field in message.fields where !omitting.contains(field.name) {
+            if field.name == inlining, case .message(let name) = field.type, let inner = service.messages[name] {
+                for innerField in inner.fields { add(innerField, schema(of: innerField)) }
+            } else if let schema = overriding[field.name] {
+                add(field, schema)
+            } else {
+                add(field, schema(of: field))
+            }
+        }
+        if case .always = requirement { return objectSchema(fields, closed: true) }
+        return objectSchema(fields, closed: false)
     }
 
     /// The schema of an endpoint's request or response body; `nil` when it has none. Endpoints

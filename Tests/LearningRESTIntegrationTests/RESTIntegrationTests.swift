@@ -367,3 +367,22 @@ func requestMetricsCountClientErrorsUnderRouteTemplates() async throws {
     }
 }
 }
+
+extension IntegrationSuite {
+/// HEAD answers like GET without the body, over HTTP/1.1 and HTTP/2 (load balancers and uptime
+/// checkers send it); a route with no GET still says which methods it allows.
+@Test(.timeLimit(.minutes(2)))
+func headAnswersLikeGetWithoutABody() async throws {
+    try await ServerFixture.with { fixture in
+        for http2 in [false, true] {
+            let health = try await curl("HEAD", "\(fixture.base)/health", http2: http2)
+            #expect(health.status == 200 && health.body.isEmpty, "\(health)")
+            #expect(health.headers["content-type"] == "application/json")
+            #expect((Int(health.headers["content-length"] ?? "") ?? 0) > 0, "the GET body's length: \(health.headers)")
+            #expect(try await curl("HEAD", "\(fixture.base)/agents/list", http2: http2).status == 200)
+        }
+        let wrong = try await curl("DELETE", "\(fixture.base)/health")
+        #expect(wrong.status == 405 && wrong.headers["allow"] == "GET, HEAD", "\(wrong.headers)")
+    }
+}
+}
