@@ -82,8 +82,8 @@ public enum RESTDecoding {
         ("type", .string("object")),
         ("required", .array([.string("agent"), .string("task")])),
         ("properties", .object([
-            ("agent", .object([("type", .string("string")), ("maxLength", .int(1_024))])),
-            ("task", .object([("type", .string("string")), ("maxLength", .int(1_024))])),
+            ("agent", .object([("type", .string("string")), ("pattern", .string(Validation.agentNamePattern))])),
+            ("task", .object([("type", .string("string")), ("pattern", .string(Validation.taskTypePattern))])),
         ])),
     ])
 

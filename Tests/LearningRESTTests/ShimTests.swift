@@ -118,11 +118,15 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
             let problems = validator.problems(requestOf: endpoint.method, endpoint.path, body: try JSONValue.parse(body))
             #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) request: \(problems)")
         }
-        // The examples the docs show conform to the document too.
+        // The examples the docs (docs/API.md, /api/docs) show conform to the document too.
         if let example = endpoint.responseExample {
             let problems = validator.problems(responseOf: endpoint.method, endpoint.path,
                                               status: endpoint.successStatuses[0], body: example)
             #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) example: \(problems)")
+        }
+        if let example = endpoint.requestExample {
+            let problems = validator.problems(requestOf: endpoint.method, endpoint.path, body: example)
+            #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) request example: \(problems)")
         }
     }
 }
@@ -352,4 +356,22 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     _ = try await service.registerAgent(RegisterAgentRequest(name: "architect"))
     let second = await send(shim, "GET", "/health")
     #expect(second.json?["agents_registered"] == .number("2"))
+}
+
+/// The validator the shape tests rely on finds what is wrong (so their passing means something).
+@Test func theSchemaValidatorCatchesWrongTypesMissingAndExtraKeys() throws {
+    let validator = SchemaValidator(document: APIDocumentation.openAPIDocument())
+    let good = try JSONValue.parse(#"{"id": 7, "duplicate": false}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: good).isEmpty)
+    let fractional = try JSONValue.parse(#"{"id": 7.5, "duplicate": false}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: fractional) == ["$.id: 7.5 is not an integer"])
+    let missing = try JSONValue.parse(#"{"id": 7}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: missing) == [#"$: required "duplicate" is missing"#])
+    let extra = try JSONValue.parse(#"{"id": 7, "duplicate": false, "rows": 1}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: extra) == [#"$: "rows" is not in the schema"#])
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 204, body: good) == ["status 204 is not documented"])
+    let nullName = try JSONValue.parse(#"{"agent_name": null, "success": true}"#)
+    #expect(validator.problems(requestOf: "POST", "/executions", body: nullName) == ["$.agent_name: null where the schema is not nullable"])
+    let badTime = try JSONValue.parse(#"{"agent_name": "a", "success": true, "timestamp": "yesterday"}"#)
+    #expect(validator.problems(requestOf: "POST", "/executions", body: badTime) == [#"$.timestamp: "yesterday" is not an RFC 3339 date-time"#])
 }
