@@ -24,11 +24,13 @@ psql "$URL" -qX -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DB" >/dev/null
 PORT=$(scripts/pg-cluster.sh free-port "${CONTRACT_PORT:-$((20000 + RANDOM % 12000))}")
 KEY="contract-$RANDOM-0123456789abcdef"
 LOG=$(mktemp /tmp/contract-server.XXXXXX.log)
+WORK=$(mktemp -d /tmp/contract-run.XXXXXX)  # schemathesis keeps its example database in its working folder
+SCHEMATHESIS=$(pwd)/.venv/bin/schemathesis
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   psql "$URL" -qX -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
-  rm -f "$LOG"
+  rm -rf "$LOG" "$WORK"
 }
 trap cleanup EXIT
 
@@ -40,9 +42,10 @@ for _ in $(seq 120); do
   kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server exited:" >&2; cat "$LOG" >&2; exit 1; }
   sleep 0.5
 done
-echo "learning-server on 127.0.0.1:$PORT, database $DB; schemathesis $(.venv/bin/schemathesis --version | awk '{print $NF}')"
+echo "learning-server on 127.0.0.1:$PORT, database $DB; schemathesis $("$SCHEMATHESIS" --version | awk '{print $NF}')"
 # Writes need the key; every operation is exercised, the stateful phase follows the document's links.
-.venv/bin/schemathesis run "http://127.0.0.1:$PORT/api/openapi.json" \
+cd "$WORK"
+"$SCHEMATHESIS" run "http://127.0.0.1:$PORT/api/openapi.json" \
   --checks response_schema_conformance,status_code_conformance,content_type_conformance,not_a_server_error \
   --max-examples "${CONTRACT_EXAMPLES:-20}" --seed "${CONTRACT_SEED:-260745869680697981674559822508631532052}" \
   --header "Authorization: Bearer $KEY" --no-color
