@@ -485,7 +485,19 @@ struct UndecodableRequest: Error {
 
 enum ProtoDecode {
     /// Decodes bytes with a generated `__unpack`, or throws INVALID_ARGUMENT-worthy `UndecodableRequest`.
-    static func unpack<Message>(_ bytes: [UInt8], _ unpack: ProtobufCUnpackFunction<Message>, _ name: String) throws -> UnpackedMessage<Message> {
+    /// `field` names the message in errors (`message[3]` of a stream), when it is not the request.
+    static func unpack<Message>(_ bytes: [UInt8], _ unpack: ProtobufCUnpackFunction<Message>, _ name: String,
+                                field: @autoclosure () -> String = "") throws -> UnpackedMessage<Message> {
+        // Strings and counts checked on the wire first: protobuf-c would cut a string at a NUL
+        // byte, and allocate every element of a huge repeated field before anyone counted them.
+        do {
+            try ProtoServiceSchema.learningSystem.checkWire(bytes, message: name)
+        } catch {
+            let prefix = field()
+            let path = prefix.isEmpty ? error.path : error.path.isEmpty ? prefix : "\(prefix).\(error.path)"
+            throw UndecodableRequest(detail: path.isEmpty ? "the request is not a valid \(name) message: \(error.reason)"
+                                                          : "\(path) \(error.reason)")
+        }
         guard let message = unpackMessage(bytes, unpack) else {
             throw UndecodableRequest(detail: "the request is not a valid \(name) message")
         }
@@ -535,7 +547,7 @@ enum ProtoDecode {
     }
 
     static func executionBytes(_ bytes: [UInt8], field: @autoclosure () -> String) throws -> ExecutionInput {
-        let message = try unpack(bytes, learning__v1__execution__unpack, "learning.v1.Execution")
+        let message = try unpack(bytes, learning__v1__execution__unpack, "learning.v1.Execution", field: field())
         return try execution(message.message, field: field())
     }
 

@@ -146,6 +146,49 @@ expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.LogExecution(pb.LogEx
             "LogExecution with an invalid timestamp")
 expect_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: stub.LogExecution(pb.LogExecutionRequest(), metadata=auth),
             "LogExecution without an execution")
+# Strings with a NUL inside (protobuf-c would cut them at the NUL: "nulkey\0first" and
+# "nulkey\0second" stored once, as "nulkey") and bytes that are not UTF-8 are refused on the wire,
+# with the field's path, as REST refuses them; nothing is stored.
+for field, bad in {"execution.event_id": execution("coder", "t", 1.0, event_id="nulkey\0first"),
+                   "execution.agent_name": execution("a\0b", "t", 1.0),
+                   "execution.error_message": execution("coder", "t", 1.0, success=False, error="boom\0tail")}.items():
+    try:
+        stub.LogExecution(pb.LogExecutionRequest(execution=bad), metadata=auth)
+        check(False, f"LogExecution with a NUL in {field} should fail")
+    except grpc.RpcError as error:
+        check(error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details() == f"{field} must not contain NUL characters",
+              f"LogExecution with a NUL in {field}: {error.details()!r}")
+nul_batch = pb.LogExecutionsRequest(executions=[execution("coder", "t", 1.0, event_id=f"nulbatch\0{i}") for i in range(5)])
+try:
+    stub.LogExecutions(nul_batch, metadata=auth)
+    check(False, "LogExecutions with NUL event ids should fail")
+except grpc.RpcError as error:
+    check(error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details().startswith("executions[0].event_id"),
+          f"LogExecutions with NUL event ids: {error.details()!r}")
+def varint(n):
+    out = b""
+    while n >= 0x80:
+        out += bytes([n & 0x7F | 0x80])
+        n >>= 7
+    return out + bytes([n])
+# An Execution whose (second, winning) task_type field holds an overlong encoding of NUL.
+not_utf8 = execution("coder", "t", 1.0).SerializeToString() + b"\x1a\x02\xc0\x80"
+raw_log = channel.unary_unary("/learning.v1.LearningSystem/LogExecution", request_serializer=lambda b: b,
+                              response_deserializer=lambda b: b)
+try:
+    raw_log(b"\x0a" + varint(len(not_utf8)) + not_utf8, metadata=auth)
+    check(False, "LogExecution with a task_type that is not UTF-8 should fail")
+except grpc.RpcError as error:
+    check(error.code() == grpc.StatusCode.INVALID_ARGUMENT and error.details() == "execution.task_type is not valid UTF-8",
+          f"LogExecution with a task_type that is not UTF-8: {error.details()!r}")
+async def nul_rows():
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM agents.execution_log WHERE agent_name = 'a' "
+                                   "OR error_message LIKE 'boom%' OR event_id LIKE 'nul%'")
+    finally:
+        await conn.close()
+check(asyncio.run(nul_rows()) == 0, "no row of the refused NUL strings was stored (truncated or not)")
 
 start = time.time() - 4 * 86400
 history = []
