@@ -9,6 +9,7 @@ import LearningCore
 import LearningREST
 import LearningRPC
 import LearningService
+import LearningRepository
 import LearningStore
 import CMemory
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 public import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Synchronization
 
 // Start-up and shutdown of the service's learning runtime. Its background work is done by the

@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 
 /// What one training produced (from this run's training, or restored from `agents.ml_models`).
 struct TrainingInfo: Sendable, Codable {

@@ -7,20 +7,7 @@ import Dispatch
 import Foundation
 import LearningCore
 import Synchronization
-
-/// The acknowledgement of one stored execution.
-public struct IngestAck: Sendable, Equatable {
-    /// `execution_log.id` of the stored row (for a duplicate event id: the row stored before).
-    public var id: Int64
-    /// True when the record's event id was stored before and nothing new was written.
-    public var duplicate: Bool
-
-    /// Creates an acknowledgement.
-    public init(id: Int64, duplicate: Bool) {
-        self.id = id
-        self.duplicate = duplicate
-    }
-}
+import LearningRepository
 
 /// Settings of the group-commit writer.
 public struct IngestSettings: Sendable, Equatable {

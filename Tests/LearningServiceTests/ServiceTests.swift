@@ -4,6 +4,7 @@ import LearningService
 import LearningStore
 import Synchronization
 import Testing
+import LearningRepository
 
 /// The handlers over a real PostgreSQL (no transport): registry, ingest, analytics, learning.
 @Suite("Service core on PostgreSQL", .serialized)
@@ -63,9 +64,9 @@ struct ServiceTests {
         let now = Date().addingTimeInterval(10)
         let memory = try await service.rollUpPerformance(at: now)
         #expect(memory == (rows: 3, fromMemory: true))
-        let fromMemory = try await service.store.latestPerformance()
+        let fromMemory = try await fixture.store.latestPerformance()
         #expect(try await service.store.rollUpPerformance(window: 86_400, at: now.addingTimeInterval(1)) == 3)
-        let fromSQL = try await service.store.latestPerformance()
+        let fromSQL = try await fixture.store.latestPerformance()
         #expect(fromSQL.map(\.lastUpdated) != fromMemory.map(\.lastUpdated), "the second snapshot is the newest")
         func figures(_ s: [PerformanceSnapshot]) -> [String] {
             func f(_ v: Double?) -> String { v.map { String(format: "%.9f", $0) } ?? "null" }

@@ -61,6 +61,8 @@ final class LogCapture: Sendable {
 /// A running service over a fresh database.
 struct ServiceFixture {
     let service: LearningService
+    /// The service's repository, as the PostgreSQL store it is (for what only the store answers).
+    let store: LearningStore
     let config: LearningConfig
     let databaseURL: String
 
@@ -75,7 +77,7 @@ struct ServiceFixture {
         let service = LearningService(config: config, store: store, logger: { line in log?.append(line) })
         await service.start()
         _ = await service.waitUntilStarted()
-        return ServiceFixture(service: service, config: config, databaseURL: url)
+        return ServiceFixture(service: service, store: store, config: config, databaseURL: url)
     }
 
     func stop() async {

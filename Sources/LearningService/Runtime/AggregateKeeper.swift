@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 
 /// Keeps the persisted aggregates (`agents.execution_aggregates`) and the figures built from
@@ -18,12 +18,12 @@ final class AggregateKeeper: Sendable {
     static let checkpointSpacing = 4.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any AggregateRepository & ExecutionRepository
     private let logger: @Sendable (String) -> Void
     /// When the aggregates were last checkpointed, and how long until the next one may start.
     private let lastCheckpoint = Mutex((at: Date(), wait: AggregateKeeper.checkpointInterval))
 
-    init(state: any RuntimeStateHolder, store: LearningStore, logger: @escaping @Sendable (String) -> Void) {
+    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository, logger: @escaping @Sendable (String) -> Void) {
         self.state = state
         self.store = store
         self.logger = logger

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 
 /// Keeps the stored collaboration sums (`agents.collaboration_days`, `collaboration_aggregates`)
 /// in step with the table and hands the runtime the sums of the days its sample does not hold
@@ -21,10 +21,10 @@ final class CollaborationKeeper: Sendable {
     static let interval = 30.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any CollaborationRepository
     private let logger: @Sendable (String) -> Void
 
-    init(state: any RuntimeStateHolder, store: LearningStore, logger: @escaping @Sendable (String) -> Void) {
+    init(state: any RuntimeStateHolder, store: any CollaborationRepository, logger: @escaping @Sendable (String) -> Void) {
         self.state = state
         self.store = store
         self.logger = logger

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 
 /// The small periodic jobs that keep what reads see current, each on its own timer: the process
@@ -9,14 +9,14 @@ import Synchronization
 /// files (3 s).
 final class Housekeeping: Sendable {
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any AgentRegistry
     private let config: LearningConfig
     private let logger: @Sendable (String) -> Void
     private let process: ProcessMetrics
     /// The folder of agent definition files, once `loadDefinitions` read it.
     private let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
+    init(state: any RuntimeStateHolder, store: any AgentRegistry, config: LearningConfig, process: ProcessMetrics,
          logger: @escaping @Sendable (String) -> Void) {
         self.state = state
         self.store = store

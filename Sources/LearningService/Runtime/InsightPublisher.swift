@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Synchronization
 
 /// Stores insights in `agents.insights` and pushes them to live subscribers (`broadcaster`):
@@ -10,7 +10,7 @@ import Synchronization
 final class InsightPublisher: Sendable {
     /// The live insight streams (`WatchInsights`).
     let broadcaster = InsightBroadcaster()
-    private let store: LearningStore
+    private let store: any InsightRepository
     private let config: LearningConfig
     private let logger: @Sendable (String) -> Void
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
@@ -18,7 +18,7 @@ final class InsightPublisher: Sendable {
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
     private let anomalyGroups = Mutex(AnomalyGroups())
 
-    init(store: LearningStore, config: LearningConfig, logger: @escaping @Sendable (String) -> Void) {
+    init(store: any InsightRepository, config: LearningConfig, logger: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.config = config
         self.logger = logger

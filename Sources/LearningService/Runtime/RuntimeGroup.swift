@@ -1,5 +1,5 @@
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 
 // The learning runtime's background work, one job per type (see docs/SERVICE.md, "The learning
@@ -69,7 +69,7 @@ struct RuntimeComponents: Sendable {
     let learner: FeedLearner
     let collaboration: CollaborationKeeper
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
+    init(state: any RuntimeStateHolder, store: any LearningRepository, config: LearningConfig, process: ProcessMetrics,
          insights: InsightPublisher, logger: @escaping @Sendable (String) -> Void) {
         self.insights = insights
         aggregates = AggregateKeeper(state: state, store: store, logger: logger)

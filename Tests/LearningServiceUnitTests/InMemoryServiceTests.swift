@@ -1,0 +1,315 @@
+import Foundation
+import LearningAPI
+import LearningCore
+import LearningInMemoryRepository
+import LearningRepository
+import LearningService
+import Synchronization
+import Testing
+
+// The service's handlers, runtime (change feed, aggregates, retention, models) and analytics over
+// `InMemoryRepository`: no PostgreSQL, no transport. The same behaviour over PostgreSQL is covered
+// by LearningServiceTests.
+
+/// A started service over an in-memory repository.
+struct MemoryFixture {
+    let service: LearningService
+    let repository: InMemoryRepository
+    let log: Log
+
+    /// The lines a service logged.
+    final class Log: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        func contains(prefix: String) -> Bool { lines.withLock { $0.contains { $0.hasPrefix(prefix) } } }
+    }
+
+    /// Starts a service over `repository` (a new one by default) and waits for its start-up.
+    static func start(repository: InMemoryRepository? = nil, historyCapacity: Int = 500_000,
+                      _ configure: (inout LearningConfig) -> Void = { _ in }) async throws -> MemoryFixture {
+        var config = LearningConfig()
+        configure(&config)
+        let repository = repository ?? InMemoryRepository(retentionDays: config.performance.metricsRetentionDays)
+        let log = Log()
+        let service = LearningService(config: config, store: repository, historyCapacity: historyCapacity,
+                                      logger: { log.append($0) })
+        await service.start()
+        #expect(await service.waitUntilStarted(timeout: 30), "the start-up completes")
+        return MemoryFixture(service: service, repository: repository, log: log)
+    }
+
+    func stop() async { await service.shutdown() }
+}
+
+/// Waits until `condition` holds (polling every 20 ms); records an issue after `timeout` seconds.
+func eventually(_ what: String, timeout: Double = 20, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting for \(what)")
+}
+
+/// Expects a `ServiceError` of the given code from `body`.
+func expectServiceError<T>(_ code: String, _ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async {
+    do {
+        _ = try await body()
+        Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+    } catch let error as ServiceError {
+        #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+func uuid() -> String { UUID().uuidString.lowercased() }
+
+func execution(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil, at: Date? = nil,
+               event: String? = nil, error: String? = nil, memory: Double = 100) -> ExecutionInput {
+    ExecutionInput(agentName: agent, taskID: taskID ?? uuid(), taskType: task, executionTime: time, success: success,
+                   errorMessage: error, resourceUsage: ResourceUsage(cpu: 20, memoryMB: memory, tokens: 1000),
+                   timestamp: at, eventID: event)
+}
+
+/// A row as another program would insert it.
+func record(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil, at: Date = Date()) -> ExecutionRecord {
+    ExecutionRecord(agentName: agent, taskID: taskID ?? uuid(), taskType: task, executionTime: time, success: success,
+                    resourceUsage: ResourceUsage(cpu: 10, memoryMB: 50), timestamp: at)
+}
+
+@Suite("Service over the in-memory repository")
+struct InMemoryServiceTests {
+    @Test func loggedExecutionsAreDeduplicatedCountedAtOnceAndOnceOnlyAfterTheFeedAndARestart() async throws {
+        let fixture = try await MemoryFixture.start()
+        let service = fixture.service
+        let one = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
+        #expect(!one.duplicate && one.id > 0)
+        let retry = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
+        #expect(retry.duplicate && retry.id == one.id)
+        let batch = try await service.logExecutions([
+            execution("coder-01", "code_review", 4.0, true),
+            execution("coder-01", "testing", 6.0, false, error: "timeout after 30s"),
+            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
+            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
+        ])
+        #expect(batch.accepted == 3 && batch.duplicates == 1)
+        #expect(batch.results[3].id == batch.results[2].id)
+        #expect(fixture.repository.storedExecutions.count == 4, "the retried event ids are stored once")
+
+        // Read-your-writes: counted before the change feed reports the rows.
+        let analytics = try await service.performanceAnalytics(windowHours: 1)
+        #expect(analytics.totalExecutions == 4)
+        #expect(analytics.successRate == 0.75)
+        #expect(analytics.avgExecutionTime == 13.0 / 4)
+        let coder = try await service.agentPerformance(name: "coder-01")
+        #expect(coder.executions == 3)
+        #expect(coder.taskTypes.first { $0.taskType == "code_review" }?.avgExecutionTime == 3)
+        #expect(try await service.listAgents(status: "").agents.map(\.source) == ["discovered", "discovered"])
+
+        // The feed confirms them (their ids only: the records were applied at once): still once.
+        try await eventually("metrics to count the four executions") { service.metrics().executionsIngested == 4 }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4)
+        await fixture.stop()
+
+        // A restart over the same storage: the stored aggregates (checkpointed with the feed's
+        // position) and the rows past that position make the same figures, each row once.
+        let again = try await MemoryFixture.start(repository: fixture.repository.reopened())
+        defer { Task { await again.stop() } }
+        let reloaded = try await again.service.performanceAnalytics(windowHours: 0)
+        #expect(reloaded.totalExecutions == 4)
+        #expect(reloaded.successRate == 0.75)
+        #expect(try await again.service.agentPerformance(name: "coder-01").executions == 3)
+        #expect(!again.log.contains(prefix: "aggregates: building them"), "the stored aggregates describe the rows")
+    }
+
+    @Test func rowsWrittenOutsideTheServiceArriveThroughTheFeedAndATruncateResets() async throws {
+        let fixture = try await MemoryFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let acks = fixture.repository.insertOutside([
+            record("outsider", "import", 1, true), record("outsider", "import", 2, false), record("outsider", "export", 3, true),
+        ])
+        #expect(acks.map(\.duplicate) == [false, false, false])
+        try await eventually("the three outside rows in the figures") {
+            try await service.performanceAnalytics(windowHours: 0).totalExecutions == 3
+        }
+        let status = try await service.agentStatus(name: "outsider")
+        #expect(status.executionsTotal == 3)
+        #expect(status.agent.source == "discovered", "the feed registers the agents it sees")
+        #expect(try await service.agentPerformance(name: "outsider").taskTypes.map(\.taskType).sorted() == ["export", "import"])
+
+        fixture.repository.truncateExecutions()
+        try await eventually("the reset") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 0 }
+        _ = try await service.logExecutions([execution("a2", "t", 2, false), execution("a2", "t", 4, false)])
+        try await eventually("the two new executions") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 2 }
+        let analytics = try await service.performanceAnalytics(windowHours: 0)
+        #expect(analytics.agents.map(\.agentName) == ["a2"])
+        #expect(analytics.successRate == 0)
+        #expect(analytics.avgExecutionTime == 3)
+    }
+
+    @Test func retrainingLearnsFromIngestPredictsRecommendsAndStoresTheModel() async throws {
+        let fixture = try await MemoryFixture.start()
+        let service = fixture.service
+        _ = try await service.registerAgent(RegisterAgentRequest(name: "fast-agent"))
+        await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "t")) }
+        var inputs: [ExecutionInput] = []
+        let start = Date().addingTimeInterval(-5 * 86_400)
+        for i in 0..<400 {
+            let at = start.addingTimeInterval(Double(i) * 1000)
+            let task = uuid()
+            inputs.append(execution("fast-agent", "code_review", 1.0 + Double(i % 5) * 0.1, i % 10 != 0, taskID: task, at: at))
+            inputs.append(execution("slow-agent", "code_review", 10.0 + Double(i % 5), i % 3 != 0, taskID: task,
+                                    at: at.addingTimeInterval(30), memory: 2000))
+        }
+        _ = try await service.logExecutions(inputs)
+        let result = try await service.retrain()
+        #expect(result.trainedOnExecutions == 800)
+        #expect(result.mlModels.first { $0.name == "performance_prediction" }?.state == .active)
+
+        let fast = try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review"))
+        let slow = try await service.predict(PredictionRequest(agentName: "slow-agent", taskType: "code_review"))
+        #expect(fast.executionTime < slow.executionTime)
+        #expect(fast.successRate > slow.successRate)
+        #expect(fast.basis == "pair" && fast.basedOnExecutions == 400)
+        await expectServiceError("not_found") { try await service.predict(PredictionRequest(agentName: "nobody", taskType: "code_review")) }
+        let ranked = try await service.recommendations(RecommendationsRequest(taskType: "code_review"))
+        #expect(ranked.recommendations.map(\.agentName) == ["fast-agent", "slow-agent"])
+        #expect(try await service.coordinationPatterns(limit: 0).multiAgentTasks == 400)
+
+        // What the training stored: the model, the embeddings, the `model` insight.
+        let version = try #require(result.mlModels.first { $0.name == "performance_prediction" }?.version)
+        try await eventually("the model saved") { fixture.repository.savedModels.contains { $0.version == version } }
+        try await eventually("both embeddings saved") { Set(fixture.repository.embeddings.keys) == ["fast-agent", "slow-agent"] }
+        #expect(try await service.insights(InsightsQuery(kind: "model")).contains { $0.title.contains("on demand") })
+        await fixture.stop()
+
+        // The next start over the same storage loads the saved model before it serves.
+        let again = try await MemoryFixture.start(repository: fixture.repository.reopened())
+        defer { Task { await again.stop() } }
+        #expect(again.log.contains(prefix: "loaded model \(version) "))
+        #expect(again.service.health().mlModels.allSatisfy { $0.state == .active })
+        #expect(try await again.service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review")).basedOnExecutions == 400)
+    }
+
+    @Test func retentionDropsTheDaysBeforeTheWindowFromStorageAndTheFigures() async throws {
+        let repository = InMemoryRepository(retentionDays: 2)
+        let now = Date()
+        // Rows of a bulk load before the service starts: 5 and 4 days old, and of today.
+        let old = (0..<6).map { record("archivist", "scan", 1, true, at: now.addingTimeInterval(-Double(4 + $0 % 2) * 86_400)) }
+        let recent = (0..<4).map { record("archivist", "scan", 3, $0 % 2 == 0, at: now.addingTimeInterval(-Double($0) * 60)) }
+        repository.insertOutside(old + recent)
+        _ = try await repository.submitMetrics(agentName: "archivist", taskType: nil, sample: MetricsSample(responseTime: 1),
+                                               at: now.addingTimeInterval(-5 * 86_400))
+        let fixture = try await MemoryFixture.start(repository: repository) { $0.performance.metricsRetentionDays = 2 }
+        defer { Task { await fixture.stop() } }
+        // The retention job runs once the start-up is complete: the old days leave the table, the
+        // stored aggregates and the figures together.
+        try await eventually("the old days gone from the figures") {
+            try await fixture.service.performanceAnalytics(windowHours: 0).totalExecutions == 4
+        }
+        #expect(repository.storedExecutions.count == 4)
+        #expect(repository.storedExecutions.allSatisfy { $0.timestamp > now.addingTimeInterval(-86_400) })
+        #expect(!repository.performanceRows.contains { $0.source == "submitted" }, "the old metrics row is deleted too")
+        let collected = Mutex<[AggregateCell]>([])
+        try await repository.loadAggregates(page: 100) { page in collected.withLock { $0 += page } }
+        let cells = collected.withLock { $0 }
+        #expect(cells.reduce(0) { $0 + $1.executions } == 4)
+        #expect(fixture.log.contains(prefix: "retention: 6 executions before day"))
+        let analytics = try await fixture.service.performanceAnalytics(windowHours: 0)
+        #expect(analytics.successRate == 0.5)
+    }
+
+    @Test func theRegistryAnswersForAgentsAndHealthForTheDatabase() async throws {
+        let fixture = try await MemoryFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let first = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans", tools: ["Read"], model: "opus"))
+        #expect(first.created && first.agent.source == "api" && first.agent.status == "unknown")
+        let second = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans more", tools: ["Read", "Write"]))
+        #expect(!second.created)
+        #expect(second.agent.registeredAt == first.agent.registeredAt)
+        #expect(try await service.listAgents(status: "").agents.map(\.tools) == [["Read", "Write"]])
+        #expect(try await service.agentStatus(name: "director").reason.contains("never seen"))
+        #expect(try await service.heartbeat(HeartbeatRequest(agentName: "director")).status == "healthy")
+        #expect(try await service.listAgents(status: "healthy").total == 1)
+        #expect(try await service.listAgents(status: "unknown").total == 0)
+        await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }
+        await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
+        let metrics = try await service.submitMetrics(SubmitMetricsRequest(agentName: "director", taskType: "plan",
+                                                                           metrics: MetricsSampleInput(responseTime: 1.5, successRate: 0.9)))
+        #expect(fixture.repository.performanceRows.map(\.id) == [metrics.id])
+        #expect(fixture.repository.performanceRows.first?.source == "submitted")
+        try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
+        try await eventually("healthy") { service.health().status == "healthy" }
+
+        // The repository's state is health's: a lost database is `unhealthy`, and calls that
+        // need it are `unavailable` (retry later) rather than failures.
+        fixture.repository.setConnected(false)
+        #expect(service.health().status == "unhealthy" && service.health().database == "disconnected")
+        #expect(service.status().learningSystem == "degraded")
+        await expectServiceError("unavailable") { try await service.registerAgent(RegisterAgentRequest(name: "late")) }
+        await expectServiceError("unavailable") { try await service.logExecutions([execution("late", "t", 1, true)]) }
+        fixture.repository.setConnected(true)
+        #expect(service.health().status == "healthy")
+    }
+
+    @Test func coordinationCountsTheStoredCollaborationSumsOfDaysTheSampleNoLongerHolds() async throws {
+        // A sample of 100 executions: the older days' multi-agent tasks come from the
+        // repository's collaboration sums, summed per day by the collaboration keeper.
+        let repository = InMemoryRepository()
+        let start = Calendar.current.startOfDay(for: Date()).addingTimeInterval(-5 * 86_400 + 3_600)
+        var rows: [ExecutionRecord] = []
+        for i in 0..<200 {
+            let at = start.addingTimeInterval(Double(i) * 1_800)
+            let task = uuid()
+            rows.append(record("lead", "review", 2, i % 4 != 0, taskID: task, at: at))
+            rows.append(record("helper", "review", 4, true, taskID: task, at: at.addingTimeInterval(60)))
+        }
+        repository.insertOutside(rows)
+        let fixture = try await MemoryFixture.start(repository: repository, historyCapacity: 100)
+        defer { Task { await fixture.stop() } }
+        try await eventually("every multi-agent task counted") {
+            try await fixture.service.coordinationPatterns(limit: 0).multiAgentTasks == 200
+        }
+        let stored = try await repository.collaborationSums(before: .max)
+        #expect(stored.multiAgentTasks > 0, "the older days come from the stored sums")
+        #expect(try await repository.collaborationDays().count >= 3)
+        #expect(stored.pairs[CollaborationSums.PairNames("lead", "helper")]?.tasks == stored.multiAgentTasks)
+        let coordination = try await fixture.service.coordinationPatterns(limit: 0)
+        #expect(coordination.coordinationScore == 1, "a task's outcome is its latest execution's: the helper's")
+    }
+
+    @Test func theRollUpFromMemoryHasTheFiguresOfTheRepositorysRollUp() async throws {
+        let fixture = try await MemoryFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        let shared = uuid()
+        _ = try await service.logExecutions([
+            execution("planner", "plan", 1, true, taskID: shared, memory: 100),
+            execution("coder", "plan", 3, false, taskID: shared, memory: 300),
+            execution("planner", "plan", 2.5, false, memory: 250),
+            execution("coder", "code", 4, true),
+            execution("veteran", "plan", 1, true, at: Date().addingTimeInterval(-3 * 86_400)),
+        ])
+        let now = Date().addingTimeInterval(10)
+        #expect(try await service.rollUpPerformance(at: now) == (rows: 3, fromMemory: true))
+        let fromMemory = fixture.repository.latestPerformance()
+        #expect(try await fixture.repository.rollUpPerformance(window: 86_400, at: now.addingTimeInterval(1)) == 3)
+        let fromRows = fixture.repository.latestPerformance()
+        #expect(fromRows.map(\.lastUpdated) != fromMemory.map(\.lastUpdated), "the second snapshot is the newest")
+        func figures(_ s: [PerformanceSnapshot]) -> [String] {
+            func f(_ v: Double?) -> String { v.map { String(format: "%.9f", $0) } ?? "null" }
+            return s.map { "\($0.agentName)/\($0.taskType ?? "-"): \(f($0.avgExecutionTime)) \(f($0.successRate)) \(f($0.resourceCPU)) "
+                + "\(f($0.resourceMemory)) \(f($0.coordinationScore)) \($0.executions ?? -1) \($0.source ?? "")" }
+        }
+        #expect(figures(fromMemory) == figures(fromRows))
+        #expect(figures(fromMemory) == [
+            "coder/code: 4.000000000 1.000000000 20.000000000 100.000000000 null 1 rollup",
+            "coder/plan: 3.000000000 0.000000000 20.000000000 300.000000000 0.000000000 1 rollup",
+            "planner/plan: 1.750000000 0.500000000 20.000000000 175.000000000 1.000000000 2 rollup",
+        ])
+    }
+}
