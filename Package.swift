@@ -144,14 +144,19 @@ let package = Package(
                                    "LearningRepository", "LearningCore",
                                    "H2Transport", "LearningTestSupport", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
+        // Test bodies of the service that hold whatever the repository, run by both targets below.
+        .target(name: "LearningServiceScenarios",
+                dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository"],
+                path: "Tests/LearningServiceScenarios", swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
-                                   "LearningStore", "LearningRepository", "LearningServer", "LearningTestDatabase"],
+                                   "LearningStore", "LearningRepository", "LearningServer", "LearningTestDatabase",
+                                   "LearningServiceScenarios"],
                     exclude: ["python"], swiftSettings: swiftSettings),
         // The service over the in-memory repository: handlers, runtime and analytics, no database.
         .testTarget(name: "LearningServiceUnitTests",
                     dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
-                                   "LearningInMemoryRepository"],
+                                   "LearningInMemoryRepository", "LearningServiceScenarios"],
                     swiftSettings: swiftSettings),
     ]
 )

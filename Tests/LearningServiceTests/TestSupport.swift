@@ -100,15 +100,3 @@ func eventually(_ what: String, timeout: Double = 15, _ condition: () async thro
     Issue.record("timed out waiting for \(what)")
     throw TestEnvironment.Missing(description: "timed out waiting for \(what)")
 }
-
-/// Expects a `ServiceError` of the given code from `body`.
-func expectServiceError<T>(_ code: String, _ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async {
-    do {
-        _ = try await body()
-        Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
-    } catch let error as ServiceError {
-        #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}

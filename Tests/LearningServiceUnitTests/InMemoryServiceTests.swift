@@ -4,6 +4,7 @@ import LearningCore
 import LearningInMemoryRepository
 import LearningRepository
 import LearningService
+import LearningServiceScenarios
 import Synchronization
 import Testing
 
@@ -51,27 +52,6 @@ func eventually(_ what: String, timeout: Double = 20, _ condition: () async thro
     Issue.record("timed out waiting for \(what)")
 }
 
-/// Expects a `ServiceError` of the given code from `body`.
-func expectServiceError<T>(_ code: String, _ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async {
-    do {
-        _ = try await body()
-        Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
-    } catch let error as ServiceError {
-        #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
-    }
-}
-
-func uuid() -> String { UUID().uuidString.lowercased() }
-
-func execution(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil, at: Date? = nil,
-               event: String? = nil, error: String? = nil, memory: Double = 100) -> ExecutionInput {
-    ExecutionInput(agentName: agent, taskID: taskID ?? uuid(), taskType: task, executionTime: time, success: success,
-                   errorMessage: error, resourceUsage: ResourceUsage(cpu: 20, memoryMB: memory, tokens: 1000),
-                   timestamp: at, eventID: event)
-}
-
 /// A row as another program would insert it.
 func record(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil, at: Date = Date()) -> ExecutionRecord {
     ExecutionRecord(agentName: agent, taskID: taskID ?? uuid(), taskType: task, executionTime: time, success: success,
@@ -83,29 +63,10 @@ struct InMemoryServiceTests {
     @Test func loggedExecutionsAreDeduplicatedCountedAtOnceAndOnceOnlyAfterTheFeedAndARestart() async throws {
         let fixture = try await MemoryFixture.start()
         let service = fixture.service
-        let one = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
-        #expect(!one.duplicate && one.id > 0)
-        let retry = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
-        #expect(retry.duplicate && retry.id == one.id)
-        let batch = try await service.logExecutions([
-            execution("coder-01", "code_review", 4.0, true),
-            execution("coder-01", "testing", 6.0, false, error: "timeout after 30s"),
-            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
-            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
-        ])
-        #expect(batch.accepted == 3 && batch.duplicates == 1)
-        #expect(batch.results[3].id == batch.results[2].id)
-        #expect(fixture.repository.storedExecutions.count == 4, "the retried event ids are stored once")
-
-        // Read-your-writes: counted before the change feed reports the rows.
-        let analytics = try await service.performanceAnalytics(windowHours: 1)
-        #expect(analytics.totalExecutions == 4)
-        #expect(analytics.successRate == 0.75)
-        #expect(analytics.avgExecutionTime == 13.0 / 4)
-        let coder = try await service.agentPerformance(name: "coder-01")
-        #expect(coder.executions == 3)
-        #expect(coder.taskTypes.first { $0.taskType == "code_review" }?.avgExecutionTime == 3)
-        #expect(try await service.listAgents(status: "").agents.map(\.source) == ["discovered", "discovered"])
+        let firstID = try await ServiceScenarios.loggedExecutionsAreDeduplicatedAndCountedAtOnce(service)
+        #expect(fixture.repository.storedExecutions.map(\.id) == [firstID, firstID + 1, firstID + 2, firstID + 3],
+                "the retried event ids are stored once")
+        #expect(fixture.repository.storedExecutions.map(\.eventID) == ["evt-1", nil, nil, "evt-2"])
 
         // The feed confirms them (their ids only: the records were applied at once): still once.
         try await eventually("metrics to count the four executions") { service.metrics().executionsIngested == 4 }
@@ -155,28 +116,8 @@ struct InMemoryServiceTests {
         let service = fixture.service
         _ = try await service.registerAgent(RegisterAgentRequest(name: "fast-agent"))
         await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "t")) }
-        var inputs: [ExecutionInput] = []
-        let start = Date().addingTimeInterval(-5 * 86_400)
-        for i in 0..<400 {
-            let at = start.addingTimeInterval(Double(i) * 1000)
-            let task = uuid()
-            inputs.append(execution("fast-agent", "code_review", 1.0 + Double(i % 5) * 0.1, i % 10 != 0, taskID: task, at: at))
-            inputs.append(execution("slow-agent", "code_review", 10.0 + Double(i % 5), i % 3 != 0, taskID: task,
-                                    at: at.addingTimeInterval(30), memory: 2000))
-        }
-        _ = try await service.logExecutions(inputs)
-        let result = try await service.retrain()
-        #expect(result.trainedOnExecutions == 800)
-        #expect(result.mlModels.first { $0.name == "performance_prediction" }?.state == .active)
-
-        let fast = try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review"))
-        let slow = try await service.predict(PredictionRequest(agentName: "slow-agent", taskType: "code_review"))
-        #expect(fast.executionTime < slow.executionTime)
-        #expect(fast.successRate > slow.successRate)
-        #expect(fast.basis == "pair" && fast.basedOnExecutions == 400)
-        await expectServiceError("not_found") { try await service.predict(PredictionRequest(agentName: "nobody", taskType: "code_review")) }
-        let ranked = try await service.recommendations(RecommendationsRequest(taskType: "code_review"))
-        #expect(ranked.recommendations.map(\.agentName) == ["fast-agent", "slow-agent"])
+        _ = try await service.logExecutions(ServiceScenarios.twoAgentsOnSharedTasks(start: Date().addingTimeInterval(-5 * 86_400)))
+        let result = try await ServiceScenarios.retrainLearnsPredictsAndRecommends(service)
         #expect(try await service.coordinationPatterns(limit: 0).multiAgentTasks == 400)
 
         // What the training stored: the model, the embeddings, the `model` insight.
@@ -226,18 +167,7 @@ struct InMemoryServiceTests {
         let fixture = try await MemoryFixture.start()
         defer { Task { await fixture.stop() } }
         let service = fixture.service
-        let first = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans", tools: ["Read"], model: "opus"))
-        #expect(first.created && first.agent.source == "api" && first.agent.status == "unknown")
-        let second = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans more", tools: ["Read", "Write"]))
-        #expect(!second.created)
-        #expect(second.agent.registeredAt == first.agent.registeredAt)
-        #expect(try await service.listAgents(status: "").agents.map(\.tools) == [["Read", "Write"]])
-        #expect(try await service.agentStatus(name: "director").reason.contains("never seen"))
-        #expect(try await service.heartbeat(HeartbeatRequest(agentName: "director")).status == "healthy")
-        #expect(try await service.listAgents(status: "healthy").total == 1)
-        #expect(try await service.listAgents(status: "unknown").total == 0)
-        await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }
-        await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
+        try await ServiceScenarios.registerIsAnIdempotentUpsertAndUnknownAgentsAreNotFound(service)
         let metrics = try await service.submitMetrics(SubmitMetricsRequest(agentName: "director", taskType: "plan",
                                                                            metrics: MetricsSampleInput(responseTime: 1.5, successRate: 0.9)))
         #expect(fixture.repository.performanceRows.map(\.id) == [metrics.id])
@@ -285,31 +215,9 @@ struct InMemoryServiceTests {
     @Test func theRollUpFromMemoryHasTheFiguresOfTheRepositorysRollUp() async throws {
         let fixture = try await MemoryFixture.start()
         defer { Task { await fixture.stop() } }
-        let service = fixture.service
-        let shared = uuid()
-        _ = try await service.logExecutions([
-            execution("planner", "plan", 1, true, taskID: shared, memory: 100),
-            execution("coder", "plan", 3, false, taskID: shared, memory: 300),
-            execution("planner", "plan", 2.5, false, memory: 250),
-            execution("coder", "code", 4, true),
-            execution("veteran", "plan", 1, true, at: Date().addingTimeInterval(-3 * 86_400)),
-        ])
-        let now = Date().addingTimeInterval(10)
-        #expect(try await service.rollUpPerformance(at: now) == (rows: 3, fromMemory: true))
-        let fromMemory = fixture.repository.latestPerformance()
-        #expect(try await fixture.repository.rollUpPerformance(window: 86_400, at: now.addingTimeInterval(1)) == 3)
-        let fromRows = fixture.repository.latestPerformance()
-        #expect(fromRows.map(\.lastUpdated) != fromMemory.map(\.lastUpdated), "the second snapshot is the newest")
-        func figures(_ s: [PerformanceSnapshot]) -> [String] {
-            func f(_ v: Double?) -> String { v.map { String(format: "%.9f", $0) } ?? "null" }
-            return s.map { "\($0.agentName)/\($0.taskType ?? "-"): \(f($0.avgExecutionTime)) \(f($0.successRate)) \(f($0.resourceCPU)) "
-                + "\(f($0.resourceMemory)) \(f($0.coordinationScore)) \($0.executions ?? -1) \($0.source ?? "")" }
+        try await ServiceScenarios.logRollUpExecutions(fixture.service)
+        try await ServiceScenarios.theRollUpFromMemoryHasTheRepositorysFigures(fixture.service) {
+            fixture.repository.latestPerformance()
         }
-        #expect(figures(fromMemory) == figures(fromRows))
-        #expect(figures(fromMemory) == [
-            "coder/code: 4.000000000 1.000000000 20.000000000 100.000000000 null 1 rollup",
-            "coder/plan: 3.000000000 0.000000000 20.000000000 300.000000000 0.000000000 1 rollup",
-            "planner/plan: 1.750000000 0.500000000 20.000000000 175.000000000 1.000000000 2 rollup",
-        ])
     }
 }
