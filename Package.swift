@@ -22,6 +22,13 @@ let package = Package(
     dependencies: [
         // The `learning` CLI's command line (help, usage errors, subcommands).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The logging API (the server plugs in its stderr handler; embedders plug in their own).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Starting the server's parts in order, and graceful shutdown on SIGTERM/SIGINT.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The metrics API the transport records requests through, and its Prometheus backend.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries and generated bindings
@@ -48,7 +55,8 @@ let package = Package(
 
         // MARK: Transport
         .target(name: "H2Transport",
-                dependencies: ["CNghttp2", "CLearningShims", "CZlib", "GRPCWire", "HTTP1Wire"],
+                dependencies: ["CNghttp2", "CLearningShims", "CZlib", "GRPCWire", "HTTP1Wire",
+                               .product(name: "CoreMetrics", package: "swift-metrics")],
                 swiftSettings: swiftSettings),
 
         /// grpc.health.v1 and server reflection (v1, v1alpha) for any router.
@@ -79,7 +87,8 @@ let package = Package(
         /// errors, with no HTTP, storage or ML; the CLI, REST and RPC layers share it.
         .target(name: "LearningAPI", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
         .target(name: "LearningService",
-                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningRepository", "CMemory"],
+                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningRepository", "CMemory",
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
         .target(name: "OTLPWire",
@@ -90,12 +99,16 @@ let package = Package(
                                "LearningProtoC", "CProtobufC", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningREST",
-                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire"],
+                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire",
+                               .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
                           dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore",
                                          "LearningRepository", "LearningCore",
-                                         "H2Transport", "GRPCStandardServices", "CMemory"],
+                                         "H2Transport", "GRPCStandardServices", "CMemory",
+                                         .product(name: "Logging", package: "swift-log"),
+                                         .product(name: "Metrics", package: "swift-metrics"),
+                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                           swiftSettings: swiftSettings),
         /// Runs the ML evaluation workload (../shared/ml-eval) through LearningML; see bench/ml-eval.sh.
         .executableTarget(name: "LearningEval", dependencies: ["LearningML", "LearningCore"],
@@ -123,7 +136,7 @@ let package = Package(
         .testTarget(name: "LearningMLTests", dependencies: ["LearningML", "LearningCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H2TransportTests",
                     dependencies: ["H2Transport", "GRPCStandardServices", "GRPCWire", "HTTP1Wire", "CNghttp2",
-                                   "ProtobufCSupport",
+                                   "ProtobufCSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
                                    "LearningProtoC", "CProtobufC"],
                     exclude: ["python"], swiftSettings: swiftSettings),
         // Fresh databases on the test PostgreSQL server, for every integration test target.
@@ -146,17 +159,19 @@ let package = Package(
                     swiftSettings: swiftSettings),
         // Test bodies of the service that hold whatever the repository, run by both targets below.
         .target(name: "LearningServiceScenarios",
-                dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository"],
+                dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
+                               .product(name: "Logging", package: "swift-log")],
                 path: "Tests/LearningServiceScenarios", swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
                                    "LearningStore", "LearningRepository", "LearningServer", "LearningTestDatabase",
-                                   "LearningServiceScenarios"],
+                                   "LearningServiceScenarios", .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"], swiftSettings: swiftSettings),
         // The service over the in-memory repository: handlers, runtime and analytics, no database.
         .testTarget(name: "LearningServiceUnitTests",
                     dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
-                                   "LearningInMemoryRepository", "LearningServiceScenarios"],
+                                   "LearningInMemoryRepository", "LearningServiceScenarios",
+                                   .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ]
 )

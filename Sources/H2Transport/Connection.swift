@@ -296,7 +296,7 @@ final class HTTP1Handler: @unchecked Sendable {
                                       headers: request.headers.map { Metadata($0.name, $0.value) },
                                       body: request.body, peer: connection.peer)
         let head = request.method == "HEAD"
-        let route = "\(request.method) \(request.path)"
+        let route = unmatchedRouteLabel  // unless the response names the route it matched
         guard let router = connection.server.router.http else {
             respond(HTTPResponse(status: 404, body: Array("not found\n".utf8)), keepAlive: keepAlive, head: head,
                     route: route, method: request.method, path: request.path, start: start)
@@ -335,7 +335,7 @@ final class HTTP1Handler: @unchecked Sendable {
             stopped = true
             connection.closeAfterFlush = true
         }
-        connection.server.recordRequest(loop: connection.loop, route: route, protocolName: "HTTP/1.1",
+        connection.server.recordRequest(loop: connection.loop, route: response.route ?? route, protocolName: "HTTP/1.1",
                                         method: method, path: path, status: response.status, grpcStatus: nil,
                                         start: start, peer: connection.peer)
     }

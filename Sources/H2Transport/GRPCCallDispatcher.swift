@@ -349,7 +349,10 @@ final class GRPCCallDispatcher {
     }
 
     private func record(_ stream: GRPCStream, httpStatus: Int, grpcStatus: GRPCStatus?) {
-        owner.record(start: stream.start, head: stream.head, route: stream.head.path ?? "-",
+        // Methods the router does not serve share one label: made-up paths never become series.
+        let path = stream.head.path ?? "-"
+        owner.record(start: stream.start, head: stream.head,
+                     route: owner.server.router.grpcMethods[path] == nil ? "unimplemented" : path,
                      httpStatus: httpStatus, grpcStatus: grpcStatus)
     }
 

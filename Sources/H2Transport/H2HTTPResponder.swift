@@ -74,7 +74,7 @@ final class H2HTTPResponder {
             owner.submitResponse(stream.id, headers: all, hasBody: true)
         }
         owner.record(start: stream.start, head: stream.head,
-                     route: "\(stream.head.method ?? "-") \(stream.head.path ?? "-")",
+                     route: response.route ?? unmatchedRouteLabel,
                      httpStatus: response.status, grpcStatus: nil)
     }
 }

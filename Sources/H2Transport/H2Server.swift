@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import GRPCWire
 import Synchronization
@@ -17,9 +18,13 @@ final class ServerCore: @unchecked Sendable {
     let startSecond = currentEpochSecond()
     private let logLock = Mutex(())
 
+    /// Where request metrics go (the configuration's factory, or the process-wide one).
+    let metricsFactory: any MetricsFactory
+
     init(configuration: ServerConfiguration, router: Router) {
         self.configuration = configuration
         self.router = router
+        metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
     }
 
     var isDraining: Bool { draining.load(ordering: .relaxed) }
@@ -46,9 +51,12 @@ final class ServerCore: @unchecked Sendable {
     /// Records one finished request in the loop's metrics and, if enabled, the access log.
     func recordRequest(loop: EventLoop, route: String, protocolName: String, method: String, path: String,
                        status: Int, grpcStatus: GRPCStatus?, start: ContinuousClock.Instant, peer: String) {
-        let micros = (ContinuousClock.now - start).nanoseconds / 1000
-        let isError = grpcStatus.map { $0.code != .ok } ?? (status >= 500)
-        loop.metrics.record(method: route, latencyMicros: micros, error: isError, nowSecond: currentEpochSecond())
+        let nanos = (ContinuousClock.now - start).nanoseconds
+        let micros = nanos / 1000
+        // A client error (4xx, or a gRPC status other than OK) counts as an error too.
+        let isError = grpcStatus.map { $0.code != .ok } ?? (status >= 400)
+        loop.metrics.record(method: route, latencyNanos: nanos, error: isError, nowSecond: currentEpochSecond(),
+                            factory: metricsFactory)
         let level = configuration.accessLog
         guard level != .off else { return }
         let failed = grpcStatus.map { $0.code != .ok } ?? (status >= 400)

@@ -169,13 +169,21 @@ public struct HTTPResponse: Sendable {
     /// Response headers; the transport adds `content-length`, `date` and connection headers itself.
     public var headers: [Metadata]
     public var body: [UInt8]
+    /// The route the request matched, as its template (`GET /agents/{name}/status`): the label
+    /// of its request metrics. `nil` when it matched none; those are counted as `unmatched`, so
+    /// paths a client makes up never become series of their own.
+    public var route: String?
 
-    public init(status: Int, headers: [Metadata] = [], body: [UInt8] = []) {
+    public init(status: Int, headers: [Metadata] = [], body: [UInt8] = [], route: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.route = route
     }
 }
+
+/// The metrics label of requests that matched no route.
+public let unmatchedRouteLabel = "unmatched"
 
 /// How the REST shim is served: inline on the loop (never blocks) or off the loop.
 public enum HTTPRequestHandler: Sendable {

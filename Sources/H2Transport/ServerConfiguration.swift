@@ -1,3 +1,4 @@
+public import CoreMetrics
 /// How much the access log writes.
 public enum AccessLogLevel: Int, Sendable, Comparable {
     /// No access log (the default).
@@ -43,6 +44,11 @@ public struct ServerConfiguration: Sendable {
     public var accessLog: AccessLogLevel
     /// Where access-log lines go; standard error when `nil`.
     public var accessLogSink: (@Sendable (String) -> Void)?
+    /// The swift-metrics backend request metrics are recorded through
+    /// (`learning_requests_total`, `learning_request_errors_total`,
+    /// `learning_request_duration_seconds`, labelled by method or route template); the
+    /// process-wide `MetricsSystem.factory` when `nil`.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Creates a configuration with production defaults.
     public init(host: String = "0.0.0.0", port: Int = 50051, loopThreads: Int = 0,
@@ -50,7 +56,7 @@ public struct ServerConfiguration: Sendable {
                 maxConcurrentStreams: Int = 256, idleTimeout: Duration = .seconds(300),
                 headerReadTimeout: Duration = .seconds(10), maxHeaderListBytes: Int = 16 * 1024,
                 maxHTTP1BodyBytes: Int = 8 << 20, accessLog: AccessLogLevel = .off,
-                accessLogSink: (@Sendable (String) -> Void)? = nil) {
+                accessLogSink: (@Sendable (String) -> Void)? = nil, metricsFactory: (any MetricsFactory)? = nil) {
         self.host = host
         self.port = port
         self.loopThreads = loopThreads
@@ -63,6 +69,7 @@ public struct ServerConfiguration: Sendable {
         self.maxHTTP1BodyBytes = maxHTTP1BodyBytes
         self.accessLog = accessLog
         self.accessLogSink = accessLogSink
+        self.metricsFactory = metricsFactory
     }
 }
 

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -84,13 +85,31 @@ public struct TransportMetrics: Sendable {
     public var rejectedConnections: Int
 }
 
-/// Per-loop metric storage: each loop thread writes its own (uncontended) store; snapshots merge them.
+/// The swift-metrics handlers of one route, made once per loop.
+struct RouteMetricHandlers {
+    let requests: any CounterHandler
+    let errors: any CounterHandler
+    let duration: any TimerHandler
+
+    init(route: String, factory: any MetricsFactory) {
+        let dimensions = [("method", route)]
+        requests = factory.makeCounter(label: "learning_requests_total", dimensions: dimensions)
+        errors = factory.makeCounter(label: "learning_request_errors_total", dimensions: dimensions)
+        duration = factory.makeTimer(label: "learning_request_duration_seconds", dimensions: dimensions)
+    }
+}
+
+/// Per-loop metric storage: each loop thread writes its own (uncontended) store; snapshots merge
+/// them. Every request is also recorded through swift-metrics (the `/metrics` Prometheus text);
+/// this store keeps what that write-only API cannot answer: the recent window's rate and the
+/// per-method figures `/metrics` and `/status` report as JSON.
 final class MetricsStore: Sendable {
     static let windowSeconds = 60
     static let maxDistinctMethods = 512
 
     private struct State {
         var methods: [String: MethodMetrics] = [:]
+        var handlers: [String: RouteMetricHandlers] = [:]
         /// Per-second request counts and latency sums, indexed by `second % windowSeconds`.
         var windowSeconds: [Int64] = Array(repeating: -1, count: MetricsStore.windowSeconds)
         var windowCounts: [Int] = Array(repeating: 0, count: MetricsStore.windowSeconds)
@@ -99,13 +118,21 @@ final class MetricsStore: Sendable {
 
     private let state = Mutex(State())
 
-    func record(method: String, latencyMicros: Int64, error: Bool, nowSecond: Int64) {
+    func record(method: String, latencyNanos: Int64, error: Bool, nowSecond: Int64, factory: any MetricsFactory) {
+        let latencyMicros = latencyNanos / 1000
         state.withLock { state in
-            if state.methods[method] == nil && state.methods.count >= MetricsStore.maxDistinctMethods {
-                state.methods["other", default: MethodMetrics()].record(latencyMicros: latencyMicros, error: error)
+            let label = state.methods[method] == nil && state.methods.count >= MetricsStore.maxDistinctMethods ? "other" : method
+            state.methods[label, default: MethodMetrics()].record(latencyMicros: latencyMicros, error: error)
+            let handlers: RouteMetricHandlers
+            if let made = state.handlers[label] {
+                handlers = made
             } else {
-                state.methods[method, default: MethodMetrics()].record(latencyMicros: latencyMicros, error: error)
+                handlers = RouteMetricHandlers(route: label, factory: factory)
+                state.handlers[label] = handlers
             }
+            handlers.requests.increment(by: 1)
+            if error { handlers.errors.increment(by: 1) }
+            handlers.duration.recordNanoseconds(latencyNanos)
             let slot = Int(nowSecond % Int64(MetricsStore.windowSeconds))
             if state.windowSeconds[slot] != nowSecond {
                 state.windowSeconds[slot] = nowSecond

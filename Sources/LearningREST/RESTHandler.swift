@@ -14,11 +14,15 @@ import Synchronization
 /// var router = Router()
 /// router.http = makeRESTHandler(service: service)
 /// ```
+/// `prometheus` is the registry `/metrics` renders: give the transport its `factory` so the
+/// request series appear in it.
 public func makeRESTHandler(service: any LearningHandlers,
                             maxBodyBytes: Int = 8 << 20,
-                            otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes)
+                            otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes,
+                            prometheus: PrometheusExposition = PrometheusExposition())
     -> @Sendable (HTTPRequest) -> HTTPRequestHandler {
-    let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes, otlpTaskTypeAttributes: otlpTaskTypeAttributes)
+    let shim = RESTShim(service: service, maxBodyBytes: maxBodyBytes, otlpTaskTypeAttributes: otlpTaskTypeAttributes,
+                        prometheus: prometheus)
     return { request in shim.handler(for: request) }
 }
 
@@ -30,6 +34,8 @@ public struct RESTShim: Sendable {
     public let maxBodyBytes: Int
     /// Span attributes that name an execution's task type in OTLP exports (`otlp.task_type_attributes`).
     public let otlpTaskTypeAttributes: [String]
+    /// What `/metrics` renders in the Prometheus format.
+    public let prometheus: PrometheusExposition
     private let router = RESTRouter()
     /// `GET /health`, built once: the hot path skips routing and allocates nothing per request
     /// beyond what the service's report needs.
@@ -41,15 +47,22 @@ public struct RESTShim: Sendable {
 
     /// A shim over `service`.
     public init(service: any LearningHandlers, maxBodyBytes: Int = 8 << 20,
-                otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes) {
+                otlpTaskTypeAttributes: [String] = LearningConfig.OTLP().taskTypeAttributes,
+                prometheus: PrometheusExposition = PrometheusExposition()) {
         self.service = service
+        self.prometheus = prometheus
         self.maxBodyBytes = maxBodyBytes
         self.otlpTaskTypeAttributes = otlpTaskTypeAttributes
-        let cache = HealthBodyCache()
+        let cache = HealthEncodingCache { RESTEncoding.health($0).encoded() }
         healthHandler = .inline { _ in
-            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.body(for: service.health()))
+            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.bytes(for: service.health()),
+                         route: "GET /health")
         }
     }
+
+    /// Each route's request-metrics label: its method and path template (`GET /agents/{name}/status`).
+    static let routeLabels: [RouteID: String] = Dictionary(
+        uniqueKeysWithValues: EndpointCatalogue.all.map { ($0.id, "\($0.method) \($0.path)") })
 
     /// `content-type: application/json`, shared by every JSON response.
     static let jsonHeaders = [Metadata("content-type", "application/json")]
@@ -63,6 +76,26 @@ public struct RESTShim: Sendable {
         } catch {
             return .inline { _ in error.response }
         }
+        // The response carries the route's template, the label of its request metrics.
+        let route = Self.routeLabels[match.route] ?? unmatchedRouteLabel
+        switch handler(for: request, match: match) {
+        case .inline(let answer):
+            return .inline { request in
+                var response = answer(request)
+                response.route = route
+                return response
+            }
+        case .async(let answer):
+            return .async { request in
+                var response = await answer(request)
+                response.route = route
+                return response
+            }
+        }
+    }
+
+    /// How to serve a matched route.
+    private func handler(for request: HTTPRequest, match: RouteMatch) -> HTTPRequestHandler {
         if request.body.count > maxBodyBytes {
             let limit = maxBodyBytes
             return .inline { _ in RESTError.payloadTooLarge("the body has \(request.body.count) bytes; at most \(limit) are accepted").response }
@@ -167,7 +200,7 @@ public struct RESTShim: Sendable {
             let metrics = service.metrics()
             let analytics = try await service.performanceAnalytics(windowHours: 0)
             return HTTPResponse(status: 200, headers: [Metadata("content-type", PrometheusExposition.contentType)],
-                                body: Array(PrometheusExposition.render(metrics: metrics, agents: analytics.agents).utf8))
+                                body: prometheus.render(metrics: metrics, agents: analytics.agents))
         case .docs:
             return HTTPResponse(status: 200, headers: [Metadata("content-type", "text/html; charset=utf-8")], body: Self.docsBody)
         case .openAPI:
@@ -293,36 +326,5 @@ extension RESTShim {
         if answerInJSON { return Self.json(OTLPJSON.response(result)) }
         return HTTPResponse(status: 200, headers: [Metadata("content-type", "application/x-protobuf")],
                             body: OTLPProtobuf.encodeResponse(result))
-    }
-}
-
-/// The encoded `/health` body, re-encoded only when what it shows changes (the timestamp has
-/// whole seconds, so at most once a second under steady load): `/health` is the hot path.
-final class HealthBodyCache: Sendable {
-    private struct Entry {
-        var report: HealthReport
-        var second: Int64
-        var body: [UInt8]
-    }
-
-    private let entry = Mutex<Entry?>(nil)
-
-    func body(for report: HealthReport) -> [UInt8] {
-        let second = Int64(report.timestamp.timeIntervalSince1970.rounded(.down))
-        if let cached = entry.withLock({ entry -> [UInt8]? in
-            guard let entry, entry.second == second, Self.sameContent(entry.report, report) else { return nil }
-            return entry.body
-        }) {
-            return cached
-        }
-        let body = RESTEncoding.health(report).encoded()
-        entry.withLock { $0 = Entry(report: report, second: second, body: body) }
-        return body
-    }
-
-    /// Equal in every field the body shows (the timestamp is compared by whole second above).
-    private static func sameContent(_ a: HealthReport, _ b: HealthReport) -> Bool {
-        a.status == b.status && a.service == b.service && a.database == b.database
-            && a.agentsRegistered == b.agentsRegistered && a.mlModels == b.mlModels
     }
 }

@@ -37,11 +37,11 @@ public enum LearningRPC {
     /// Adds every method of the service to `router`.
     public static func register(into router: inout Router, handlers: any LearningHandlers) {
         let path = { (method: String) in "/\(serviceName)/\(method)" }
-        let health = HealthCache(handlers: handlers)
+        let health = HealthEncodingCache { ProtoEncode.health($0) }
 
         router.register(path("GetHealth"), .unaryInline { _, bytes in
             _ = try decode(bytes, learning__v1__get_health_request__unpack, "GetHealthRequest")
-            return health.encoded()
+            return health.bytes(for: handlers.health())
         })
         router.register(path("GetStatus"), .unaryInline { _, bytes in
             _ = try decode(bytes, learning__v1__get_status_request__unpack, "GetStatusRequest")
@@ -374,26 +374,6 @@ struct EventIDOrdering {
         guard let eventID, !eventID.isEmpty else { return }
         latest[eventID] = (sequence, task)
         order.append((sequence, eventID))
-    }
-}
-
-/// Caches the encoded health response for a short time: GetHealth is polled at very high rates,
-/// and the state it reports changes far more slowly.
-final class HealthCache: Sendable {
-    private let handlers: any LearningHandlers
-    private let cached = Mutex<(bytes: [UInt8], at: ContinuousClock.Instant)?>(nil)
-    private let lifetime = Duration.milliseconds(50)
-
-    init(handlers: any LearningHandlers) {
-        self.handlers = handlers
-    }
-
-    func encoded() -> [UInt8] {
-        let now = ContinuousClock.now
-        if let entry = cached.withLock({ $0 }), now - entry.at < lifetime { return entry.bytes }
-        let bytes = ProtoEncode.health(handlers.health())
-        cached.withLock { $0 = (bytes, now) }
-        return bytes
     }
 }
 

@@ -1,7 +1,9 @@
 // learning-server: the service's entry point. Loads the configuration, connects the store
-// (migrations at start-up), starts the learning runtime, and serves gRPC (learning.v1, health,
-// reflection) and REST on one port. SIGINT/SIGTERM shut it down gracefully: health turns
-// NOT_SERVING, in-flight calls drain, queued writes are flushed, the pool is closed, exit 0.
+// (migrations at start-up), then runs the learning runtime and the listener serving gRPC
+// (learning.v1, health, reflection) and REST on one port as a swift-service-lifecycle
+// ServiceGroup. SIGINT/SIGTERM shut it down gracefully: health turns NOT_SERVING, in-flight
+// calls drain, queued writes are flushed, the pool is closed, exit 0. Logs go through swift-log
+// (StandardErrorLogHandler).
 import Foundation
 import GRPCStandardServices
 import H2Transport
@@ -12,38 +14,12 @@ import LearningService
 import LearningRepository
 import LearningStore
 import CMemory
+import Logging
+import Metrics
+import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Writes one log line to standard error, if `level` is enabled.
-final class Log: Sendable {
-    static let order = ["TRACE": 0, "DEBUG": 1, "INFO": 2, "NOTICE": 2, "WARNING": 3, "ERROR": 4, "CRITICAL": 5]
-    let threshold: Int
-
-    init(level: String) {
-        threshold = Self.order[level] ?? 2
-    }
-
-    func callAsFunction(_ message: String, level: String = "INFO") {
-        guard (Self.order[level] ?? 2) >= threshold else { return }
-        let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-        writeStandardError("\(stamp) \(level) learning-server: \(message)\n")
-    }
-}
-
-/// Writes text to standard error in one call (lines from several threads do not interleave).
-func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    bytes.withUnsafeMutableBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 { break }
-            offset += written
-        }
-    }
-}
 
 func fail(_ message: String, code: Int32) -> Never {
     writeStandardError("learning-server: \(message)\n")
@@ -81,12 +57,15 @@ do {
 } catch {
     fail("\(error)", code: 78)
 }
-let log = Log(level: config.logLevel)
-log("starting version \(LearningService.version) (environment \(config.environment), log level \(config.logLevel))")
-log("features: performance_tracking=\(config.agents.performanceTracking) anomaly_detection=\(config.anomalyDetectionEnabled) "
-    + "pattern_recognition=\(config.agents.patternRecognition) predictive_analytics=\(config.agents.predictiveAnalytics)")
+let logLevel = StandardErrorLogHandler.level(named: config.logLevel)
+LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: logLevel) }
+let log = Logger(label: "learning-server")
+log.info("starting version \(LearningService.version) (environment \(config.environment), log level \(config.logLevel))")
+let features = "performance_tracking=\(config.agents.performanceTracking) anomaly_detection=\(config.anomalyDetectionEnabled) "
+    + "pattern_recognition=\(config.agents.patternRecognition) predictive_analytics=\(config.agents.predictiveAnalytics)"
+log.info("features: \(features)")
 if config.server.apiKeys.isEmpty {
-    log("no API keys configured: writes are open to every client that can reach \(config.server.host)", level: "WARNING")
+    log.warning("no API keys configured: writes are open to every client that can reach \(config.server.host)")
 }
 
 // The database: retry for a while, so the service can start alongside PostgreSQL.
@@ -98,10 +77,10 @@ do {
     while opened == nil {
         attempt += 1
         do {
-            log("connecting to PostgreSQL and applying migrations (attempt \(attempt))")
+            log.info("connecting to PostgreSQL and applying migrations (attempt \(attempt))")
             opened = try await LearningStore.open(config: config)
         } catch let error as StoreError where error.isRetryable && Date() < deadline {
-            log("database not ready (\(error)); retrying in 2 s", level: "WARNING")
+            log.warning("database not ready (\(error)); retrying in 2 s")
             try? await Task.sleep(for: .seconds(2))
         } catch {
             fail("cannot open the database: \(error)", code: 1)
@@ -109,10 +88,9 @@ do {
     }
     store = opened!
 }
-log("database connected (embeddings stored as \(store.embeddingMode.rawValue))")
+log.info("database connected (embeddings stored as \(store.embeddingMode.rawValue))")
 
-let service = LearningService(config: config, store: store, logger: { log($0) })
-await service.start()
+let service = LearningService(config: config, store: store, logger: log)
 
 var router = Router()
 LearningRPC.register(into: &router, handlers: service)
@@ -125,8 +103,12 @@ do {
 } catch {
     fail("cannot load the embedded descriptor set: \(error)", code: 1)
 }
+// One Prometheus registry for /metrics; the transport and anything else using swift-metrics
+// in this process record into it.
+let prometheus = PrometheusExposition()
+MetricsSystem.bootstrap(prometheus.factory)
 router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
-                              otlpTaskTypeAttributes: config.otlp.taskTypeAttributes)
+                              otlpTaskTypeAttributes: config.otlp.taskTypeAttributes, prometheus: prometheus)
 
 let server = H2Server(
     configuration: ServerConfiguration(
@@ -134,49 +116,28 @@ let server = H2Server(
         maxReceiveMessageBytes: config.server.maxReceiveMessageBytes, maxConnections: config.server.maxConnections,
         maxConcurrentStreams: config.server.maxConcurrentStreams, maxHTTP1BodyBytes: config.server.maxReceiveMessageBytes,
         accessLog: config.logLevel == "DEBUG" || config.logLevel == "TRACE" ? .all : .errors,
-        accessLogSink: { line in log(line, level: "DEBUG") }),
+        accessLogSink: { line in log.debug("\(line)") }, metricsFactory: prometheus.factory),
     router: router)
 health.attach(to: server)
-service.setRequestFigures {
-    let metrics = server.metrics
-    let methods = metrics.methods.map { path, figures in
-        ServiceMethodMetrics(method: path, requests: Int64(figures.requests), errors: Int64(figures.errors),
-                             avgLatencyMs: figures.averageLatencyMs, p99LatencyMs: figures.p99LatencyMs)
-    }.sorted { $0.method < $1.method }
-    return RequestFigures(queriesPerSec: metrics.recentRequestsPerSecond, avgLatencyMs: metrics.recentAverageLatencyMs,
-                          windowSeconds: metrics.windowSeconds, methods: methods)
-}
-do {
-    try server.start()
-} catch {
-    await service.shutdown()
-    fail("cannot listen on \(config.server.host):\(config.server.port): \(error)", code: 1)
-}
-health.setStatus(.serving, forService: LearningRPC.serviceName)
-log("listening on \(config.server.host):\(server.port) (gRPC learning.v1.LearningSystem, grpc.health.v1, reflection; REST)")
+service.setRequestFigures { RequestFigures(server.metrics) }
 
-// Graceful shutdown on SIGINT/SIGTERM.
-signal(SIGINT, SIG_IGN)
-signal(SIGTERM, SIG_IGN)
-let stopRequested = AsyncStream<Int32>.makeStream(of: Int32.self)
-let signalSources = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
-    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-    source.setEventHandler { stopRequested.continuation.yield(number) }
-    source.resume()
-    return source
+// The runtime first, then the listener; on SIGTERM/SIGINT the group stops them in reverse order.
+let (runtimeStarted, runtimeStartedContinuation) = AsyncStream.makeStream(of: Never.self)
+let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+    services: [
+        .init(service: LearningRuntimeService(service: service, started: runtimeStartedContinuation),
+              serviceName: "learning-runtime"),
+        .init(service: TransportService(server: server, host: config.server.host,
+                                        port: config.server.port, health: health, service: service,
+                                        runtimeStarted: runtimeStarted, drainGrace: .seconds(10), logger: log),
+              serviceName: "transport"),
+    ],
+    gracefulShutdownSignals: [.sigterm, .sigint],
+    logger: log))
+do {
+    try await group.run()
+} catch {
+    fail("\(error)", code: 1)
 }
-var received = SIGTERM
-for await number in stopRequested.stream {
-    received = number
-    break
-}
-log("received signal \(received): shutting down (health NOT_SERVING, draining calls)")
-service.beginDraining()
-health.enterGracefulShutdown()
-let drained = Task.detached { server.shutdown(grace: .seconds(10)) }
-await drained.value
-log("connections drained; flushing queued writes and closing the database pool")
-await service.shutdown()
-_ = signalSources
-log("stopped")
+log.info("stopped")
 exit(0)

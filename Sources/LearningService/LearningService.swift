@@ -17,6 +17,7 @@ import LearningML
 public import LearningRepository
 import Synchronization
 import CMemory
+public import Logging
 
 /// Request-rate figures of the transport, supplied by the server (the service does not depend on
 /// the transport module).
@@ -93,7 +94,7 @@ public final class LearningService: LearningHandlers {
     let process = ProcessMetrics(window: .seconds(10))
     let requestFigures = Mutex<RequestFiguresProvider?>(nil)
     let startedAt = Date()
-    let logger: @Sendable (String) -> Void
+    let logger: Logger
     /// Stores and streams insights (anomalies, what trainings learned).
     let insights: InsightPublisher
     /// The live insight streams.
@@ -104,9 +105,9 @@ public final class LearningService: LearningHandlers {
     /// Runs the components between `start()` and `shutdown()`.
     let group = RuntimeGroup()
 
-    /// Creates the service over an open repository; call `start()` to begin learning.
+    /// Creates the service over an open store; call `start()` to begin learning.
     public init(config: LearningConfig, store: any LearningRepository, historyCapacity: Int = 500_000,
-                logger: @escaping @Sendable (String) -> Void = { _ in }) {
+                logger: Logger = Logger(label: "learning-system", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.config = config
         self.store = store
         self.auth = APIKeyAuthenticator(keys: config.server.apiKeys)

@@ -3,6 +3,7 @@ import LearningCore
 import LearningML
 import LearningRepository
 import Synchronization
+import Logging
 
 // Start-up and shutdown of the service's learning runtime. Its background work is done by the
 // components of Runtime/ (see RuntimeGroup.swift), started and stopped together here.
@@ -43,7 +44,7 @@ extension LearningService: RuntimeStateHolder {
             state.agentsRegistered = Int(registered)
             state.startup = StartupProgress()
         }
-        logger("registry: \(agents.count) agents registered")
+        logger.info("registry: \(agents.count) agents registered")
         await runtime.housekeeping.loadDefinitions()
         await insights.seedPublishedInsights()
         await runtime.models.loadLatestModel()
@@ -51,7 +52,7 @@ extension LearningService: RuntimeStateHolder {
         group.start(runtime.running, retaining: self)
         core.withLock { $0.lifecycle = .running }
         refreshSnapshot()
-        logger("learning runtime started: loading the figures of the stored executions")
+        logger.info("learning runtime started: loading the figures of the stored executions")
     }
 
     /// Waits until the start-up is complete (the figures cover every row stored before it), at
@@ -73,7 +74,7 @@ extension LearningService: RuntimeStateHolder {
         await group.stop()
         broadcaster.finishAll()
         await store.shutdown()
-        logger("learning runtime stopped")
+        logger.info("learning runtime stopped")
     }
 
     /// Marks the service as draining (health turns unhealthy) without stopping anything yet.

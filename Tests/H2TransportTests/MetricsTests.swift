@@ -1,3 +1,4 @@
+import MetricsTestKit
 import Testing
 @testable import H2Transport
 
@@ -16,9 +17,10 @@ import Testing
 
 @Test func metricsStoreCountsOnlyCompleteSecondsOfTheWindow() {
     let store = MetricsStore()
-    store.record(method: "/a/B", latencyMicros: 100, error: false, nowSecond: 1000)
-    store.record(method: "/a/B", latencyMicros: 300, error: false, nowSecond: 1001)
-    store.record(method: "GET /x", latencyMicros: 100, error: true, nowSecond: 1002)
+    let factory = TestMetrics()
+    store.record(method: "/a/B", latencyNanos: 100_000, error: false, nowSecond: 1000, factory: factory)
+    store.record(method: "/a/B", latencyNanos: 300_000, error: false, nowSecond: 1001, factory: factory)
+    store.record(method: "GET /x", latencyNanos: 100_000, error: true, nowSecond: 1002, factory: factory)
     var methods: [String: MethodMetrics] = [:]
     var count = 0
     var latency: Int64 = 0
@@ -27,4 +29,18 @@ import Testing
     #expect(methods["GET /x"]?.errors == 1)
     #expect(count == 2)          // second 1002 is still filling up
     #expect(latency == 400)
+}
+
+/// The same requests reach the swift-metrics backend: a counter and a timer per route, errors apart.
+@Test func everyRequestIsRecordedThroughSwiftMetrics() throws {
+    let store = MetricsStore()
+    let factory = TestMetrics()
+    store.record(method: "/a/B", latencyNanos: 100_000, error: false, nowSecond: 1000, factory: factory)
+    store.record(method: "/a/B", latencyNanos: 300_000, error: true, nowSecond: 1001, factory: factory)
+    store.record(method: "GET /x", latencyNanos: 7_000, error: false, nowSecond: 1001, factory: factory)
+    #expect(try factory.expectCounter("learning_requests_total", [("method", "/a/B")]).totalValue == 2)
+    #expect(try factory.expectCounter("learning_request_errors_total", [("method", "/a/B")]).totalValue == 1)
+    #expect(try factory.expectCounter("learning_request_errors_total", [("method", "GET /x")]).totalValue == 0)
+    #expect(try factory.expectTimer("learning_request_duration_seconds", [("method", "/a/B")]).values == [100_000, 300_000])
+    #expect(try factory.expectTimer("learning_request_duration_seconds", [("method", "GET /x")]).values == [7_000])
 }

@@ -183,7 +183,7 @@ func makeTestRouter(probe: HandlerProbe) -> Router {
         case ("GET", "/health"):
             return .inline { _ in
                 HTTPResponse(status: 200, headers: [Metadata("content-type", "application/json")],
-                             body: Array("{\"status\":\"healthy\"}".utf8))
+                             body: Array("{\"status\":\"healthy\"}".utf8), route: "GET /health")
             }
         case ("GET", "/slow"):
             return .async { _ in

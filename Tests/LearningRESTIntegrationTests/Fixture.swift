@@ -44,20 +44,14 @@ final class ServerFixture: @unchecked Sendable {
         _ = await service.waitUntilStarted()
         var router = Router()
         LearningRPC.register(into: &router, handlers: service)
-        router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes)
+        let prometheus = PrometheusExposition()
+        router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes, prometheus: prometheus)
         let server = H2Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, loopThreads: 1,
-                                                                 maxHTTP1BodyBytes: maxBodyBytes),
+                                                                 maxHTTP1BodyBytes: maxBodyBytes,
+                                                                 metricsFactory: prometheus.factory),
                               router: router)
         try server.start()
-        service.setRequestFigures {
-            let metrics = server.metrics
-            return RequestFigures(queriesPerSec: metrics.recentRequestsPerSecond, avgLatencyMs: metrics.recentAverageLatencyMs,
-                                  windowSeconds: metrics.windowSeconds,
-                                  methods: metrics.methods.map { name, figures in
-                                      ServiceMethodMetrics(method: name, requests: Int64(figures.requests), errors: Int64(figures.errors),
-                                                           avgLatencyMs: figures.averageLatencyMs, p99LatencyMs: figures.p99LatencyMs)
-                                  })
-        }
+        service.setRequestFigures { RequestFigures(server.metrics) }
         return ServerFixture(service: service, server: server, databaseURL: databaseURL)
     }
 

@@ -177,7 +177,7 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
         }
         let prometheus = try await curl("GET", "\(base)/metrics", headers: ["Accept: text/plain"])
         #expect(prometheus.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
-        let agentSeries = prometheus.body.split(separator: "\n").filter { $0.hasPrefix("learning_agent_executions_total{") }
+        let agentSeries = prometheus.body.split(separator: "\n").filter { $0.hasPrefix("learning_agent_executions{") }
         #expect(agentSeries.count == min(csvAgents.count + 1, PrometheusExposition.maxAgentSeries + 1), "\(agentSeries.count)")
     }
 }
@@ -322,6 +322,44 @@ func aFullIngestQueueIs429WithRetryAfter() async throws {
         #expect(!busy.isEmpty, "no request was refused: \(Set(lines))")
         #expect(result.output.contains(#"{"error":"overloaded","detail":"the ingest queue is full"#), "\(result.output.prefix(300))")
         #expect(busy.allSatisfy { Int($0.split(separator: "=").last ?? "") ?? 0 >= 1 }, "\(Set(busy))")
+    }
+}
+}
+
+extension IntegrationSuite {
+/// Request metrics over real sockets: client errors count as errors, labels are route templates
+/// (made-up paths and gRPC methods share one label each), and latency is a Prometheus histogram.
+@Test(.timeLimit(.minutes(3)))
+func requestMetricsCountClientErrorsUnderRouteTemplates() async throws {
+    try await ServerFixture.with { fixture in
+        let base = fixture.base
+        for agent in ["ghost-1", "ghost-2"] {
+            #expect(try await curl("GET", "\(base)/agents/\(agent)/status").status == 404)
+        }
+        #expect(try await curl("POST", "\(base)/executions", body: #"{"agent_name": "a", "execution_time": -1}"#).status == 422)
+        #expect(try await curl("GET", "\(base)/HEALTH").status == 404)
+        #expect(try await curl("GET", "\(base)/health", http2: true).status == 200)
+        let unknown = try await curl("POST", "\(base)/learning.v1.LearningSystem/NoSuchMethod", body: "\0\0\0\0\0",
+                                     headers: ["TE: trailers"], http2: true, contentType: "application/grpc")
+        #expect(unknown.status == 200)
+
+        let text = try await curl("GET", "\(base)/metrics?format=prometheus").body
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        #expect(lines.contains(#"learning_requests_total{method="GET /agents/{name}/status"} 2"#), "\(text)")
+        #expect(lines.contains(#"learning_request_errors_total{method="GET /agents/{name}/status"} 2"#))
+        #expect(lines.contains(#"learning_request_errors_total{method="POST /executions"} 1"#))
+        #expect(lines.contains(#"learning_request_errors_total{method="unmatched"} 1"#))
+        #expect(lines.contains(#"learning_request_errors_total{method="unimplemented"} 1"#))
+        #expect(lines.contains(#"learning_request_errors_total{method="GET /health"} 0"#))
+        #expect(lines.contains(#"learning_request_duration_seconds_count{method="GET /health"} 1"#))
+        #expect(lines.contains(#"learning_request_duration_seconds_bucket{method="GET /health",le="+Inf"} 1"#))
+        #expect(lines.contains("# TYPE learning_request_duration_seconds histogram"))
+        #expect(!text.contains("ghost") && !text.contains("HEALTH") && !text.contains("NoSuchMethod"))
+
+        let json = try #require(try await curl("GET", "\(base)/metrics").json)
+        guard case .array(let methods)? = json["methods"] else { Issue.record("no methods in \(json)"); return }
+        let status = methods.first { $0["method"] == .string("GET /agents/{name}/status") }
+        #expect(status?["requests"] == .number("2") && status?["errors"] == .number("2"), "\(methods)")
     }
 }
 }

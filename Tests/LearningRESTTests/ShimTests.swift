@@ -72,11 +72,12 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
         #expect(reply.status == 200)
         #expect(reply.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
         let lines = reply.text.split(separator: "\n")
-        let agentSeries = lines.filter { $0.hasPrefix("learning_agent_executions_total{") }
+        let agentSeries = lines.filter { $0.hasPrefix("learning_agent_executions{") }
         #expect(agentSeries.count == PrometheusExposition.maxAgentSeries + 1)
-        #expect(agentSeries.contains("learning_agent_executions_total{agent=\"other\"} 28"))
-        #expect(agentSeries.contains("learning_agent_executions_total{agent=\"agent-26\"} 27"))
-        #expect(lines.contains("learning_queries_per_second 10"))
+        #expect(agentSeries.contains("learning_agent_executions{agent=\"other\"} 28.0"))
+        #expect(agentSeries.contains("learning_agent_executions{agent=\"agent-26\"} 27.0"))
+        #expect(lines.contains("learning_queries_per_second 10.0"))
+        #expect(lines.contains("learning_executions_ingested_total \((PrometheusExposition.maxAgentSeries + 7) * (PrometheusExposition.maxAgentSeries + 8) / 2)"))
         #expect(lines.contains("# TYPE learning_cpu_usage_percent gauge"))
     }
     #expect(await send(shim, "GET", "/metrics", query: "format=xml").status == 422)

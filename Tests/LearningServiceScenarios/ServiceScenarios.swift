@@ -8,6 +8,8 @@ import LearningCore
 public import LearningRepository
 public import LearningService
 public import Testing
+public import Logging
+import Synchronization
 
 /// A new task id.
 public func uuid() -> String { UUID().uuidString.lowercased() }
@@ -30,6 +32,35 @@ public func expectServiceError<T>(_ code: String, _ body: () async throws -> T,
         #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
     } catch {
         Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// The lines a service logged, through a swift-log handler of its own.
+public final class LogCapture: Sendable {
+    /// Creates an empty capture.
+    public init() {}
+
+    private let captured = Mutex<[String]>([])
+    public func append(_ line: String) { captured.withLock { $0.append(line) } }
+    /// Every line so far.
+    public var lines: [String] { captured.withLock { $0 } }
+    /// Whether a line starting with `prefix` was logged.
+    public func contains(prefix: String) -> Bool { lines.contains { $0.hasPrefix(prefix) } }
+
+    /// A logger whose every message (any level) lands here.
+    public var logger: Logger {
+        Logger(label: "test") { _ in Handler(capture: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { capture.append(event.message.description) }
     }
 }
 

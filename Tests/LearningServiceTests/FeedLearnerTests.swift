@@ -4,6 +4,7 @@ import LearningML
 import Synchronization
 import Testing
 @testable import LearningService
+import LearningServiceScenarios
 
 /// A runtime state behind a lock, as the service holds it.
 final class LockedState: RuntimeStateHolder {
@@ -30,7 +31,7 @@ struct FeedLearnerTests {
 
     @Test func rowsAreCountedBeforeTheyAreLearnedFrom() async {
         let holder = holder()
-        let learner = FeedLearner(state: holder, publish: { _ in }, logger: { _ in })
+        let learner = FeedLearner(state: holder, publish: { _ in }, logger: LogCapture().logger)
         let fresh = holder.withState { state in state.countFeed(rows(1...2_500)) }
         learner.enqueue(fresh, generation: 0, arrival: Date())
         #expect(holder.withState { ($0.totalExecutions, $0.analytics.count, $0.engine.observedCount) } == (2_500, 0, 0))
@@ -42,8 +43,8 @@ struct FeedLearnerTests {
 
     @Test func learningWaitsWhileTheFeedReadsABacklogAndKeepsTheNewestOfABurst() async {
         let holder = holder()
-        let lines = Mutex<[String]>([])
-        let learner = FeedLearner(state: holder, publish: { _ in }, logger: { line in lines.withLock { $0.append(line) } })
+        let log = LogCapture()
+        let learner = FeedLearner(state: holder, publish: { _ in }, logger: log.logger)
         learner.noteFeed(behind: true)
         let burst = Int64(FeedLearner.capacity) + 30_000
         var next: Int64 = 1
@@ -62,14 +63,14 @@ struct FeedLearnerTests {
         let learned = holder.withState { state in state.analytics.records().compactMap(\.id) }
         #expect(learned.count == FeedLearner.capacity)
         #expect(learned.min() == 30_001 && learned.max() == burst)  // the newest rows of the burst
-        let logged = lines.withLock { $0 }
+        let logged = log.lines
         #expect(logged.count == 2, "one line when skipping starts, one when the feed caught up: \(logged)")
         #expect(logged.last?.contains("30000 rows") == true)
     }
 
     @Test func rowsOfAnEarlierGenerationAreNotLearnedAfterAReset() async {
         let holder = holder()
-        let learner = FeedLearner(state: holder, publish: { _ in }, logger: { _ in })
+        let learner = FeedLearner(state: holder, publish: { _ in }, logger: LogCapture().logger)
         let fresh = holder.withState { state in state.countFeed(rows(1...10)) }
         learner.enqueue(fresh, generation: 0, arrival: Date())
         holder.withState { state in state.reset() }  // a TRUNCATE: generation 1

@@ -2,8 +2,10 @@ import Foundation
 import LearningTestDatabase
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Synchronization
+import Logging
 import Testing
 
 /// Where the integration tests find their peers.
@@ -50,14 +52,6 @@ enum TestEnvironment {
     }
 }
 
-/// The lines a service logged.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    /// Whether a line starting with `prefix` was logged.
-    func contains(prefix: String) -> Bool { lines.withLock { $0.contains { $0.hasPrefix(prefix) } } }
-}
-
 /// A running service over a fresh database.
 struct ServiceFixture {
     let service: LearningService
@@ -74,7 +68,7 @@ struct ServiceFixture {
         config.database.maxConnections = 6
         configure(&config)
         let store = try await LearningStore.open(config: config)
-        let service = LearningService(config: config, store: store, logger: { line in log?.append(line) })
+        let service = LearningService(config: config, store: store, logger: log?.logger ?? Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         await service.start()
         _ = await service.waitUntilStarted()
         return ServiceFixture(service: service, store: store, config: config, databaseURL: url)

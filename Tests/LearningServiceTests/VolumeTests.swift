@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Testing
 
@@ -121,7 +122,7 @@ struct VolumeTests {
         let log = LogCapture()
         var store = try await LearningStore.open(config: config)
         // A sample smaller than the table: windows come from the per-day figures.
-        var service = LearningService(config: config, store: store, historyCapacity: Self.rows / 3, logger: { log.append($0) })
+        var service = LearningService(config: config, store: store, historyCapacity: Self.rows / 3, logger: log.logger)
         await service.start()
         let status = service.status()
         #expect(status.learningSystem == "starting")
@@ -147,7 +148,7 @@ struct VolumeTests {
         // A restart reads the stored aggregates: nothing is built again, the counts hold.
         let restartLog = LogCapture()
         store = try await LearningStore.open(config: config)
-        service = LearningService(config: config, store: store, historyCapacity: Self.rows / 3, logger: { restartLog.append($0) })
+        service = LearningService(config: config, store: store, historyCapacity: Self.rows / 3, logger: restartLog.logger)
         await service.start()
         #expect(await service.waitUntilStarted(timeout: 120))
         #expect(!restartLog.contains(prefix: "aggregates: building them"))

@@ -16,14 +16,7 @@ import Testing
 struct MemoryFixture {
     let service: LearningService
     let repository: InMemoryRepository
-    let log: Log
-
-    /// The lines a service logged.
-    final class Log: Sendable {
-        private let lines = Mutex<[String]>([])
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
-        func contains(prefix: String) -> Bool { lines.withLock { $0.contains { $0.hasPrefix(prefix) } } }
-    }
+    let log: LogCapture
 
     /// Starts a service over `repository` (a new one by default) and waits for its start-up.
     static func start(repository: InMemoryRepository? = nil, historyCapacity: Int = 500_000,
@@ -31,9 +24,9 @@ struct MemoryFixture {
         var config = LearningConfig()
         configure(&config)
         let repository = repository ?? InMemoryRepository(retentionDays: config.performance.metricsRetentionDays)
-        let log = Log()
+        let log = LogCapture()
         let service = LearningService(config: config, store: repository, historyCapacity: historyCapacity,
-                                      logger: { log.append($0) })
+                                      logger: log.logger)
         await service.start()
         #expect(await service.waitUntilStarted(timeout: 30), "the start-up completes")
         return MemoryFixture(service: service, repository: repository, log: log)

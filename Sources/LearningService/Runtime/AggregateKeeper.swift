@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningRepository
 import Synchronization
+import Logging
 
 /// Keeps the persisted aggregates (`agents.execution_aggregates`) and the figures built from
 /// them: builds them at the first start on rows never aggregated, loads them (with the rows they
@@ -19,11 +20,11 @@ final class AggregateKeeper: Sendable {
 
     private unowned let state: any RuntimeStateHolder
     private let store: any AggregateRepository & ExecutionRepository
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     /// When the aggregates were last checkpointed, and how long until the next one may start.
     private let lastCheckpoint = Mutex((at: Date(), wait: AggregateKeeper.checkpointInterval))
 
-    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository, logger: @escaping @Sendable (String) -> Void) {
+    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger
@@ -41,7 +42,7 @@ final class AggregateKeeper: Sendable {
         }
         var checkpoint = try await store.aggregateCheckpoint()
         if !checkpoint.isCurrent {
-            logger("aggregates: building them from agents.execution_log (first start on these rows)")
+            logger.info("aggregates: building them from agents.execution_log (first start on these rows)")
             setStartup { $0.phase = "building_aggregates" }
             let logger = self.logger
             let lastLogged = Mutex(0.0)
@@ -57,11 +58,11 @@ final class AggregateKeeper: Sendable {
                     return true
                 }
                 if due {
-                    logger("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
+                    logger.info("aggregates: \(progress.rowsDone) of \(progress.rowsTotal) executions summed (\(String(format: "%.1f", progress.seconds)) s)")
                 }
             }
             let summed = state.withState { $0.startup.rowsDone }
-            logger("aggregates: built over \(summed) executions in \(String(format: "%.1f", Date().timeIntervalSince(buildStarted))) s")
+            logger.info("aggregates: built over \(summed) executions in \(String(format: "%.1f", Date().timeIntervalSince(buildStarted))) s")
             checkpoint = try await store.aggregateCheckpoint()
             checkpoint.position = built
         }
@@ -97,7 +98,7 @@ final class AggregateKeeper: Sendable {
         }
         setStartup { $0.phase = "catching_up" }
         LearningService.returnFreedMemory()
-        logger("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning; \(LearningService.allocatorFigures())")
+        logger.info("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning; \(LearningService.allocatorFigures())")
         state.refreshSnapshot()
         return (position, checkpoint.tableGeneration)
     }
@@ -140,7 +141,7 @@ final class AggregateKeeper: Sendable {
             try await store.checkpointAggregates(cells, position: position, pending: pending, generation: generation)
         } catch {
             state.withState { $0.figures.restoreUnsaved(cells) }
-            logger("could not checkpoint the aggregates (kept for the next one): \(error)")
+            logger.warning("could not checkpoint the aggregates (kept for the next one): \(error)")
         }
     }
 
@@ -154,7 +155,7 @@ final class AggregateKeeper: Sendable {
             state.figures.expire(beforeDay: cutoffDay, stored: expired)
             return before - state.figures.executions
         }
-        if dropped > 0 { logger("retention: \(dropped) executions before day \(cutoffDay) left the figures") }
+        if dropped > 0 { logger.info("retention: \(dropped) executions before day \(cutoffDay) left the figures") }
         state.refreshSnapshot()
     }
 }

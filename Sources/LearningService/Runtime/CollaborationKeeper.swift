@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningRepository
+import Logging
 
 /// Keeps the stored collaboration sums (`agents.collaboration_days`, `collaboration_aggregates`)
 /// in step with the table and hands the runtime the sums of the days its sample does not hold
@@ -22,9 +23,9 @@ final class CollaborationKeeper: Sendable {
 
     private unowned let state: any RuntimeStateHolder
     private let store: any CollaborationRepository
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
 
-    init(state: any RuntimeStateHolder, store: any CollaborationRepository, logger: @escaping @Sendable (String) -> Void) {
+    init(state: any RuntimeStateHolder, store: any CollaborationRepository, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger
@@ -75,17 +76,17 @@ final class CollaborationKeeper: Sendable {
                 if days.count > 1 { try await Task.sleep(for: ContinuousClock.now - dayStarted) }
                 if Date().timeIntervalSince(lastReport) >= 10 {
                     lastReport = Date()
-                    logger("collaboration sums: \(index + 1) of \(days.count) days summed (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
+                    logger.info("collaboration sums: \(index + 1) of \(days.count) days summed (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
                     try await install(generation: generation)
                 }
             }
             if days.count > 1 && Date().timeIntervalSince(started) >= 10 {
-                logger("collaboration sums: \(days.count) days summed in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+                logger.info("collaboration sums: \(days.count) days summed in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             }
             try await install(generation: generation)
             return true
         } catch {
-            logger("collaboration sums failed (tried again in 5 s): \(error)")
+            logger.error("collaboration sums failed (tried again in 5 s): \(error)")
             return false
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningML
 import LearningRepository
+import Logging
 
 /// Follows the store's change feed: brings the figures up to the table through the
 /// `AggregateKeeper`, counts every execution in the figures and hands it to the `FeedLearner`
@@ -11,14 +12,14 @@ import LearningRepository
 final class FeedConsumer: RuntimeComponent {
     private unowned let state: any RuntimeStateHolder
     private let store: any ExecutionChangeFeed & AgentRegistry
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     private let aggregates: AggregateKeeper
     private let insights: InsightPublisher
     private let models: ModelKeeper
     private let learner: FeedLearner
 
     init(state: any RuntimeStateHolder, store: any ExecutionChangeFeed & AgentRegistry, aggregates: AggregateKeeper, insights: InsightPublisher,
-         models: ModelKeeper, learner: FeedLearner, logger: @escaping @Sendable (String) -> Void) {
+         models: ModelKeeper, learner: FeedLearner, logger: Logger) {
         self.state = state
         self.store = store
         self.aggregates = aggregates
@@ -38,7 +39,7 @@ final class FeedConsumer: RuntimeComponent {
                 try await follow(from: position, generation: generation)
             } catch {
                 if Task.isCancelled { break }
-                logger("change feed stopped (\(error)); restarting in 1 s")
+                logger.info("change feed stopped (\(error)); restarting in 1 s")
                 try? await Task.sleep(for: .seconds(1))
             }
         }
@@ -82,7 +83,7 @@ final class FeedConsumer: RuntimeComponent {
         guard first else { return }
         state.refreshSnapshot()
         let (count, held, began) = state.withState { ($0.figures.executions, $0.analytics.count, $0.startup.began) }
-        logger("start-up complete in \(String(format: "%.1f", Date().timeIntervalSince(began))) s: \(count) executions in the figures, \(held) held for learning; training")
+        logger.info("start-up complete in \(String(format: "%.1f", Date().timeIntervalSince(began))) s: \(count) executions in the figures, \(held) held for learning; training")
         models.trainAfterStartup()
     }
 
@@ -98,7 +99,7 @@ final class FeedConsumer: RuntimeComponent {
                 state.startup = StartupProgress()
             }
             state.refreshSnapshot()
-            logger("execution_log was truncated: learned state reset, rebuilding from the table")
+            logger.warning("execution_log was truncated: learned state reset, rebuilding from the table")
         case .ownWrites(let ids):
             state.withState { state in state.confirmOwn(ids) }
         case .summary(let summary):
@@ -135,7 +136,7 @@ final class FeedConsumer: RuntimeComponent {
         do {
             try await store.noteAgentsSeen(seen)
         } catch {
-            logger("could not record agents seen: \(error)")
+            logger.warning("could not record agents seen: \(error)")
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningML
 import Synchronization
+import Logging
 
 /// Learns from the executions the change feed counted: adds them to the recent sample and the
 /// engine (`RuntimeState.learn`) and publishes the anomalies found, off the feed's path.
@@ -39,14 +40,14 @@ final class FeedLearner: RuntimeComponent {
 
     private unowned let state: any RuntimeStateHolder
     private let publish: @Sendable (LearningML.DetectedAnomaly) async -> Void
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     private let queue = Mutex(Queue())
     private let wake: AsyncStream<Void>.Continuation
     private let signals: AsyncStream<Void>
 
     /// `publish` receives the anomalies found (the `InsightPublisher`'s in the service).
     init(state: any RuntimeStateHolder, publish: @escaping @Sendable (LearningML.DetectedAnomaly) async -> Void,
-         logger: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.state = state
         self.publish = publish
         self.logger = logger
@@ -83,8 +84,7 @@ final class FeedLearner: RuntimeComponent {
             return dropped > 0 && queue.burstSkipped == 0 ? dropped : 0
         }
         if dropped > 0 {
-            logger("learning is \(Self.capacity) rows behind the change feed (a burst of outside rows): the oldest "
-                   + "waiting rows are counted in the figures but not learned from")
+            logger.warning("learning is \(Self.capacity) rows behind the change feed (a burst of outside rows): the oldest waiting rows are counted in the figures but not learned from")
         }
         wake.yield()
     }
@@ -99,8 +99,7 @@ final class FeedLearner: RuntimeComponent {
             return queue.burstSkipped == 0
         }
         if first {
-            logger("the change feed is far behind on outside rows (a burst): their sums go to the figures; "
-                   + "learning follows from the burst's newest rows")
+            logger.warning("the change feed is far behind on outside rows (a burst): their sums go to the figures; learning follows from the burst's newest rows")
         }
     }
 
@@ -114,8 +113,7 @@ final class FeedLearner: RuntimeComponent {
             return (queue.feedBehind != behind, skipped)
         }
         if skipped > 0 {
-            logger("the change feed caught up; \(skipped) rows of the burst were counted but not learned from, "
-                   + "learning from the newest \(Self.capacity)")
+            logger.info("the change feed caught up; \(skipped) rows of the burst were counted but not learned from, learning from the newest \(Self.capacity)")
         }
         if changed && !behind { wake.yield() }
     }

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningRepository
 import Synchronization
+import Logging
 
 /// The small periodic jobs that keep what reads see current, each on its own timer: the process
 /// figures (every 1 s), the snapshot health, status and metrics read (0.5 s), the coordination
@@ -11,13 +12,13 @@ final class Housekeeping: Sendable {
     private unowned let state: any RuntimeStateHolder
     private let store: any AgentRegistry
     private let config: LearningConfig
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     private let process: ProcessMetrics
     /// The folder of agent definition files, once `loadDefinitions` read it.
     private let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
 
     init(state: any RuntimeStateHolder, store: any AgentRegistry, config: LearningConfig, process: ProcessMetrics,
-         logger: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.state = state
         self.store = store
         self.config = config
@@ -53,14 +54,14 @@ final class Housekeeping: Sendable {
 
     private func syncDefinitions(_ scanner: AgentDirectoryScanner) async {
         let changes = scanner.scan()
-        for error in changes.errors { logger("agent definition skipped: \(error)") }
+        for error in changes.errors { logger.warning("agent definition skipped: \(error)") }
         for definition in changes.updated {
             do {
                 let (agent, created) = try await store.upsertAgent(definition)
                 state.withState { $0.noteRegistered([agent.name]) }
-                logger("agent definition \(created ? "registered" : "updated"): \(agent.name)")
+                logger.info("agent definition \(created ? "registered" : "updated"): \(agent.name)")
             } catch {
-                logger("could not register agent \(definition.name) from \(definition.metadata["file"] ?? "?"): \(error)")
+                logger.warning("could not register agent \(definition.name) from \(definition.metadata["file"] ?? "?"): \(error)")
             }
         }
     }

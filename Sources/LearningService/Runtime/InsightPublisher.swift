@@ -3,6 +3,7 @@ import LearningCore
 import LearningML
 import LearningRepository
 import Synchronization
+import Logging
 
 /// Stores insights in `agents.insights` and pushes them to live subscribers (`broadcaster`):
 /// anomalies, merged by `AnomalyGroups` into the insight of the first of a run, and what a
@@ -12,13 +13,13 @@ final class InsightPublisher: Sendable {
     let broadcaster = InsightBroadcaster()
     private let store: any InsightRepository
     private let config: LearningConfig
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
     private let published = Mutex<Set<String>>([])
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
     private let anomalyGroups = Mutex(AnomalyGroups())
 
-    init(store: any InsightRepository, config: LearningConfig, logger: @escaping @Sendable (String) -> Void) {
+    init(store: any InsightRepository, config: LearningConfig, logger: Logger) {
         self.store = store
         self.config = config
         self.logger = logger
@@ -59,7 +60,7 @@ final class InsightPublisher: Sendable {
         do {
             saved.id = try await store.saveInsight(stored)
         } catch {
-            logger("could not store an anomaly: \(error)")
+            logger.warning("could not store an anomaly: \(error)")
         }
         anomalyGroups.withLock { $0.stored(key, insightID: saved.id) }
         var event = LearningService.anomaly(from: saved)
@@ -79,7 +80,7 @@ final class InsightPublisher: Sendable {
                                                         observed: u.observed, expected: u.expected, severity: u.severity)
                 }
             } catch {
-                logger("could not add \(flush.executionIDs.count) executions to anomaly \(flush.insightID): \(error)")
+                logger.warning("could not add \(flush.executionIDs.count) executions to anomaly \(flush.insightID): \(error)")
             }
         }
     }
@@ -90,7 +91,7 @@ final class InsightPublisher: Sendable {
         do {
             saved.id = try await store.saveInsight(stored)
         } catch {
-            logger("could not store an insight: \(error)")
+            logger.warning("could not store an insight: \(error)")
         }
         var insight = LearningService.insight(from: saved)
         if saved.id == nil { insight.id = UUID().uuidString.lowercased() }

@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningML
 import LearningRepository
+import Logging
 
 /// Trains the engine (every `ml.model_update_frequency` seconds once the start-up is complete,
 /// after the start-up, and on demand, one training at a time), stores each trained model in
@@ -16,13 +17,13 @@ final class ModelKeeper: Sendable {
     private unowned let state: any RuntimeStateHolder
     private let store: any ModelRepository
     private let config: LearningConfig
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     private let insights: InsightPublisher
     /// One training at a time.
     private let gate = AsyncSemaphore(permits: 1)
 
     init(state: any RuntimeStateHolder, store: any ModelRepository, config: LearningConfig, insights: InsightPublisher,
-         logger: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.state = state
         self.store = store
         self.config = config
@@ -38,7 +39,7 @@ final class ModelKeeper: Sendable {
             do {
                 _ = try await retrain(reason: "scheduled")
             } catch {
-                logger("scheduled retrain failed: \(error)")
+                logger.error("scheduled retrain failed: \(error)")
             }
             return nil
         }
@@ -52,7 +53,7 @@ final class ModelKeeper: Sendable {
             do {
                 _ = try await retrain(reason: "start-up")
             } catch {
-                logger("start-up training failed: \(error)")
+                logger.error("start-up training failed: \(error)")
             }
         }
     }
@@ -86,8 +87,7 @@ final class ModelKeeper: Sendable {
         guard installed else {
             throw ServiceError.unavailable("the execution table was reset during training; retry")
         }
-        logger("retrained (\(reason)) on \(records.count) executions (and \(older) older ones of the window, summed) in \(String(format: "%.3f", report.durationSeconds)) s; "
-               + "held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
+        logger.info("retrained (\(reason)) on \(records.count) executions (and \(older) older ones of the window, summed) in \(String(format: "%.3f", report.durationSeconds)) s; held-out accuracy \(String(format: "%.4f", report.accuracy)) over \(report.holdoutRecords) executions")
         LearningService.returnFreedMemory()
         await storeModel(engine, info: info)
         await storeEmbeddings(engine)
@@ -114,9 +114,9 @@ final class ModelKeeper: Sendable {
                               data: data, hyperparametersJSON: json)
         do {
             let id = try await store.saveModel(row)
-            logger("model \(info.version) saved in agents.ml_models (id \(id), \(data.count) bytes)")
+            logger.info("model \(info.version) saved in agents.ml_models (id \(id), \(data.count) bytes)")
         } catch {
-            logger("could not save the model: \(error)")
+            logger.warning("could not save the model: \(error)")
         }
     }
 
@@ -126,11 +126,11 @@ final class ModelKeeper: Sendable {
         do {
             stored = try await store.latestModel(named: Self.storedModelName)
         } catch {
-            logger("could not read the latest model: \(error)")
+            logger.warning("could not read the latest model: \(error)")
             return
         }
         guard let stored else {
-            logger("no saved model: the first training starts once the table is replayed")
+            logger.info("no saved model: the first training starts once the table is replayed")
             return
         }
         let data = stored.data
@@ -145,7 +145,7 @@ final class ModelKeeper: Sendable {
         }
         switch decoded {
         case .failure(let error):
-            logger("the saved model \(stored.version) cannot be used (\(error)); training from the table instead")
+            logger.warning("the saved model \(stored.version) cannot be used (\(error)); training from the table instead")
         case .success(let engine):
             var values: [String: Double] = [:]
             if let json = stored.hyperparametersJSON, let parsed = try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8)) {
@@ -161,7 +161,7 @@ final class ModelKeeper: Sendable {
                 state.loadedModel = info
             }
             state.refreshSnapshot()
-            logger("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
+            logger.info("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
         }
     }
 
@@ -174,11 +174,11 @@ final class ModelKeeper: Sendable {
                 _ = try await store.saveEmbedding(agentName: agent, vector: vector)
                 saved += 1
             } catch {
-                logger("could not store the embedding of \(agent): \(error)")
+                logger.warning("could not store the embedding of \(agent): \(error)")
                 return
             }
         }
-        if saved > 0 { logger("stored \(saved) agent embeddings") }
+        if saved > 0 { logger.info("stored \(saved) agent embeddings") }
     }
 
     /// Runs CPU-heavy work on a thread of its own, so it does not hold a cooperative thread.

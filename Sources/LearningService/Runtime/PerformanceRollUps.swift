@@ -2,6 +2,7 @@ import Foundation
 import LearningCore
 import LearningRepository
 import Synchronization
+import Logging
 
 /// Writes the `agents.performance_metrics` snapshot of the last day every
 /// `performance.performance_tracking_interval` seconds (when performance tracking is on; less
@@ -22,12 +23,12 @@ final class PerformanceRollUps: Sendable {
     private unowned let state: any RuntimeStateHolder
     private let store: any PerformanceMetricsRepository
     private let config: LearningConfig
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     /// Whether the pause is stretched beyond the interval (logged when it changes).
     private let stretched = Mutex(false)
 
     init(state: any RuntimeStateHolder, store: any PerformanceMetricsRepository, config: LearningConfig,
-         logger: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.state = state
         self.store = store
         self.config = config
@@ -69,13 +70,13 @@ final class PerformanceRollUps: Sendable {
                 return true
             }
             if changed {
-                logger(pause > interval
+                logger.info(pause > interval
                     ? "performance roll-up: computed by PostgreSQL's aggregate (the start-up replay was not done, or the last day's executions outgrew the in-memory history), which took \(String(format: "%.1f", seconds)) s, so snapshots are now written every \(Int(pause.rounded())) s instead of every \(Int(interval)) s (at most \(Int(Self.sqlRollUpShare * 100))% of the database's time)"
                     : "performance roll-up: back to a snapshot every \(Int(interval)) s")
             }
             return pause
         } catch {
-            logger("performance roll-up failed: \(error)")
+            logger.error("performance roll-up failed: \(error)")
             return interval
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningRepository
+import Logging
 
 /// Retention, on two timers: every hour (first as soon as the start-up is complete) the day
 /// partitions ahead are ensured, `agents.execution_log` and the other tables lose what is
@@ -13,11 +14,11 @@ final class Retention: Sendable {
     private unowned let state: any RuntimeStateHolder
     private let store: any RetentionRepository
     private let config: LearningConfig
-    private let logger: @Sendable (String) -> Void
+    private let logger: Logger
     private let aggregates: AggregateKeeper
 
     init(state: any RuntimeStateHolder, store: any RetentionRepository, config: LearningConfig, aggregates: AggregateKeeper,
-         logger: @escaping @Sendable (String) -> Void) {
+         logger: Logger) {
         self.state = state
         self.store = store
         self.config = config
@@ -44,9 +45,9 @@ final class Retention: Sendable {
     private func applyRetention() async -> Bool {
         do {
             let created = try await store.ensurePartitions()
-            if created > 0 { logger("partitions: created \(created) day partitions of execution_log") }
+            if created > 0 { logger.info("partitions: created \(created) day partitions of execution_log") }
         } catch {
-            logger("partitions failed: \(error)")
+            logger.error("partitions failed: \(error)")
         }
         do {
             let report = try await store.applyRetention()
@@ -54,14 +55,14 @@ final class Retention: Sendable {
                 try await aggregates.expire(before: report.executionCutoff)
                 let deleted = report.deleted
                 let total = deleted.values.reduce(0, +)
-                if total > 0 { logger("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
-                if !report.droppedPartitions.isEmpty { logger("retention: dropped \(report.droppedPartitions.joined(separator: ", "))") }
+                if total > 0 { logger.info("retention: deleted \(deleted.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))") }
+                if !report.droppedPartitions.isEmpty { logger.info("retention: dropped \(report.droppedPartitions.joined(separator: ", "))") }
             } catch {
-                logger("retention failed: \(error)")
+                logger.error("retention failed: \(error)")
             }
             return true
         } catch {
-            logger("retention failed: \(error)")
+            logger.error("retention failed: \(error)")
             return false
         }
     }
@@ -70,6 +71,6 @@ final class Retention: Sendable {
     private func expireHistory() {
         let cutoff = Date().addingTimeInterval(-Double(config.performance.metricsRetentionDays) * 86_400)
         let dropped = state.withState { $0.analytics.expire(before: cutoff) }
-        if dropped > 0 { logger("retention: \(dropped) executions older than \(config.performance.metricsRetentionDays) days left the learned history") }
+        if dropped > 0 { logger.info("retention: \(dropped) executions older than \(config.performance.metricsRetentionDays) days left the learned history") }
     }
 }

@@ -1,6 +1,7 @@
 import LearningCore
 import LearningRepository
 import Synchronization
+import Logging
 
 // The learning runtime's background work, one job per type (see docs/SERVICE.md, "The learning
 // runtime"): `FeedConsumer` follows the change feed, `AggregateKeeper` loads and checkpoints the
@@ -70,7 +71,7 @@ struct RuntimeComponents: Sendable {
     let collaboration: CollaborationKeeper
 
     init(state: any RuntimeStateHolder, store: any LearningRepository, config: LearningConfig, process: ProcessMetrics,
-         insights: InsightPublisher, logger: @escaping @Sendable (String) -> Void) {
+         insights: InsightPublisher, logger: Logger) {
         self.insights = insights
         aggregates = AggregateKeeper(state: state, store: store, logger: logger)
         models = ModelKeeper(state: state, store: store, config: config, insights: insights, logger: logger)

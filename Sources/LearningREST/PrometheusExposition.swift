@@ -1,0 +1,142 @@
+// `/metrics` in the Prometheus text format, through swift-prometheus: the transport records every
+// request through swift-metrics into the registry's factory (counters and a latency histogram per
+// method or route template); the service's own figures are set on gauges of the same registry at
+// each scrape, then the registry renders everything.
+public import Prometheus
+public import H2Transport
+public import LearningService
+public import LearningAPI
+import Synchronization
+
+/// The Prometheus registry behind `/metrics`, and the service figures it exposes.
+///
+/// Give `factory` to the transport (`ServerConfiguration.metricsFactory`) and, in a server
+/// process, to `MetricsSystem.bootstrap`, so every swift-metrics series lands in the same text.
+public final class PrometheusExposition: Sendable {
+    /// The Content-Type of the format.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    /// Most distinct agent label values; the rest are summed under `agent="other"`.
+    public static let maxAgentSeries = 20
+    /// Request latency histogram buckets: the service answers in tens of microseconds to seconds.
+    public static let requestDurationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+    ]
+
+    /// The registry every series lives in.
+    public let registry: PrometheusCollectorRegistry
+    /// The swift-metrics backend writing into `registry`.
+    public let factory: PrometheusMetricsFactory
+
+    private struct AgentGauges {
+        let executions: Gauge
+        let successRatio: Gauge
+        let executionSeconds: Gauge
+    }
+
+    private struct State {
+        var agents: [String: AgentGauges] = [:]
+        var ingestedSoFar: Int64 = 0
+    }
+
+    private let state = Mutex(State())
+    private let queriesPerSecond: Gauge
+    private let predictionAccuracy: Gauge
+    private let trainingSeconds: Gauge
+    private let agentResponseSeconds: Gauge
+    private let memoryMegabytes: Gauge
+    private let cpuPercent: Gauge
+    private let ingested: Counter
+
+    /// A fresh registry (one per server: tests run several in one process).
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["learning_request_duration_seconds"] = Self.requestDurationBuckets
+        self.factory = factory
+        queriesPerSecond = registry.makeGauge(name: "learning_queries_per_second",
+                                              help: "Requests served per second over the recent window.")
+        predictionAccuracy = registry.makeGauge(name: "learning_prediction_accuracy",
+                                                help: "Prediction accuracy on the latest held-out window (0..1).")
+        trainingSeconds = registry.makeGauge(name: "learning_training_time_seconds", help: "Seconds the latest retrain took.")
+        agentResponseSeconds = registry.makeGauge(name: "learning_agent_response_time_seconds",
+                                                  help: "Mean agent execution time over the recent window.")
+        memoryMegabytes = registry.makeGauge(name: "learning_memory_usage_megabytes",
+                                             help: "Resident set size of the server process in MiB.")
+        cpuPercent = registry.makeGauge(name: "learning_cpu_usage_percent",
+                                        help: "Process CPU over the recent window (100 = one core).")
+        ingested = registry.makeCounter(name: "learning_executions_ingested_total",
+                                        help: "Executions stored since the server started.")
+    }
+
+    /// Sets the service's figures on their gauges and renders the whole registry. Per-agent
+    /// series come from `agents`: the busiest `maxAgentSeries` by executions get their own
+    /// label, the rest are folded into `other`; agents that left that set lose their series.
+    public func render(metrics: ServiceMetrics, agents: [AgentSummary]) -> [UInt8] {
+        queriesPerSecond.set(metrics.queriesPerSec)
+        predictionAccuracy.set(metrics.predictionAccuracy)
+        trainingSeconds.set(metrics.trainingTime)
+        agentResponseSeconds.set(metrics.agentResponseTime)
+        memoryMegabytes.set(metrics.memoryUsageMB)
+        cpuPercent.set(metrics.cpuUsagePercent)
+
+        let sorted = agents.sorted { $0.executions != $1.executions ? $0.executions > $1.executions : $0.agentName < $1.agentName }
+        var rows: [(name: String, executions: Int64, success: Double, seconds: Double)] =
+            sorted.prefix(Self.maxAgentSeries).map { ($0.agentName, $0.executions, $0.successRate, $0.avgExecutionTime) }
+        let rest = sorted.dropFirst(Self.maxAgentSeries)
+        if !rest.isEmpty {
+            let executions = rest.reduce(Int64(0)) { $0 + $1.executions }
+            let successes = rest.reduce(0.0) { $0 + $1.successRate * Double($1.executions) }
+            let time = rest.reduce(0.0) { $0 + $1.avgExecutionTime * Double($1.executions) }
+            rows.append(("other", executions, executions > 0 ? successes / Double(executions) : 0,
+                         executions > 0 ? time / Double(executions) : 0))
+        }
+        // One scrape at a time sets and renders, so a scrape never shows another's agent set.
+        return state.withLock { state in
+            if metrics.executionsIngested > state.ingestedSoFar {
+                ingested.increment(by: metrics.executionsIngested - state.ingestedSoFar)
+                state.ingestedSoFar = metrics.executionsIngested
+            }
+            let current = Set(rows.map(\.name))
+            for (name, gauges) in state.agents where !current.contains(name) {
+                registry.unregisterGauge(gauges.executions)
+                registry.unregisterGauge(gauges.successRatio)
+                registry.unregisterGauge(gauges.executionSeconds)
+                state.agents[name] = nil
+            }
+            for row in rows {
+                let gauges = state.agents[row.name] ?? makeAgentGauges(row.name)
+                state.agents[row.name] = gauges
+                gauges.executions.set(Double(row.executions))
+                gauges.successRatio.set(row.success)
+                gauges.executionSeconds.set(row.seconds)
+            }
+            return registry.emitToBuffer()
+        }
+    }
+
+    private func makeAgentGauges(_ name: String) -> AgentGauges {
+        let labels = [("agent", name)]
+        return AgentGauges(
+            executions: registry.makeGauge(
+                name: "learning_agent_executions", labels: labels,
+                help: "Executions in the retention window, by agent (the busiest \(Self.maxAgentSeries), the rest as other)."),
+            successRatio: registry.makeGauge(name: "learning_agent_success_ratio", labels: labels,
+                                             help: "Share of executions that succeeded, by agent."),
+            executionSeconds: registry.makeGauge(name: "learning_agent_execution_seconds_avg", labels: labels,
+                                                 help: "Mean execution time in seconds, by agent."))
+    }
+}
+
+extension RequestFigures {
+    /// The transport's figures as the service reports them in `/status` and JSON `/metrics`.
+    public init(_ metrics: TransportMetrics) {
+        let methods = metrics.methods.map { path, figures in
+            ServiceMethodMetrics(method: path, requests: Int64(figures.requests), errors: Int64(figures.errors),
+                                 avgLatencyMs: figures.averageLatencyMs, p99LatencyMs: figures.p99LatencyMs)
+        }.sorted { $0.method < $1.method }
+        self.init(queriesPerSec: metrics.recentRequestsPerSecond, avgLatencyMs: metrics.recentAverageLatencyMs,
+                  windowSeconds: metrics.windowSeconds, methods: methods)
+    }
+}
