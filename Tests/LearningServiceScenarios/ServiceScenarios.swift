@@ -22,6 +22,27 @@ public func execution(_ agent: String, _ task: String, _ time: Double, _ success
                    timestamp: at, eventID: event)
 }
 
+/// How many times slower than a quiet machine a loaded 2-core CI machine may be
+/// (LEARNING_TEST_TIME_SCALE, default 10): waits for things to happen are scaled by it.
+public let testTimeScale: Double = max(ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10, 1)
+
+/// What `eventually` throws after recording its issue.
+public struct TimedOut: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Waits until `condition` holds, polling; fails the test after `timeout` seconds (what a quiet
+/// machine needs), scaled by `testTimeScale` but to no more than two minutes.
+public func eventually(_ what: String, timeout: Double = 15, _ condition: () async throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(max(timeout, min(timeout * testTimeScale, 120)))
+    while Date() < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw TimedOut(description: "timed out waiting for \(what)")
+}
+
 /// Expects a `ServiceError` of the given code from `body`.
 public func expectServiceError<T>(_ code: String, _ body: () async throws -> T,
                                   sourceLocation: SourceLocation = #_sourceLocation) async {

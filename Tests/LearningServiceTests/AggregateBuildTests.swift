@@ -4,6 +4,7 @@ import LearningCore
 import Synchronization
 import Testing
 @testable import LearningService
+import LearningServiceScenarios
 import LearningRepository
 
 /// The aggregates PostgreSQL builds over a table filled elsewhere must be the cells the service

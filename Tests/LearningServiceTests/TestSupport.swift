@@ -78,19 +78,3 @@ struct ServiceFixture {
         await service.shutdown()
     }
 }
-
-/// How many times slower than a quiet machine a loaded 2-core CI machine may be
-/// (LEARNING_TEST_TIME_SCALE, default 10): waits for things to happen are scaled by it.
-let testTimeScale: Double = max(ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10, 1)
-
-/// Waits until `condition` holds, polling; fails the test after `timeout` seconds (what a quiet
-/// machine needs), scaled by `testTimeScale` but to no more than two minutes.
-func eventually(_ what: String, timeout: Double = 15, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(max(timeout, min(timeout * testTimeScale, 120)))
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestEnvironment.Missing(description: "timed out waiting for \(what)")
-}

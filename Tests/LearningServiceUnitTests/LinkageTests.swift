@@ -32,3 +32,12 @@ private func serviceObjects() throws -> [(source: String, object: URL)] {
     let handlers = try #require(objects.first { $0.source.hasSuffix("LearningService.swift") })
     #expect(try Data(contentsOf: handlers.object).range(of: Data("15LearningService".utf8)) != nil)
 }
+
+@Test func theServerLinksTheStoreButNotTheInMemoryRepository() throws {
+    let directory = try #require(Bundle.main.executableURL?.resolvingSymlinksInPath().deletingLastPathComponent())
+    let path = directory.appendingPathComponent("learning-server").path
+    let binary = try #require(try? Data(contentsOf: URL(fileURLWithPath: path)), "learning-server is not built at \(path)")
+    func contains(_ text: String) -> Bool { binary.range(of: Data(text.utf8)) != nil }
+    #expect(contains("13LearningStore"), "the server wires the PostgreSQL repository")
+    #expect(!contains("26LearningInMemoryRepository"), "the in-memory repository is for tests only")
+}
