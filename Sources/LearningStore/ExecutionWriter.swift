@@ -276,12 +276,14 @@ final class ExecutionWriter: Sendable {
                 let records = batch.flatMap(\.records)
                 let acks = try slot.run { c in try Self.insert(records, on: c) }
                 noteCommitted(acks)
+                // Counted before the callers resume, so a caller that reads the figures after its
+                // acknowledgement sees its own batch in them.
+                noteRate(rows: records.count, since: started)
                 var offset = 0
                 for g in batch {
                     g.completion.resume(returning: acks[offset..<offset + g.records.count])
                     offset += g.records.count
                 }
-                noteRate(rows: offset, since: started)
             } catch let error as StoreError {
                 if case .unavailable = error {
                     // This connection broke: its batch may or may not have committed, so its callers

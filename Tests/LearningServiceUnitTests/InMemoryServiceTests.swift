@@ -113,10 +113,14 @@ struct InMemoryServiceTests {
         #expect(try await service.insights(InsightsQuery(kind: "model")).contains { $0.title.contains("on demand") })
         await fixture.stop()
 
-        // The next start over the same storage loads the saved model before it serves.
-        let again = try await MemoryFixture.start(repository: fixture.repository.reopened())
+        // The next start over the same storage loads the newest saved model before it serves
+        // (this one, or one a later training of the first run saved, on a loaded machine).
+        let storage = fixture.repository.reopened()
+        let latest = try #require(try await storage.latestModel(named: "learning_engine"))
+        #expect(latest.trainedOn >= result.mlModels.first { $0.name == "performance_prediction" }?.trainedOn ?? .distantFuture)
+        let again = try await MemoryFixture.start(repository: storage)
         defer { Task { await again.stop() } }
-        #expect(again.log.contains(prefix: "loaded model \(version) "))
+        #expect(again.log.contains(prefix: "loaded model \(latest.version) "))
         #expect(again.service.health().mlModels.allSatisfy { $0.state == .active })
         #expect(try await again.service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review")).basedOnExecutions == 400)
     }
