@@ -87,6 +87,15 @@ public final class LogCapture: Sendable {
 
 /// The shared bodies.
 public enum ServiceScenarios {
+    /// Waits until the start-up training (in the background once the start-up is complete) has
+    /// ended, as the service logs it: while it runs, predictions are `unavailable` (training), and
+    /// a model it saves late would be newer than one trained on demand meanwhile.
+    public static func waitForTheStartUpTraining(_ log: LogCapture) async throws {
+        try await eventually("the start-up training") {
+            log.contains(prefix: "retrained (start-up)") || log.contains(prefix: "start-up training failed")
+        }
+    }
+
     /// Logs one execution, its retry (same event id) and a batch with a repeated event id; expects
     /// the duplicates answered with the first row's id and the figures to count each row once, at
     /// once (read-your-writes). Returns the first execution's id.

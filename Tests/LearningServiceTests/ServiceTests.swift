@@ -91,13 +91,13 @@ struct ServiceTests {
     }
 
     @Test func retrainLearnsPredictsRecommendsAndFindsPatterns() async throws {
-        let fixture = try await ServiceFixture.start()
+        let log = LogCapture()
+        let fixture = try await ServiceFixture.start(log: log)
         defer { Task { await fixture.stop() } }
         let service = fixture.service
         _ = try await service.registerAgent(RegisterAgentRequest(name: "fast-agent"))
-        try await eventually("the empty start-up training") {
-            service.health().mlModels.first { $0.name == "performance_prediction" }?.state == .insufficientData
-        }
+        // (Its state said insufficient_data already before that training had started.)
+        try await ServiceScenarios.waitForTheStartUpTraining(log)
         await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "t")) }
         let start = Date().addingTimeInterval(-5 * 86_400)
         _ = try await service.logExecutions(ServiceScenarios.twoAgentsOnSharedTasks(start: start))
