@@ -99,7 +99,7 @@ let package = Package(
                                "LearningProtoC", "CProtobufC", "OTLPWire"],
                 swiftSettings: swiftSettings),
         .target(name: "LearningREST",
-                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire",
+                dependencies: ["LearningAPI", "LearningService", "H2Transport", "OTLPWire", "ProtobufCSupport",
                                .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",

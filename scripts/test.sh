@@ -8,8 +8,10 @@
 #   5. starts a throwaway PostgreSQL on a private socket and port (and, when it can, a second one
 #      with pgvector: scripts/pgvector-cluster.sh, an optional peer that never fails the run)
 #   6. builds (`swift build --build-tests`) and runs `swift test`
-#   7. installs the Python client (pip install ./clients/python) and runs its pytest suite against
-#      real learning-server processes on the throwaway cluster
+#   7. runs schemathesis against a live learning-server on the throwaway cluster
+#      (scripts/contract-test.sh: every operation of the OpenAPI document, response schema, status
+#      code and content type conformance, no 5xx), then installs the Python client (pip install
+#      ./clients/python) and runs its pytest suite against real learning-server processes
 #   8. runs the shell tests of the scripts (scripts/tests/*_test.sh)
 #   9. builds the container image and runs it with compose (scripts/container-test.sh: Docker, else
 #      podman; about 7 minutes on a fresh 2-core machine, 1 minute when its images and build cache
@@ -159,6 +161,8 @@ PY
 
 if step "swift build --build-tests" swift build --build-tests; then
   step "swift test" swift_tests
+  check "API contract: schemathesis against a live server (scripts/contract-test.sh)" \
+    scripts/contract-test.sh "$LEARNING_TEST_DATABASE_URL"
   step "Python client tests (clients/python)" python_client_tests
 else
   failed=$((failed + 1))

@@ -30,6 +30,10 @@ public enum Validation {
     public static let earliestTimestamp = Date(timeIntervalSince1970: 946_684_800)
     /// Most records in one batch.
     public static let maxBatchSize = 10_000
+    /// What an agent name looks like (checked by `agentName`; the OpenAPI document says it too).
+    public static let agentNamePattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
+    /// What a task type looks like (checked by `taskType`): an agent name's characters, `:` and `/`.
+    public static let taskTypePattern = "^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$"
 
     /// Checks an agent name against `^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$`.
     public static func agentName(_ name: String, field: @autoclosure () -> String = "agent_name") throws {
@@ -38,7 +42,7 @@ public enum Validation {
             throw ServiceError.invalidArgument("\(field()) is longer than \(maxNameLength) characters")
         }
         guard isAlnum(name.utf8.first!), name.utf8.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }) else {
-            throw ServiceError.invalidArgument("\(field()) \(quoted(name)) must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+            throw ServiceError.invalidArgument("\(field()) \(quoted(name)) must match \(agentNamePattern)")
         }
     }
 
@@ -52,7 +56,7 @@ public enum Validation {
             isAlnum(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "-") || b == UInt8(ascii: ":") || b == UInt8(ascii: "/")
         }
         guard isAlnum(value.utf8.first!), value.utf8.allSatisfy(allowed) else {
-            throw ServiceError.invalidArgument("\(field()) \(quoted(value)) must match ^[A-Za-z0-9][A-Za-z0-9._:/-]{0,254}$")
+            throw ServiceError.invalidArgument("\(field()) \(quoted(value)) must match \(taskTypePattern)")
         }
     }
 

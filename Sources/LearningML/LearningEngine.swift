@@ -191,7 +191,9 @@ public struct LearningEngine: Sendable {
                 let pr = min(max((ps.recentSuccess * f + adj + m * p) / (nr + m), 0.001), 0.999)
                 let v = max(p * (1 - p) * (1 / (nr + m) - 1 / (Double(ps.n) + m)), 1e-6)
                 let z2 = (pr - p) * (pr - p) / v
-                p += parameters.recentMix * z2 / (z2 + parameters.recentMixC) * (pr - p)
+                // A pair last seen long ago has no recent weight left: z2 is 0, and so may be
+                // the constant (0/0 made the forecast NaN).
+                if z2 > 0 { p += parameters.recentMix * z2 / (z2 + parameters.recentMixC) * (pr - p) }
                 p = min(max(p, 0.001), 0.999)
             }
             return (p, (p * (1 - p) / (Double(ps.n) + m + 1)).squareRoot(), ps.n)

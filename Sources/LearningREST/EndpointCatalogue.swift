@@ -39,6 +39,32 @@ public struct Endpoint: Sendable {
     public var requiresKey: Bool = false
     /// The error statuses this endpoint can answer with, besides the ones every endpoint may give.
     public var errors: [Int] = []
+    /// The request body's fields its decoder requires (a 422 without them).
+    public var requestRequired: [String] = []
+    /// The statuses of a success: 201 when something new was stored, 200 otherwise.
+    public var successStatuses: [Int] = [200]
+    /// Where the request body's schema comes from (POST endpoints): by default the RPC's request
+    /// message, without the fields the path carries.
+    public var requestSchema: BodySchema = .rpc
+    /// Where the success body's schema comes from (JSON endpoints): by default the RPC's
+    /// response message.
+    public var responseSchema: BodySchema = .rpc
+}
+
+/// The schema of a JSON body: a message of Protos/ (the one description of every field and its
+/// type), or, where the REST shape is the guide's and not the message's, a schema written beside
+/// the code that makes that shape.
+public enum BodySchema: Sendable {
+    /// The RPC's request or response message.
+    case rpc
+    /// A message by full name (`learning.v1.Execution`), without the fields in `omitting`;
+    /// when `inlining` names a message field, that field's own fields stand in its place (a
+    /// flatter body); `overriding` gives fields the REST shape shows differently their schema.
+    case message(String, omitting: [String] = [], inlining: String? = nil, overriding: [String: JSONValue] = [:])
+    /// A schema written by hand (a guide-shaped body).
+    case custom(JSONValue)
+    /// No JSON body.
+    case none
 }
 
 extension Endpoint {
@@ -164,10 +190,15 @@ public enum EndpointCatalogue {
     public static let all: [Endpoint] = [
         Endpoint(id: .health, method: "GET", path: "/health",
                  summary: "Liveness and readiness: service, database and model states (answered from memory).",
-                 rpc: "GetHealth", tag: "System", responseExample: healthExample),
+                 rpc: "GetHealth", tag: "System", responseExample: healthExample,
+                 responseSchema: .message("learning.v1.GetHealthResponse", omitting: ["version", "uptime_seconds", "total_executions"],
+                                          overriding: ["ml_models": RESTEncoding.modelStatesSchema])),
         Endpoint(id: .status, method: "GET", path: "/status",
                  summary: "System status with request rate, latency and agent success rate over the recent window.",
-                 rpc: "GetStatus", tag: "System", responseExample: statusExample),
+                 rpc: "GetStatus", tag: "System", responseExample: statusExample,
+                 responseSchema: .message("learning.v1.GetStatusResponse", omitting: ["features"],
+                                          overriding: ["ml_models": RESTEncoding.modelStatesSchema,
+                                                       "performance": RESTEncoding.statusPerformanceSchema])),
         Endpoint(id: .metrics, method: "GET", path: "/metrics",
                  summary: "Service metrics as JSON; Prometheus text with Accept: text/plain or ?format=prometheus.",
                  rpc: "GetMetrics", tag: "System",
@@ -175,7 +206,8 @@ public enum EndpointCatalogue {
                  responseExample: metricsExample, errors: [400, 422, 503]),
         Endpoint(id: .metricsPrometheus, method: "GET", path: "/metrics/prometheus",
                  summary: "The same metrics in the Prometheus text exposition format 0.0.4.",
-                 rpc: "GetMetrics", tag: "System", responseType: "text/plain; version=0.0.4; charset=utf-8", errors: [503]),
+                 rpc: "GetMetrics", tag: "System", responseType: "text/plain; version=0.0.4; charset=utf-8", errors: [503],
+                 responseSchema: .none),
 
         Endpoint(id: .listAgents, method: "GET", path: "/agents/list",
                  summary: "Every registered agent with its health status.", rpc: "ListAgents", tag: "Agents",
@@ -188,7 +220,8 @@ public enum EndpointCatalogue {
                     "tools": .array([.string("Read"), .string("Task")]), "model": .string("opus"), "metadata": obj(["team": .string("core")]),
                  ]),
                  responseExample: obj(["agent": agentExample, "created": .bool(true)]),
-                 requiresKey: true, errors: [400, 401, 409, 413, 415, 422, 503]),
+                 requiresKey: true, errors: [400, 401, 409, 413, 415, 422, 503], requestRequired: ["name"],
+                 successStatuses: [201, 200]),
         Endpoint(id: .agentStatus, method: "GET", path: "/agents/{name}/status",
                  summary: "One agent's health: last seen versus the health-check interval and its recent success rate.",
                  rpc: "GetAgentStatus", tag: "Agents",
@@ -208,7 +241,8 @@ public enum EndpointCatalogue {
         Endpoint(id: .heartbeat, method: "POST", path: "/agents/{name}/heartbeat",
                  summary: "Marks the agent as seen now (body optional).", rpc: "Heartbeat", tag: "Agents",
                  requestExample: obj(["status": .string("healthy")]),
-                 responseExample: obj(["agent": agentExample]), requiresKey: true, errors: [400, 401, 404, 415, 422, 503]),
+                 responseExample: obj(["agent": agentExample]), requiresKey: true, errors: [400, 401, 404, 415, 422, 503],
+                 requestSchema: .message("learning.v1.HeartbeatRequest", omitting: ["agent_name"])),
         Endpoint(id: .submitMetrics, method: "POST", path: "/agents/{name}/metrics",
                  summary: "Submits measured metrics of an agent (the guide's PerformanceCollector).", rpc: "SubmitMetrics",
                  tag: "Agents",
@@ -217,7 +251,9 @@ public enum EndpointCatalogue {
                     "resource_usage": obj(["cpu": .double(35.2), "memory_mb": .double(1024)]), "success_rate": .double(0.97),
                     "coordination_effectiveness": .double(0.9),
                  ]),
-                 responseExample: obj(["id": .int(1234)]), requiresKey: true, errors: [400, 401, 404, 413, 415, 422, 503]),
+                 responseExample: obj(["id": .int(1234)]), requiresKey: true, errors: [400, 401, 404, 413, 415, 422, 503],
+                 successStatuses: [201],
+                 requestSchema: .message("learning.v1.SubmitMetricsRequest", omitting: ["agent_name"], inlining: "metrics")),
         Endpoint(id: .similarAgents, method: "GET", path: "/agents/{name}/similar",
                  summary: "Agents whose behaviour vectors are most similar (cosine).", rpc: "FindSimilarAgents", tag: "Agents",
                  query: [QueryParameterSpec(name: "limit", type: "integer", description: "how many (default 5, at most 100)"),
@@ -232,12 +268,13 @@ public enum EndpointCatalogue {
                  rpc: "LogExecution", tag: "Ingest",
                  requestExample: executionExample,
                  responseExample: obj(["id": .int(200_001), "duplicate": .bool(false)]),
-                 requiresKey: true, errors: [400, 401, 413, 415, 422, 429, 503]),
+                 requiresKey: true, errors: [400, 401, 413, 415, 422, 429, 503], requestRequired: ["agent_name", "success"],
+                 successStatuses: [201, 200], requestSchema: .message("learning.v1.Execution")),
         Endpoint(id: .logExecutions, method: "POST", path: "/executions/batch",
                  summary: "Logs many executions in one transaction.", rpc: "LogExecutions", tag: "Ingest",
                  requestExample: obj(["executions": .array([executionExample])]),
                  responseExample: obj(["accepted": .int(1), "duplicates": .int(0)]),
-                 requiresKey: true, errors: [400, 401, 413, 415, 422, 429, 503]),
+                 requiresKey: true, errors: [400, 401, 413, 415, 422, 429, 503], requestRequired: ["executions"]),
         Endpoint(id: .otlpTraces, method: "POST", path: "/v1/traces",
                  summary: "OTLP/HTTP trace export (protobuf or JSON, gzip allowed): spans of agent work become executions; twin of opentelemetry.proto.collector.trace.v1.TraceService/Export.",
                  rpc: nil, tag: "Ingest",
@@ -309,12 +346,14 @@ public enum EndpointCatalogue {
                  summary: "Learned patterns: collaboration, performance (scheduling), resources, failures.", rpc: "GetPatterns",
                  tag: "Machine learning",
                  query: [QueryParameterSpec(name: "kinds", type: "string", description: "comma-separated subset of collaboration,performance,resources,failures")],
-                 responseExample: patternsExample, errors: [400, 409, 422, 503]),
+                 responseExample: patternsExample, errors: [400, 409, 422, 503],
+                 responseSchema: .message("learning.v1.GetPatternsResponse", omitting: ["handoffs"])),
         Endpoint(id: .predict, method: "POST", path: "/predict",
                  summary: "Predicts an agent's execution time, success rate and resources for a task type.",
                  rpc: "PredictPerformance", tag: "Machine learning",
                  requestExample: obj(["agent_name": .string("director"), "task_type": .string("strategic_planning")]),
-                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503]),
+                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503],
+                 requestRequired: ["agent_name", "task_type"]),
         Endpoint(id: .recommendations, method: "GET", path: "/recommendations",
                  summary: "The agents best suited to a task type, ranked.", rpc: "GetRecommendations", tag: "Machine learning",
                  query: [QueryParameterSpec(name: "task_type", type: "string", description: "the task type (required)"),
@@ -334,19 +373,22 @@ public enum EndpointCatalogue {
                  requestExample: obj(["as_of": .string("2025-01-30T00:00:00Z")]),
                  responseExample: obj([
                     "ml_models": modelsExample, "training_time": .double(2.41), "trained_on_executions": .int(200_000),
-                 ]), requiresKey: true, errors: [400, 401, 409, 422, 503]),
+                 ]), requiresKey: true, errors: [400, 401, 409, 422, 503],
+                 responseSchema: .message("learning.v1.RetrainResponse", overriding: ["ml_models": RESTEncoding.modelStatesSchema])),
         Endpoint(id: .testPatterns, method: "GET", path: "/ml/test/patterns",
                  summary: "The guide's pattern-recognition smoke test: the learned patterns.", rpc: "GetPatterns",
-                 tag: "Machine learning", responseExample: patternsExample, errors: [409, 503]),
+                 tag: "Machine learning", responseExample: patternsExample, errors: [409, 503],
+                 responseSchema: .message("learning.v1.GetPatternsResponse", omitting: ["handoffs"])),
         Endpoint(id: .testPrediction, method: "POST", path: "/ml/test/prediction",
                  summary: "The guide's prediction smoke test, with {\"agent\", \"task\"}.", rpc: "PredictPerformance",
                  tag: "Machine learning",
                  requestExample: obj(["agent": .string("director"), "task": .string("strategic_planning")]),
-                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503]),
+                 responseExample: predictionExample, errors: [400, 404, 409, 413, 415, 422, 503],
+                 requestSchema: .custom(RESTDecoding.testPredictionSchema)),
 
         Endpoint(id: .docs, method: "GET", path: "/api/docs",
                  summary: "This documentation page (self-contained HTML).", rpc: nil, tag: "Documentation",
-                 responseType: "text/html; charset=utf-8"),
+                 responseType: "text/html; charset=utf-8", responseSchema: .none),
         Endpoint(id: .openAPI, method: "GET", path: "/api/openapi.json",
                  summary: "The OpenAPI 3 document of this API.", rpc: nil, tag: "Documentation"),
     ]

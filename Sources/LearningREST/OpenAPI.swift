@@ -1,6 +1,7 @@
 // The OpenAPI 3 document and the self-contained HTML docs page, both derived from the catalogue.
 
 public import LearningAPI
+import ProtobufCSupport
 
 /// Builds the API's OpenAPI 3.0 document and its HTML rendering.
 public enum APIDocumentation {
@@ -17,7 +18,168 @@ public enum APIDocumentation {
         503: "Database unavailable",
     ]
 
-    /// A JSON schema describing the shape of an example value.
+    // MARK: Schemas from Protos/
+
+    /// The component name of a message: its name without the package (`learning.v1.Agent` → `Agent`).
+    static func componentName(_ fullName: String) -> String {
+        fullName.hasPrefix("learning.v1.") ? String(fullName.dropFirst("learning.v1.".count)) : fullName
+    }
+
+    /// A `$ref` to a message's component schema.
+    static func reference(_ fullName: String) -> JSONValue {
+        .object([("$ref", .string("#/components/schemas/\(componentName(fullName))"))])
+    }
+
+    /// The schema of one field's value, as the JSON bodies show it (int64 as a JSON number, a
+    /// timestamp as an RFC 3339 string, a map as an object).
+    static func schema(of type: ProtoFieldType) -> JSONValue {
+        switch type {
+        case .integer(let bits): return .object([("type", .string("integer")), ("format", .string("int\(bits)"))])
+        case .number: return .object([("type", .string("number")), ("format", .string("double"))])
+        case .bool: return .object([("type", .string("boolean"))])
+        case .string: return .object([("type", .string("string"))])
+        case .bytes: return .object([("type", .string("string")), ("format", .string("byte"))])
+        case .enumeration(_, let values): return .object([("type", .string("string")), ("enum", .array(values.map { .string($0) }))])
+        case .timestamp: return .object([("type", .string("string")), ("format", .string("date-time"))])
+        case .map(let value): return .object([("type", .string("object")), ("additionalProperties", schema(of: value))])
+        case .message(let name): return reference(name)
+        }
+    }
+
+    /// The schema of a field: its value's, in an array when repeated, nullable when it may be absent.
+    static func schema(of field: ProtoField) -> JSONValue {
+        let value = schema(of: field.type)
+        if field.isRepeated { return .object([("type", .string("array")), ("items", value)]) }
+        guard field.hasPresence else { return value }
+        if case .message = field.type {
+            // OpenAPI 3.0 ignores a $ref's siblings: nullable goes on an allOf around it.
+            return .object([("nullable", .bool(true)), ("allOf", .array([value]))])
+        }
+        guard case .object(var members) = value else { return value }
+        members.append(("nullable", .bool(true)))
+        return .object(members)
+    }
+
+    /// An object schema of `fields`; `closed`: no other keys (a response), or any (a request,
+    /// whose unknown keys are ignored).
+    static func objectSchema(_ fields: [(name: String, schema: JSONValue, required: Bool)], closed: Bool) -> JSONValue {
+        var members: [(String, JSONValue)] = [("type", .string("object"))]
+        let required = fields.filter(\.required).map { JSONValue.string($0.name) }
+        if !required.isEmpty { members.append(("required", .array(required))) }
+        if closed { members.append(("additionalProperties", .bool(false))) }
+        members.append(("properties", .object(fields.map { ($0.name, $0.schema) })))
+        return .object(members)
+    }
+
+    /// `schema` that also accepts `null` (a request's optional field: null means absent).
+    static func nullable(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var members) = schema, schema["nullable"] == nil else { return schema }
+        if schema["$ref"] != nil { return .object([("nullable", .bool(true)), ("allOf", .array([schema]))]) }
+        members.append(("nullable", .bool(true)))
+        return .object(members)
+    }
+
+    /// Which fields a message's schema lists as required.
+    enum RequiredFields {
+        /// A response body: every field without presence (the service always writes those),
+        /// and no other keys.
+        case always
+        /// A request body: the fields its decoder requires (proto3 says nothing about that);
+        /// the others may be null (absent), and unknown keys are ignored.
+        case listed([String])
+        /// A component schema, used by requests and responses alike: none required, nulls and
+        /// other keys allowed.
+        case none
+    }
+
+    /// A message's schema, with an endpoint's exceptions applied.
+    static func schema(of message: ProtoMessageSchema, omitting: [String] = [], inlining: String? = nil,
+                       overriding: [String: JSONValue] = [:], required requirement: RequiredFields,
+                       service: ProtoServiceSchema) -> JSONValue {
+        func isRequired(_ field: ProtoField) -> Bool {
+            switch requirement {
+            case .always: !field.hasPresence
+            case .listed(let names): names.contains(field.name)
+            case .none: false
+            }
+        }
+        var fields: [(name: String, schema: JSONValue, required: Bool)] = []
+        func add(_ field: ProtoField, _ fieldSchema: JSONValue) {
+            let required = isRequired(field)
+            if case .always = requirement {
+                fields.append((field.name, fieldSchema, required))
+            } else {
+                fields.append((field.name, required ? fieldSchema : nullable(fieldSchema), required))
+            }
+        }
+        for field in message.fields where !omitting.contains(field.name) {
+            if field.name == inlining, case .message(let name) = field.type, let inner = service.messages[name] {
+                for innerField in inner.fields { add(innerField, schema(of: innerField)) }
+            } else if let schema = overriding[field.name] {
+                add(field, schema)
+            } else {
+                add(field, schema(of: field))
+            }
+        }
+        if case .always = requirement { return objectSchema(fields, closed: true) }
+        return objectSchema(fields, closed: false)
+    }
+
+    /// The schema of an endpoint's request or response body; `nil` when it has none. Endpoints
+    /// without an RPC (OTLP) are described by their example.
+    static func bodySchema(_ body: BodySchema, endpoint: Endpoint, response: Bool, service: ProtoServiceSchema) -> JSONValue? {
+        switch body {
+        case .none:
+            return nil
+        case .custom(let schema):
+            return schema
+        case .message(let name, let omitting, let inlining, let overriding):
+            guard let message = service.messages[name] else { preconditionFailure("no message \(name) in Protos/") }
+            return schema(of: message, omitting: omitting, inlining: inlining, overriding: overriding,
+                          required: response ? .always : .listed(endpoint.requestRequired), service: service)
+        case .rpc:
+            guard let rpc = endpoint.rpc, let method = service.methods[rpc] else {
+                let example = response ? endpoint.responseExample : endpoint.requestExample
+                return example.map(schema(of:))
+            }
+            guard let message = service.messages[response ? method.output : method.input] else { return nil }
+            return schema(of: message, required: response ? .always : .listed(endpoint.requestRequired), service: service)
+        }
+    }
+
+    /// The component schemas the document refers to (from `paths`, and from each other), by name.
+    static func componentSchemas(referencedBy paths: JSONValue, _ service: ProtoServiceSchema) -> [(String, JSONValue)] {
+        func references(in value: JSONValue, into names: inout Set<String>) {
+            switch value {
+            case .object(let members):
+                for (key, member) in members {
+                    if key == "$ref", case .string(let target) = member {
+                        names.insert(target.replacingOccurrences(of: "#/components/schemas/", with: ""))
+                    } else {
+                        references(in: member, into: &names)
+                    }
+                }
+            case .array(let elements):
+                for element in elements { references(in: element, into: &names) }
+            default:
+                break
+            }
+        }
+        let byName = Dictionary(uniqueKeysWithValues: service.messages.values.map { (componentName($0.fullName), $0) })
+        var made: [String: JSONValue] = [:]
+        var pending = Set<String>()
+        references(in: paths, into: &pending)
+        while let name = pending.popFirst() {
+            guard made[name] == nil, let message = byName[name] else { continue }
+            let schema = schema(of: message, required: .none, service: service)
+            made[name] = schema
+            references(in: schema, into: &pending)
+        }
+        return made.sorted { $0.key < $1.key }
+    }
+
+    /// A JSON schema describing the shape of an example value (the OTLP endpoint, whose messages
+    /// are OpenTelemetry's).
     static func schema(of example: JSONValue) -> JSONValue {
         switch example {
         case .null: return .object([("nullable", .bool(true))])
@@ -36,6 +198,7 @@ public enum APIDocumentation {
 
     /// The OpenAPI 3.0.3 document.
     public static func openAPIDocument(version: String = "1.0.0") -> JSONValue {
+        let service = ProtoServiceSchema.learningSystem
         var paths: [(String, JSONValue)] = []
         for endpoint in EndpointCatalogue.all {
             var operation: [(String, JSONValue)] = [
@@ -62,25 +225,30 @@ public enum APIDocumentation {
                 ]))
             }
             if !parameters.isEmpty { operation.append(("parameters", .array(parameters))) }
-            if let request = endpoint.requestExample {
+            if let request = endpoint.requestExample,
+               let schema = bodySchema(endpoint.requestSchema, endpoint: endpoint, response: false, service: service) {
                 operation.append(("requestBody", .object([
-                    ("required", .bool(endpoint.id != .heartbeat)),
+                    ("required", .bool(endpoint.id != .heartbeat && endpoint.id != .retrain)),
                     ("content", .object([("application/json", .object([
-                        ("schema", schema(of: request)), ("example", request),
+                        ("schema", schema), ("example", request),
                     ]))])),
                 ])))
             }
             var success: [(String, JSONValue)] = [("description", .string("Success"))]
-            if let example = endpoint.responseExample {
-                success.append(("content", .object([(endpoint.responseType, .object([
-                    ("schema", schema(of: example)), ("example", example),
-                ]))])))
+            if let schema = bodySchema(endpoint.responseSchema, endpoint: endpoint, response: true, service: service) {
+                var media: [(String, JSONValue)] = [("schema", schema)]
+                if let example = endpoint.responseExample { media.append(("example", example)) }
+                success.append(("content", .object([(endpoint.responseType, .object(media))])))
             } else {
                 success.append(("content", .object([(endpoint.responseType, .object([
                     ("schema", .object([("type", .string(endpoint.id == .openAPI ? "object" : "string"))])),
                 ]))])))
             }
-            var responses: [(String, JSONValue)] = [("200", .object(success))]
+            var responses: [(String, JSONValue)] = endpoint.successStatuses.map { status in
+                var described = success
+                described[0] = ("description", .string(status == 201 ? "Stored" : endpoint.successStatuses.count > 1 ? "Already stored (a retry) or updated" : "Success"))
+                return (String(status), .object(described))
+            }
             for code in endpoint.errorStatuses {
                 responses.append((String(code), .object([
                     ("description", .string(reasons[code] ?? "Error")),
@@ -110,7 +278,7 @@ public enum APIDocumentation {
             ])),
             ("paths", .object(paths)),
             ("components", .object([
-                ("schemas", .object([("Error", .object([
+                ("schemas", .object(componentSchemas(referencedBy: .object(paths), service) + [("Error", .object([
                     ("type", .string("object")),
                     ("required", .array([.string("error"), .string("detail")])),
                     ("properties", .object([

@@ -69,7 +69,7 @@ public struct RESTShim: Sendable {
 
     /// Chooses how to serve `request`: inline when it needs no I/O, async otherwise.
     public func handler(for request: HTTPRequest) -> HTTPRequestHandler {
-        if request.path == "/health", request.method == "GET" { return healthHandler }
+        if request.path == "/health", request.method == "GET" || request.method == "HEAD" { return healthHandler }
         let match: RouteMatch
         do {
             match = try router.match(method: request.method, path: request.path)

@@ -77,6 +77,16 @@ public enum RESTDecoding {
         return try JSONObjectReader(body).timestamp("as_of")
     }
 
+    /// The schema of `testPrediction`'s body (OpenAPI document).
+    public static let testPredictionSchema: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array([.string("agent"), .string("task")])),
+        ("properties", .object([
+            ("agent", .object([("type", .string("string")), ("pattern", .string(Validation.agentNamePattern))])),
+            ("task", .object([("type", .string("string")), ("pattern", .string(Validation.taskTypePattern))])),
+        ])),
+    ])
+
     /// `POST /ml/test/prediction`: the guide's `{"agent": ..., "task": ...}`.
     public static func testPrediction(_ value: JSONValue) throws(ServiceError) -> PredictionRequest {
         let reader = try JSONObjectReader(value)

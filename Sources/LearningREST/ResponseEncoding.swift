@@ -12,6 +12,27 @@ public enum RESTEncoding {
         .object(models.map { ($0.name, .string($0.state.rawValue)) })
     }
 
+    /// The schema of `modelStates`: the guide's `{"model name": "state"}` instead of the
+    /// messages' `repeated ModelStatus` (OpenAPI document).
+    public static let modelStatesSchema: JSONValue = .object([
+        ("type", .string("object")),
+        ("additionalProperties", .object([
+            ("type", .string("string")),
+            ("enum", .array(ModelState.allCases.map { .string($0.rawValue) })),
+        ])),
+    ])
+
+    /// The schema of `/status`'s `performance`: the guide's three rounded figures (the message's
+    /// `window_seconds` is left out).
+    public static let statusPerformanceSchema: JSONValue = .object([
+        ("type", .string("object")),
+        ("required", .array(["queries_per_sec", "avg_latency_ms", "success_rate"].map { .string($0) })),
+        ("additionalProperties", .bool(false)),
+        ("properties", .object(["queries_per_sec", "avg_latency_ms", "success_rate"].map {
+            ($0, .object([("type", .string("number")), ("format", .string("double"))]))
+        })),
+    ])
+
     /// `GET /health`: exactly the guide's keys plus `ml_models`, which its health monitor reads.
     /// While the service starts (status `starting`), `startup` says how far it got.
     public static func health(_ report: HealthReport) -> JSONValue {

@@ -70,10 +70,13 @@ public struct RESTRouter: Sendable {
                 }
             }
             guard matches else { continue }
-            if pattern.method == method {
+            // HEAD is GET without the body (RFC 9110 9.3.2): load balancers and uptime checkers
+            // send it; the transport leaves the body out.
+            if pattern.method == method || (method == "HEAD" && pattern.method == "GET") {
                 return RouteMatch(route: pattern.route, parameters: parameters)
             }
             if !allowed.contains(pattern.method) { allowed.append(pattern.method) }
+            if pattern.method == "GET", !allowed.contains("HEAD") { allowed.append("HEAD") }
         }
         if !allowed.isEmpty {
             throw RESTError.methodNotAllowed(method, path: path, allow: allowed)

@@ -65,6 +65,31 @@ func nonFinite(_ value: Any) -> [String] {
         #expect(other.lowConfidence)
     }
 
+    /// Found by schemathesis through the service: a pair's rows all at one old instant, then
+    /// the agent's newer rows without a task type, nearly two years later; the forecast at that
+    /// later time said success null (NaN) and confidence null.
+    @Test func aPairLastSeenLongAgoStillGetsAFiniteForecast() {
+        var e = LearningEngine()
+        let later = day0.addingTimeInterval(680 * 86_400)
+        // As the service does: a start-up training on the empty table, then rows as they come.
+        _ = e.retrain(on: [], now: later.addingTimeInterval(-60))
+        var id: Int64 = 0
+        for _ in 0..<6 {
+            id += 1
+            _ = e.observe(ExecutionRecord(id: id, agentName: "director", taskType: "strategic_planning", executionTime: 42.5,
+                                          success: true, timestamp: day0))
+        }
+        for i in 0..<3 {
+            id += 1
+            _ = e.observe(ExecutionRecord(id: id, agentName: "director", success: false,
+                                          timestamp: later.addingTimeInterval(Double(i))))
+        }
+        let p = e.predict(agent: "director", taskType: "strategic_planning", at: later)
+        #expect(nonFinite(p).isEmpty, "\(p)")
+        #expect(p.successProbability > 0.5, "six successes on the pair, three failures elsewhere: \(p)")
+        expectFinite(e, agent: "director", taskType: "strategic_planning", "observed")
+    }
+
     @Test func nothingObservedSaysSoInsteadOfInventingNumbers() {
         let e = LearningEngine()
         let p = e.predict(agent: "a", taskType: "t", at: Self.now)

@@ -156,7 +156,8 @@ struct CurlReply {
 /// Sends a request with the curl binary (HTTP/1.1 by default, or HTTP/2 with prior knowledge).
 func curl(_ method: String, _ url: String, body: String? = nil, headers: [String] = [], http2: Bool = false,
           contentType: String? = "application/json") async throws -> CurlReply {
-    var arguments = ["-s", "-S", "-i", "-X", method, "--max-time", "60"]
+    // HEAD through -I: with -X HEAD curl would wait for the body the Content-Length announces.
+    var arguments = method == "HEAD" ? ["-s", "-S", "-I", "--max-time", "60"] : ["-s", "-S", "-i", "-X", method, "--max-time", "60"]
     arguments.append(http2 ? "--http2-prior-knowledge" : "--http1.1")
     for header in headers { arguments += ["-H", header] }
     if body != nil {

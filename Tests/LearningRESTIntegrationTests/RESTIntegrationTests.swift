@@ -161,6 +161,7 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
             .testPrediction: #"{"agent": "\#(agent)", "task": "\#(taskType)"}"#,
         ]
         let queries: [RouteID: String] = [.recommendations: "?task_type=\(taskType)"]
+        let validator = SchemaValidator(document: APIDocumentation.openAPIDocument())
         for (index, endpoint) in EndpointCatalogue.all.enumerated() {
             let path = endpoint.path.replacingOccurrences(of: "{name}", with: agent)
             // The OTLP export's documented request (an agent span and a model call it skips).
@@ -173,6 +174,9 @@ func cliImportedRowsShowInAnalyticsAndEveryEndpointHasItsDocumentedShape() async
             if let example = endpoint.responseExample {
                 let json = try #require(reply.json, "\(endpoint.path): \(reply.body.prefix(200))")
                 #expect(Shape(json).matches(Shape(example)), "\(endpoint.path): \(Shape(json)) vs \(Shape(example))")
+                // The OpenAPI document's schema (from Protos/) holds for the real answer and its status.
+                let problems = validator.problems(responseOf: endpoint.method, endpoint.path, status: reply.status, body: json)
+                #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path): \(problems)")
             }
         }
         let prometheus = try await curl("GET", "\(base)/metrics", headers: ["Accept: text/plain"])
@@ -360,6 +364,25 @@ func requestMetricsCountClientErrorsUnderRouteTemplates() async throws {
         guard case .array(let methods)? = json["methods"] else { Issue.record("no methods in \(json)"); return }
         let status = methods.first { $0["method"] == .string("GET /agents/{name}/status") }
         #expect(status?["requests"] == .number("2") && status?["errors"] == .number("2"), "\(methods)")
+    }
+}
+}
+
+extension IntegrationSuite {
+/// HEAD answers like GET without the body, over HTTP/1.1 and HTTP/2 (load balancers and uptime
+/// checkers send it); a route with no GET still says which methods it allows.
+@Test(.timeLimit(.minutes(2)))
+func headAnswersLikeGetWithoutABody() async throws {
+    try await ServerFixture.with { fixture in
+        for http2 in [false, true] {
+            let health = try await curl("HEAD", "\(fixture.base)/health", http2: http2)
+            #expect(health.status == 200 && health.body.isEmpty, "\(health)")
+            #expect(health.headers["content-type"] == "application/json")
+            #expect((Int(health.headers["content-length"] ?? "") ?? 0) > 0, "the GET body's length: \(health.headers)")
+            #expect(try await curl("HEAD", "\(fixture.base)/agents/list", http2: http2).status == 200)
+        }
+        let wrong = try await curl("DELETE", "\(fixture.base)/health")
+        #expect(wrong.status == 405 && wrong.headers["allow"] == "GET, HEAD", "\(wrong.headers)")
     }
 }
 }

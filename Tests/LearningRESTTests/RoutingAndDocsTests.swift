@@ -38,8 +38,10 @@ import H2Transport
         Issue.record("matched")
     } catch {
         #expect(error.status == 405)
-        #expect(error.headers.first("allow") == "GET")
+        #expect(error.headers.first("allow") == "GET, HEAD")
     }
+    // HEAD is GET without the body.
+    #expect((try? router.match(method: "HEAD", path: "/agents/x/status"))?.route == .agentStatus)
     do { _ = try router.match(method: "GET", path: "/agents/a/b/c/d"); Issue.record("matched") } catch { #expect(error.status == 404) }
 }
 

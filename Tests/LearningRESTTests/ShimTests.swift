@@ -97,6 +97,7 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
         .testPrediction: #"{"agent": "director", "task": "strategic_planning"}"#,
     ]
     let queries: [RouteID: String] = [.recommendations: "task_type=planning"]
+    let validator = SchemaValidator(document: APIDocumentation.openAPIDocument())
     for endpoint in EndpointCatalogue.all {
         let path = endpoint.path.replacingOccurrences(of: "{name}", with: "director")
         // The OTLP export's documented request (an agent span and a model call it skips).
@@ -109,6 +110,51 @@ func registered(_ names: String...) async -> (InMemoryService, RESTShim) {
             #expect(Shape(json).matches(Shape(example)), "\(endpoint.path): \(Shape(json)) vs \(Shape(example))")
             // Keys come in the documented order.
             #expect(json.keys == example.keys, "\(endpoint.path)")
+            // The OpenAPI document's schema (from Protos/) holds for the real answer and its status.
+            let problems = validator.problems(responseOf: endpoint.method, endpoint.path, status: reply.status, body: json)
+            #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path): \(problems)")
+        }
+        if let body, endpoint.id != .otlpTraces {
+            let problems = validator.problems(requestOf: endpoint.method, endpoint.path, body: try JSONValue.parse(body))
+            #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) request: \(problems)")
+        }
+        // The examples the docs (docs/API.md, /api/docs) show conform to the document too.
+        if let example = endpoint.responseExample {
+            let problems = validator.problems(responseOf: endpoint.method, endpoint.path,
+                                              status: endpoint.successStatuses[0], body: example)
+            #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) example: \(problems)")
+        }
+        if let example = endpoint.requestExample {
+            let problems = validator.problems(requestOf: endpoint.method, endpoint.path, body: example)
+            #expect(problems.isEmpty, "\(endpoint.method) \(endpoint.path) request example: \(problems)")
+        }
+    }
+}
+
+/// The request fields the OpenAPI document lists as required are exactly the ones the decoder
+/// refuses to do without: each body of the shape test, with one top-level field left out.
+@Test func documentedRequiredRequestFieldsAreTheOnesTheDecoderRequires() async throws {
+    let (_, shim) = await registered("director")
+    let bodies: [RouteID: JSONValue] = [
+        .registerAgent: try JSONValue.parse(#"{"name": "coder", "description": "writes code", "tools": ["Edit"], "model": "sonnet"}"#),
+        .logExecution: try JSONValue.parse(#"{"agent_name": "director", "task_type": "planning", "execution_time": 2.5, "success": true}"#),
+        .logExecutions: try JSONValue.parse(#"{"executions": [{"agent_name": "director", "success": false}]}"#),
+        .predict: try JSONValue.parse(#"{"agent_name": "director", "task_type": "planning", "hour": 3}"#),
+        .submitMetrics: try JSONValue.parse(#"{"task_type": "t", "response_time": 1.2, "success_rate": 0.9}"#),
+    ]
+    for (route, body) in bodies {
+        let endpoint = EndpointCatalogue.endpoint(route)
+        guard case .object(let members) = body else { continue }
+        for (index, member) in members.enumerated() {
+            var without = members
+            without.remove(at: index)
+            let reply = await send(shim, endpoint.method, endpoint.path.replacingOccurrences(of: "{name}", with: "director"),
+                                   body: String(decoding: JSONValue.object(without).encoded(), as: UTF8.self))
+            if endpoint.requestRequired.contains(member.0) {
+                #expect(reply.status == 422, "\(endpoint.path) without \(member.0): \(reply.status) \(reply.text)")
+            } else {
+                #expect((200...201).contains(reply.status), "\(endpoint.path) without \(member.0): \(reply.status) \(reply.text)")
+            }
         }
     }
 }
@@ -310,4 +356,22 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     _ = try await service.registerAgent(RegisterAgentRequest(name: "architect"))
     let second = await send(shim, "GET", "/health")
     #expect(second.json?["agents_registered"] == .number("2"))
+}
+
+/// The validator the shape tests rely on finds what is wrong (so their passing means something).
+@Test func theSchemaValidatorCatchesWrongTypesMissingAndExtraKeys() throws {
+    let validator = SchemaValidator(document: APIDocumentation.openAPIDocument())
+    let good = try JSONValue.parse(#"{"id": 7, "duplicate": false}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: good).isEmpty)
+    let fractional = try JSONValue.parse(#"{"id": 7.5, "duplicate": false}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: fractional) == ["$.id: 7.5 is not an integer"])
+    let missing = try JSONValue.parse(#"{"id": 7}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: missing) == [#"$: required "duplicate" is missing"#])
+    let extra = try JSONValue.parse(#"{"id": 7, "duplicate": false, "rows": 1}"#)
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 201, body: extra) == [#"$: "rows" is not in the schema"#])
+    #expect(validator.problems(responseOf: "POST", "/executions", status: 204, body: good) == ["status 204 is not documented"])
+    let nullName = try JSONValue.parse(#"{"agent_name": null, "success": true}"#)
+    #expect(validator.problems(requestOf: "POST", "/executions", body: nullName) == ["$.agent_name: null where the schema is not nullable"])
+    let badTime = try JSONValue.parse(#"{"agent_name": "a", "success": true, "timestamp": "yesterday"}"#)
+    #expect(validator.problems(requestOf: "POST", "/executions", body: badTime) == [#"$.timestamp: "yesterday" is not an RFC 3339 date-time"#])
 }

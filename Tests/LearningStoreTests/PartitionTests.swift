@@ -171,23 +171,22 @@ struct PartitionTests {
             } catch StoreError.database(let state, _) {
                 #expect(state == "55P03")
             }
-            // The same writes with no detach waiting: how slow this machine is right now.
-            var baseline = 0.0
-            for i in 0..<15 {
-                let started = Date()
-                _ = try await store.logExecution(record("before-\(i)"))
-                baseline = max(baseline, Date().timeIntervalSince(started))
-                try await Task.sleep(for: .milliseconds(100))
+            /// The slowest of 15 writes, 100 ms apart.
+            func slowestWrite(_ agent: String) async throws -> Double {
+                var slowest = 0.0
+                for i in 0..<15 {
+                    let started = Date()
+                    _ = try await store.logExecution(record("\(agent)-\(i)"))
+                    slowest = max(slowest, Date().timeIntervalSince(started))
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                return slowest
             }
+            // The same writes with no detach waiting: how slow this machine is right now.
+            let baseline = try await slowestWrite("before")
             // Waits it out: the reader ends after about 1.5 s; meanwhile writes go on.
             let retention = Task { try await store.dropExpiredPartitions(before: cutoff) }
-            var slowest = 0.0
-            for i in 0..<15 {
-                let started = Date()
-                _ = try await store.logExecution(record("during-\(i)"))
-                slowest = max(slowest, Date().timeIntervalSince(started))
-                try await Task.sleep(for: .milliseconds(100))
-            }
+            let slowest = try await slowestWrite("during")
             try reader.execute("COMMIT")
             let dropped = try await retention.value
             #expect(dropped.count == 10, "today - 90 ... today - 81: \(dropped)")
