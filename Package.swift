@@ -72,14 +72,22 @@ let package = Package(
         // MARK: Domain, learning and storage
         .target(name: "LearningCore", swiftSettings: swiftSettings),
         .target(name: "LearningML", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
-        .target(name: "LearningStore", dependencies: ["CLibPQ", "LearningCore"], swiftSettings: swiftSettings),
+        /// What the service needs of storage: protocols by job (executions, change feed, aggregates,
+        /// registry, models, ...) and the values they carry; no SQL, no driver.
+        .target(name: "LearningRepository", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
+        /// The repository over PostgreSQL (libpq): the only module with SQL.
+        .target(name: "LearningStore", dependencies: ["CLibPQ", "LearningCore", "LearningRepository"],
+                swiftSettings: swiftSettings),
+        /// The repository in memory, for the service's tests without a database (not in the server).
+        .target(name: "LearningInMemoryRepository", dependencies: ["LearningRepository", "LearningCore"],
+                swiftSettings: swiftSettings),
 
         // MARK: Service
         /// The client-safe API: request and response types, validation, JSON values and service
         /// errors, with no HTTP, storage or ML; the CLI, REST and RPC layers share it.
         .target(name: "LearningAPI", dependencies: ["LearningCore"], swiftSettings: swiftSettings),
         .target(name: "LearningService",
-                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningStore", "CMemory",
+                dependencies: ["LearningAPI", "LearningCore", "LearningML", "LearningRepository", "CMemory",
                                .product(name: "Logging", package: "swift-log")],
                 swiftSettings: swiftSettings),
         /// OTLP trace exports: protobuf messages into spans, the answer, gzip bodies (no I/O).
@@ -95,7 +103,8 @@ let package = Package(
                                .product(name: "Prometheus", package: "swift-prometheus")],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "LearningServer",
-                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore", "LearningCore",
+                          dependencies: ["LearningRPC", "LearningREST", "LearningService", "LearningStore",
+                                         "LearningRepository", "LearningCore",
                                          "H2Transport", "GRPCStandardServices", "CMemory",
                                          .product(name: "Logging", package: "swift-log"),
                                          .product(name: "Metrics", package: "swift-metrics"),
@@ -108,7 +117,7 @@ let package = Package(
         .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
                           swiftSettings: swiftSettings),
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
-        .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningCore"],
+        .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningRepository", "LearningCore"],
                           swiftSettings: swiftSettings),
         /// The `learning` client: the API module and the gRPC client, no storage, ML or REST code
         /// (`db-check` runs `learning-server db-check`, which has libpq).
@@ -132,7 +141,8 @@ let package = Package(
                     exclude: ["python"], swiftSettings: swiftSettings),
         // Fresh databases on the test PostgreSQL server, for every integration test target.
         .target(name: "LearningTestDatabase", path: "Tests/LearningTestDatabase", swiftSettings: swiftSettings),
-        .testTarget(name: "LearningStoreTests", dependencies: ["LearningStore", "LearningCore", "LearningTestDatabase"],
+        .testTarget(name: "LearningStoreTests",
+                    dependencies: ["LearningStore", "LearningRepository", "LearningCore", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
         // Helpers shared by the REST test targets (the guide's JSON examples, JSON shape comparison).
         .target(name: "LearningTestSupport", dependencies: ["LearningAPI"], path: "Tests/LearningTestSupport",
@@ -143,12 +153,25 @@ let package = Package(
         .testTarget(name: "LearningCLITests", dependencies: ["LearningCLI", "LearningAPI", "LearningCore", "GRPCWire"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "LearningRESTIntegrationTests",
-                    dependencies: ["LearningREST", "LearningAPI", "LearningRPC", "LearningService", "LearningStore", "LearningCore",
+                    dependencies: ["LearningREST", "LearningAPI", "LearningRPC", "LearningService", "LearningStore",
+                                   "LearningRepository", "LearningCore",
                                    "H2Transport", "LearningTestSupport", "LearningTestDatabase"],
                     swiftSettings: swiftSettings),
+        // Test bodies of the service that hold whatever the repository, run by both targets below.
+        .target(name: "LearningServiceScenarios",
+                dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
+                               .product(name: "Logging", package: "swift-log")],
+                path: "Tests/LearningServiceScenarios", swiftSettings: swiftSettings),
         .testTarget(name: "LearningServiceTests",
                     dependencies: ["LearningService", "LearningRPC", "LearningREST", "H2Transport", "LearningCore",
-                                   "LearningStore", "LearningTestDatabase", .product(name: "Logging", package: "swift-log")],
+                                   "LearningStore", "LearningRepository", "LearningServer", "LearningTestDatabase",
+                                   "LearningServiceScenarios", .product(name: "Logging", package: "swift-log")],
                     exclude: ["python"], swiftSettings: swiftSettings),
+        // The service over the in-memory repository: handlers, runtime and analytics, no database.
+        .testTarget(name: "LearningServiceUnitTests",
+                    dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
+                                   "LearningInMemoryRepository", "LearningServiceScenarios",
+                                   .product(name: "Logging", package: "swift-log")],
+                    swiftSettings: swiftSettings),
     ]
 )

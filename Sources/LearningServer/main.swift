@@ -11,6 +11,7 @@ import LearningCore
 import LearningREST
 import LearningRPC
 import LearningService
+import LearningRepository
 import LearningStore
 import CMemory
 import Logging

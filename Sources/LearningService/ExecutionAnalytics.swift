@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 
 /// The recent sample of stored executions: per-agent recent outcomes for health, the recent
 /// window of status figures, and the executions training, coordination and exact short windows

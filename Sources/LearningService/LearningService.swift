@@ -1,10 +1,11 @@
-// The service core: the implementation of every handler over the store (LearningStore) and the
-// learning engine (LearningML). See LearningHandlers.swift for the API and its contract.
+// The service core: the implementation of every handler over the repository (`LearningRepository`:
+// LearningStore on PostgreSQL in the server, LearningInMemoryRepository in tests) and the learning
+// engine (LearningML). See LearningHandlers.swift for the API and its contract.
 //
 // One `LearningService` owns:
 // - the learning runtime: the `LearningEngine`, the execution analytics and the model states,
 //   behind one lock (`core`). Every execution reaching `agents.execution_log` (our writes and
-//   anyone else's) arrives through the store's change feed and updates them once; a TRUNCATE
+//   anyone else's) arrives through the repository's change feed and updates them once; a TRUNCATE
 //   resets and rebuilds them from the replay.
 // - the runtime's components (Runtime/): the feed consumer, the aggregate keeper, the model
 //   keeper, the insight publisher (with the broadcaster for `WatchInsights`) and the periodic
@@ -13,7 +14,7 @@
 public import Foundation
 public import LearningCore
 import LearningML
-public import LearningStore
+public import LearningRepository
 import Synchronization
 import CMemory
 public import Logging
@@ -58,7 +59,7 @@ extension StoreError: ServiceErrorConvertible {
 /// The implementation of `LearningHandlers`.
 ///
 /// ```swift
-/// let store = try await LearningStore.open(config: config)
+/// let store = try await LearningStore.open(config: config)   // or InMemoryRepository() in tests
 /// let service = LearningService(config: config, store: store)
 /// await service.start()
 /// // ... serve ...
@@ -82,8 +83,9 @@ public final class LearningService: LearningHandlers {
     let patternsCache = Mutex<(kinds: Set<PatternKind>, model: String, at: Date, value: PatternsReport)?>(nil)
     /// The configuration the service runs with.
     public let config: LearningConfig
-    /// The repository.
-    public let store: LearningStore
+    /// The repository: every read and write of storage goes through it (one existential call
+    /// per request or feed batch, never per row).
+    public let store: any LearningRepository
     let auth: APIKeyAuthenticator
     let core: Mutex<RuntimeState>
     /// What health, status and metrics read: refreshed from `core` by `Housekeeping` (every 0.5 s)
@@ -104,7 +106,7 @@ public final class LearningService: LearningHandlers {
     let group = RuntimeGroup()
 
     /// Creates the service over an open store; call `start()` to begin learning.
-    public init(config: LearningConfig, store: LearningStore, historyCapacity: Int = 500_000,
+    public init(config: LearningConfig, store: any LearningRepository, historyCapacity: Int = 500_000,
                 logger: Logger = Logger(label: "learning-system", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.config = config
         self.store = store
@@ -143,7 +145,7 @@ public final class LearningService: LearningHandlers {
     // MARK: - Health, status, metrics
 
     public func health() -> HealthReport {
-        let database = store.health.state
+        let database = store.databaseState
         let (models, lifecycle, agents, total, startup) = snapshot.withLock { s in
             (s.models, s.lifecycle, s.agentsRegistered, s.totalExecutions, s.startup)
         }
@@ -164,7 +166,7 @@ public final class LearningService: LearningHandlers {
     }
 
     public func status() -> StatusReport {
-        let database = store.health.state
+        let database = store.databaseState
         let figures = requestFigures.withLock { $0 }?.figures()
         let (models, lifecycle, agents, successRate, replayed, startup) = snapshot.withLock { s in
             (s.models, s.lifecycle, s.agentsRegistered, s.recentSuccessRate, s.replayDone, s.startup)
@@ -384,7 +386,7 @@ public final class LearningService: LearningHandlers {
                                    coordinationEffectiveness: request.metrics.coordinationEffectiveness)
         let id = try await call {
             try await self.store.submitMetrics(agentName: request.agentName, taskType: request.taskType.isEmpty ? nil : request.taskType,
-                                               sample: sample)
+                                               sample: sample, at: Date())
         }
         return SubmitMetricsResult(id: id)
     }

@@ -1,7 +1,7 @@
 public import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 

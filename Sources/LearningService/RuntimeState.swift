@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 
 /// What one training produced (from this run's training, or restored from `agents.ml_models`).
 struct TrainingInfo: Sendable, Codable {
@@ -98,6 +98,8 @@ struct RuntimeState: Sendable {
     /// Set when a stored model was loaded and serves until the first training of this run.
     var loadedModel: TrainingInfo?
     var agentsRegistered = 0
+    /// Bumped by every `noteRegistered`: a registry count read while one happened may predate it.
+    var registrations = 0
     /// Executions in the retention window (= rows of execution_log once the start-up is done).
     var totalExecutions: Int64 { figures.executions }
     var knownAgents: Set<String> = []
@@ -335,6 +337,7 @@ struct RuntimeState: Sendable {
     mutating func noteRegistered(_ names: [String]) {
         knownAgents.formUnion(names)
         agentsRegistered = max(agentsRegistered, knownAgents.count)
+        registrations += 1
     }
 
     // MARK: Models

@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 
 /// The figures of every execution in the retention window, at any volume: sums per (agent, task
 /// type) over the window and per UTC day per agent and per task type, built from the persisted
@@ -188,42 +188,5 @@ struct WindowFigures {
     /// Executions of an agent in the window.
     func executions(agent: String) -> Int64 {
         pairs.reduce(0) { $0 + ($1.key.agent == agent ? $1.value.executions : 0) }
-    }
-
-}
-
-extension AggregateCell {
-    /// Adds one execution (of this cell's agent, task type and day) to the sums, with the same
-    /// validity rules as `ExecutionAnalytics`.
-    mutating func include(_ record: ExecutionRecord, at timestamp: Double) {
-        executions += 1
-        if record.success { successes += 1 }
-        if let time = record.executionTime, time.isFinite, time >= 0 {
-            timeCount += 1
-            timeSum += time
-            histogram[AggregateCell.bucket(time), default: 0] += 1
-        }
-        if let cpu = record.resourceUsage.cpu { cpuCount += 1; cpuSum += cpu }
-        if let memory = record.resourceUsage.memoryMB { memoryCount += 1; memorySum += memory }
-        if let tokens = record.resourceUsage.tokens { tokensCount += 1; tokensSum += tokens }
-        lastTimestamp = max(lastTimestamp, timestamp)
-    }
-}
-
-extension AggregateCell {
-    /// Adds another cell's sums (same agent, task type and day).
-    mutating func merge(_ other: AggregateCell) {
-        executions += other.executions
-        successes += other.successes
-        timeCount += other.timeCount
-        timeSum += other.timeSum
-        cpuCount += other.cpuCount
-        cpuSum += other.cpuSum
-        memoryCount += other.memoryCount
-        memorySum += other.memorySum
-        tokensCount += other.tokensCount
-        tokensSum += other.tokensSum
-        lastTimestamp = max(lastTimestamp, other.lastTimestamp)
-        for (bucket, count) in other.histogram { histogram[bucket, default: 0] += count }
     }
 }

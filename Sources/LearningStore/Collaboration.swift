@@ -9,40 +9,7 @@
 // pair), never per task.
 import Foundation
 import LearningCore
-
-/// Multi-agent tasks summed over some days.
-public struct CollaborationSums: Sendable, Equatable {
-    /// Multi-agent tasks and how they went: for an agent, the tasks it joined and its executions
-    /// and successes on them; for a pair of agents, the tasks both worked on and the two's
-    /// executions and successes on them; and how many of those tasks succeeded.
-    public struct Counts: Sendable, Equatable {
-        public var tasks: Int64 = 0
-        public var executions: Int64 = 0
-        public var successes: Int64 = 0
-        public var succeededTasks: Int64 = 0
-        public init() {}
-    }
-
-    /// Tasks with at least two distinct agents (per day).
-    public var multiAgentTasks: Int64 = 0
-    /// Of those, the ones whose latest execution succeeded.
-    public var succeededTasks: Int64 = 0
-    public var agents: [String: Counts] = [:]
-    /// Keyed by the two names, the lesser (bytewise) first.
-    public var pairs: [PairNames: Counts] = [:]
-
-    /// Two agent names, the lesser (by their UTF-8 bytes) first.
-    public struct PairNames: Sendable, Hashable {
-        public let first: String
-        public let second: String
-
-        public init(_ a: String, _ b: String) {
-            if Array(a.utf8).lexicographicallyPrecedes(b.utf8) { first = a; second = b } else { first = b; second = a }
-        }
-    }
-
-    public init() {}
-}
+public import LearningRepository
 
 extension LearningStore {
     /// Sums the multi-agent tasks of UTC day `day` (days since 1970-01-01) from its rows and

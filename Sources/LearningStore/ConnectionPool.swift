@@ -4,6 +4,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import LearningRepository
 
 /// Live database state other layers read cheaply (an atomic) for /health.
 public final class DatabaseHealth: Sendable {

@@ -14,26 +14,8 @@
 // TRUNCATE (the guide's recovery procedure) bumps a generation through a trigger; the feed sees it
 // and emits `.reset`, then replays the table from the start.
 import Foundation
-public import LearningCore
-
-/// What the change feed delivers.
-public enum FeedEvent: Sendable, Equatable {
-    /// Newly visible executions (each delivered once; ids ascending within one event, not across).
-    case executions([ExecutionRecord])
-    /// Newly visible rows that this process's writer stored: their records went to the callers
-    /// of `LearningStore.logExecution(s)`, so only the ids come here (each once, like `executions`).
-    /// A row the feed no longer held in memory arrives in `executions` instead.
-    case ownWrites([Int64])
-    /// The table was truncated: drop everything derived from it; the feed replays from the start
-    /// (or, with `stopAtReset`, ends its run so the caller can start it again where it chooses).
-    case reset
-    /// Newly visible outside rows summed by PostgreSQL instead of read: a burst far behind the
-    /// feed (`FeedSettings.summaryThreshold`). Each id is delivered once, as in `executions`.
-    case summary(ExecutionSummary)
-    /// Where the feed stands after the events before it: every row at or below the position's
-    /// cursor (outside its gaps) has been delivered. Sent after each poll that moved it.
-    case position(FeedPosition)
-}
+import LearningCore
+public import LearningRepository
 
 /// Settings of the change feed.
 public struct FeedSettings: Sendable, Equatable {
@@ -54,30 +36,6 @@ public struct FeedSettings: Sendable, Equatable {
 
     /// Defaults.
     public init() {}
-}
-
-/// Outside rows the feed summed instead of reading them (`FeedEvent.summary`).
-public struct ExecutionSummary: Sendable, Equatable {
-    /// Their sums per agent, task type and UTC day, as the aggregates keep them.
-    public var cells: [AggregateCell]
-    /// Their ids, ascending.
-    public var ids: [Int64]
-
-    public init(cells: [AggregateCell], ids: [Int64]) {
-        self.cells = cells
-        self.ids = ids
-    }
-
-    /// True when `id` is one of the summed rows.
-    public func contains(_ id: Int64) -> Bool {
-        guard let first = ids.first, let last = ids.last, first <= id, id <= last else { return false }
-        var lo = 0, hi = ids.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if ids[mid] < id { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < ids.count && ids[lo] == id
-    }
 }
 
 /// The gap bookkeeping of the feed: pure state, driven by polls, no I/O.

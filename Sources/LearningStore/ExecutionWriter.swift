@@ -7,20 +7,7 @@ import Dispatch
 import Foundation
 import LearningCore
 import Synchronization
-
-/// The acknowledgement of one stored execution.
-public struct IngestAck: Sendable, Equatable {
-    /// `execution_log.id` of the stored row (for a duplicate event id: the row stored before).
-    public var id: Int64
-    /// True when the record's event id was stored before and nothing new was written.
-    public var duplicate: Bool
-
-    /// Creates an acknowledgement.
-    public init(id: Int64, duplicate: Bool) {
-        self.id = id
-        self.duplicate = duplicate
-    }
-}
+import LearningRepository
 
 /// Settings of the group-commit writer.
 public struct IngestSettings: Sendable, Equatable {
@@ -289,12 +276,14 @@ final class ExecutionWriter: Sendable {
                 let records = batch.flatMap(\.records)
                 let acks = try slot.run { c in try Self.insert(records, on: c) }
                 noteCommitted(acks)
+                // Counted before the callers resume, so a caller that reads the figures after its
+                // acknowledgement sees its own batch in them.
+                noteRate(rows: records.count, since: started)
                 var offset = 0
                 for g in batch {
                     g.completion.resume(returning: acks[offset..<offset + g.records.count])
                     offset += g.records.count
                 }
-                noteRate(rows: offset, since: started)
             } catch let error as StoreError {
                 if case .unavailable = error {
                     // This connection broke: its batch may or may not have committed, so its callers

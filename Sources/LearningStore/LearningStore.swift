@@ -3,6 +3,7 @@
 // cooperative thread (libpq runs on the pool's own threads).
 public import Foundation
 public import LearningCore
+public import LearningRepository
 
 /// The PostgreSQL repository of learning-system.
 ///

@@ -2,6 +2,7 @@
 // guide's direct-database integration) and retention in bounded batches.
 public import Foundation
 public import LearningCore
+public import LearningRepository
 
 extension LearningStore {
     /// Writes one `performance_metrics` snapshot row per (agent, task type) with executions in the

@@ -3,6 +3,7 @@
 // values and cleared in a `defer` before the call returns.
 import CLibPQ
 import Foundation
+import LearningRepository
 
 /// One bound statement parameter ($n). Text parameters use PostgreSQL's text input format.
 enum PGParam: Sendable {

@@ -5,6 +5,7 @@
 // checked against their format before they reach DDL (identifiers cannot be bound parameters).
 import Foundation
 import LearningCore
+import LearningRepository
 
 enum Partitions {
     /// Key of the transaction-scoped advisory lock that serializes partition changes between instances.

@@ -10,6 +10,7 @@ import Foundation
 import LearningCore
 import LearningStore
 import Synchronization
+import LearningRepository
 
 struct Options {
     var values: [String: String] = [:]

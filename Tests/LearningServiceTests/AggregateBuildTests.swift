@@ -4,6 +4,8 @@ import LearningCore
 import Synchronization
 import Testing
 @testable import LearningService
+import LearningServiceScenarios
+import LearningRepository
 
 /// The aggregates PostgreSQL builds over a table filled elsewhere must be the cells the service
 /// sums from the same rows one by one (the change feed's path): the figures of a first start and

@@ -1,5 +1,6 @@
 import Foundation
 import LearningService
+@testable import LearningServer
 import LearningTestDatabase
 import Testing
 

@@ -4,6 +4,7 @@ import LearningML
 import Synchronization
 import Testing
 @testable import LearningService
+import LearningServiceScenarios
 
 /// A runtime state behind a lock, as the service holds it.
 final class LockedState: RuntimeStateHolder {

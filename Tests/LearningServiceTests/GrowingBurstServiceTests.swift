@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import Testing
 
 /// A failure streak through the service: flagged while it happens, stored as one insight whose

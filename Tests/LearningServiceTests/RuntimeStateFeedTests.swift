@@ -4,6 +4,7 @@ import Testing
 @testable import LearningService
 import LearningStore
 import LearningML
+import LearningRepository
 
 /// How own writes, the feed's reports of them and outside rows combine: each row counted once,
 /// whichever arrives first, and no bookkeeping left behind.

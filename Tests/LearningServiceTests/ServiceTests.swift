@@ -1,48 +1,22 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Synchronization
 import Testing
+import LearningRepository
 
 /// The handlers over a real PostgreSQL (no transport): registry, ingest, analytics, learning.
 @Suite("Service core on PostgreSQL", .serialized)
 struct ServiceTests {
     static func uuid() -> String { UUID().uuidString.lowercased() }
 
-    func execution(_ agent: String, _ task: String, _ time: Double, _ success: Bool, taskID: String? = nil,
-                   at: Date? = nil, event: String? = nil, error: String? = nil, memory: Double = 100) -> ExecutionInput {
-        ExecutionInput(agentName: agent, taskID: taskID ?? Self.uuid(), taskType: task, executionTime: time, success: success,
-                       errorMessage: error, resourceUsage: ResourceUsage(cpu: 20, memoryMB: memory, tokens: 1000),
-                       timestamp: at, eventID: event)
-    }
-
     @Test func registerIsAnIdempotentUpsertAndUnknownAgentsAreNotFound() async throws {
         let fixture = try await ServiceFixture.start()
         defer { Task { await fixture.stop() } }
         let service = fixture.service
-        let first = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans", tools: ["Read"], model: "opus"))
-        #expect(first.created)
-        #expect(first.agent.source == "api")
-        #expect(first.agent.status == "unknown")
-        let second = try await service.registerAgent(RegisterAgentRequest(name: "director", description: "Plans more", tools: ["Read", "Write"]))
-        #expect(!second.created)
-        #expect(second.agent.description == "Plans more")
-        #expect(second.agent.registeredAt == first.agent.registeredAt)
-        let list = try await service.listAgents(status: "")
-        #expect(list.total == 1 && list.agents[0].tools == ["Read", "Write"])
-        let status = try await service.agentStatus(name: "director")
-        #expect(status.status == "unknown")
-        #expect(status.reason.contains("never seen"))
-        let beat = try await service.heartbeat(HeartbeatRequest(agentName: "director"))
-        #expect(beat.status == "healthy")
-        #expect(try await service.agentStatus(name: "director").status == "healthy")
-        await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
-        await expectServiceError("not_found") { try await service.agentPerformance(name: "nobody") }
-        await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }
-        await expectServiceError("invalid_argument") { try await service.agentStatus(name: "bad name") }
-        await expectServiceError("invalid_argument") { try await service.registerAgent(RegisterAgentRequest(name: "-x")) }
-        await expectServiceError("invalid_argument") { try await service.listAgents(status: "sleepy") }
+        try await ServiceScenarios.registerIsAnIdempotentUpsertAndUnknownAgentsAreNotFound(service)
         try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
     }
 
@@ -50,68 +24,17 @@ struct ServiceTests {
         let fixture = try await ServiceFixture.start()
         defer { Task { await fixture.stop() } }
         let service = fixture.service
-        let shared = Self.uuid()
-        _ = try await service.logExecutions([
-            execution("planner", "plan", 1, true, taskID: shared, memory: 100),
-            execution("coder", "plan", 3, false, taskID: shared, memory: 300),
-            execution("planner", "plan", 2.5, false, memory: 250),
-            execution("coder", "code", 4, true),
-            execution("veteran", "plan", 1, true, at: Date().addingTimeInterval(-3 * 86_400)),
-        ])
+        try await ServiceScenarios.logRollUpExecutions(service)
         // From memory once the start-up replay is done (before it, the SQL roll-up runs).
         try await eventually("a roll-up from memory") { (try? await service.rollUpPerformance())?.fromMemory == true }
-        let now = Date().addingTimeInterval(10)
-        let memory = try await service.rollUpPerformance(at: now)
-        #expect(memory == (rows: 3, fromMemory: true))
-        let fromMemory = try await service.store.latestPerformance()
-        #expect(try await service.store.rollUpPerformance(window: 86_400, at: now.addingTimeInterval(1)) == 3)
-        let fromSQL = try await service.store.latestPerformance()
-        #expect(fromSQL.map(\.lastUpdated) != fromMemory.map(\.lastUpdated), "the second snapshot is the newest")
-        func figures(_ s: [PerformanceSnapshot]) -> [String] {
-            func f(_ v: Double?) -> String { v.map { String(format: "%.9f", $0) } ?? "null" }
-            return s.map { "\($0.agentName)/\($0.taskType ?? "-"): \(f($0.avgExecutionTime)) \(f($0.successRate)) \(f($0.resourceCPU)) "
-                + "\(f($0.resourceMemory)) \(f($0.coordinationScore)) \($0.executions ?? -1) \($0.source ?? "")" }
-        }
-        #expect(figures(fromMemory) == figures(fromSQL))
-        #expect(figures(fromMemory) == [
-            "coder/code: 4.000000000 1.000000000 20.000000000 100.000000000 null 1 rollup",
-            "coder/plan: 3.000000000 0.000000000 20.000000000 300.000000000 0.000000000 1 rollup",
-            "planner/plan: 1.750000000 0.500000000 20.000000000 175.000000000 1.000000000 2 rollup",
-        ])
+        try await ServiceScenarios.theRollUpFromMemoryHasTheRepositorysFigures(service) { try await fixture.store.latestPerformance() }
     }
 
     @Test func loggedExecutionsReachAnalyticsOnceAndAgentsAreDiscovered() async throws {
         let fixture = try await ServiceFixture.start()
         defer { Task { await fixture.stop() } }
         let service = fixture.service
-        let one = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
-        #expect(!one.duplicate && one.id > 0)
-        let retry = try await service.logExecution(execution("coder-01", "code_review", 2.0, true, event: "evt-1"))
-        #expect(retry.duplicate && retry.id == one.id)
-        let batch = try await service.logExecutions([
-            execution("coder-01", "code_review", 4.0, true),
-            execution("coder-01", "testing", 6.0, false, error: "timeout after 30s"),
-            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
-            execution("tester-02", "testing", 1.0, true, event: "evt-2"),
-        ])
-        #expect(batch.accepted == 3 && batch.duplicates == 1)
-        #expect(batch.results.count == 4 && batch.results[3].id == batch.results[2].id)
-
-        try await eventually("the four stored executions in analytics") {
-            try await service.performanceAnalytics(windowHours: 0).totalExecutions == 4
-        }
-        let analytics = try await service.performanceAnalytics(windowHours: 1)
-        #expect(analytics.totalExecutions == 4)
-        #expect(analytics.successRate == 0.75)
-        #expect(analytics.avgExecutionTime == 13.0 / 4)
-        #expect(Set(analytics.agents.map(\.agentName)) == ["coder-01", "tester-02"])
-        let coder = try await service.agentPerformance(name: "coder-01")
-        #expect(coder.executions == 3)
-        #expect(coder.taskTypes.map(\.taskType).sorted() == ["code_review", "testing"])
-        #expect(coder.taskTypes.first { $0.taskType == "code_review" }?.avgExecutionTime == 3)
-        let list = try await service.listAgents(status: "")
-        #expect(list.agents.map(\.source) == ["discovered", "discovered"])
-        #expect(try await service.agentStatus(name: "tester-02").executionsTotal == 1, "the retried event id is stored once")
+        try await ServiceScenarios.loggedExecutionsAreDeduplicatedAndCountedAtOnce(service)
         // Health, status and metrics read a snapshot refreshed every half second.
         try await eventually("metrics to count the four executions") { service.metrics().executionsIngested == 4 }
         #expect(service.metrics().agentResponseTime == 13.0 / 4)
@@ -168,44 +91,18 @@ struct ServiceTests {
     }
 
     @Test func retrainLearnsPredictsRecommendsAndFindsPatterns() async throws {
-        let fixture = try await ServiceFixture.start()
+        let log = LogCapture()
+        let fixture = try await ServiceFixture.start(log: log)
         defer { Task { await fixture.stop() } }
         let service = fixture.service
         _ = try await service.registerAgent(RegisterAgentRequest(name: "fast-agent"))
-        try await eventually("the empty start-up training") {
-            service.health().mlModels.first { $0.name == "performance_prediction" }?.state == .insufficientData
-        }
+        // (Its state said insufficient_data already before that training had started.)
+        try await ServiceScenarios.waitForTheStartUpTraining(log)
         await expectServiceError("failed_precondition") { try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "t")) }
-        var inputs: [ExecutionInput] = []
         let start = Date().addingTimeInterval(-5 * 86_400)
-        for i in 0..<400 {
-            let at = start.addingTimeInterval(Double(i) * 1000)
-            let task = Self.uuid()
-            inputs.append(execution("fast-agent", "code_review", 1.0 + Double(i % 5) * 0.1, i % 10 != 0, taskID: task, at: at))
-            inputs.append(execution("slow-agent", "code_review", 10.0 + Double(i % 5), i % 3 != 0, taskID: task, at: at.addingTimeInterval(30),
-                                    error: i % 3 == 0 ? "connection refused on port \(8000 + i)" : nil, memory: 2000))
-        }
-        _ = try await service.logExecutions(inputs)
+        _ = try await service.logExecutions(ServiceScenarios.twoAgentsOnSharedTasks(start: start))
         try await eventually("800 executions held") { try await service.performanceAnalytics(windowHours: 0).totalExecutions == 800 }
-        let result = try await service.retrain()
-        #expect(result.trainedOnExecutions == 800)
-        #expect(result.trainingTime > 0)
-        let prediction = result.mlModels.first { $0.name == "performance_prediction" }
-        #expect(prediction?.state == .active)
-        #expect(prediction?.accuracy != nil)
-        #expect(service.health().mlModels.allSatisfy { $0.state == .active })
-        #expect(service.metrics().predictionAccuracy > 0 && service.metrics().trainingTime > 0)
-
-        let fast = try await service.predict(PredictionRequest(agentName: "fast-agent", taskType: "code_review"))
-        let slow = try await service.predict(PredictionRequest(agentName: "slow-agent", taskType: "code_review"))
-        #expect(fast.executionTime < slow.executionTime)
-        #expect(fast.successRate > slow.successRate)
-        #expect(fast.basis == "pair" && fast.basedOnExecutions == 400)
-        await expectServiceError("not_found") { try await service.predict(PredictionRequest(agentName: "nobody", taskType: "code_review")) }
-
-        let ranked = try await service.recommendations(RecommendationsRequest(taskType: "code_review"))
-        #expect(ranked.recommendations.first?.agentName == "fast-agent")
-        #expect(ranked.recommendations.map(\.rank) == [1, 2])
+        try await ServiceScenarios.retrainLearnsPredictsAndRecommends(service)
 
         let patterns = try await service.patterns(kinds: [])
         #expect(!patterns.failures.isEmpty)

@@ -2,6 +2,7 @@ import Foundation
 import LearningTestDatabase
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Synchronization
 import Logging
@@ -51,35 +52,11 @@ enum TestEnvironment {
     }
 }
 
-/// The lines a service logged, through a swift-log handler of its own.
-final class LogCapture: Sendable {
-    private let captured = Mutex<[String]>([])
-    func append(_ line: String) { captured.withLock { $0.append(line) } }
-    /// Every line so far.
-    var lines: [String] { captured.withLock { $0 } }
-    /// Whether a line starting with `prefix` was logged.
-    func contains(prefix: String) -> Bool { lines.contains { $0.hasPrefix(prefix) } }
-
-    /// A logger whose every message (any level) lands here.
-    var logger: Logger {
-        Logger(label: "test") { _ in Handler(capture: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let capture: LogCapture
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) { capture.append(event.message.description) }
-    }
-}
-
 /// A running service over a fresh database.
 struct ServiceFixture {
     let service: LearningService
+    /// The service's repository, as the PostgreSQL store it is (for what only the store answers).
+    let store: LearningStore
     let config: LearningConfig
     let databaseURL: String
 
@@ -94,38 +71,10 @@ struct ServiceFixture {
         let service = LearningService(config: config, store: store, logger: log?.logger ?? Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         await service.start()
         _ = await service.waitUntilStarted()
-        return ServiceFixture(service: service, config: config, databaseURL: url)
+        return ServiceFixture(service: service, store: store, config: config, databaseURL: url)
     }
 
     func stop() async {
         await service.shutdown()
-    }
-}
-
-/// How many times slower than a quiet machine a loaded 2-core CI machine may be
-/// (LEARNING_TEST_TIME_SCALE, default 10): waits for things to happen are scaled by it.
-let testTimeScale: Double = max(ProcessInfo.processInfo.environment["LEARNING_TEST_TIME_SCALE"].flatMap(Double.init) ?? 10, 1)
-
-/// Waits until `condition` holds, polling; fails the test after `timeout` seconds (what a quiet
-/// machine needs), scaled by `testTimeScale` but to no more than two minutes.
-func eventually(_ what: String, timeout: Double = 15, _ condition: () async throws -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(max(timeout, min(timeout * testTimeScale, 120)))
-    while Date() < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw TestEnvironment.Missing(description: "timed out waiting for \(what)")
-}
-
-/// Expects a `ServiceError` of the given code from `body`.
-func expectServiceError<T>(_ code: String, _ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async {
-    do {
-        _ = try await body()
-        Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
-    } catch let error as ServiceError {
-        #expect(error.code == code, "expected \(code), got \(error)", sourceLocation: sourceLocation)
-    } catch {
-        Issue.record("expected ServiceError \(code), got \(error)", sourceLocation: sourceLocation)
     }
 }

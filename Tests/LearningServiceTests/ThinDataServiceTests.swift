@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Testing
 
@@ -118,9 +119,12 @@ struct ThinDataServiceTests {
     }
 
     @Test func withNothingLearnedAPredictionSaysThereIsNoBasis() async throws {
-        let fixture = try await ServiceFixture.start()
+        let log = LogCapture()
+        let fixture = try await ServiceFixture.start(log: log)
         defer { Task { await fixture.stop() } }
         _ = try await fixture.service.registerAgent(RegisterAgentRequest(name: "a"))
+        // While the (empty) start-up training runs, the answer is `unavailable` (training).
+        try await ServiceScenarios.waitForTheStartUpTraining(log)
         await expectServiceError("failed_precondition") {
             try await fixture.service.predict(PredictionRequest(agentName: "a", taskType: "t"))
         }

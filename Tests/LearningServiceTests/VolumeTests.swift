@@ -1,6 +1,7 @@
 import Foundation
 import LearningCore
 import LearningService
+import LearningServiceScenarios
 import LearningStore
 import Testing
 

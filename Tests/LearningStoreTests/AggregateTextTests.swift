@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import LearningStore
+import LearningRepository
 
 /// The text forms the aggregates travel in: `{{bucket,count},...}` histograms and bucket lists.
 @Suite("Aggregate histograms as text")

@@ -3,6 +3,7 @@ import LearningCore
 import LearningTestDatabase
 import Testing
 @testable import LearningStore
+import LearningRepository
 
 // The store refuses a record before it joins a shared batch by `ExecutionRecord.checkStorable`, the
 // check the API's validation ends with too. Its name limit is in the unit PostgreSQL's VARCHAR(255)

@@ -5,6 +5,7 @@ import Testing
 import LearningCore
 #if canImport(Glibc)
 import Glibc
+import LearningRepository
 #endif
 
 /// Runs `/bin/sh -c command` with output discarded and waits for the shell (posix_spawn +

@@ -3,6 +3,7 @@ import LearningTestDatabase
 import Testing
 @testable import LearningStore
 import LearningCore
+import LearningRepository
 
 @Suite("Roll-ups, retention, embeddings", .serialized)
 struct MaintenanceTests {

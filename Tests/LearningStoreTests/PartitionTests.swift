@@ -3,6 +3,7 @@ import LearningTestDatabase
 import Testing
 @testable import LearningStore
 import LearningCore
+import LearningRepository
 
 @Suite("Day partitions of execution_log", .serialized)
 struct PartitionTests {

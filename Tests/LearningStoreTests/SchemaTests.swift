@@ -3,6 +3,7 @@ import LearningTestDatabase
 import Testing
 @testable import LearningStore
 import LearningCore
+import LearningRepository
 
 @Suite("Schema and errors", .serialized)
 struct SchemaTests {

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 
@@ -19,12 +19,12 @@ final class AggregateKeeper: Sendable {
     static let checkpointSpacing = 4.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any AggregateRepository & ExecutionRepository
     private let logger: Logger
     /// When the aggregates were last checkpointed, and how long until the next one may start.
     private let lastCheckpoint = Mutex((at: Date(), wait: AggregateKeeper.checkpointInterval))
 
-    init(state: any RuntimeStateHolder, store: LearningStore, logger: Logger) {
+    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Logging
 
 /// Keeps the stored collaboration sums (`agents.collaboration_days`, `collaboration_aggregates`)
@@ -22,10 +22,10 @@ final class CollaborationKeeper: Sendable {
     static let interval = 30.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any CollaborationRepository
     private let logger: Logger
 
-    init(state: any RuntimeStateHolder, store: LearningStore, logger: Logger) {
+    init(state: any RuntimeStateHolder, store: any CollaborationRepository, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger

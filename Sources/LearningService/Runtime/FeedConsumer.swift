@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Logging
 
 /// Follows the store's change feed: brings the figures up to the table through the
@@ -11,14 +11,14 @@ import Logging
 /// after a TRUNCATE or a failure.
 final class FeedConsumer: RuntimeComponent {
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any ExecutionChangeFeed & AgentRegistry
     private let logger: Logger
     private let aggregates: AggregateKeeper
     private let insights: InsightPublisher
     private let models: ModelKeeper
     private let learner: FeedLearner
 
-    init(state: any RuntimeStateHolder, store: LearningStore, aggregates: AggregateKeeper, insights: InsightPublisher,
+    init(state: any RuntimeStateHolder, store: any ExecutionChangeFeed & AgentRegistry, aggregates: AggregateKeeper, insights: InsightPublisher,
          models: ModelKeeper, learner: FeedLearner, logger: Logger) {
         self.state = state
         self.store = store
@@ -47,9 +47,8 @@ final class FeedConsumer: RuntimeComponent {
 
     /// Follows the change feed from `position`; returns after a TRUNCATE (the figures are reset).
     private func follow(from position: FeedPosition, generation: Int64) async throws {
-        let feed = store.feed()
         aggregates.feedStarted()
-        try await feed.run(from: position, stopAtReset: true) { [self] event in
+        try await store.followChanges(from: position, stopAtReset: true) { [self] event in
             if case .position(let position) = event {
                 await notePosition(position, generation: generation)
             } else {

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 
@@ -10,14 +10,14 @@ import Logging
 /// files (3 s).
 final class Housekeeping: Sendable {
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any AgentRegistry
     private let config: LearningConfig
     private let logger: Logger
     private let process: ProcessMetrics
     /// The folder of agent definition files, once `loadDefinitions` read it.
     private let definitionScanner = Mutex<AgentDirectoryScanner?>(nil)
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
+    init(state: any RuntimeStateHolder, store: any AgentRegistry, config: LearningConfig, process: ProcessMetrics,
          logger: Logger) {
         self.state = state
         self.store = store
@@ -33,8 +33,13 @@ final class Housekeeping: Sendable {
             .every(.seconds(30), "coordination refresh") { [self] in refreshCoordination() },
             // The registry is small: counted every 2 s. Executions are counted by the aggregates.
             .every(.seconds(2), "registry count") { [self] in
+                // A count read while an agent registered may predate it: then the registration's
+                // own figure stands until the next count (health said 0 after a 201 under load).
+                let before = state.withState { $0.registrations }
                 guard let agents = try? await store.agentCount() else { return }
-                state.withState { state in state.agentsRegistered = Int(agents) }
+                state.withState { state in
+                    if state.registrations == before { state.agentsRegistered = Int(agents) }
+                }
                 state.refreshSnapshot()
             },
             .every(.seconds(3), "agent definition files") { [self] in

@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 
@@ -11,7 +11,7 @@ import Logging
 final class InsightPublisher: Sendable {
     /// The live insight streams (`WatchInsights`).
     let broadcaster = InsightBroadcaster()
-    private let store: LearningStore
+    private let store: any InsightRepository
     private let config: LearningConfig
     private let logger: Logger
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
@@ -19,7 +19,7 @@ final class InsightPublisher: Sendable {
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
     private let anomalyGroups = Mutex(AnomalyGroups())
 
-    init(store: LearningStore, config: LearningConfig, logger: Logger) {
+    init(store: any InsightRepository, config: LearningConfig, logger: Logger) {
         self.store = store
         self.config = config
         self.logger = logger

@@ -1,7 +1,7 @@
 import Foundation
 import LearningCore
 import LearningML
-import LearningStore
+import LearningRepository
 import Logging
 
 /// Trains the engine (every `ml.model_update_frequency` seconds once the start-up is complete,
@@ -15,14 +15,14 @@ final class ModelKeeper: Sendable {
     static let storedModelType = "hierarchical_shrinkage"
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any ModelRepository
     private let config: LearningConfig
     private let logger: Logger
     private let insights: InsightPublisher
     /// One training at a time.
     private let gate = AsyncSemaphore(permits: 1)
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, insights: InsightPublisher,
+    init(state: any RuntimeStateHolder, store: any ModelRepository, config: LearningConfig, insights: InsightPublisher,
          logger: Logger) {
         self.state = state
         self.store = store

@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 
@@ -21,13 +21,13 @@ final class PerformanceRollUps: Sendable {
     static let sqlRollUpShare = 0.05
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any PerformanceMetricsRepository
     private let config: LearningConfig
     private let logger: Logger
     /// Whether the pause is stretched beyond the interval (logged when it changes).
     private let stretched = Mutex(false)
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig,
+    init(state: any RuntimeStateHolder, store: any PerformanceMetricsRepository, config: LearningConfig,
          logger: Logger) {
         self.state = state
         self.store = store

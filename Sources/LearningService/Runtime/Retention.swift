@@ -1,6 +1,6 @@
 import Foundation
 import LearningCore
-import LearningStore
+import LearningRepository
 import Logging
 
 /// Retention, on two timers: every hour (first as soon as the start-up is complete) the day
@@ -12,12 +12,12 @@ final class Retention: Sendable {
     static let tableInterval = 3_600.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: LearningStore
+    private let store: any RetentionRepository
     private let config: LearningConfig
     private let logger: Logger
     private let aggregates: AggregateKeeper
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, aggregates: AggregateKeeper,
+    init(state: any RuntimeStateHolder, store: any RetentionRepository, config: LearningConfig, aggregates: AggregateKeeper,
          logger: Logger) {
         self.state = state
         self.store = store

@@ -1,5 +1,5 @@
 import LearningCore
-import LearningStore
+import LearningRepository
 import Synchronization
 import Logging
 
@@ -70,7 +70,7 @@ struct RuntimeComponents: Sendable {
     let learner: FeedLearner
     let collaboration: CollaborationKeeper
 
-    init(state: any RuntimeStateHolder, store: LearningStore, config: LearningConfig, process: ProcessMetrics,
+    init(state: any RuntimeStateHolder, store: any LearningRepository, config: LearningConfig, process: ProcessMetrics,
          insights: InsightPublisher, logger: Logger) {
         self.insights = insights
         aggregates = AggregateKeeper(state: state, store: store, logger: logger)

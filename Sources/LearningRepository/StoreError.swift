@@ -1,8 +1,5 @@
-/// A storage failure, typed so the API layer can map it to a gRPC status / HTTP code.
-///
-/// SQLSTATEs are mapped by ``StoreError/init(sqlState:message:)``: `23505` is ``alreadyExists``,
-/// class `08` and server shutdown (`57P01`..`57P03`) are ``unavailable``, `40001`/`40P01` are
-/// ``retryable``, class `22` (and not-null/check violations) are ``invalidInput``.
+/// A storage failure, typed so the API layer can map it to a gRPC status / HTTP code. Every
+/// repository throws these (LearningStore maps PostgreSQL's SQLSTATEs onto them).
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A unique key exists already (SQLSTATE 23505). ALREADY_EXISTS / HTTP 409.
     case alreadyExists(String)
@@ -20,24 +17,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case closed
     /// Any other database error, with its SQLSTATE and message. INTERNAL.
     case database(sqlState: String, message: String)
-
-    /// Maps a SQLSTATE and the server's message onto a case.
-    public init(sqlState: String, message: String) {
-        switch sqlState {
-        case "23505": self = .alreadyExists(message)
-        case "40001", "40P01": self = .retryable(message)
-        case "57P01", "57P02", "57P03": self = .unavailable(message)
-        case "23502", "23514": self = .invalidInput(message)
-        default:
-            if sqlState.hasPrefix("08") || sqlState.hasPrefix("53") {
-                self = .unavailable(message)
-            } else if sqlState.hasPrefix("22") {
-                self = .invalidInput(message)
-            } else {
-                self = .database(sqlState: sqlState, message: message)
-            }
-        }
-    }
 
     /// True when the same request can succeed if sent again later.
     public var isRetryable: Bool {

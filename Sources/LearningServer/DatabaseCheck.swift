@@ -1,8 +1,9 @@
 // `learning-server db-check`: the guide's in-container database check, with the server's own
 // database settings (LEARNING_DATABASE_URL, DATABASE_URL, LEARNING_DATABASE_*, the config file).
-// It lives in the server, which links libpq anyway; `learning db-check` runs it, so the CLI links no
-// database driver.
+// It lives in the server, which links libpq anyway (the service module does not: it sees storage
+// only through LearningRepository); `learning db-check` runs it, so the CLI links no database driver.
 import Foundation
+public import LearningService
 import LearningStore
 
 /// The database check of `learning-server db-check`.
