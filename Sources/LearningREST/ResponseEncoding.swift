@@ -49,7 +49,23 @@ public enum RESTEncoding {
                 ("success_rate", .rounded(report.performance.successRate, places: 2)),
             ])),
             ("ml_models", modelStates(report.mlModels)),
-        ] + startup(report.startup))
+        ] + startup(report.startup) + replication(report.replication))
+    }
+
+    /// The `replication` member of /status, when the service runs with leader election or a
+    /// read replica (docs/SCALING.md).
+    static func replication(_ report: ReplicationReport?) -> [(String, JSONValue)] {
+        guard let report else { return [] }
+        var members: [(String, JSONValue)] = [
+            ("role", .string(report.role)),
+            ("leader_job_runs", .object(report.leaderJobRuns.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })),
+            ("read_replica", .bool(report.readReplica)),
+        ]
+        if report.readReplica {
+            members.append(("replication_lag_seconds", report.lagSeconds.map { .rounded($0, places: 3) } ?? .null))
+            members.append(("replication_lag_bytes", report.lagBytes.map { .int(Int($0)) } ?? .null))
+        }
+        return [("replication", .object(members))]
     }
 
     /// `GET /patterns`: the guide's four families, `collaboration`, `performance`, `resources`, `failures`.
@@ -135,6 +151,23 @@ public enum PrometheusExposition {
         out += "# HELP learning_executions_ingested_total Executions stored since the server started.\n"
         out += "# TYPE learning_executions_ingested_total counter\n"
         out += "learning_executions_ingested_total \(metrics.executionsIngested)\n"
+        if let replication = metrics.replication {
+            gauge("learning_replica_leader", "1 while this replica is the leader (runs retention, roll-ups, collaboration sums, checkpoints).",
+                  replication.role == "leader" ? 1 : 0)
+            if !replication.leaderJobRuns.isEmpty {
+                out += "# HELP learning_leader_job_runs_total Runs of the leader-only jobs on this replica.\n# TYPE learning_leader_job_runs_total counter\n"
+                for (job, runs) in replication.leaderJobRuns.sorted(by: { $0.key < $1.key }) {
+                    out += "learning_leader_job_runs_total{job=\"\(label(job))\"} \(runs)\n"
+                }
+            }
+            if replication.readReplica {
+                gauge("learning_database_replication_lag_seconds",
+                      "Seconds since the read replica last replayed a transaction while WAL waits (0: caught up; NaN: not measured).",
+                      replication.lagSeconds ?? .nan)
+                gauge("learning_database_replication_lag_bytes", "WAL bytes the read replica has not replayed yet (NaN: not measured).",
+                      replication.lagBytes.map(Double.init) ?? .nan)
+            }
+        }
 
         // Per-method request figures, bounded.
         let methods = metrics.methods.sorted { $0.requests > $1.requests }

@@ -178,8 +178,18 @@ public final class LearningService: LearningHandlers {
         let performance = ServicePerformance(queriesPerSec: figures?.queriesPerSec ?? 0, avgLatencyMs: figures?.avgLatencyMs ?? 0,
                                              successRate: (successRate ?? 0) * 100,
                                              windowSeconds: figures?.windowSeconds ?? RuntimeState.recentWindowSeconds)
-        return StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
-                            mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
+        var report = StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
+                                  mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
+        report.replication = replicationReport()
+        return report
+    }
+
+    /// Leader election and the read replica (docs/SCALING.md); nil when neither is in use.
+    func replicationReport() -> ReplicationReport? {
+        let r = store.replication
+        guard r.electionEnabled || r.readReplica else { return nil }
+        return ReplicationReport(role: r.isLeader ? "leader" : "follower", leaderJobRuns: r.leaderJobRuns,
+                                 readReplica: r.readReplica, lagSeconds: r.lagSeconds, lagBytes: r.lagBytes)
     }
 
     /// The feature switches as `/status` reports them.
@@ -193,14 +203,16 @@ public final class LearningService: LearningHandlers {
         let (accuracy, trainingTime, responseTime, ingested) = snapshot.withLock { s in
             (s.predictionAccuracy, s.trainingTime, s.recentAverageTime, s.ingested)
         }
-        return ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
-                              predictionAccuracy: accuracy,
-                              trainingTime: trainingTime,
-                              agentResponseTime: responseTime,
-                              memoryUsageMB: process.residentMemoryMB(),
-                              cpuUsagePercent: process.cpuUsagePercent(),
-                              methods: figures?.methods ?? [],
-                              executionsIngested: ingested)
+        var metrics = ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
+                                     predictionAccuracy: accuracy,
+                                     trainingTime: trainingTime,
+                                     agentResponseTime: responseTime,
+                                     memoryUsageMB: process.residentMemoryMB(),
+                                     cpuUsagePercent: process.cpuUsagePercent(),
+                                     methods: figures?.methods ?? [],
+                                     executionsIngested: ingested)
+        metrics.replication = replicationReport()
+        return metrics
     }
 
     // MARK: - Agents

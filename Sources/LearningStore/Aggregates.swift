@@ -176,7 +176,7 @@ extension LearningStore {
     public func newestExecutions(limit: Int, atOrBelow maxID: Int64, page: Int = 50_000,
                                  _ body: @Sendable ([ExecutionRecord]) -> Void) async throws -> Int {
         guard limit > 0 else { return 0 }
-        let first = try await pool.withConnection { c in
+        let first = try await readPool.withConnection { c in
             try c.query("""
                 SELECT coalesce((SELECT e.id FROM agents.execution_log e WHERE e.id <= $1 ORDER BY e.id DESC OFFSET $2 LIMIT 1), 0)
                 """, [.int(maxID), .int(limit - 1)])
@@ -186,7 +186,7 @@ extension LearningStore {
         while read < limit {
             let from = after
             let size = min(page, limit - read)
-            let rows = try await pool.withConnection { c in
+            let rows = try await readPool.withConnection { c in
                 try c.queryPrepared("sample_page", """
                     SELECT \(ExecutionColumns.select) FROM agents.execution_log e
                     WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3
@@ -224,17 +224,19 @@ extension LearningStore {
     // MARK: Writing
 
     /// Adds `cells` to the stored aggregates and stores the feed position they bring them to, in
-    /// one transaction; false (nothing written) when the table was truncated since `generation`.
+    /// one transaction; false (nothing written) when the table was truncated since `generation`,
+    /// or, with `leaderEpoch` above 0, when another replica became the leader since that epoch.
     @discardableResult
     public func checkpointAggregates(_ cells: [AggregateCell], position: FeedPosition, pending: [Int64],
-                                     generation: Int64) async throws -> Bool {
+                                     generation: Int64, leaderEpoch: Int64 = 0) async throws -> Bool {
         let params = Self.cellParams(cells)
         return try await pool.transaction { c in
             let moved = try c.query("""
                 UPDATE agents.feed_state SET max_seen = $1, gaps_lo = $2::int8[], gaps_hi = $3::int8[], pending = $4::int8[]
-                WHERE id = 1 AND truncate_generation = $5 AND aggregated_generation = $5
+                WHERE id = 1 AND truncate_generation = $5 AND aggregated_generation = $5 AND ($6::int8 = 0 OR leader_epoch = $6::int8)
                 """, [.int(position.maxSeen), .text(PGText.array(position.gaps.map(\.lowerBound))),
-                      .text(PGText.array(position.gaps.map(\.upperBound))), .text(PGText.array(pending)), .int(generation)])
+                      .text(PGText.array(position.gaps.map(\.upperBound))), .text(PGText.array(pending)), .int(generation),
+                      .int(leaderEpoch)])
             guard moved.affected == 1 else { return false }
             if !cells.isEmpty { try c.queryPrepared("aggregates_add", Self.upsertSQL, params) }
             return true

@@ -45,6 +45,16 @@ final class CollaborationKeeper: Sendable {
         let (perDay, generation, before) = state.withState {
             ($0.figures.executionsPerDay, $0.generation, $0.coordinationSplit.storedBefore)
         }
+        // One replica sums the days (docs/SCALING.md); the others read the stored sums.
+        guard store.claimLeaderJob("collaboration_sums") else {
+            do {
+                try await install(generation: generation)
+                return true
+            } catch {
+                logger("collaboration sums could not be read (tried again in 5 s): \(error)")
+                return false
+            }
+        }
         // Only the days the figures take from the stored sums are kept current: those before the
         // days the sample holds whole (none when it holds the whole table). A day the sample
         // stops holding is checked (and summed if stale) once the split passes it.

@@ -34,8 +34,20 @@ final class FeedConsumer: RuntimeComponent {
     func run() async {
         while !Task.isCancelled {
             do {
-                let (position, generation) = try await aggregates.loadFigures()
-                try await follow(from: position, generation: generation)
+                let (position, generation, role) = try await aggregates.loadFigures()
+                try await follow(from: position, generation: generation, role: role)
+            } catch is RoleChanged {
+                // Leader to follower or back (docs/SCALING.md): the figures are loaded again from
+                // the stored aggregates, as at a start, so that the new leader checkpoints from
+                // exactly what the table holds, and a follower holds every cell it counts.
+                learner.clear()
+                state.withState { state in
+                    state.reset()
+                    state.replayDone = false
+                    state.startup = StartupProgress()
+                }
+                state.refreshSnapshot()
+                logger("replica role changed (now \(store.isLeader ? "leader" : "follower")): figures reloaded from the stored aggregates")
             } catch {
                 if Task.isCancelled { break }
                 logger("change feed stopped (\(error)); restarting in 1 s")
@@ -44,22 +56,41 @@ final class FeedConsumer: RuntimeComponent {
         }
     }
 
+    /// The replica's leader role changed since its figures were loaded.
+    struct RoleChanged: Error {}
+
     /// Follows the change feed from `position`; returns after a TRUNCATE (the figures are reset).
-    private func follow(from position: FeedPosition, generation: Int64) async throws {
+    /// Throws `RoleChanged` when this replica became the leader, or stopped being it, since
+    /// `role` (the leader epoch the figures were loaded in, nil for a follower).
+    private func follow(from position: FeedPosition, generation: Int64, role: Int64?) async throws {
         let feed = store.feed()
         aggregates.feedStarted()
-        try await feed.run(from: position, stopAtReset: true) { [self] event in
-            if case .position(let position) = event {
-                await notePosition(position, generation: generation)
-            } else {
-                await handle(event)
+        // The role is watched apart from the feed's events: an idle feed reports nothing.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                try await feed.run(from: position, stopAtReset: true) { [self] event in
+                    if case .position(let position) = event {
+                        if store.leaderEpoch != role { throw RoleChanged() }
+                        await notePosition(position, generation: generation, role: role)
+                    } else {
+                        await handle(event)
+                    }
+                }
             }
+            group.addTask { [store] in
+                while !Task.isCancelled {
+                    if store.leaderEpoch != role { throw RoleChanged() }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 
     /// The feed passed `position`: declares the start-up done once it covers the target, and
     /// checkpoints the aggregates every `AggregateKeeper.checkpointInterval` seconds.
-    private func notePosition(_ position: FeedPosition, generation: Int64) async {
+    private func notePosition(_ position: FeedPosition, generation: Int64, role: Int64?) async {
         learner.noteFeed(behind: !position.readToEnd)
         let reachedTarget = state.withState { state -> Bool in
             state.startup.rowsDone = state.figures.executions
@@ -68,7 +99,7 @@ final class FeedConsumer: RuntimeComponent {
                 || (Date() >= startup.notBefore && position.covers(startup.targetID, drawnBeforeXmax: startup.targetXmax)))
         }
         if reachedTarget { completeStartup() }
-        await aggregates.checkpointIfDue(at: position, generation: generation)
+        await aggregates.checkpointIfDue(at: position, generation: generation, role: role)
     }
 
     /// The figures cover every row that existed at start: status turns operational and the

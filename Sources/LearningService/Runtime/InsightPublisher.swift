@@ -31,6 +31,9 @@ final class InsightPublisher: Sendable {
 
     /// Stores an anomaly as an insight and pushes it to live subscribers.
     func publish(_ anomaly: LearningML.DetectedAnomaly) async {
+        // One replica stores (and streams) anomalies: every replica detects them in the same
+        // rows, the leader sees all of them through its feed (docs/SCALING.md).
+        guard store.isLeader else { return }
         let kind = LearningService.apiAnomalyKind(anomaly.kind.rawValue)
         // A failure burst (or streak) is the agent's, across task types: one insight per episode,
         // its totals kept up to date as it grows.

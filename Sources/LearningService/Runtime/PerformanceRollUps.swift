@@ -51,6 +51,8 @@ final class PerformanceRollUps: Sendable {
         return PeriodicJob("performance roll-up", every: .seconds(interval), firstRunAfter: .zero) { [self] in
             guard state.withState({ $0.replayDone }) else { return .milliseconds(200) }
             guard config.agents.performanceTracking else { return nil }
+            // One replica writes the snapshots (docs/SCALING.md).
+            guard store.claimLeaderJob("performance_rollup") else { return nil }
             return .seconds(await rollUpOnce(interval: interval))
         }
     }

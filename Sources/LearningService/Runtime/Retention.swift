@@ -42,6 +42,15 @@ final class Retention: Sendable {
     /// Ensures the day partitions, applies retention to the tables and expires the aggregates of
     /// the removed days; false when retention failed.
     private func applyRetention() async -> Bool {
+        // One replica applies retention to the tables; the others take the same days out of
+        // their figures (docs/SCALING.md). Between a change of role and the reload, neither.
+        guard aggregates.leadsWithFigures, store.claimLeaderJob("retention") else {
+            if aggregates.followsWithFigures {
+                let cutoff = Date().addingTimeInterval(-Double(config.performance.metricsRetentionDays) * 86_400)
+                aggregates.expireFollowerFigures(before: Date(timeIntervalSince1970: (cutoff.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400))
+            }
+            return true
+        }
         do {
             let created = try await store.ensurePartitions()
             if created > 0 { logger("partitions: created \(created) day partitions of execution_log") }
