@@ -96,7 +96,7 @@ case "$cmd" in
     fi
     if [ ! -f "$dir/pgdata/PG_VERSION" ]; then
       # A copy of the primary that streams from it (-R writes primary_conninfo and standby.signal).
-      as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/pgdata" -R -X stream \
+      as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/pgdata" -R -X stream --checkpoint=fast \
         >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
     fi
     # A standby needs max_connections at least the primary's (200, as `start` sets it).
