@@ -120,12 +120,15 @@ extension LearningStore {
 
     /// The stored checkpoint of the aggregates.
     public func aggregateCheckpoint() async throws -> AggregateCheckpoint {
-        let rows = try await pool.withConnection { c in
-            try c.query("""
-                SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
-                FROM agents.feed_state WHERE id = 1
-                """)
-        }
+        try await pool.withConnection { c in try Self.checkpoint(on: c) }
+    }
+
+    /// Reads the checkpoint row of `agents.feed_state` on `c` (in its transaction's snapshot).
+    static func checkpoint(on c: PGConnection) throws -> AggregateCheckpoint {
+        let rows = try c.query("""
+            SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
+            FROM agents.feed_state WHERE id = 1
+            """)
         guard rows.count == 1 else { return AggregateCheckpoint(tableGeneration: 0, pending: []) }
         var position: FeedPosition?
         if let maxSeen = rows.int64(0, 2) {
@@ -139,20 +142,22 @@ extension LearningStore {
     }
 
     /// Calls `body` with every stored aggregate cell, read in keyset pages of `page` rows.
-    public func loadAggregates(page: Int = 20_000, _ body: @Sendable ([AggregateCell]) -> Void) async throws {
+    public func loadAggregates(page: Int = 20_000, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws {
+        try await pool.withConnection { c in try Self.pageAggregates(on: c, page: page, body) }
+    }
+
+    /// Calls `body` with every stored aggregate cell read on `c`, in keyset pages of `page` rows.
+    static func pageAggregates(on c: PGConnection, page: Int, _ body: ([AggregateCell]) -> Void) throws {
         var after: (agent: String, task: String, day: Int32)? = nil
         while true {
             let key = after
-            let rows = try await pool.withConnection { c in
-                try c.queryPrepared("aggregates_page", """
-                    SELECT \(Self.aggregateColumns) FROM agents.execution_aggregates
-                    WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
-                    ORDER BY agent_name, task_type, day LIMIT $5
-                    """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)])
-            }
-            let cells = Self.cells(rows)
+            let cells = Self.cells(try c.queryPrepared("aggregates_page", """
+                SELECT \(Self.aggregateColumns) FROM agents.execution_aggregates
+                WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
+                ORDER BY agent_name, task_type, day LIMIT $5
+                """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)]))
             body(cells)
-            guard rows.count == page, let last = cells.last else { return }
+            guard cells.count == page, let last = cells.last else { return }
             after = (last.agentName, last.taskType ?? "", last.day)
         }
     }

@@ -212,35 +212,10 @@ extension LearningStore {
     /// replica when there is one): another replica may checkpoint meanwhile, and cells read after
     /// it with a position read before would count its rows twice. `body` gets the cells in pages.
     public func loadAggregateSnapshot(page: Int = 20_000, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws -> AggregateCheckpoint {
-        let columns = Self.aggregateColumns
-        return try await readPool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
-            let rows = try c.query("""
-                SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
-                FROM agents.feed_state WHERE id = 1
-                """)
-            guard rows.count == 1 else { return AggregateCheckpoint(tableGeneration: 0, pending: []) }
-            var position: FeedPosition?
-            if let maxSeen = rows.int64(0, 2) {
-                let lo = PGText.parseArray(rows[0, 3] ?? "{}").compactMap { $0.flatMap { Int64($0) } }
-                let hi = PGText.parseArray(rows[0, 4] ?? "{}").compactMap { $0.flatMap { Int64($0) } }
-                position = FeedPosition(maxSeen: maxSeen, gaps: zip(lo, hi).filter { $0 <= $1 }.map { $0...$1 })
-            }
-            let checkpoint = AggregateCheckpoint(tableGeneration: rows.int64(0, 0) ?? 0, aggregatedGeneration: rows.int64(0, 1),
-                                                 position: position,
-                                                 pending: PGText.parseArray(rows[0, 5] ?? "{}").compactMap { $0.flatMap { Int64($0) } })
-            guard checkpoint.isCurrent else { return checkpoint }
-            var after: (agent: String, task: String, day: Int32)? = nil
-            while true {
-                let key = after
-                let cells = Self.cells(try c.queryPrepared("aggregates_page", """
-                    SELECT \(columns) FROM agents.execution_aggregates
-                    WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
-                    ORDER BY agent_name, task_type, day LIMIT $5
-                    """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)]))
-                body(cells)
-                guard cells.count == page, let last = cells.last else { return checkpoint }
-                after = (last.agentName, last.taskType ?? "", last.day)
-            }
+        try await readPool.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { c in
+            let checkpoint = try Self.checkpoint(on: c)
+            if checkpoint.isCurrent { try Self.pageAggregates(on: c, page: page, body) }
+            return checkpoint
         }
     }
 }

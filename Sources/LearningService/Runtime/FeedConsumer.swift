@@ -40,13 +40,7 @@ final class FeedConsumer: RuntimeComponent {
                 // Leader to follower or back (docs/SCALING.md): the figures are loaded again from
                 // the stored aggregates, as at a start, so that the new leader checkpoints from
                 // exactly what the table holds, and a follower holds every cell it counts.
-                learner.clear()
-                state.withState { state in
-                    state.reset()
-                    state.replayDone = false
-                    state.startup = StartupProgress()
-                }
-                state.refreshSnapshot()
+                resetLearnedState()
                 logger("replica role changed (now \(store.isLeader ? "leader" : "follower")): figures reloaded from the stored aggregates")
             } catch {
                 if Task.isCancelled { break }
@@ -65,26 +59,14 @@ final class FeedConsumer: RuntimeComponent {
     private func follow(from position: FeedPosition, generation: Int64, role: Int64?) async throws {
         let feed = store.feed()
         aggregates.feedStarted()
-        // The role is watched apart from the feed's events: an idle feed reports nothing.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                try await feed.run(from: position, stopAtReset: true) { [self] event in
-                    if case .position(let position) = event {
-                        if store.leaderEpoch != role { throw RoleChanged() }
-                        await notePosition(position, generation: generation, role: role)
-                    } else {
-                        await handle(event)
-                    }
-                }
+        // The position comes at least every second, idle or not (`FeedSettings.positionRepeat`).
+        try await feed.run(from: position, stopAtReset: true) { [self] event in
+            if case .position(let position) = event {
+                if store.leaderEpoch != role { throw RoleChanged() }
+                await notePosition(position, generation: generation, role: role)
+            } else {
+                await handle(event)
             }
-            group.addTask { [store] in
-                while !Task.isCancelled {
-                    if store.leaderEpoch != role { throw RoleChanged() }
-                    try await Task.sleep(for: .milliseconds(250))
-                }
-            }
-            try await group.next()
-            group.cancelAll()
         }
     }
 
@@ -118,18 +100,23 @@ final class FeedConsumer: RuntimeComponent {
         models.trainAfterStartup()
     }
 
+    /// Forgets everything learned from the table; the start-up runs again.
+    private func resetLearnedState() {
+        learner.clear()
+        state.withState { state in
+            state.reset()
+            state.replayDone = false
+            state.startup = StartupProgress()
+        }
+        state.refreshSnapshot()
+    }
+
     private func handle(_ event: FeedEvent) async {
         switch event {
         case .position:
             break
         case .reset:
-            learner.clear()
-            state.withState { state in
-                state.reset()
-                state.replayDone = false
-                state.startup = StartupProgress()
-            }
-            state.refreshSnapshot()
+            resetLearnedState()
             logger("execution_log was truncated: learned state reset, rebuilding from the table")
         case .ownWrites(let ids):
             state.withState { state in state.confirmOwn(ids) }

@@ -115,6 +115,8 @@ final class InsightPublisher: Sendable {
                 + "held-out accuracy \(String(format: "%.4f", info.accuracy)) over \(info.holdoutRecords) executions; version \(info.version)",
             score: info.accuracy, createdAt: info.trainedOn))
         guard config.agents.patternRecognition else { return }
+        // Another replica may have published some since this one started (docs/SCALING.md).
+        await seedPublishedInsights()
         var fresh: [LearningML.CollaborationEffect] = []
         for pattern in engine.collaborationPatterns() where abs(pattern.zScore) >= 3 {
             let kind = pattern.zScore > 0 ? "synergy" : "conflict"
