@@ -8,16 +8,18 @@
 #   2. ingest:  N_BATCH REST batches of 1,000 executions (POST /executions/batch, AGENTS agents x
 #               5 task types), sequential, then SETTLE_SECS for the feed and the checkpoint
 #   3. unary:   N_UNARY single executions (POST /executions), one curl reusing its connection
-#   4. reads:   N_READS GETs spread over /agents/{name}/performance, /analytics/performance,
+#   4. outside: N_OUTSIDE rows inserted by psql (one INSERT ... SELECT), which the service reads
+#               through its change feed: what every other replica pays for a row written elsewhere
+#   5. reads:   N_READS GETs spread over /agents/{name}/performance, /analytics/performance,
 #               /recommendations, /agents/{name}/status, /analytics/anomalies, /analytics/insights
 #               (one curl reusing its connection)
 # PostgreSQL CPU: utime+stime of the postmaster, its children living and reaped (cutime+cstime),
 # from /proc; WAL: pg_current_wal_lsn() before and after; the service: its own utime+stime.
 #
-# usage: bench/scale.sh   (env: N_BATCH=100 N_UNARY=2000 N_READS=3000 AGENTS=70 IDLE_SECS=10 SETTLE_SECS=4)
+# usage: bench/scale.sh   (env: N_BATCH=100 N_UNARY=2000 N_OUTSIDE=50000 N_READS=3000 AGENTS=70 IDLE_SECS=10 SETTLE_SECS=4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N_BATCH=${N_BATCH:-100} N_UNARY=${N_UNARY:-2000} N_READS=${N_READS:-3000} AGENTS=${AGENTS:-70}
+N_BATCH=${N_BATCH:-100} N_UNARY=${N_UNARY:-2000} N_OUTSIDE=${N_OUTSIDE:-50000} N_READS=${N_READS:-3000} AGENTS=${AGENTS:-70}
 IDLE_SECS=${IDLE_SECS:-10} SETTLE_SECS=${SETTLE_SECS:-4}
 RESULTS="bench/results/scale-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RESULTS"
@@ -120,6 +122,21 @@ unary() {
 read -r up us uw usecs < <(measure unary)
 log "unary: $N_UNARY single executions (one curl, one connection) in $usecs s (with $SETTLE_SECS s settling)"
 log "  per 1,000 executions: PostgreSQL $(echo "scale=4; $up * 1000 / $N_UNARY" | bc) CPU s, WAL $((uw * 1000 / N_UNARY)) bytes, service $(echo "scale=4; $us * 1000 / $N_UNARY" | bc) CPU s"
+
+outside() {
+  psql "$URL" -Xqc "INSERT INTO agents.execution_log (agent_name, task_type, execution_time, success)
+    SELECT 'agent-' || lpad((g % $AGENTS)::text, 3, '0'), 'review', 1 + (g % 7) * 0.5, g % 10 <> 0
+    FROM generate_series(1, $N_OUTSIDE) g"
+  local want=$((N_BATCH * 1000 + N_UNARY + N_OUTSIDE)) _
+  for _ in $(seq 1 600); do
+    curl -s "http://127.0.0.1:$PORT/analytics/performance" | grep -q "\"total_executions\":${want}[,}]" && break
+    sleep 0.1
+  done
+  sleep "$SETTLE_SECS"
+}
+read -r op os ow osecs < <(measure outside)
+log "outside: $N_OUTSIDE rows inserted by psql, counted through the change feed in $osecs s (with $SETTLE_SECS s settling)"
+log "  per 1,000 rows: PostgreSQL $(echo "scale=4; $op * 1000 / $N_OUTSIDE" | bc) CPU s (the INSERT and the feed's reads), WAL $((ow * 1000 / N_OUTSIDE)) bytes, service $(echo "scale=4; $os * 1000 / $N_OUTSIDE" | bc) CPU s (the feed)"
 
 reads() {
   local args=() i a
