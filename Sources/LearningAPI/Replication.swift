@@ -3,6 +3,8 @@
 public struct ReplicationReport: Sendable, Equatable, Codable {
     /// `leader` (runs the once-per-database work) or `follower`.
     public var role: String
+    /// Replicas of the service on this database now (0: unknown).
+    public var replicas: Int
     /// Runs of each leader-only job on this replica since it started (`performance_rollup`,
     /// `retention`, `collaboration_sums`, `scheduled_retrain`).
     public var leaderJobRuns: [String: Int64]
@@ -13,8 +15,9 @@ public struct ReplicationReport: Sendable, Equatable, Codable {
     public var lagSeconds: Double?
     public var lagBytes: Int64?
 
-    public init(role: String, leaderJobRuns: [String: Int64], readReplica: Bool, lagSeconds: Double?, lagBytes: Int64?) {
+    public init(role: String, replicas: Int, leaderJobRuns: [String: Int64], readReplica: Bool, lagSeconds: Double?, lagBytes: Int64?) {
         self.role = role
+        self.replicas = replicas
         self.leaderJobRuns = leaderJobRuns
         self.readReplica = readReplica
         self.lagSeconds = lagSeconds
@@ -22,7 +25,7 @@ public struct ReplicationReport: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case role
+        case role, replicas
         case leaderJobRuns = "leader_job_runs"
         case readReplica = "read_replica"
         case lagSeconds = "replication_lag_seconds"

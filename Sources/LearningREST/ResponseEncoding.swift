@@ -52,12 +52,13 @@ public enum RESTEncoding {
         ] + startup(report.startup) + replication(report.replication))
     }
 
-    /// The `replication` member of /status, when the service runs with leader election or a
-    /// read replica (docs/SCALING.md).
+    /// The `replication` member of /status, when the service shares its database with other
+    /// replicas or reads from a read replica (docs/SCALING.md).
     static func replication(_ report: ReplicationReport?) -> [(String, JSONValue)] {
         guard let report else { return [] }
         var members: [(String, JSONValue)] = [
             ("role", .string(report.role)),
+            ("replicas", .int(report.replicas)),
             ("leader_job_runs", .object(report.leaderJobRuns.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })),
             ("read_replica", .bool(report.readReplica)),
         ]
@@ -154,6 +155,7 @@ public enum PrometheusExposition {
         if let replication = metrics.replication {
             gauge("learning_replica_leader", "1 while this replica is the leader (runs retention, roll-ups, collaboration sums, checkpoints).",
                   replication.role == "leader" ? 1 : 0)
+            gauge("learning_replicas", "Service replicas on this database (their leader-election sessions).", Double(replication.replicas))
             if !replication.leaderJobRuns.isEmpty {
                 out += "# HELP learning_leader_job_runs_total Runs of the leader-only jobs on this replica.\n# TYPE learning_leader_job_runs_total counter\n"
                 for (job, runs) in replication.leaderJobRuns.sorted(by: { $0.key < $1.key }) {

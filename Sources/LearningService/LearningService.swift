@@ -180,15 +180,18 @@ public final class LearningService: LearningHandlers {
                                              windowSeconds: figures?.windowSeconds ?? RuntimeState.recentWindowSeconds)
         var report = StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
                                   mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
-        report.replication = replicationReport()
+        report.replication = replicationReport(alone: false)
         return report
     }
 
-    /// Leader election and the read replica (docs/SCALING.md); nil when neither is in use.
-    func replicationReport() -> ReplicationReport? {
+    /// Leader election and the read replica (docs/SCALING.md); nil when neither is in use, and,
+    /// unless `alone`, for a replica alone on its database without a read replica (so /status
+    /// keeps the guide's keys, and gRPC's, for a single server).
+    func replicationReport(alone: Bool) -> ReplicationReport? {
         let r = store.replication
         guard r.electionEnabled || r.readReplica else { return nil }
-        return ReplicationReport(role: r.isLeader ? "leader" : "follower", leaderJobRuns: r.leaderJobRuns,
+        guard alone || r.readReplica || r.replicas > 1 || !r.isLeader else { return nil }
+        return ReplicationReport(role: r.isLeader ? "leader" : "follower", replicas: r.replicas, leaderJobRuns: r.leaderJobRuns,
                                  readReplica: r.readReplica, lagSeconds: r.lagSeconds, lagBytes: r.lagBytes)
     }
 
@@ -211,7 +214,7 @@ public final class LearningService: LearningHandlers {
                                      cpuUsagePercent: process.cpuUsagePercent(),
                                      methods: figures?.methods ?? [],
                                      executionsIngested: ingested)
-        metrics.replication = replicationReport()
+        metrics.replication = replicationReport(alone: true)
         return metrics
     }
 

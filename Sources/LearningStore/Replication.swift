@@ -21,6 +21,9 @@ public struct ReplicationState: Sendable, Equatable {
     public var isLeader: Bool
     /// Leader election is on (the server binary); off, every store acts as the only replica.
     public var electionEnabled: Bool
+    /// Replicas taking part in the election on this database now (their lease sessions), 0 when
+    /// unknown or off.
+    public var replicas: Int
     /// Runs of each leader-only job on this replica since it started.
     public var leaderJobRuns: [String: Int64]
     /// A read replica is configured (`database.read_url`).
@@ -39,7 +42,7 @@ final class LeaderLease: Sendable {
 
     private let url: String
     private let interval: Double
-    private let state = Mutex<(leader: Bool, epoch: Int64, runs: [String: Int64])>((false, 0, [:]))
+    private let state = Mutex<(leader: Bool, epoch: Int64, runs: [String: Int64], replicas: Int)>((false, 0, [:], 0))
     private let stopped = Atomic<Bool>(false)
     private let wake = NSCondition()
 
@@ -54,6 +57,9 @@ final class LeaderLease: Sendable {
     var epoch: Int64? { state.withLock { $0.leader ? $0.epoch : nil } }
 
     var runs: [String: Int64] { state.withLock { $0.runs } }
+
+    /// Lease sessions on this database (one per replica), as last counted.
+    var replicas: Int { state.withLock { $0.replicas } }
 
     /// True (and counted) when this replica is the leader and so runs `job` now.
     func claim(_ job: String) -> Bool {
@@ -103,14 +109,15 @@ final class LeaderLease: Sendable {
                 connection = try PGConnection(url: url, applicationName: "learning-system-lease")
             }
             guard let c = connection else { return }
-            if isLeader {
-                _ = try c.query("SELECT 1")
-                return
-            }
+            let replicas = Int(try c.query("""
+                SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'learning-system-lease'
+                """).int64(0, 0) ?? 0)
+            state.withLock { $0.replicas = replicas }
+            if isLeader { return }
             guard try c.query("SELECT pg_try_advisory_lock($1)", [.int(Self.lockKey)]).bool(0, 0) == true else { return }
             let epoch = try c.query("UPDATE agents.feed_state SET leader_epoch = leader_epoch + 1 WHERE id = 1 RETURNING leader_epoch")
                 .int64(0, 0) ?? 0
-            state.withLock { $0 = (true, epoch, $0.runs) }
+            state.withLock { $0.leader = true; $0.epoch = epoch }
         } catch {
             state.withLock { $0.leader = false }
             connection = nil
@@ -156,7 +163,7 @@ extension LearningStore {
     /// Leadership and read-replica figures, for /status and /metrics.
     public var replication: ReplicationState {
         let lag = replicaLag?.last
-        return ReplicationState(isLeader: lease?.isLeader ?? true, electionEnabled: lease != nil,
+        return ReplicationState(isLeader: lease?.isLeader ?? true, electionEnabled: lease != nil, replicas: lease?.replicas ?? 0,
                                 leaderJobRuns: lease?.runs ?? [:], readReplica: readPool !== pool,
                                 lagSeconds: lag?.seconds, lagBytes: lag?.bytes)
     }

@@ -34,8 +34,9 @@ struct ReplicaTests {
             let db = a.databaseURL
 
             // One leader, one follower.
-            try wait("one leader and one follower", within: Self.agreeWithin) {
+            try wait("one leader and one follower, each counting two replicas", within: Self.agreeWithin) {
                 try Self.role(a) == "leader" && Self.role(b) == "follower"
+                    && Self.replication(a)?["replicas"] as? Int == 2 && Self.replication(b)?["replicas"] as? Int == 2
             }
 
             // Writes through A: REST (a batch), gRPC (the CLI's import: LogExecutions), and a
@@ -120,9 +121,13 @@ struct ReplicaTests {
             // the roll-ups, and checkpoints what is written through it.
             #expect(a.stop() == 0)
             aStopped = true
+            // Alone again, B's /status has the guide's keys only; /metrics/prometheus says it leads.
             try wait("B leads and runs the roll-ups", within: Self.failoverWithin) {
-                try Self.role(b) == "leader" && (Self.leaderJobRuns(b)["performance_rollup"] ?? 0) >= 1
+                let metrics = try Self.prometheus(b)
+                return metrics["learning_replica_leader"] == 1 && metrics["learning_replicas"] == 1
+                    && (metrics[#"learning_leader_job_runs_total{job="performance_rollup"}"#] ?? 0) >= 1
             }
+            #expect(try Self.replication(b) == nil)
             #expect(b.log.contains("replica role changed (now leader)"))
             let more = (0..<10).map { _ in #"{"agent_name":"sql-agent","task_type":"review","execution_time":2.0,"success":true}"# }
             #expect(try Self.http("POST", b.port, "/executions/batch", body: #"{"executions":[\#(more.joined(separator: ","))]}"#).1 == 200)
@@ -169,10 +174,8 @@ struct ReplicaTests {
                 """)
             try wait("the lag shows in /status and /metrics/prometheus", within: Self.agreeWithin) {
                 let bytes = try Self.replication(server)?["replication_lag_bytes"] as? Int ?? 0
-                let (metrics, _) = try Self.http("GET", server.port, "/metrics/prometheus")
-                let line = String(decoding: metrics, as: UTF8.self).split(separator: "\n")
-                    .first { $0.hasPrefix("learning_database_replication_lag_bytes ") }
-                return bytes > 0 && (line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) > 0
+                let gauge = try Self.prometheus(server)["learning_database_replication_lag_bytes"] ?? 0
+                return bytes > 0 && gauge > 0
             }
             #expect(try Self.total(server) == 5, "rows the standby has not replayed are not in the figures yet")
 
@@ -249,6 +252,17 @@ struct ReplicaTests {
     }
 
     static func role(_ server: ServerProcess) throws -> String? { try replication(server)?["role"] as? String }
+
+    /// The samples of /metrics/prometheus by series (name and labels).
+    static func prometheus(_ server: ServerProcess) throws -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in String(decoding: try http("GET", server.port, "/metrics/prometheus").0, as: UTF8.self).split(separator: "\n")
+        where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
 
     static func leaderJobRuns(_ server: ServerProcess) throws -> [String: Int] {
         try replication(server)?["leader_job_runs"] as? [String: Int] ?? [:]
