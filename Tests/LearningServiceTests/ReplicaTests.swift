@@ -126,9 +126,9 @@ struct ReplicaTests {
                 let metrics = try Self.prometheus(b)
                 return metrics["learning_replica_leader"] == 1 && metrics["learning_replicas"] == 1
                     && (metrics[#"learning_leader_job_runs_total{job="performance_rollup"}"#] ?? 0) >= 1
+                    && b.log.contains("replica role changed (now leader)")
             }
             #expect(try Self.replication(b) == nil)
-            #expect(b.log.contains("replica role changed (now leader)"))
             let more = (0..<10).map { _ in #"{"agent_name":"sql-agent","task_type":"review","execution_time":2.0,"success":true}"# }
             #expect(try Self.http("POST", b.port, "/executions/batch", body: #"{"executions":[\#(more.joined(separator: ","))]}"#).1 == 200)
             try wait("B's figures and the stored aggregates match the table after the failover", within: Self.agreeWithin) {
