@@ -90,6 +90,22 @@ struct ReplicaTests {
 
             // An anomaly (a latency spike) written through the follower is stored once, by the
             // leader, and both list it; so are the insights.
+            // A client watching the follower's live stream (the CLI over WatchInsights) gets it too.
+            let watch = Process()
+            watch.executableURL = URL(fileURLWithPath: try Self.cli())
+            watch.arguments = ["watch", "--server", "127.0.0.1:\(b.port)", "--json"]
+            let watched = ServerProcess.OutputBuffer()
+            let watchOutput = Pipe()
+            watchOutput.fileHandleForReading.readabilityHandler = { handle in watched.append(handle.availableData) }
+            watch.standardOutput = watchOutput
+            watch.standardError = Pipe()
+            try watch.run()
+            defer {
+                if watch.isRunning { watch.interrupt() }
+                watch.waitUntilExit()
+                watchOutput.fileHandleForReading.readabilityHandler = nil
+            }
+            usleep(1_000_000)
             let spike = #"{"agent_name":"rest-agent","task_type":"review","execution_time":900,"success":true}"#
             let (spikeBody, spikeStatus) = try Self.http("POST", b.port, "/executions", body: spike)
             #expect((200...201).contains(spikeStatus), "\(String(decoding: spikeBody, as: UTF8.self))")
@@ -101,6 +117,9 @@ struct ReplicaTests {
                     ($0["execution_ids"] as? [Int] ?? []).contains(spikeID) || $0["execution_id"] as? Int == spikeID
                 }
                 return spikes.count == 1 && fromA == fromB
+            }
+            try wait("the follower streams the leader's anomaly to its watcher", within: Self.agreeWithin) {
+                watched.value.split(separator: "\n").contains { $0.contains("\"anomaly\"") && $0.contains("rest-agent") }
             }
             let stored = try Self.sql(db, "SELECT count(*) FROM agents.insights WHERE execution_id = \(spikeID) OR \(spikeID) = ANY(execution_ids)")
             #expect(stored == "1", "the spike stored once, by the leader (got \(stored))")

@@ -17,6 +17,8 @@ final class InsightPublisher: Sendable {
     private let published = Mutex<Set<String>>([])
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
     private let anomalyGroups = Mutex(AnomalyGroups())
+    /// On a follower: the newest stored anomaly already streamed (nil: not following yet).
+    private let relayed = Mutex<(id: Int64, createdAt: Date)?>(nil)
 
     init(store: LearningStore, config: LearningConfig, logger: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -27,6 +29,33 @@ final class InsightPublisher: Sendable {
     /// Adds the ids of merged anomalies to their stored insights every 0.5 s.
     var flushJob: PeriodicJob {
         .every(.milliseconds(500), "anomaly-group flush") { [self] in await flushAnomalyGroups() }
+    }
+
+    /// On a follower, streams the anomalies the leader stored to this replica's `WatchInsights`
+    /// subscribers every 0.5 s (the follower stores none itself: docs/SCALING.md).
+    var relayJob: PeriodicJob {
+        .every(.milliseconds(500), "anomaly relay") { [self] in await relayLeaderAnomalies() }
+    }
+
+    /// One look for anomalies the leader stored since the last; see `relayJob`.
+    func relayLeaderAnomalies() async {
+        guard !store.isLeader else {
+            relayed.withLock { $0 = nil }
+            return
+        }
+        let last = relayed.withLock { $0 }
+        // The leader stamps created_at from its clock when it stores: a minute's margin, then by id.
+        guard let stored = try? await store.insights(kinds: LearningService.anomalyKinds,
+                                                     since: last.map { $0.createdAt.addingTimeInterval(-60) }, limit: 500) else { return }
+        let newest = stored.compactMap { row in row.id.map { ($0, row.createdAt) } }.max { $0.0 < $1.0 }
+        guard let last else {
+            // Following from now: what was stored before is history, not news.
+            relayed.withLock { $0 = newest ?? (0, Date()) }
+            return
+        }
+        let fresh = stored.filter { ($0.id ?? 0) > last.id }.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+        for row in fresh { broadcaster.publish(.anomaly(LearningService.anomaly(from: row))) }
+        if let newest, newest.0 > last.id { relayed.withLock { $0 = newest } }
     }
 
     /// Stores an anomaly as an insight and pushes it to live subscribers.
