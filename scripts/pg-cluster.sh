@@ -4,6 +4,11 @@
 #
 #   scripts/pg-cluster.sh start DIR PORT   create (first time) and start; prints the database URL.
 #                                          Already running: prints the URL of the port it runs on.
+#   scripts/pg-cluster.sh standby PRIMARY_PORT DIR PORT
+#                                          a hot standby of the primary on 127.0.0.1:PRIMARY_PORT,
+#                                          streaming from it (pg_basebackup -R, the first time),
+#                                          started on PORT; prints its URL (the same database as the
+#                                          primary's). Already running: prints the URL.
 #   scripts/pg-cluster.sh stop DIR         fast shutdown (nothing to do when it is not running)
 #   scripts/pg-cluster.sh status DIR       exit 0 and print the port when it runs, exit 1 otherwise
 #   scripts/pg-cluster.sh url DIR PORT     print the URL only
@@ -13,7 +18,7 @@
 #
 # Creates the guide's database `claude_auth` and role `claude_user` (trust auth, loopback only).
 set -euo pipefail
-cmd=${1:?usage: pg-cluster.sh start|stop|status|url|free-port DIR [PORT]}
+cmd=${1:?usage: pg-cluster.sh start|standby|stop|status|url|free-port DIR [PORT]}
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -27,6 +32,11 @@ if [ "$cmd" = free-port ]; then
   exit 1
 fi
 
+primary_port=""
+if [ "$cmd" = standby ]; then
+  primary_port=${2:?usage: pg-cluster.sh standby PRIMARY_PORT DIR PORT}
+  shift
+fi
 dir=${2:?data folder}
 port=${3:-5432}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -75,11 +85,31 @@ case "$cmd" in
       || psql_admin -c "CREATE DATABASE claude_auth OWNER claude_user"
     url "$port"
     ;;
+  standby)
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    if current=$(running_port); then
+      echo "PostgreSQL in $dir is already running on port $current" >&2
+      url "$current"
+      exit 0
+    fi
+    if [ ! -f "$dir/pgdata/PG_VERSION" ]; then
+      # A copy of the primary that streams from it (-R writes primary_conninfo and standby.signal).
+      as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/pgdata" -R -X stream --checkpoint=fast \
+        >"$dir/basebackup.log" 2>&1 || { cat "$dir/basebackup.log" >&2; exit 1; }
+    fi
+    # A standby needs max_connections at least the primary's (200, as `start` sets it).
+    as_owner "$PGBIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on" >/dev/null \
+      || { tail -20 "$dir/postgres.log" >&2; exit 1; }
+    url "$port"
+    ;;
   stop)
     [ -f "$dir/pgdata/PG_VERSION" ] || exit 0
     as_owner "$PGBIN/pg_ctl" -D "$dir/pgdata" -m fast -w -t 60 stop >/dev/null 2>&1 || true
     ;;
   status) running_port ;;
   url) url "$port" ;;
-  *) echo "usage: pg-cluster.sh start|stop|status|url|free-port DIR [PORT]" >&2; exit 2 ;;
+  *) echo "usage: pg-cluster.sh start|standby|stop|status|url|free-port DIR [PORT]" >&2; exit 2 ;;
 esac

@@ -5,8 +5,10 @@
 #   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
 #   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
 #      scripts (scripts/lint-shell.sh: ShellCheck)
-#   5. starts a throwaway PostgreSQL on a private socket and port (and, when it can, a second one
-#      with pgvector: scripts/pgvector-cluster.sh, an optional peer that never fails the run)
+#   5. starts a throwaway PostgreSQL on a private socket and port, a streaming standby of it
+#      (scripts/pg-cluster.sh standby: pg_basebackup -R, for the read-replica tests), and, when it
+#      can, a second one with pgvector (scripts/pgvector-cluster.sh, an optional peer that never
+#      fails the run)
 #   6. builds (`swift build --build-tests`) and runs `swift test`
 #   7. runs schemathesis against a live learning-server on the throwaway cluster
 #      (scripts/contract-test.sh: every operation of the OpenAPI document, response schema, status
@@ -20,7 +22,8 @@
 # `summary: N passed, N failed` over all test cases (Swift tests, shell tests and checks), and the
 # exit status is non-zero when anything failed.
 #
-# Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_PGVECTOR_URL
+# Exported for the tests: LEARNING_TEST_DATABASE_URL (the throwaway cluster), LEARNING_TEST_STANDBY_URL
+# (its hot standby, same databases), LEARNING_TEST_PGVECTOR_URL
 # (the pgvector cluster, only when it started), LEARNING_TEST_PYTHON
 # (the virtualenv's python) and LEARNING_TEST_PYGEN (the Python stubs generated from Protos/).
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
@@ -32,13 +35,17 @@ cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
 RESULTS=$(mktemp -d /tmp/learning-test-results.XXXXXX)
-PGDIR="" VECDIR="" CHILD=""
+PGDIR="" STANDBYDIR="" VECDIR="" CHILD=""
 
 # step / check / required / summary (scripts/steps.sh)
 # shellcheck source=scripts/steps.sh
 . scripts/steps.sh
 
 cleanup() {
+  if [ -n "$STANDBYDIR" ]; then
+    scripts/pg-cluster.sh stop "$STANDBYDIR" || true
+    rm -rf "$STANDBYDIR"
+  fi
   if [ -n "$PGDIR" ]; then
     scripts/pg-cluster.sh stop "$PGDIR" || true
     rm -rf "$PGDIR"
@@ -71,6 +78,18 @@ start_pg() {
 }
 export LEARNING_TEST_DATABASE_URL=""
 required "throwaway PostgreSQL" start_pg
+
+# A hot standby of the throwaway cluster, streaming from it (the read-replica tests).
+start_standby() {
+  STANDBYDIR=$(mktemp -d /tmp/learning-test-standby.XXXXXX) || return 1
+  local primary port
+  primary=$(scripts/pg-cluster.sh status "$PGDIR") || return 1
+  port=$(scripts/pg-cluster.sh free-port $((primary + 1)))
+  LEARNING_TEST_STANDBY_URL=$(scripts/pg-cluster.sh standby "$primary" "$STANDBYDIR" "$port") || return 1
+  echo "standby: $LEARNING_TEST_STANDBY_URL (streaming from port $primary)"
+}
+export LEARNING_TEST_STANDBY_URL=""
+required "streaming standby of the throwaway PostgreSQL" start_standby
 
 # Optional peer: a PostgreSQL with pgvector (scripts/pgvector-cluster.sh, from a PyPI wheel) for the
 # embedding-mode comparison. It never fails the run: without it the pgvector test reports itself skipped.

@@ -121,6 +121,8 @@ public struct StatusReport: Sendable, Equatable, Codable {
     public var features: [String: Bool]
     /// While `starting`: the progress of the start-up.
     public var startup: StartupReport?
+    /// Leader election and the read replica (REST only; set by the server binary's service).
+    public var replication: ReplicationReport? = nil
 
     public init(learningSystem: String, database: String, agentsRegistered: Int, performance: ServicePerformance,
                 mlModels: [ModelStatus], features: [String: Bool], startup: StartupReport? = nil) {
@@ -1087,6 +1089,8 @@ public struct ServiceMetrics: Sendable, Equatable, Codable {
     public var cpuUsagePercent: Double
     public var methods: [ServiceMethodMetrics]
     public var executionsIngested: Int64
+    /// Leader election and the read replica's lag, when either is in use.
+    public var replication: ReplicationReport? = nil
 
     public init(queriesPerSec: Double, predictionAccuracy: Double, trainingTime: Double, agentResponseTime: Double,
                 memoryUsageMB: Double, cpuUsagePercent: Double, methods: [ServiceMethodMetrics], executionsIngested: Int64) {

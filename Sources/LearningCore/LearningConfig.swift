@@ -10,6 +10,11 @@ public struct LearningConfig: Sendable, Equatable {
         /// A full libpq connection string or URL; when set it wins over the fields above.
         public var url: String?
         public var maxConnections = 20
+        /// A streaming standby of `url` that serves the change feed and the start-up's reads
+        /// (docs/SCALING.md "Read replicas"); nil: everything on `url`.
+        public var readURL: String?
+        /// Connections to the read replica.
+        public var readMaxConnections = 4
         public init() {}
     }
 

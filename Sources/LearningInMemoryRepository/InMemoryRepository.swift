@@ -30,6 +30,8 @@ public final class InMemoryRepository: LearningRepository {
         var lastID: Int64 = 0
         /// Event id to the row that claimed it, and that row's time (claims expire with their day).
         var claims: [String: (id: Int64, timestamp: Date)] = [:]
+        /// Runs of each leader-only job (reported as a single server's would be).
+        var leaderJobRuns: [String: Int64] = [:]
         /// Ids of rows stored by `logExecution(s)` that no feed has delivered yet.
         var own: Set<Int64> = []
         /// Bumped by `truncateExecutions` (PostgreSQL: the TRUNCATE trigger's generation).
@@ -143,6 +145,21 @@ public final class InMemoryRepository: LearningRepository {
     // MARK: - LearningRepository
 
     public var databaseState: String { state.withLock { $0.connected } ? "connected" : "disconnected" }
+
+    // MARK: Replica role: the only replica, always the leader
+
+    public var isLeader: Bool { true }
+    public var leaderEpoch: Int64? { 0 }
+
+    public func claimLeaderJob(_ job: String) -> Bool {
+        state.withLock { $0.leaderJobRuns[job, default: 0] += 1 }
+        return true
+    }
+
+    public var replication: ReplicationState {
+        ReplicationState(isLeader: true, electionEnabled: false, replicas: 0, leaderJobRuns: state.withLock { $0.leaderJobRuns },
+                         readReplica: false, lagSeconds: nil, lagBytes: nil)
+    }
 
     public func shutdown() async {
         state.withLock { $0.closed = true }
@@ -299,7 +316,25 @@ public final class InMemoryRepository: LearningRepository {
         cells[key, default: AggregateCell(agentName: row.agentName, taskType: row.taskType, day: day)].include(row, at: timestamp)
     }
 
-    public func loadAggregates(page: Int, _ body: @Sendable ([AggregateCell]) -> Void) async throws {
+    /// The checkpoint and the cells at one instant (one lock: nothing checkpoints in between).
+    public func loadAggregateSnapshot(page: Int, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws -> AggregateCheckpoint {
+        try open()
+        let (checkpoint, cells) = state.withLock { s in
+            (AggregateCheckpoint(tableGeneration: s.generation, aggregatedGeneration: s.aggregatedGeneration,
+                                 position: s.position, pending: s.pending),
+             s.cells.sorted { ($0.key.agent, $0.key.task, $0.key.day) < ($1.key.agent, $1.key.task, $1.key.day) }.map(\.value))
+        }
+        guard checkpoint.isCurrent else { return checkpoint }
+        var start = 0
+        repeat {
+            let end = min(start + max(1, page), cells.count)
+            body(Array(cells[start..<end]))
+            start = end
+        } while start < cells.count
+        return checkpoint
+    }
+
+    public func loadAggregates(page: Int, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws {
         try open()
         let cells = state.withLock { s in
             s.cells.sorted { ($0.key.agent, $0.key.task, $0.key.day) < ($1.key.agent, $1.key.task, $1.key.day) }.map(\.value)
@@ -313,8 +348,9 @@ public final class InMemoryRepository: LearningRepository {
     }
 
     @discardableResult
+    /// `leaderEpoch` is the repository's own (always 0: it is the only replica).
     public func checkpointAggregates(_ cells: [AggregateCell], position: FeedPosition, pending: [Int64],
-                                     generation: Int64) async throws -> Bool {
+                                     generation: Int64, leaderEpoch: Int64) async throws -> Bool {
         try open()
         return state.withLock { s in
             guard s.generation == generation, s.aggregatedGeneration == generation else { return false }
@@ -568,6 +604,10 @@ public final class InMemoryRepository: LearningRepository {
     public func latestModel(named name: String) async throws -> StoredModel? {
         try open()
         return state.withLock { s in Self.newestFirst(s.models.filter { $0.name == name }).first }
+    }
+
+    public func latestModelVersion(named name: String) async throws -> (version: String, trainedOn: Date)? {
+        try await latestModel(named: name).map { ($0.version, $0.trainedOn) }
     }
 
     public func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64 {

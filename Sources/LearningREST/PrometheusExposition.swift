@@ -38,6 +38,18 @@ public final class PrometheusExposition: Sendable {
     private struct State {
         var agents: [String: AgentGauges] = [:]
         var ingestedSoFar: Int64 = 0
+        var replication: ReplicationSeries?
+        var leaderJobRunsSoFar: [String: Int64] = [:]
+    }
+
+    /// The replication series, made the first time the service reports replication (several
+    /// replicas, a follower, or a read replica); a single server shows none.
+    private struct ReplicationSeries {
+        let leader: Gauge
+        let replicas: Gauge
+        var lagSeconds: Gauge?
+        var lagBytes: Gauge?
+        var jobRuns: [String: Counter] = [:]
     }
 
     private let state = Mutex(State())
@@ -98,6 +110,7 @@ public final class PrometheusExposition: Sendable {
                 ingested.increment(by: metrics.executionsIngested - state.ingestedSoFar)
                 state.ingestedSoFar = metrics.executionsIngested
             }
+            if let replication = metrics.replication { setReplication(replication, &state) }
             let current = Set(rows.map(\.name))
             for (name, gauges) in state.agents where !current.contains(name) {
                 registry.unregisterGauge(gauges.executions)
@@ -114,6 +127,37 @@ public final class PrometheusExposition: Sendable {
             }
             return registry.emitToBuffer()
         }
+    }
+
+    private func setReplication(_ report: ReplicationReport, _ state: inout State) {
+        var series = state.replication ?? ReplicationSeries(
+            leader: registry.makeGauge(name: "learning_replica_leader",
+                                       help: "1 while this replica is the leader (runs retention, roll-ups, collaboration sums, checkpoints)."),
+            replicas: registry.makeGauge(name: "learning_replicas",
+                                         help: "Service replicas on this database (their leader-election sessions)."))
+        series.leader.set(report.role == "leader" ? 1.0 : 0.0)
+        series.replicas.set(Double(report.replicas))
+        for (job, runs) in report.leaderJobRuns {
+            let counter = series.jobRuns[job] ?? registry.makeCounter(
+                name: "learning_leader_job_runs_total", labels: [("job", job)],
+                help: "Runs of the leader-only jobs on this replica.")
+            series.jobRuns[job] = counter
+            let before = state.leaderJobRunsSoFar[job] ?? 0
+            if runs > before { counter.increment(by: runs - before) }
+            state.leaderJobRunsSoFar[job] = max(before, runs)
+        }
+        if report.readReplica {
+            let seconds = series.lagSeconds ?? registry.makeGauge(
+                name: "learning_database_replication_lag_seconds",
+                help: "Seconds since the read replica last replayed a transaction while WAL waits (0: caught up; NaN: not measured).")
+            let bytes = series.lagBytes ?? registry.makeGauge(
+                name: "learning_database_replication_lag_bytes", help: "WAL bytes the read replica has not replayed yet (NaN: not measured).")
+            seconds.set(report.lagSeconds ?? .nan)
+            bytes.set(report.lagBytes.map(Double.init) ?? .nan)
+            series.lagSeconds = seconds
+            series.lagBytes = bytes
+        }
+        state.replication = series
     }
 
     private func makeAgentGauges(_ name: String) -> AgentGauges {

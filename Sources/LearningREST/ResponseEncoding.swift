@@ -70,7 +70,24 @@ public enum RESTEncoding {
                 ("success_rate", .rounded(report.performance.successRate, places: 2)),
             ])),
             ("ml_models", modelStates(report.mlModels)),
-        ] + startup(report.startup))
+        ] + startup(report.startup) + replication(report.replication))
+    }
+
+    /// The `replication` member of /status, when the service shares its database with other
+    /// replicas or reads from a read replica (docs/SCALING.md).
+    static func replication(_ report: ReplicationReport?) -> [(String, JSONValue)] {
+        guard let report else { return [] }
+        var members: [(String, JSONValue)] = [
+            ("role", .string(report.role)),
+            ("replicas", .int(report.replicas)),
+            ("leader_job_runs", .object(report.leaderJobRuns.sorted { $0.key < $1.key }.map { ($0.key, .int(Int($0.value))) })),
+            ("read_replica", .bool(report.readReplica)),
+        ]
+        if report.readReplica {
+            members.append(("replication_lag_seconds", report.lagSeconds.map { .rounded($0, places: 3) } ?? .null))
+            members.append(("replication_lag_bytes", report.lagBytes.map { .int(Int($0)) } ?? .null))
+        }
+        return [("replication", .object(members))]
     }
 
     /// `GET /patterns`: the guide's four families, `collaboration`, `performance`, `resources`, `failures`.

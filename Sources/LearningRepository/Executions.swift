@@ -31,7 +31,9 @@ public enum FeedEvent: Sendable, Equatable {
     /// feed (`FeedSettings.summaryThreshold`). Each id is delivered once, as in `executions`.
     case summary(ExecutionSummary)
     /// Where the feed stands after the events before it: every row at or below the position's
-    /// cursor (outside its gaps) has been delivered. Sent after each poll that moved it.
+    /// cursor (outside its gaps) has been delivered. Sent after each poll that moved it, and at
+    /// least every `FeedSettings.positionRepeat` seconds while it stands still (an idle consumer
+    /// still checkpoints what it counted last, and notices a change of its replica's role).
     case position(FeedPosition)
 }
 

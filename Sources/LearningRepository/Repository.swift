@@ -62,14 +62,20 @@ public protocol AggregateRepository: AnyObject, Sendable {
                          progress: @escaping @Sendable (AggregateBuildProgress) -> Void) async throws -> FeedPosition
 
     /// Calls `body` with every stored cell, in pages of at most `page`.
-    func loadAggregates(page: Int, _ body: @Sendable ([AggregateCell]) -> Void) async throws
+    func loadAggregates(page: Int, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws
+
+    /// The stored cells (to `body`, in pages of at most `page`, when they describe the current
+    /// table) and the checkpoint they describe, read in one snapshot: another replica may
+    /// checkpoint meanwhile.
+    func loadAggregateSnapshot(page: Int, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws -> AggregateCheckpoint
 
     /// Adds `cells` and stores the feed position (and the ids confirmed but not yet applied) they
     /// bring the aggregates to, at once; false (nothing written) when the executions were
-    /// truncated since `generation`.
+    /// truncated since `generation`, or, with `leaderEpoch` above 0, when another replica became
+    /// the leader since that epoch.
     @discardableResult
     func checkpointAggregates(_ cells: [AggregateCell], position: FeedPosition, pending: [Int64],
-                              generation: Int64) async throws -> Bool
+                              generation: Int64, leaderEpoch: Int64) async throws -> Bool
 
     /// Deletes the cells of the days before `day` and returns them.
     func expireAggregates(beforeDay day: Int32) async throws -> [AggregateCell]
@@ -137,6 +143,10 @@ public protocol ModelRepository: AnyObject, Sendable {
     /// The newest saved version of a model (by `trainedOn`, then id), or nil.
     func latestModel(named name: String) async throws -> StoredModel?
 
+    /// The newest stored version of a model and when it was trained, without its data (a
+    /// follower looks for a newer one every few seconds); nil when none is stored.
+    func latestModelVersion(named name: String) async throws -> (version: String, trainedOn: Date)?
+
     /// Stores an agent's embedding (per task type, or overall for nil), replacing the previous one.
     func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64
 }
@@ -180,7 +190,7 @@ public protocol RetentionRepository: AnyObject, Sendable {
 /// ```
 public protocol LearningRepository: ExecutionRepository, ExecutionChangeFeed, AggregateRepository,
     CollaborationRepository, AgentRegistry, PerformanceMetricsRepository, ModelRepository, InsightRepository,
-    RetentionRepository {
+    RetentionRepository, ReplicaRole {
     /// `connected` or `disconnected`; cheap (health reads it on every call).
     var databaseState: String { get }
 
@@ -206,8 +216,13 @@ extension AggregateRepository {
     }
 
     /// `loadAggregates` in pages of 20,000.
-    public func loadAggregates(_ body: @Sendable ([AggregateCell]) -> Void) async throws {
+    public func loadAggregates(_ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws {
         try await loadAggregates(page: 20_000, body)
+    }
+
+    /// `loadAggregateSnapshot` in pages of 20,000.
+    public func loadAggregateSnapshot(_ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws -> AggregateCheckpoint {
+        try await loadAggregateSnapshot(page: 20_000, body)
     }
 }
 

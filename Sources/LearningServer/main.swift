@@ -78,7 +78,7 @@ do {
         attempt += 1
         do {
             log.info("connecting to PostgreSQL and applying migrations (attempt \(attempt))")
-            opened = try await LearningStore.open(config: config)
+            opened = try await LearningStore.open(config: config, leaderElection: true)
         } catch let error as StoreError where error.isRetryable && Date() < deadline {
             log.warning("database not ready (\(error)); retrying in 2 s")
             try? await Task.sleep(for: .seconds(2))

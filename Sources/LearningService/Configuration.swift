@@ -25,6 +25,8 @@
 // | LEARNING_DATABASE_USER               | database.user                      |
 // | LEARNING_DATABASE_PASSWORD           | database.password                  |
 // | LEARNING_DATABASE_MAX_CONNECTIONS    | database.max_connections           |
+// | LEARNING_DATABASE_READ_URL           | database.read_url (a streaming standby for the feed's reads) |
+// | LEARNING_DATABASE_READ_MAX_CONNECTIONS | database.read_max_connections    |
 // | LEARNING_AGENTS_DIR                  | agents.definitions_dir             |
 // | ML_MODEL_UPDATE_INTERVAL             | ml.model_update_frequency          |
 // | ML_VECTOR_SIZE                       | ml.vector_size                     |
@@ -189,6 +191,8 @@ public enum ConfigurationLoader {
             if let value = try section.string("password") { config.database.password = value }
             if let value = try section.string("url") { config.database.url = value }
             if let value = try section.int("max_connections") { config.database.maxConnections = value }
+            if let value = try section.string("read_url") { config.database.readURL = value }
+            if let value = try section.int("read_max_connections") { config.database.readMaxConnections = value }
             try section.rejectUnknown()
         }
         if var section = try reader.section("ml") {
@@ -265,6 +269,10 @@ public enum ConfigurationLoader {
         if let value = get("LEARNING_DATABASE_MAX_CONNECTIONS") {
             config.database.maxConnections = try integer(value, key: "LEARNING_DATABASE_MAX_CONNECTIONS", in: 1...1000)
         }
+        if let value = get("LEARNING_DATABASE_READ_URL") { config.database.readURL = value }
+        if let value = get("LEARNING_DATABASE_READ_MAX_CONNECTIONS") {
+            config.database.readMaxConnections = try integer(value, key: "LEARNING_DATABASE_READ_MAX_CONNECTIONS", in: 1...1000)
+        }
         if let value = get("LEARNING_AGENTS_DIR") { config.agents.definitionsDirectory = value }
         if let value = get("ML_MODEL_UPDATE_INTERVAL") {
             config.ml.modelUpdateFrequency = try integer(value, key: "ML_MODEL_UPDATE_INTERVAL", in: 1...31_536_000)
@@ -303,6 +311,12 @@ public enum ConfigurationLoader {
         if let url = config.database.url {
             try check(!url.isEmpty, "database.url", "is empty")
         }
+        if let url = config.database.readURL {
+            try check(url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") || url.contains("="), "database.read_url",
+                      "must be a libpq URL (postgresql://...) or key=value connection string (got \"\(url)\")")
+        }
+        try check((1...1000).contains(config.database.readMaxConnections), "database.read_max_connections",
+                  "must be between 1 and 1000 (got \(config.database.readMaxConnections))")
         try check((1...16_000).contains(config.ml.vectorSize), "ml.vector_size", "must be between 1 and 16000 (got \(config.ml.vectorSize))")
         try check(config.ml.similarityThreshold.isFinite && (-1...1).contains(config.ml.similarityThreshold),
                   "ml.similarity_threshold", "must be between -1 and 1 (got \(config.ml.similarityThreshold))")

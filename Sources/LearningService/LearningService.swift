@@ -181,8 +181,21 @@ public final class LearningService: LearningHandlers {
         let performance = ServicePerformance(queriesPerSec: figures?.queriesPerSec ?? 0, avgLatencyMs: figures?.avgLatencyMs ?? 0,
                                              successRate: (successRate ?? 0) * 100,
                                              windowSeconds: figures?.windowSeconds ?? RuntimeState.recentWindowSeconds)
-        return StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
-                            mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
+        var report = StatusReport(learningSystem: word, database: database, agentsRegistered: agents, performance: performance,
+                                  mlModels: models, features: features, startup: word == "starting" ? startup?.report : nil)
+        report.replication = replicationReport(alone: false)
+        return report
+    }
+
+    /// Leader election and the read replica (docs/SCALING.md); nil when neither is in use, and,
+    /// unless `alone`, for a replica alone on its database without a read replica (so /status
+    /// keeps the guide's keys, and gRPC's, for a single server).
+    func replicationReport(alone: Bool) -> ReplicationReport? {
+        let r = store.replication
+        guard r.electionEnabled || r.readReplica else { return nil }
+        guard alone || r.readReplica || r.replicas > 1 || !r.isLeader else { return nil }
+        return ReplicationReport(role: r.isLeader ? "leader" : "follower", replicas: r.replicas, leaderJobRuns: r.leaderJobRuns,
+                                 readReplica: r.readReplica, lagSeconds: r.lagSeconds, lagBytes: r.lagBytes)
     }
 
     /// The feature switches as `/status` reports them.
@@ -196,14 +209,16 @@ public final class LearningService: LearningHandlers {
         let (accuracy, trainingTime, responseTime, ingested) = snapshot.withLock { s in
             (s.predictionAccuracy, s.trainingTime, s.recentAverageTime, s.ingested)
         }
-        return ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
-                              predictionAccuracy: accuracy,
-                              trainingTime: trainingTime,
-                              agentResponseTime: responseTime,
-                              memoryUsageMB: process.residentMemoryMB(),
-                              cpuUsagePercent: process.cpuUsagePercent(),
-                              methods: figures?.methods ?? [],
-                              executionsIngested: ingested)
+        var metrics = ServiceMetrics(queriesPerSec: figures?.queriesPerSec ?? 0,
+                                     predictionAccuracy: accuracy,
+                                     trainingTime: trainingTime,
+                                     agentResponseTime: responseTime,
+                                     memoryUsageMB: process.residentMemoryMB(),
+                                     cpuUsagePercent: process.cpuUsagePercent(),
+                                     methods: figures?.methods ?? [],
+                                     executionsIngested: ingested)
+        metrics.replication = replicationReport(alone: true)
+        return metrics
     }
 
     // MARK: - Agents

@@ -22,12 +22,15 @@ extension LearningStore {
 
     /// The stored checkpoint of the aggregates.
     public func aggregateCheckpoint() async throws -> AggregateCheckpoint {
-        let rows = try await pool.withConnection { c in
-            try c.query("""
-                SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
-                FROM agents.feed_state WHERE id = 1
-                """)
-        }
+        try await pool.withConnection { c in try Self.checkpoint(on: c) }
+    }
+
+    /// Reads the checkpoint row of `agents.feed_state` on `c` (in its transaction's snapshot).
+    static func checkpoint(on c: PGConnection) throws -> AggregateCheckpoint {
+        let rows = try c.query("""
+            SELECT truncate_generation, aggregated_generation, max_seen, gaps_lo::text, gaps_hi::text, pending::text
+            FROM agents.feed_state WHERE id = 1
+            """)
         guard rows.count == 1 else { return AggregateCheckpoint(tableGeneration: 0, pending: []) }
         var position: FeedPosition?
         if let maxSeen = rows.int64(0, 2) {
@@ -41,20 +44,22 @@ extension LearningStore {
     }
 
     /// Calls `body` with every stored aggregate cell, read in keyset pages of `page` rows.
-    public func loadAggregates(page: Int = 20_000, _ body: @Sendable ([AggregateCell]) -> Void) async throws {
+    public func loadAggregates(page: Int = 20_000, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws {
+        try await pool.withConnection { c in try Self.pageAggregates(on: c, page: page, body) }
+    }
+
+    /// Calls `body` with every stored aggregate cell read on `c`, in keyset pages of `page` rows.
+    static func pageAggregates(on c: PGConnection, page: Int, _ body: ([AggregateCell]) -> Void) throws {
         var after: (agent: String, task: String, day: Int32)? = nil
         while true {
             let key = after
-            let rows = try await pool.withConnection { c in
-                try c.queryPrepared("aggregates_page", """
-                    SELECT \(Self.aggregateColumns) FROM agents.execution_aggregates
-                    WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
-                    ORDER BY agent_name, task_type, day LIMIT $5
-                    """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)])
-            }
-            let cells = Self.cells(rows)
+            let cells = Self.cells(try c.queryPrepared("aggregates_page", """
+                SELECT \(Self.aggregateColumns) FROM agents.execution_aggregates
+                WHERE $1::bool OR (agent_name, task_type, day) > ($2, $3, date '1970-01-01' + $4::int)
+                ORDER BY agent_name, task_type, day LIMIT $5
+                """, [.bool(key == nil), .text(key?.agent ?? ""), .text(key?.task ?? ""), .int(Int(key?.day ?? 0)), .int(page)]))
             body(cells)
-            guard rows.count == page, let last = cells.last else { return }
+            guard cells.count == page, let last = cells.last else { return }
             after = (last.agentName, last.taskType ?? "", last.day)
         }
     }
@@ -78,7 +83,7 @@ extension LearningStore {
     public func newestExecutions(limit: Int, atOrBelow maxID: Int64, page: Int = 50_000,
                                  _ body: @Sendable ([ExecutionRecord]) -> Void) async throws -> Int {
         guard limit > 0 else { return 0 }
-        let first = try await pool.withConnection { c in
+        let first = try await readPool.withConnection { c in
             try c.query("""
                 SELECT coalesce((SELECT e.id FROM agents.execution_log e WHERE e.id <= $1 ORDER BY e.id DESC OFFSET $2 LIMIT 1), 0)
                 """, [.int(maxID), .int(limit - 1)])
@@ -88,7 +93,7 @@ extension LearningStore {
         while read < limit {
             let from = after
             let size = min(page, limit - read)
-            let rows = try await pool.withConnection { c in
+            let rows = try await readPool.withConnection { c in
                 try c.queryPrepared("sample_page", """
                     SELECT \(ExecutionColumns.select) FROM agents.execution_log e
                     WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3
@@ -126,17 +131,19 @@ extension LearningStore {
     // MARK: Writing
 
     /// Adds `cells` to the stored aggregates and stores the feed position they bring them to, in
-    /// one transaction; false (nothing written) when the table was truncated since `generation`.
+    /// one transaction; false (nothing written) when the table was truncated since `generation`,
+    /// or, with `leaderEpoch` above 0, when another replica became the leader since that epoch.
     @discardableResult
     public func checkpointAggregates(_ cells: [AggregateCell], position: FeedPosition, pending: [Int64],
-                                     generation: Int64) async throws -> Bool {
+                                     generation: Int64, leaderEpoch: Int64 = 0) async throws -> Bool {
         let params = Self.cellParams(cells)
         return try await pool.transaction { c in
             let moved = try c.query("""
                 UPDATE agents.feed_state SET max_seen = $1, gaps_lo = $2::int8[], gaps_hi = $3::int8[], pending = $4::int8[]
-                WHERE id = 1 AND truncate_generation = $5 AND aggregated_generation = $5
+                WHERE id = 1 AND truncate_generation = $5 AND aggregated_generation = $5 AND ($6::int8 = 0 OR leader_epoch = $6::int8)
                 """, [.int(position.maxSeen), .text(PGText.array(position.gaps.map(\.lowerBound))),
-                      .text(PGText.array(position.gaps.map(\.upperBound))), .text(PGText.array(pending)), .int(generation)])
+                      .text(PGText.array(position.gaps.map(\.upperBound))), .text(PGText.array(pending)), .int(generation),
+                      .int(leaderEpoch)])
             guard moved.affected == 1 else { return false }
             if !cells.isEmpty { try c.queryPrepared("aggregates_add", Self.upsertSQL, params) }
             return true

@@ -33,6 +33,8 @@ public struct FeedSettings: Sendable, Equatable {
     public var summaryThreshold: Int64 = 100_000
     /// Most rows summed per poll.
     public var summaryBatch = 100_000
+    /// Seconds after which an unchanged position is reported again (`FeedEvent.position`).
+    public var positionRepeat = 1.0
 
     /// Defaults.
     public init() {}
@@ -117,6 +119,7 @@ public final class ExecutionFeed: Sendable {
             state.gaps = start.gaps.map { FeedCursor.Gap(lo: $0.lowerBound, hi: $0.upperBound, seenAt: now) }
         }
         var reported: FeedPosition? = nil  // the first poll always reports where the feed stands
+        var reportedAt = Date.distantPast
         // While the feed is behind (a poll came back full), the next poll is read while the
         // handler works on this one's rows: reading and decoding is about as costly as counting.
         var prefetched: Task<Poll, any Error>? = nil
@@ -167,8 +170,9 @@ public final class ExecutionFeed: Sendable {
             var position = FeedPosition(maxSeen: state.maxSeen, gaps: state.gaps.map { $0.lo...$0.hi })
             position.snapshotXmin = poll.xmin
             position.readToEnd = poll.complete
-            if position != reported {
+            if position != reported || Date().timeIntervalSince(reportedAt) >= settings.positionRepeat {
                 reported = position
+                reportedAt = Date()
                 try await handler(.position(position))
             }
             if !behind {

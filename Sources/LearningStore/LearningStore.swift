@@ -18,13 +18,23 @@ public final class LearningStore: Sendable {
     /// How `agent_embeddings.embedding` is stored in this database.
     public let embeddingMode: EmbeddingMode
     let pool: ConnectionPool
+    /// The change feed's and the start-up's reads: the read replica (`database.read_url`) when
+    /// there is one, else `pool` (see Replication.swift).
+    let readPool: ConnectionPool
+    /// Leadership among replicas; nil when leader election is off (this store acts as the only one).
+    let lease: LeaderLease?
+    let replicaLag: ReplicaLag?
     let writer: ExecutionWriter
     let performance: LearningConfig.Performance
     private let heartbeat: Task<Void, Never>
 
-    private init(pool: ConnectionPool, writer: ExecutionWriter, health: DatabaseHealth, mode: EmbeddingMode,
+    private init(pool: ConnectionPool, readPool: ConnectionPool, lease: LeaderLease?, replicaLag: ReplicaLag?,
+                 writer: ExecutionWriter, health: DatabaseHealth, mode: EmbeddingMode,
                  performance: LearningConfig.Performance) {
         self.pool = pool
+        self.readPool = readPool
+        self.lease = lease
+        self.replicaLag = replicaLag
         self.writer = writer
         self.health = health
         self.embeddingMode = mode
@@ -50,9 +60,12 @@ public final class LearningStore: Sendable {
     /// Connects, applies the migrations (once, even with several instances starting together) and
     /// starts the writer. Uses `database.max_connections` connections in all: the writer's plus the pool's.
     /// While the database is unreachable it retries for up to `waitForDatabase` seconds, then
-    /// throws `unavailable`.
+    /// throws `unavailable`. `leaderElection` (the server) takes part in the election of the
+    /// replica that runs the once-per-database work (Replication.swift); without it this store
+    /// acts as the only replica. `database.read_url` adds a pool of
+    /// `database.read_max_connections` connections to the read replica.
     public static func open(config: LearningConfig, ingest: IngestSettings = IngestSettings(),
-                            waitForDatabase: Double = 0) async throws -> LearningStore {
+                            waitForDatabase: Double = 0, leaderElection: Bool = false) async throws -> LearningStore {
         let url = connectionURL(for: config.database)
         let health = DatabaseHealth()
         var ingest = ingest
@@ -81,8 +94,26 @@ public final class LearningStore: Sendable {
             pool.shutdown()
             throw error
         }
+        var readPool = pool
+        var lag: ReplicaLag? = nil
+        if let readURL = config.database.readURL, !readURL.isEmpty {
+            readPool = ConnectionPool(url: readURL, size: config.database.readMaxConnections, health: DatabaseHealth(),
+                                      name: "learning-system-read")
+            do {
+                try await checkReadReplica(primary: pool, replica: readPool)
+            } catch {
+                readPool.shutdown()
+                pool.shutdown()
+                throw error
+            }
+            lag = ReplicaLag()
+            lag?.start(primary: pool, replica: readPool)
+        }
+        let lease = leaderElection ? LeaderLease(url: url) : nil
+        lease?.start()
         let writer = ExecutionWriter(url: url, settings: ingest, health: health)
-        let store = LearningStore(pool: pool, writer: writer, health: health, mode: mode, performance: config.performance)
+        let store = LearningStore(pool: pool, readPool: readPool, lease: lease, replicaLag: lag, writer: writer, health: health,
+                                  mode: mode, performance: config.performance)
         do {
             _ = try await store.ensurePartitions()
         } catch {
@@ -105,6 +136,9 @@ public final class LearningStore: Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread { _ = w.waitStopped(timeout: 30); c.resume() }
         }
+        lease?.stop()
+        replicaLag?.stop()
+        if readPool !== pool { readPool.shutdown() }
         pool.shutdown()
     }
 
@@ -172,7 +206,7 @@ public final class LearningStore: Sendable {
 
     /// The change feed of executions (our writes and anyone else's). See ``ExecutionFeed``.
     public func feed(_ settings: FeedSettings = FeedSettings()) -> ExecutionFeed {
-        ExecutionFeed(pool: pool, settings: settings, ownWrites: writer.ownWrites)
+        ExecutionFeed(pool: readPool, settings: settings, ownWrites: writer.ownWrites)
     }
 
     /// Streams every execution newer than `since` (default: the retention window) in id order, in
@@ -526,7 +560,7 @@ public final class LearningStore: Sendable {
     public func insights(kinds: [String] = [], agentName: String? = nil, since: Date? = nil, limit: Int = 100) async throws -> [StoredInsight] {
         let params: [PGParam] = [kinds.isEmpty ? .null : .text(PGText.array(kinds)), .optional(agentName),
                                  .optional(since.map(PGText.epoch)), .int(max(1, limit))]
-        let rows = try await pool.withConnection { c in
+        let rows = try await readPool.withConnection { c in
             try c.query("""
                 SELECT id, kind, severity, title, detail, agents, task_type, score, observed, expected, threshold, execution_id,
                        extract(epoch from created_at)::float8, execution_ids

@@ -296,6 +296,14 @@ enum Migrations {
                 "CREATE INDEX IF NOT EXISTS collaboration_aggregates_day_idx ON agents.collaboration_aggregates (day)",
             ]
         },
+        Migration(version: 8, name: "leader epoch") { _ in
+            [
+                // Bumped by each replica that becomes the leader (Replication.swift); a checkpoint
+                // of the aggregates names the epoch it was loaded under, so a replica that lost
+                // the leadership cannot add cells after another took over.
+                "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS leader_epoch BIGINT NOT NULL DEFAULT 0",
+            ]
+        },
     ]
 
     /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a

@@ -104,6 +104,28 @@ struct ConfigurationTests {
                 == "host='postgres' port=5433 dbname='claude_auth' user='claude_user' password='p\\'w d'")
     }
 
+    @Test func theReadReplicaComesFromTheFileOrTheEnvironmentAndABadOneNamesTheKey() throws {
+        let path = try writeTemporary(#"{"database": {"read_url": "postgresql://reader@standby:5432/claude_auth", "read_max_connections": 3}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fromFile = try ConfigurationLoader.load(environment: ["LEARNING_CONFIG_FILE": path])
+        #expect(fromFile.database.readURL == "postgresql://reader@standby:5432/claude_auth")
+        #expect(fromFile.database.readMaxConnections == 3)
+        let fromEnvironment = try ConfigurationLoader.load(environment: [
+            "LEARNING_CONFIG_FILE": path, "LEARNING_DATABASE_READ_URL": "host=standby2 dbname=claude_auth",
+            "LEARNING_DATABASE_READ_MAX_CONNECTIONS": "8"])
+        #expect(fromEnvironment.database.readURL == "host=standby2 dbname=claude_auth")
+        #expect(fromEnvironment.database.readMaxConnections == 8)
+        #expect(try ConfigurationLoader.load(environment: [:]).database.readURL == nil)
+        let bad = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(environment: ["LEARNING_DATABASE_READ_URL": "the-standby"])
+        }
+        #expect(bad?.key == "database.read_url")
+        let count = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(environment: ["LEARNING_DATABASE_READ_MAX_CONNECTIONS": "0"])
+        }
+        #expect(count?.key == "LEARNING_DATABASE_READ_MAX_CONNECTIONS")
+    }
+
     @Test func databaseURLWinsOverTheSeparateFields() throws {
         let url = "postgresql://claude_user:pw@db.example:5432/claude_auth"
         let config = try ConfigurationLoader.load(environment: [

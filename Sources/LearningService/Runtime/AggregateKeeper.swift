@@ -19,12 +19,27 @@ final class AggregateKeeper: Sendable {
     static let checkpointSpacing = 4.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: any AggregateRepository & ExecutionRepository
+    private let store: any AggregateRepository & ExecutionRepository & ReplicaRole
     private let logger: Logger
     /// When the aggregates were last checkpointed, and how long until the next one may start.
     private let lastCheckpoint = Mutex((at: Date(), wait: AggregateKeeper.checkpointInterval))
+    /// The role the figures were loaded in (`loadFigures`): the leader epoch, nil for a follower.
+    private let loadedRole = Mutex<(set: Bool, epoch: Int64?)>((false, nil))
 
-    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository, logger: Logger) {
+    /// True when the figures were loaded as the leader and this replica still leads in that
+    /// epoch: then (only) it may change the stored aggregates.
+    var leadsWithFigures: Bool {
+        let loaded = loadedRole.withLock { $0 }
+        return loaded.set && loaded.epoch != nil && loaded.epoch == store.leaderEpoch
+    }
+
+    /// True when the figures were loaded as a follower and this replica still follows.
+    var followsWithFigures: Bool {
+        let loaded = loadedRole.withLock { $0 }
+        return loaded.set && loaded.epoch == nil && store.leaderEpoch == nil
+    }
+
+    init(state: any RuntimeStateHolder, store: any AggregateRepository & ExecutionRepository & ReplicaRole, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger
@@ -32,8 +47,12 @@ final class AggregateKeeper: Sendable {
 
     /// Loads the figures of every row that existed at start: the stored aggregates (built first
     /// when they do not describe the table), the rows they left pending, and the recent sample.
-    /// Returns the feed position they cover and the TRUNCATE generation.
-    func loadFigures() async throws -> (FeedPosition, Int64) {
+    /// Returns the feed position they cover, the TRUNCATE generation, and the role they were
+    /// loaded in: the leader epoch (0 without leader election), nil for a follower. A follower
+    /// keeps every cell it loads or counts unsaved (it never checkpoints), so that retention can
+    /// take a day's cells out of its figures without the table; a change of role reloads.
+    func loadFigures() async throws -> (FeedPosition, Int64, Int64?) {
+        let role = store.leaderEpoch
         let target = try await store.lastDrawnExecutionID()
         setStartup { startup in
             startup.targetID = target.id
@@ -66,17 +85,26 @@ final class AggregateKeeper: Sendable {
             checkpoint = try await store.aggregateCheckpoint()
             checkpoint.position = built
         }
-        let position = checkpoint.position ?? FeedPosition(maxSeen: 0)
         setStartup { $0.phase = "loading_aggregates"; $0.rowsDone = 0 }
-        let loaded = Mutex<Int64>(0)
-        try await store.loadAggregates { [self] cells in
-            let count = state.withState { state -> Int64 in
-                for cell in cells { state.figures.add(cell) }
-                return state.figures.executions
+        // The cells and the position they describe in one snapshot: another replica may
+        // checkpoint meanwhile. A read replica may not have replayed a build just made: waited for.
+        let follower = role == nil
+        while true {
+            let loaded = try await store.loadAggregateSnapshot { [self] cells in
+                let count = state.withState { state -> Int64 in
+                    for cell in cells { state.figures.add(cell) }
+                    if follower { state.figures.confirm(cells) }
+                    return state.figures.executions
+                }
+                setStartup { $0.rowsDone = count }
             }
-            loaded.withLock { $0 = count }
-            setStartup { $0.rowsDone = count }
+            if loaded.isCurrent {
+                checkpoint = loaded
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
         }
+        let position = checkpoint.position ?? FeedPosition(maxSeen: 0)
         if !checkpoint.pending.isEmpty {
             let records = try await store.executions(ids: checkpoint.pending)
             state.withState { _ = $0.applyFeed(records, arrival: Date()) }
@@ -100,7 +128,8 @@ final class AggregateKeeper: Sendable {
         LearningService.returnFreedMemory()
         logger.info("aggregates: \(total) executions in the retention window (position \(position.maxSeen)); \(held) recent executions held for learning; \(LearningService.allocatorFigures())")
         state.refreshSnapshot()
-        return (position, checkpoint.tableGeneration)
+        loadedRole.withLock { $0 = (true, role) }
+        return (position, checkpoint.tableGeneration, role)
     }
 
     private func setStartup(_ change: (inout StartupProgress) -> Void) {
@@ -116,7 +145,9 @@ final class AggregateKeeper: Sendable {
     /// passed since the last checkpoint, or `checkpointSpacing` times its duration if that is
     /// longer (first settling the own writes the feed has not confirmed for too long). A failed
     /// checkpoint keeps its cells for the next one.
-    func checkpointIfDue(at position: FeedPosition, generation: Int64) async {
+    /// `role` is the one the figures were loaded in (`loadFigures`): only the leader checkpoints,
+    /// and only in the epoch it loaded in.
+    func checkpointIfDue(at position: FeedPosition, generation: Int64, role: Int64?) async {
         let now = Date()
         let due = lastCheckpoint.withLock { last -> Bool in
             guard now.timeIntervalSince(last.at) >= last.wait else { return false }
@@ -136,13 +167,29 @@ final class AggregateKeeper: Sendable {
                 for id in stale where !found.contains(id) { state.confirmedEarly[id] = nil }
             }
         }
+        // A follower keeps its cells (see `loadFigures`); the leader stores them.
+        guard let epoch = role, store.leaderEpoch == epoch else { return }
         let (cells, pending) = state.withState { $0.takeCheckpoint() }
         do {
-            try await store.checkpointAggregates(cells, position: position, pending: pending, generation: generation)
+            try await store.checkpointAggregates(cells, position: position, pending: pending, generation: generation,
+                                                 leaderEpoch: epoch)
         } catch {
             state.withState { $0.figures.restoreUnsaved(cells) }
             logger.warning("could not checkpoint the aggregates (kept for the next one): \(error)")
         }
+    }
+
+    /// Retention of a follower's figures (the leader removed the days from the tables): every
+    /// cell of the days before `cutoff` leaves them; a follower holds its cells (`loadFigures`).
+    func expireFollowerFigures(before cutoff: Date) {
+        let cutoffDay = AggregateCell.day(of: cutoff.timeIntervalSince1970)
+        let dropped = state.withState { state -> Int64 in
+            let before = state.figures.executions
+            state.figures.expire(beforeDay: cutoffDay, stored: [])
+            return before - state.figures.executions
+        }
+        if dropped > 0 { logger.info("retention: \(dropped) executions before day \(cutoffDay) left the figures (the leader dropped them)") }
+        state.refreshSnapshot()
     }
 
     /// Retention of the figures: the aggregate cells of the days retention removed from

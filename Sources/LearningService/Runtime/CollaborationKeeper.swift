@@ -22,10 +22,10 @@ final class CollaborationKeeper: Sendable {
     static let interval = 30.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: any CollaborationRepository
+    private let store: any CollaborationRepository & ReplicaRole
     private let logger: Logger
 
-    init(state: any RuntimeStateHolder, store: any CollaborationRepository, logger: Logger) {
+    init(state: any RuntimeStateHolder, store: any CollaborationRepository & ReplicaRole, logger: Logger) {
         self.state = state
         self.store = store
         self.logger = logger
@@ -45,6 +45,16 @@ final class CollaborationKeeper: Sendable {
     func refresh() async -> Bool {
         let (perDay, generation, before) = state.withState {
             ($0.figures.executionsPerDay, $0.generation, $0.coordinationSplit.storedBefore)
+        }
+        // One replica sums the days (docs/SCALING.md); the others read the stored sums.
+        guard store.claimLeaderJob("collaboration_sums") else {
+            do {
+                try await install(generation: generation)
+                return true
+            } catch {
+                logger.warning("collaboration sums could not be read (tried again in 5 s): \(error)")
+                return false
+            }
         }
         // Only the days the figures take from the stored sums are kept current: those before the
         // days the sample holds whole (none when it holds the whole table). A day the sample

@@ -11,14 +11,14 @@ import Logging
 /// after a TRUNCATE or a failure.
 final class FeedConsumer: RuntimeComponent {
     private unowned let state: any RuntimeStateHolder
-    private let store: any ExecutionChangeFeed & AgentRegistry
+    private let store: any ExecutionChangeFeed & AgentRegistry & ReplicaRole
     private let logger: Logger
     private let aggregates: AggregateKeeper
     private let insights: InsightPublisher
     private let models: ModelKeeper
     private let learner: FeedLearner
 
-    init(state: any RuntimeStateHolder, store: any ExecutionChangeFeed & AgentRegistry, aggregates: AggregateKeeper, insights: InsightPublisher,
+    init(state: any RuntimeStateHolder, store: any ExecutionChangeFeed & AgentRegistry & ReplicaRole, aggregates: AggregateKeeper, insights: InsightPublisher,
          models: ModelKeeper, learner: FeedLearner, logger: Logger) {
         self.state = state
         self.store = store
@@ -35,8 +35,14 @@ final class FeedConsumer: RuntimeComponent {
     func run() async {
         while !Task.isCancelled {
             do {
-                let (position, generation) = try await aggregates.loadFigures()
-                try await follow(from: position, generation: generation)
+                let (position, generation, role) = try await aggregates.loadFigures()
+                try await follow(from: position, generation: generation, role: role)
+            } catch is RoleChanged {
+                // Leader to follower or back (docs/SCALING.md): the figures are loaded again from
+                // the stored aggregates, as at a start, so that the new leader checkpoints from
+                // exactly what the table holds, and a follower holds every cell it counts.
+                resetLearnedState()
+                logger.info("replica role changed (now \(store.isLeader ? "leader" : "follower")): figures reloaded from the stored aggregates")
             } catch {
                 if Task.isCancelled { break }
                 logger.info("change feed stopped (\(error)); restarting in 1 s")
@@ -45,12 +51,19 @@ final class FeedConsumer: RuntimeComponent {
         }
     }
 
+    /// The replica's leader role changed since its figures were loaded.
+    struct RoleChanged: Error {}
+
     /// Follows the change feed from `position`; returns after a TRUNCATE (the figures are reset).
-    private func follow(from position: FeedPosition, generation: Int64) async throws {
+    /// Throws `RoleChanged` when this replica became the leader, or stopped being it, since
+    /// `role` (the leader epoch the figures were loaded in, nil for a follower).
+    private func follow(from position: FeedPosition, generation: Int64, role: Int64?) async throws {
         aggregates.feedStarted()
+        // The position comes at least every second, idle or not (`FeedSettings.positionRepeat`).
         try await store.followChanges(from: position, stopAtReset: true) { [self] event in
             if case .position(let position) = event {
-                await notePosition(position, generation: generation)
+                if store.leaderEpoch != role { throw RoleChanged() }
+                await notePosition(position, generation: generation, role: role)
             } else {
                 await handle(event)
             }
@@ -59,7 +72,7 @@ final class FeedConsumer: RuntimeComponent {
 
     /// The feed passed `position`: declares the start-up done once it covers the target, and
     /// checkpoints the aggregates every `AggregateKeeper.checkpointInterval` seconds.
-    private func notePosition(_ position: FeedPosition, generation: Int64) async {
+    private func notePosition(_ position: FeedPosition, generation: Int64, role: Int64?) async {
         learner.noteFeed(behind: !position.readToEnd)
         let reachedTarget = state.withState { state -> Bool in
             state.startup.rowsDone = state.figures.executions
@@ -68,7 +81,7 @@ final class FeedConsumer: RuntimeComponent {
                 || (Date() >= startup.notBefore && position.covers(startup.targetID, drawnBeforeXmax: startup.targetXmax)))
         }
         if reachedTarget { completeStartup() }
-        await aggregates.checkpointIfDue(at: position, generation: generation)
+        await aggregates.checkpointIfDue(at: position, generation: generation, role: role)
     }
 
     /// The figures cover every row that existed at start: status turns operational and the
@@ -87,18 +100,23 @@ final class FeedConsumer: RuntimeComponent {
         models.trainAfterStartup()
     }
 
+    /// Forgets everything learned from the table; the start-up runs again.
+    private func resetLearnedState() {
+        learner.clear()
+        state.withState { state in
+            state.reset()
+            state.replayDone = false
+            state.startup = StartupProgress()
+        }
+        state.refreshSnapshot()
+    }
+
     private func handle(_ event: FeedEvent) async {
         switch event {
         case .position:
             break
         case .reset:
-            learner.clear()
-            state.withState { state in
-                state.reset()
-                state.replayDone = false
-                state.startup = StartupProgress()
-            }
-            state.refreshSnapshot()
+            resetLearnedState()
             logger.warning("execution_log was truncated: learned state reset, rebuilding from the table")
         case .ownWrites(let ids):
             state.withState { state in state.confirmOwn(ids) }

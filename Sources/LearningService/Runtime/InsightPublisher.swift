@@ -11,15 +11,17 @@ import Logging
 final class InsightPublisher: Sendable {
     /// The live insight streams (`WatchInsights`).
     let broadcaster = InsightBroadcaster()
-    private let store: any InsightRepository
+    private let store: any InsightRepository & ReplicaRole
     private let config: LearningConfig
     private let logger: Logger
     /// Keys (`kind:agent+agent`) of collaboration insights already published.
     private let published = Mutex<Set<String>>([])
     /// Repeated anomalies merged into the insight of the first (see `AnomalyGroups`).
     private let anomalyGroups = Mutex(AnomalyGroups())
+    /// On a follower: the newest stored anomaly already streamed (nil: not following yet).
+    private let relayed = Mutex<(id: Int64, createdAt: Date)?>(nil)
 
-    init(store: any InsightRepository, config: LearningConfig, logger: Logger) {
+    init(store: any InsightRepository & ReplicaRole, config: LearningConfig, logger: Logger) {
         self.store = store
         self.config = config
         self.logger = logger
@@ -30,8 +32,40 @@ final class InsightPublisher: Sendable {
         .every(.milliseconds(500), "anomaly-group flush") { [self] in await flushAnomalyGroups() }
     }
 
+    /// On a follower, streams the anomalies the leader stored to this replica's `WatchInsights`
+    /// subscribers every 0.5 s (the follower stores none itself: docs/SCALING.md).
+    var relayJob: PeriodicJob {
+        .every(.milliseconds(500), "anomaly relay") { [self] in await relayLeaderAnomalies() }
+    }
+
+    /// One look for anomalies the leader stored since the last; see `relayJob`.
+    func relayLeaderAnomalies() async {
+        guard !store.isLeader else {
+            relayed.withLock { $0 = nil }
+            return
+        }
+        let last = relayed.withLock { $0 }
+        // The leader stamps created_at from its clock when it stores: a minute's margin, then by id.
+        let since: Date? = last.map { $0.createdAt.addingTimeInterval(-60) }
+        guard let stored = try? await store.insights(kinds: LearningService.anomalyKinds, agentName: nil, since: since, limit: 500)
+        else { return }
+        let newest: (Int64, Date)? = stored.compactMap { row -> (Int64, Date)? in row.id.map { ($0, row.createdAt) } }
+            .max { $0.0 < $1.0 }
+        guard let last else {
+            // Following from now: what was stored before is history, not news.
+            relayed.withLock { $0 = newest ?? (0, Date()) }
+            return
+        }
+        let fresh = stored.filter { ($0.id ?? 0) > last.id }.sorted { ($0.id ?? 0) < ($1.id ?? 0) }
+        for row in fresh { broadcaster.publish(.anomaly(LearningService.anomaly(from: row))) }
+        if let newest, newest.0 > last.id { relayed.withLock { $0 = newest } }
+    }
+
     /// Stores an anomaly as an insight and pushes it to live subscribers.
     func publish(_ anomaly: LearningML.DetectedAnomaly) async {
+        // One replica stores (and streams) anomalies: every replica detects them in the same
+        // rows, the leader sees all of them through its feed (docs/SCALING.md).
+        guard store.isLeader else { return }
         let kind = LearningService.apiAnomalyKind(anomaly.kind.rawValue)
         // A failure burst (or streak) is the agent's, across task types: one insight per episode,
         // its totals kept up to date as it grows.
@@ -113,6 +147,8 @@ final class InsightPublisher: Sendable {
                 + "held-out accuracy \(String(format: "%.4f", info.accuracy)) over \(info.holdoutRecords) executions; version \(info.version)",
             score: info.accuracy, createdAt: info.trainedOn))
         guard config.agents.patternRecognition else { return }
+        // Another replica may have published some since this one started (docs/SCALING.md).
+        await seedPublishedInsights()
         var fresh: [LearningML.CollaborationEffect] = []
         for pattern in engine.collaborationPatterns() where abs(pattern.zScore) >= 3 {
             let kind = pattern.zScore > 0 ? "synergy" : "conflict"

@@ -15,14 +15,14 @@ final class ModelKeeper: Sendable {
     static let storedModelType = "hierarchical_shrinkage"
 
     private unowned let state: any RuntimeStateHolder
-    private let store: any ModelRepository
+    private let store: any ModelRepository & ReplicaRole
     private let config: LearningConfig
     private let logger: Logger
     private let insights: InsightPublisher
     /// One training at a time.
     private let gate = AsyncSemaphore(permits: 1)
 
-    init(state: any RuntimeStateHolder, store: any ModelRepository, config: LearningConfig, insights: InsightPublisher,
+    init(state: any RuntimeStateHolder, store: any ModelRepository & ReplicaRole, config: LearningConfig, insights: InsightPublisher,
          logger: Logger) {
         self.state = state
         self.store = store
@@ -36,12 +36,78 @@ final class ModelKeeper: Sendable {
     var retrainJob: PeriodicJob {
         PeriodicJob("retrain", every: .seconds(config.ml.modelUpdateFrequency)) { [self] in
             guard state.withState({ $0.replayDone }) else { return nil }
+            // One replica trains on schedule; the others load its model (`syncJob`).
+            guard store.claimLeaderJob("scheduled_retrain") else { return nil }
             do {
                 _ = try await retrain(reason: "scheduled")
             } catch {
                 logger.error("scheduled retrain failed: \(error)")
             }
             return nil
+        }
+    }
+
+    /// Seconds between looks at the model store for a newer model (trained by another replica).
+    static let syncInterval = 2.0
+
+    /// Loads a model another replica trained (docs/SCALING.md): every `syncInterval` seconds
+    /// once the start-up is complete, the newest stored model replaces the one serving here when
+    /// it is another version trained no earlier. Every replica then serves the same model; rows
+    /// that arrived here after its training are learned from from now on (and by the next training).
+    var syncJob: PeriodicJob {
+        .every(.seconds(Self.syncInterval), "model sync") { [self] in await syncFromStore() }
+    }
+
+    /// One look at the model store; see `syncJob`.
+    func syncFromStore() async {
+        guard state.withState({ $0.replayDone }) else { return }
+        func newer() async -> Bool {
+            guard let newest = try? await store.latestModelVersion(named: Self.storedModelName) else { return false }
+            let serving = state.withState { $0.lastTraining ?? $0.loadedModel }
+            guard let serving else { return true }
+            return serving.version != newest.version && newest.trainedOn >= serving.trainedOn
+        }
+        guard await newer() else { return }
+        try? await gate.wait()
+        defer { gate.signal() }
+        guard await newer(), let stored = try? await store.latestModel(named: Self.storedModelName),
+              let (engine, info) = await decode(stored) else { return }
+        let installed = state.withState { state -> Bool in
+            guard state.replayDone else { return false }
+            return state.install(engine, info: info, sequence: state.analytics.ingested, generation: state.generation)
+        }
+        guard installed else { return }
+        state.refreshSnapshot()
+        logger.info("loaded model \(info.version) trained by another replica on \(info.trainedOn) (\(info.records) executions)")
+    }
+
+    /// The engine and training figures of a stored model; nil (logged) when it cannot be used.
+    private func decode(_ stored: StoredModel) async -> (LearningEngine, TrainingInfo)? {
+        let data = stored.data
+        let decoded = await Self.runOnThread { () -> Result<LearningEngine, ModelDecodingError> in
+            do {
+                return .success(try LearningEngine(serialized: data))
+            } catch let error as ModelDecodingError {
+                return .failure(error)
+            } catch {
+                return .failure(.corrupt(String(describing: error)))
+            }
+        }
+        switch decoded {
+        case .failure(let error):
+            logger.warning("the saved model \(stored.version) cannot be used (\(error))")
+            return nil
+        case .success(let engine):
+            var values: [String: Double] = [:]
+            if let json = stored.hyperparametersJSON, let parsed = try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8)) {
+                values = parsed
+            }
+            let info = TrainingInfo(
+                records: Int(values["trained_on_executions"] ?? Double(engine.observedCount)), accuracy: stored.accuracy ?? 0,
+                holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
+                holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
+                trainedOn: stored.trainedOn, version: stored.version)
+            return (engine, info)
         }
     }
 
@@ -133,36 +199,16 @@ final class ModelKeeper: Sendable {
             logger.info("no saved model: the first training starts once the table is replayed")
             return
         }
-        let data = stored.data
-        let decoded = await Self.runOnThread { () -> Result<LearningEngine, ModelDecodingError> in
-            do {
-                return .success(try LearningEngine(serialized: data))
-            } catch let error as ModelDecodingError {
-                return .failure(error)
-            } catch {
-                return .failure(.corrupt(String(describing: error)))
-            }
+        guard let (engine, info) = await decode(stored) else {
+            logger.info("training from the table instead of the saved model \(stored.version)")
+            return
         }
-        switch decoded {
-        case .failure(let error):
-            logger.warning("the saved model \(stored.version) cannot be used (\(error)); training from the table instead")
-        case .success(let engine):
-            var values: [String: Double] = [:]
-            if let json = stored.hyperparametersJSON, let parsed = try? JSONDecoder().decode([String: Double].self, from: Data(json.utf8)) {
-                values = parsed
-            }
-            let info = TrainingInfo(
-                records: Int(values["trained_on_executions"] ?? Double(engine.observedCount)), accuracy: stored.accuracy ?? 0,
-                holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
-                holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
-                trainedOn: stored.trainedOn, version: stored.version)
-            state.withState { state in
-                state.engine = engine
-                state.loadedModel = info
-            }
-            state.refreshSnapshot()
-            logger.info("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
+        state.withState { state in
+            state.engine = engine
+            state.loadedModel = info
         }
+        state.refreshSnapshot()
+        logger.info("loaded model \(stored.version) trained on \(stored.trainedOn) (\(info.records) executions); it serves until the first training")
     }
 
     /// Saves every agent's embedding in `agents.agent_embeddings`.

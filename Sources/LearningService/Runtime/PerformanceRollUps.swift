@@ -21,13 +21,13 @@ final class PerformanceRollUps: Sendable {
     static let sqlRollUpShare = 0.05
 
     private unowned let state: any RuntimeStateHolder
-    private let store: any PerformanceMetricsRepository
+    private let store: any PerformanceMetricsRepository & ReplicaRole
     private let config: LearningConfig
     private let logger: Logger
     /// Whether the pause is stretched beyond the interval (logged when it changes).
     private let stretched = Mutex(false)
 
-    init(state: any RuntimeStateHolder, store: any PerformanceMetricsRepository, config: LearningConfig,
+    init(state: any RuntimeStateHolder, store: any PerformanceMetricsRepository & ReplicaRole, config: LearningConfig,
          logger: Logger) {
         self.state = state
         self.store = store
@@ -52,6 +52,8 @@ final class PerformanceRollUps: Sendable {
         return PeriodicJob("performance roll-up", every: .seconds(interval), firstRunAfter: .zero) { [self] in
             guard state.withState({ $0.replayDone }) else { return .milliseconds(200) }
             guard config.agents.performanceTracking else { return nil }
+            // One replica writes the snapshots (docs/SCALING.md).
+            guard store.claimLeaderJob("performance_rollup") else { return nil }
             return .seconds(await rollUpOnce(interval: interval))
         }
     }

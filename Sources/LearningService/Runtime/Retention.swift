@@ -12,12 +12,12 @@ final class Retention: Sendable {
     static let tableInterval = 3_600.0
 
     private unowned let state: any RuntimeStateHolder
-    private let store: any RetentionRepository
+    private let store: any RetentionRepository & ReplicaRole
     private let config: LearningConfig
     private let logger: Logger
     private let aggregates: AggregateKeeper
 
-    init(state: any RuntimeStateHolder, store: any RetentionRepository, config: LearningConfig, aggregates: AggregateKeeper,
+    init(state: any RuntimeStateHolder, store: any RetentionRepository & ReplicaRole, config: LearningConfig, aggregates: AggregateKeeper,
          logger: Logger) {
         self.state = state
         self.store = store
@@ -43,6 +43,15 @@ final class Retention: Sendable {
     /// Ensures the day partitions, applies retention to the tables and expires the aggregates of
     /// the removed days; false when retention failed.
     private func applyRetention() async -> Bool {
+        // One replica applies retention to the tables; the others take the same days out of
+        // their figures (docs/SCALING.md). Between a change of role and the reload, neither.
+        guard aggregates.leadsWithFigures, store.claimLeaderJob("retention") else {
+            if aggregates.followsWithFigures {
+                let cutoff = Date().addingTimeInterval(-Double(config.performance.metricsRetentionDays) * 86_400)
+                aggregates.expireFollowerFigures(before: Date(timeIntervalSince1970: (cutoff.timeIntervalSince1970 / 86_400).rounded(.down) * 86_400))
+            }
+            return true
+        }
         do {
             let created = try await store.ensurePartitions()
             if created > 0 { logger.info("partitions: created \(created) day partitions of execution_log") }

@@ -86,7 +86,7 @@ struct RuntimeComponents: Sendable {
 
     /// Every periodic job, each declaring its own interval.
     var periodicJobs: [PeriodicJob] {
-        housekeeping.jobs + [insights.flushJob, models.retrainJob, rollUps.job, collaboration.job] + retention.jobs
+        housekeeping.jobs + [insights.flushJob, insights.relayJob, models.retrainJob, models.syncJob, rollUps.job, collaboration.job] + retention.jobs
     }
 
     /// What runs between `start()` and `shutdown()`: the feed consumer, its learner and the
