@@ -54,8 +54,14 @@ struct FaultTests {
     func writerRidesOutAnImmediateShutdownAndStoresEveryAcknowledgedEventOnce() async throws {
         _ = try TestDatabase.baseURL() // the suite runs where the test database is configured
         let dir = "/tmp/learning-store-fault-\(UUID().uuidString.prefix(8))"
-        let port = 40_000 + Int.random(in: 0..<10_000)
         let cluster = "cd \(repositoryRoot) && scripts/pg-cluster.sh"
+        // A free port below the kernel's ephemeral range (32768 and up): a port in that range may
+        // be held by an outgoing connection, and the cluster then cannot bind it (CI saw that).
+        let portFile = "\(dir).port"
+        #expect(sh("\(cluster) free-port \(20_000 + Int.random(in: 0..<12_000)) > \(portFile)") == 0)
+        let port = Int((try? String(contentsOfFile: portFile, encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        try? FileManager.default.removeItem(atPath: portFile)
         let pgctl = "PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1); "
             + (getuid() == 0 ? "runuser -u postgres -- " : "") + "$PGBIN/pg_ctl -D \(dir)/pgdata -m immediate -w stop"
         #expect(sh("\(cluster) start \(dir) \(port)") == 0)
