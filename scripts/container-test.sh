@@ -226,8 +226,10 @@ github_reachable() {
   GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 \
     timeout 30 git ls-remote "$1" HEAD >"$WORK/ls-remote.log" 2>&1
 }
-# The dependency lines of `swift package show-dependencies` (NAME<URL@VERSION>), sorted.
-dependency_lines() { grep -o '[A-Za-z0-9._-]*<[a-z+]*://[^>]*>' | sort -u; }
+# The dependency lines of `swift package show-dependencies` (NAME<URL@VERSION>), sorted. A name
+# and a version are required: the build's log also holds diagnostics that link to documentation
+# as <https://...>, which are no packages.
+dependency_lines() { grep -o '[A-Za-z0-9._-]\+<[a-z+]*://[^>@]*@[^>]*>' | sort -u; }
 HOST_DEPENDENCIES=""
 
 vendor_packages() { # docker/vendor: the host's Package.resolved, and bare clones where GitHub is out of reach
