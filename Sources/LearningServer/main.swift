@@ -17,6 +17,7 @@ import CMemory
 import Logging
 import Metrics
 import ServiceLifecycle
+import UnixSignals
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -134,8 +135,17 @@ let group = ServiceGroup(configuration: ServiceGroupConfiguration(
     ],
     gracefulShutdownSignals: [.sigterm, .sigint],
     logger: log))
+// Which signal stopped the server, in the log (the container test reads it to see that tini
+// forwards SIGTERM); the group traps the same signals and does the shutting down.
+let signalLog = Task {
+    for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+        log.info("received signal \(signal.rawValue): shutting down")
+        break
+    }
+}
 do {
     try await group.run()
+    signalLog.cancel()
 } catch {
     fail("\(error)", code: 1)
 }
