@@ -321,24 +321,24 @@ public final class InMemoryRepository: LearningRepository {
         try open()
         let (checkpoint, cells) = state.withLock { s in
             (AggregateCheckpoint(tableGeneration: s.generation, aggregatedGeneration: s.aggregatedGeneration,
-                                 position: s.position, pending: s.pending),
-             s.cells.sorted { ($0.key.agent, $0.key.task, $0.key.day) < ($1.key.agent, $1.key.task, $1.key.day) }.map(\.value))
+                                 position: s.position, pending: s.pending), Self.orderedCells(s))
         }
-        guard checkpoint.isCurrent else { return checkpoint }
-        var start = 0
-        repeat {
-            let end = min(start + max(1, page), cells.count)
-            body(Array(cells[start..<end]))
-            start = end
-        } while start < cells.count
+        if checkpoint.isCurrent { Self.inPages(cells, page, body) }
         return checkpoint
     }
 
     public func loadAggregates(page: Int, _ body: @escaping @Sendable ([AggregateCell]) -> Void) async throws {
         try open()
-        let cells = state.withLock { s in
-            s.cells.sorted { ($0.key.agent, $0.key.task, $0.key.day) < ($1.key.agent, $1.key.task, $1.key.day) }.map(\.value)
-        }
+        Self.inPages(state.withLock { Self.orderedCells($0) }, page, body)
+    }
+
+    /// The stored cells in key order (as the store pages them).
+    private static func orderedCells(_ s: State) -> [AggregateCell] {
+        s.cells.sorted { ($0.key.agent, $0.key.task, $0.key.day) < ($1.key.agent, $1.key.task, $1.key.day) }.map(\.value)
+    }
+
+    /// Calls `body` with `cells` in pages of at most `page` (once, with none, when there are none).
+    private static func inPages(_ cells: [AggregateCell], _ page: Int, _ body: ([AggregateCell]) -> Void) {
         var start = 0
         repeat {
             let end = min(start + max(1, page), cells.count)
