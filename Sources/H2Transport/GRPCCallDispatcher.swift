@@ -37,7 +37,15 @@ final class GRPCCallDispatcher {
         let handler = owner.server.router.grpcMethods[path]
         var machine = GRPCCallStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
                                            supportedEncodings: Self.supportedEncodings)
-        let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream)
+        // Decided from the headers alone, before a byte of the request is buffered.
+        var headRefusal: GRPCStatus?
+        if head.tooLarge {
+            headRefusal = GRPCStatus(.resourceExhausted, "the request's header list is larger than \(owner.configuration.maxHeaderListBytes) bytes")
+        } else if !endStream, let check = owner.server.router.grpcHeadChecks[path] {
+            headRefusal = check(head.metadata)
+        }
+        let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream,
+                                             headRefusal: headRefusal)
         var context: GRPCCallContext?
         switch action {
         case .startHandler(let timeout, _), .awaitRequest(let timeout):
@@ -201,12 +209,28 @@ final class GRPCCallDispatcher {
         if owner.session.inNghttp2 { owner.session.counters.handlerCallsInsideNghttp2 += 1 }
     }
 
+    /// The request stream of a streaming handler. Each message the handler takes releases its
+    /// bytes (about its size on the wire), and so opens the connection's window again: a handler
+    /// that reads slowly slows its client instead of piling messages up.
     private func startRequestStream(_ stream: GRPCStream) -> AnyGRPCRequestStream {
         let (input, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         stream.requestContinuation = continuation
+        let id = stream.id
+        let loop = self.loop
+        let owner = self.owner
         return AnyGRPCRequestStream(makeNext: {
             let box = IteratorBox(input.makeAsyncIterator())
-            return { try await box.next() }
+            return {
+                let message = try await box.next()
+                if let message {
+                    let count = GRPCMessageFramer.prefixLength + message.count
+                    loop.execute {
+                        guard let stream = owner.grpcStream(id) else { return }
+                        owner.release(count, of: stream)
+                    }
+                }
+                return message
+            }
         })
     }
 
@@ -260,8 +284,18 @@ final class GRPCCallDispatcher {
     }
 
     private func deadlineExpired(_ stream: GRPCStream) {
+        endRequest(stream, GRPCStatus(.deadlineExceeded, "deadline exceeded"))
+    }
+
+    /// Ends a call with `status` whatever it was doing (deadline, request timeout, over budget):
+    /// its handler is cancelled and its request stream ends with the status.
+    func endRequest(_ stream: GRPCStream, _ status: GRPCStatus) {
         guard !stream.machine.isClosed else { return }
-        let status = GRPCStatus(.deadlineExceeded, "deadline exceeded")
+        if case .refusing = stream.machine.state {
+            if let refusal = stream.machine.refusalTimerFired() { sendRefusal(stream, refusal) }
+            scheduleFlush()
+            return
+        }
         stream.task?.cancel()
         stream.requestContinuation?.finish(throwing: status)
         stream.requestContinuation = nil
@@ -306,6 +340,7 @@ final class GRPCCallDispatcher {
     private func finish(_ stream: GRPCStream, _ status: GRPCStatus) {
         guard !stream.machine.isClosed else { return }
         let action = stream.machine.sendingStatus()
+        owner.releaseAll(.grpc(stream)) // the handler is done with its request
         if let timer = stream.deadlineTimer {
             loop.cancelTimer(timer)
             stream.deadlineTimer = nil
