@@ -94,9 +94,16 @@ final class Connection: LoopWatched, @unchecked Sendable {
         }
     }
 
+    /// Full reads of the loop's buffer (256 KiB) one wake-up takes from a connection: epoll is
+    /// level-triggered, so the rest is read on the next turn, after the loop's other connections.
+    /// A client flooding its connection delays the others by one buffer per turn at most.
+    static let readsPerWakeUp = 1
+
     private func readAvailable() {
         let buffer = loop.readBuffer
-        while !isClosed && !readingPaused {
+        var reads = 0
+        while !isClosed && !readingPaused && reads < Self.readsPerWakeUp {
+            reads += 1
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count > 0 {
                 lastActivity = .now
@@ -300,11 +307,9 @@ final class HTTP1Handler: @unchecked Sendable {
     private var stopped = false
     /// Set when the connection closed: `connection` (unowned) must not be touched any more.
     private var connectionGone = false
-    /// Request bytes counted against the connection's buffer: what the parser holds plus the body
-    /// of the request being handled.
+    /// Request bytes counted against the connection's buffer: what the parser holds (a body is
+    /// released when it is handed on to its handler).
     private var accountedBytes = 0
-    /// The body of the request its handler has (held until the response is written).
-    private var handledBodyBytes = 0
     /// The body being read: its deadline and rate.
     private var bodyIntake: RequestIntake?
     /// The head of the body being read passed the router's head check.
@@ -327,11 +332,11 @@ final class HTTP1Handler: @unchecked Sendable {
         processRequests()
     }
 
-    /// Brings the connection's buffer in line with what the parser and the running handler hold:
+    /// Brings the connection's buffer in line with what the parser holds:
     /// false (after answering 503 and closing) when the server's budget is spent. Stops reading
     /// the socket while the connection holds its share, and reads again below it.
     private func accountBuffered() -> Bool {
-        let target = parser.heldByteCount + handledBodyBytes
+        let target = parser.heldByteCount
         if target > accountedBytes {
             guard connection.holdRequestBytes(target - accountedBytes) else {
                 refuse(status: 503, "the server holds as many request bytes as it may; retry later\n")
@@ -437,13 +442,11 @@ final class HTTP1Handler: @unchecked Sendable {
                     method: request.method, path: request.path, start: start)
         case .async(let handler):
             requestInFlight = true
-            handledBodyBytes = httpRequest.body.count
             let loop = connection.loop
             let operation: @Sendable () async -> Void = { [self] in
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false
-                    handledBodyBytes = 0
                     guard !connectionGone, !connection.isClosed else { return }
                     respond(response, keepAlive: keepAlive && !closeAfterCurrent, head: head, route: route,
                             method: request.method, path: request.path, start: start)

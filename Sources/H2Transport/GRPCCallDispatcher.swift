@@ -119,6 +119,8 @@ final class GRPCCallDispatcher {
         case .none:
             break
         case .runHandler(let request):
+            // Handed on: the handler's own limits (its queue, its statuses) take over from here.
+            owner.releaseAll(.grpc(stream))
             run(stream, request)
         case .forward(let payloads, let endOfInput):
             for payload in payloads { stream.requestContinuation?.yield(payload) }
@@ -340,7 +342,7 @@ final class GRPCCallDispatcher {
     private func finish(_ stream: GRPCStream, _ status: GRPCStatus) {
         guard !stream.machine.isClosed else { return }
         let action = stream.machine.sendingStatus()
-        owner.releaseAll(.grpc(stream)) // the handler is done with its request
+        owner.releaseAll(.grpc(stream)) // whatever the call still held (a streaming call's untaken messages)
         if let timer = stream.deadlineTimer {
             loop.cancelTimer(timer)
             stream.deadlineTimer = nil

@@ -50,6 +50,7 @@ final class H2HTTPResponder {
             return
         case .handle(let requestBody):
             body = requestBody
+            owner.releaseAll(.http(stream)) // handed on to the handler
         }
         let (path, query) = Self.split(stream.head.path ?? "/")
         let request = HTTPRequest(method: method, path: path, query: query, headers: stream.head.metadata,
@@ -81,7 +82,6 @@ final class H2HTTPResponder {
     /// Sends the response unless the stream is gone (`head`: headers only, for HEAD).
     func respond(_ stream: HTTPStream, _ response: HTTPResponse, head: Bool) {
         guard stream.machine.sendingResponse() else { return }
-        owner.releaseAll(.http(stream)) // the handler is done with the body
         submit(stream, response, head: head)
     }
 

@@ -78,6 +78,8 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     private(set) var http: H2HTTPResponder!
     /// The request timeout and minimum body rate every stream is held to.
     let limits: RequestIntake.Limits
+    /// When `checkRequestDeadlines` last ran.
+    private var lastDeadlineCheck: ContinuousClock.Instant?
 
     init(connection: Connection) {
         self.connection = connection
@@ -220,16 +222,12 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         if !keeps(stream) && !handlerHolds(stream) { releaseAll(stream) }
     }
 
-    /// Whether the request bytes a stream holds are its handler's (released when it is done with them).
+    /// Whether the request bytes a stream holds are its handler's: messages a streaming handler
+    /// has not taken yet (released as it takes them). A single request is released when it is
+    /// handed on to its handler, whose own limits (queue, statuses) take over from there.
     private func handlerHolds(_ stream: H2Stream) -> Bool {
-        switch stream {
-        case .grpc(let call):
-            if case .running = call.machine.state { return !call.machine.isClosed }
-            return false
-        case .http(let request):
-            if case .handling = request.machine.state { return true }
-            return false
-        }
+        if case .grpc(let call) = stream, case .running(.stream) = call.machine.state { return !call.machine.isClosed }
+        return false
     }
 
     /// Releases `count` of the request bytes a gRPC call holds (its handler took a message).
@@ -260,13 +258,15 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         }
     }
 
+    /// The client can send (almost) nothing more before a WINDOW_UPDATE.
+    private var windowClosed: Bool { session.connectionWindowRemaining < 64 * 1024 }
+
     /// The connection's window is (nearly) closed and every byte it holds belongs to a request
     /// still incomplete: nothing will free it, so the client would wait for ever. The requests
-    /// holding the most are refused, their bytes released, until half the window is free again
+    /// holding the most are refused and their bytes released until the window opens again
     /// (nghttp2 sends WINDOW_UPDATE once half of it was consumed), and the others can go on.
     private func refuseIfStalled() {
-        let window = configuration.effectiveConnectionBufferedBytes
-        guard connection.buffer.heldBytes + 64 * 1024 >= window else { return }
+        guard windowClosed else { return }
         var incomplete: [(bytes: Int, stream: H2Stream)] = []
         for stream in streams.values {
             let intake = intake(of: stream)
@@ -275,7 +275,7 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
             incomplete.append((intake.heldBytes, stream))
         }
         incomplete.sort { $0.bytes > $1.bytes }
-        for (_, stream) in incomplete where connection.buffer.heldBytes > window / 2 {
+        for (_, stream) in incomplete where windowClosed {
             refuseOverBudget(stream)
         }
     }
@@ -297,6 +297,18 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     /// timeout, or arrive slower than the minimum rate, are answered (408, DEADLINE_EXCEEDED) and
     /// release what they hold.
     func checkRequestDeadlines(now: ContinuousClock.Instant) {
+        defer { lastDeadlineCheck = now }
+        // While the connection's window is closed because handlers hold its bytes (streaming
+        // handlers that read slowly), its clients wait for the server: that time is not theirs.
+        if let last = lastDeadlineCheck, windowClosed {
+            let held = last.duration(to: now)
+            for stream in streams.values {
+                switch stream {
+                case .grpc(let call): call.intake.heldBack(for: held)
+                case .http(let request): request.intake.heldBack(for: held)
+                }
+            }
+        }
         for stream in streams.values {
             guard let expiry = intake(of: stream).expiry(now: now, limits: limits) else { continue }
             let why = expiry == .timedOut ? "the request did not arrive within the request timeout"

@@ -182,6 +182,13 @@ final class H2ServerSession {
         return result >= 0
     }
 
+    /// How many bytes the client may still send on the connection before it needs a
+    /// WINDOW_UPDATE (nghttp2 sends one once half the window was consumed).
+    var connectionWindowRemaining: Int {
+        guard let session, !failed else { return 0 }
+        return Int(nghttp2_session_get_local_window_size(session))
+    }
+
     /// The client may send `count` more bytes on the connection: received bytes were consumed.
     func consumeConnection(_ count: Int) {
         guard let session, count > 0, !failed else { return }

@@ -52,6 +52,14 @@ struct RequestIntake: Equatable {
         bytesSinceStart = 0
     }
 
+    /// The server held the client back for `duration` (its flow-control window was closed while
+    /// handlers held the connection's bytes): that time counts neither against the timeout nor
+    /// against the rate.
+    mutating func heldBack(for duration: Duration) {
+        guard let startedAt else { return }
+        self.startedAt = startedAt + duration
+    }
+
     /// Gives up to `count` held bytes back; returns how many were released (never more than held).
     mutating func release(_ count: Int) -> Int {
         let released = min(max(0, count), heldBytes)

@@ -163,8 +163,9 @@ public enum EndpointCatalogue {
     /// Every endpoint, in the order the docs list them.
     public static let all: [Endpoint] = [
         Endpoint(id: .health, method: "GET", path: "/health",
-                 summary: "Liveness and readiness: service, database and model states (answered from memory).",
-                 rpc: "GetHealth", tag: "System", responseExample: healthExample),
+                 summary: "Liveness and readiness: service, database and model states (answered from memory). "
+                    + "503 with the same body while the service is unhealthy (database down, draining).",
+                 rpc: "GetHealth", tag: "System", responseExample: healthExample, errors: [503]),
         Endpoint(id: .status, method: "GET", path: "/status",
                  summary: "System status with request rate, latency and agent success rate over the recent window.",
                  rpc: "GetStatus", tag: "System", responseExample: statusExample),

@@ -208,3 +208,17 @@ private let limits = RequestIntake.Limits(timeout: .seconds(30), minBytesPerSeco
         #expect(parser.heldByteCount == 2)
     }
 }
+
+@Suite struct HeldBackTests {
+    @Test func timeTheServerHeldTheClientBackIsNotTheClients() {
+        let start = ContinuousClock.now
+        var intake = RequestIntake(startedAt: start)
+        intake.received(5_000, at: start)
+        intake.heldBack(for: .seconds(25))
+        #expect(intake.expiry(now: start + .seconds(30), limits: limits) == nil) // 5 s of its own
+        #expect(intake.expiry(now: start + .seconds(55), limits: limits) == .timedOut)
+        var idle = RequestIntake()
+        idle.heldBack(for: .seconds(5)) // nothing incomplete: nothing to move
+        #expect(idle.startedAt == nil)
+    }
+}
