@@ -405,46 +405,56 @@ def case_protocol_edges():
 
 
 def case_rapid_reset_across_reconnects():
-    """Streams opened and reset at once, over and over, reconnecting whenever the server closes:
-    the per-address limit ends it, at most 0.25 core of the server's CPU."""
+    """Streams opened and reset at once, over and over, reconnecting after every burst: the
+    per-address limit (5,000 resets per 10 s over all the address's connections) blocks the
+    address (its new connections are closed at accept), and the attack costs the server at most
+    0.25 core."""
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
     block = b"\x83\x86\x84\x41\x05abuse\x5f\x10application/grpc"  # POST, http, /, authority, content-type
     def pair(stream):
         headers = struct.pack(">I", len(block))[1:] + b"\x01\x04" + struct.pack(">I", stream) + block
         reset = b"\x00\x00\x04\x03\x00" + struct.pack(">I", stream) + struct.pack(">I", 8)
         return headers + reset
-    burst = preface + b"".join(pair(2 * i + 1) for i in range(500))
+    burst = preface + b"".join(pair(2 * i + 1) for i in range(100))
     seconds = 6.0
     cpu_before = cpu_seconds()
     start = time.time()
-    connections = refused = resets = 0
+    connections = cut_off = 0
     while time.time() < start + seconds:
         try:
             sock = socket.create_connection((HOST, PORT), timeout=2)
             connections += 1
             sock.sendall(burst)
-            resets += 500
-            sock.settimeout(0.5)
+            sock.settimeout(0.2)
             try:
-                while sock.recv(65536):
-                    pass
+                if not sock.recv(65536):
+                    cut_off += 1  # closed at accept: the address is blocked
+                    # (a client that just reconnects in a loop is a connect flood, the kernel's
+                    # and the firewall's business: this one waits a little, as it would on errors)
+                    time.sleep(0.01)
             except OSError:
                 pass
             sock.close()
         except OSError:
-            refused += 1
+            cut_off += 1
             time.sleep(0.01)
     cpu = (cpu_seconds() - cpu_before) / (time.time() - start)
-    check(cpu <= 0.25, f"bursts of 500 HEADERS+RST_STREAM on {connections} connections ({resets} resets sent or "
-                       f"cut off at accept) in {seconds:.0f} s: server CPU {cpu:.2f} core (bound 0.25)")
-    # The address is blocked for the rest of its window: other clients (here, the same address
-    # after the window) are served again.
-    time.sleep(10.5)
-    client = H2Client()
-    stream = client.headers("/health", "application/json", end_stream=True, method="GET")
-    client.pump(2.0)
-    client.close()
-    check(client.status(stream) == "200", "after the reset window the address is served again")
+    check(cut_off > 0, f"{connections} connections of 100 HEADERS+RST_STREAM each: {cut_off} cut off at once once the address passed its limit")
+    check(cpu <= 0.25, f"server CPU {cpu:.2f} core over the {seconds:.0f} s (bound 0.25)")
+    # The block lasts for the rest of the address's window, then it is served again.
+    served = False
+    deadline = time.time() + 15
+    while time.time() < deadline and not served:
+        time.sleep(1.0)
+        try:
+            client = H2Client()
+            stream = client.headers("/health", "application/json", end_stream=True, method="GET")
+            client.pump(1.0)
+            client.close()
+            served = client.status(stream) == "200"
+        except OSError:
+            pass
+    check(served, "after the reset window the address is served again")
 
 
 def case_descriptors_exhausted():
@@ -481,12 +491,19 @@ def case_descriptors_exhausted():
         check(cpu < 0.05, f"{len(held)} connections held past the descriptor limit: server CPU {cpu * 100:.1f} % (bound 5 %)")
         for sock in held:
             sock.close()
-        time.sleep(1.0)
-        client = H2Client(port=port)
-        stream = client.headers("/health", "application/json", end_stream=True, method="GET")
-        client.pump(3.0)
-        client.close()
-        check(client.status(stream) in ("200", "503"), f"served again once descriptors freed up ({client.status(stream)})")
+        released = time.time()
+        status = None
+        while time.time() < released + 20 and status is None:
+            time.sleep(0.5)
+            try:
+                client = H2Client(port=port)
+                stream = client.headers("/health", "application/json", end_stream=True, method="GET")
+                client.pump(1.0)
+                client.close()
+                status = client.status(stream)
+            except OSError:
+                pass
+        check(status in ("200", "503"), f"served again {time.time() - released:.1f} s after the descriptors were freed ({status})")
     finally:
         server.terminate()
         try:
