@@ -34,14 +34,15 @@ final class GRPCCallDispatcher {
         -> (GRPCStream, GRPCCallStateMachine.HeadersAction) {
         let start = ContinuousClock.now
         let path = head.path ?? ""
-        let handler = owner.server.router.grpcMethods[path]
+        let route = owner.server.grpcRoutes[path]
+        let handler = route?.handler
         var machine = GRPCCallStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
                                            supportedEncodings: Self.supportedEncodings)
         // Decided from the headers alone, before a byte of the request is buffered.
         var headRefusal: GRPCStatus?
         if head.tooLarge {
             headRefusal = GRPCStatus(.resourceExhausted, "the request's header list is larger than \(owner.configuration.maxHeaderListBytes) bytes")
-        } else if !endStream, let check = owner.server.router.grpcHeadChecks[path] {
+        } else if !endStream, let check = route?.headCheck {
             headRefusal = check(head.metadata)
         }
         let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream,
@@ -389,7 +390,7 @@ final class GRPCCallDispatcher {
         // Methods the router does not serve share one label: made-up paths never become series.
         let path = stream.head.path ?? "-"
         owner.record(start: stream.start, head: stream.head,
-                     route: owner.server.router.grpcMethods[path] == nil ? "unimplemented" : path,
+                     route: stream.handler == nil && owner.server.grpcRoutes[path] == nil ? "unimplemented" : path,
                      httpStatus: httpStatus, grpcStatus: grpcStatus)
     }
 

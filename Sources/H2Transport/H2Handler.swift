@@ -196,14 +196,13 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
             refuseOverBudget(stream)
             return
         }
-        let now = ContinuousClock.now
         switch stream {
         case .grpc(let call):
-            call.intake.received(count, at: now)
+            call.intake.received(count, at: .now)
             grpc.receivedData(call, bytes)
             if !call.machine.awaitsRequestBytes { call.intake.completed() }
         case .http(let request):
-            request.intake.received(count, at: now)
+            request.intake.received(count, at: .now)
             request.machine.receivedData(bytes)
         }
         releaseUnkept(stream)

@@ -23,9 +23,17 @@ final class ServerCore: @unchecked Sendable {
     /// Where request metrics go (the configuration's factory, or the process-wide one).
     let metricsFactory: any MetricsFactory
 
+    /// Each gRPC method's handler with its head check, found with one lookup per call.
+    let grpcRoutes: [String: GRPCRoute]
+
     init(configuration: ServerConfiguration, router: Router) {
         self.configuration = configuration
         self.router = router
+        var routes: [String: GRPCRoute] = [:]
+        for (path, handler) in router.grpcMethods {
+            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path])
+        }
+        grpcRoutes = routes
         metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
     }
 
@@ -153,6 +161,12 @@ final class ServerCore: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A gRPC method as the dispatcher looks it up: its handler and the check of its headers.
+struct GRPCRoute {
+    var handler: GRPCMethodHandler
+    var headCheck: (@Sendable ([Metadata]) -> GRPCStatus?)?
 }
 
 /// A JSON string literal for `text`.

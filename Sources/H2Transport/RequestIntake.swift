@@ -37,10 +37,10 @@ struct RequestIntake: Equatable {
     }
 
     /// Bytes arrived and are held; a request (or message) with nothing incomplete starts now.
-    mutating func received(_ count: Int, at now: ContinuousClock.Instant) {
+    mutating func received(_ count: Int, at now: @autoclosure () -> ContinuousClock.Instant) {
         heldBytes += count
         if startedAt == nil {
-            startedAt = now
+            startedAt = now()
             bytesSinceStart = 0
         }
         bytesSinceStart += count
