@@ -94,29 +94,28 @@ final class Connection: LoopWatched, @unchecked Sendable {
         }
     }
 
-    /// Full reads of the loop's buffer (256 KiB) one wake-up takes from a connection: epoll is
-    /// level-triggered, so the rest is read on the next turn, after the loop's other connections.
-    /// A client flooding its connection delays the others by one buffer per turn at most.
-    static let readsPerWakeUp = 1
+    /// What one wake-up reads from a connection at most: epoll is level-triggered, so the rest is
+    /// read on the next turn, after the loop's other connections. A client flooding its connection
+    /// delays the others by 64 KiB per turn (a probe's p99 under 100 flooding connections: see
+    /// docs/BENCHMARKS.md), and a large upload still reads 64 KiB per system call.
+    static let readPerWakeUp = 64 * 1024
 
     private func readAvailable() {
         let buffer = loop.readBuffer
-        var reads = 0
-        while !isClosed && !readingPaused && reads < Self.readsPerWakeUp {
-            reads += 1
-            let count = read(fd, buffer.baseAddress, buffer.count)
+        let size = min(buffer.count, Self.readPerWakeUp)
+        while !isClosed && !readingPaused {
+            let count = read(fd, buffer.baseAddress, size)
             if count > 0 {
                 lastActivity = .now
                 receive(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
-                if count < buffer.count { return }
             } else if count == 0 {
                 close()
-                return
-            } else {
-                if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { close() }
-                return
+            } else if errno == EINTR {
+                continue
+            } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                close()
             }
+            return
         }
     }
 
@@ -314,12 +313,16 @@ final class HTTP1Handler: @unchecked Sendable {
     private var bodyIntake: RequestIntake?
     /// The head of the body being read passed the router's head check.
     private var headChecked = false
+    /// Request bytes past which the socket is not read (the configuration's, read once: the
+    /// shared configuration is not copied per request).
+    private let readLimit: Int
 
     init(connection: Connection) {
         self.connection = connection
         let configuration = connection.server.configuration
         parser = HTTP1RequestParser(limits: HTTP1Limits(maxHeaderBytes: configuration.maxHeaderListBytes,
                                                         maxBodyBytes: configuration.maxHTTP1BodyBytes))
+        readLimit = configuration.effectiveConnectionBufferedBytes
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
@@ -346,7 +349,7 @@ final class HTTP1Handler: @unchecked Sendable {
             connection.releaseRequestBytes(accountedBytes - target)
         }
         accountedBytes = target
-        connection.setReadingPaused(target >= connection.server.configuration.effectiveConnectionBufferedBytes)
+        connection.setReadingPaused(target >= readLimit)
         return true
     }
 
