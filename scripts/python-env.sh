@@ -10,7 +10,7 @@ PKGS=(grpcio==1.85.3 grpcio-tools==1.85.1 protobuf==7.36.2 grpcio-health-checkin
       grpcio-reflection==1.85.1 asyncpg==0.32.0 pytest==9.2.0
       opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-proto==1.45.2
       opentelemetry-exporter-otlp-proto-grpc==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
-      pydantic-ai-slim==2.78.0)
+      pydantic-ai-slim==2.78.0 h2==4.4.1)
 scripts/venv-install.sh "${PKGS[@]}"
 mkdir -p .venv/gen
 # Only the service's own API: the OTLP messages under Protos/opentelemetry come from the

@@ -14,7 +14,9 @@
 #      (scripts/contract-test.sh: every operation of the OpenAPI document, response schema, status
 #      code and content type conformance, no 5xx), then installs the Python client (pip install
 #      ./clients/python) and runs its pytest suite against real learning-server processes
-#   8. runs the shell tests of the scripts (scripts/tests/*_test.sh)
+#   8. runs the shell tests of the scripts (scripts/tests/*_test.sh), then every libFuzzer harness of
+#      fuzz/ for FUZZ_SECONDS each (scripts/fuzz.sh, default 20 s: HTTP/1.1 parser, gRPC deframer,
+#      OTLP decoder; a crash or a harness without coverage fails the run; FUZZ_SECONDS=0 leaves it out)
 #   9. builds the container image and runs it with compose (scripts/container-test.sh: Docker, else
 #      podman; about 7 minutes on a fresh 2-core machine, 1 minute when its images and build cache
 #      are there: docs/BUILD.md "The container test")
@@ -29,7 +31,7 @@
 # Knobs: TEST_PG_PORT (cluster port, default a free random one), LEARNING_TEST_TIMEOUT (seconds
 # for `swift test`, default 2400), SWIFT_TEST_ARGS (extra `swift test` arguments, e.g. --filter X),
 # LEARNING_PYTEST_TIMEOUT (seconds for the Python client's tests, default 900),
-# SKIP_CONTAINER_TEST=1 (leave out step 9; CI runs it).
+# SKIP_CONTAINER_TEST=1 (leave out step 9; CI runs it), FUZZ_SECONDS (per fuzz harness, default 20; 0 leaves fuzzing out).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
@@ -203,6 +205,11 @@ shell_tests() { # scripts/tests/*_test.sh print "ok - ..." / "not ok - ..." per 
   return $rc
 }
 step "shell tests (scripts/tests)" shell_tests
+
+# The byte parsers' fuzz harnesses for a bounded time each: a crash found here fails the run.
+if [ "${FUZZ_SECONDS:-20}" -gt 0 ]; then
+  check "fuzzing, ${FUZZ_SECONDS:-20} s per harness (scripts/fuzz.sh)" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+fi
 
 container_test() { # its checks count as cases, read from its own `summary: N passed, N failed`
   local log="$RESULTS/container-test.log" rc ok bad

@@ -119,6 +119,17 @@ public struct GRPCServerStreamStateMachine: Sendable {
         }
     }
 
+    /// Whether the client's input sits between messages (no part of a message buffered), or is
+    /// not read any more.
+    public var inputAtMessageBoundary: Bool {
+        switch storage {
+        case .clientOpenServerIdle(.deframing(let deframer)), .clientOpenServerOpen(.deframing(let deframer)):
+            return deframer.isAtMessageBoundary
+        default:
+            return true
+        }
+    }
+
     /// Creates the machine for one stream.
     /// - Parameters:
     ///   - maxReceiveMessageBytes: Request messages above this give RESOURCE_EXHAUSTED.

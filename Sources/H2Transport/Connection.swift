@@ -21,12 +21,18 @@ final class Connection: LoopWatched, @unchecked Sendable {
 
     let fd: Int32
     let peer: String
+    /// The peer's address without its port (per-address limits count by it).
+    let address: String
     unowned let loop: EventLoop
     unowned let server: ServerCore
     private(set) var mode: Mode = .detecting([])
     private var writeBuffer: [UInt8] = []
     private var writeOffset = 0
     private var watchingWritable = false
+    /// Reading stopped: the connection holds as many request bytes as it may.
+    private var readingPaused = false
+    /// Request bytes this connection holds, against its limit and the server's budget.
+    var buffer: ConnectionBuffer
     var flushScheduled = false
     /// Close once everything queued has been written.
     var closeAfterFlush = false
@@ -37,13 +43,49 @@ final class Connection: LoopWatched, @unchecked Sendable {
     init(fd: Int32, peer: String, loop: EventLoop, server: ServerCore) {
         self.fd = fd
         self.peer = peer
+        self.address = Self.address(of: peer)
         self.loop = loop
         self.server = server
+        buffer = ConnectionBuffer(allowance: server.configuration.connectionBufferAllowance)
+    }
+
+    /// `peer` without its port: `127.0.0.1:5000` gives `127.0.0.1`, `[::1]:5000` gives `::1`.
+    static func address(of peer: String) -> String {
+        if peer.hasPrefix("["), let end = peer.firstIndex(of: "]") {
+            return String(peer[peer.index(after: peer.startIndex)..<end])
+        }
+        guard let colon = peer.lastIndex(of: ":") else { return peer }
+        return String(peer[..<colon])
+    }
+
+    // MARK: Request-byte budget
+
+    /// Holds `count` more request bytes; false (nothing held) when the server's budget is spent.
+    func holdRequestBytes(_ count: Int) -> Bool {
+        buffer.take(count) { server.reserveRequestBytes($0) }
+    }
+
+    /// Gives back `count` request bytes held before.
+    func releaseRequestBytes(_ count: Int) {
+        guard count > 0 else { return }
+        buffer.give(count) { server.releaseRequestBytes($0) }
+    }
+
+    /// Stops or resumes reading the socket (an HTTP/1.1 connection holding its share of bytes).
+    func setReadingPaused(_ paused: Bool) {
+        guard paused != readingPaused, !isClosed else { return }
+        readingPaused = paused
+        updateEvents()
+        if !paused { loop.execute { [self] in if !isClosed { readAvailable() } } }
     }
 
     var isClosed: Bool { if case .closed = mode { return true } else { return false } }
 
     func handleEvents(_ events: UInt32) {
+        if readingPaused && events & (clearning_epollhup() | clearning_epollerr()) != 0 {
+            close() // the peer is gone; a paused connection would not read its end
+            return
+        }
         if events & (clearning_epollin() | clearning_epollhup() | clearning_epollerr() | clearning_epollrdhup()) != 0 {
             readAvailable()
         }
@@ -52,22 +94,28 @@ final class Connection: LoopWatched, @unchecked Sendable {
         }
     }
 
+    /// What one wake-up reads from a connection at most: epoll is level-triggered, so the rest is
+    /// read on the next turn, after the loop's other connections. A client flooding its connection
+    /// delays the others by 64 KiB per turn (a probe's p99 under 100 flooding connections: see
+    /// docs/BENCHMARKS.md), and a large upload still reads 64 KiB per system call.
+    static let readPerWakeUp = 64 * 1024
+
     private func readAvailable() {
         let buffer = loop.readBuffer
-        while !isClosed {
-            let count = read(fd, buffer.baseAddress, buffer.count)
+        let size = min(buffer.count, Self.readPerWakeUp)
+        while !isClosed && !readingPaused {
+            let count = read(fd, buffer.baseAddress, size)
             if count > 0 {
                 lastActivity = .now
                 receive(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
-                if count < buffer.count { return }
             } else if count == 0 {
                 close()
-                return
-            } else {
-                if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { close() }
-                return
+            } else if errno == EINTR {
+                continue
+            } else if errno != EAGAIN && errno != EWOULDBLOCK {
+                close()
             }
+            return
         }
     }
 
@@ -163,7 +211,12 @@ final class Connection: LoopWatched, @unchecked Sendable {
     private func setWatchingWritable(_ on: Bool) {
         guard on != watchingWritable else { return }
         watchingWritable = on
-        loop.modify(fd, events: clearning_epollin() | clearning_epollrdhup() | (on ? clearning_epollout() : 0))
+        updateEvents()
+    }
+
+    private func updateEvents() {
+        loop.modify(fd, events: (readingPaused ? 0 : clearning_epollin() | clearning_epollrdhup())
+                        | (watchingWritable ? clearning_epollout() : 0))
     }
 
     /// Closes the socket and cancels every call on it.
@@ -179,7 +232,8 @@ final class Connection: LoopWatched, @unchecked Sendable {
         loop.unregister(fd)
         Glibc.close(fd)
         writeBuffer = []
-        server.connectionClosed()
+        releaseRequestBytes(buffer.heldBytes)
+        server.connectionClosed(address: address)
     }
 
     /// Whether a request is being served (so idle and drain logic leave the connection alone).
@@ -203,6 +257,12 @@ final class Connection: LoopWatched, @unchecked Sendable {
             }
             return
         }
+        switch mode {
+        case .http2(let handler): handler.checkRequestDeadlines(now: now)
+        case .http1(let handler): handler.checkBodyDeadline(now: now)
+        default: break
+        }
+        if isClosed { return }
         if !hasWorkInFlight && pendingWriteBytes == 0 && lastActivity + configuration.idleTimeout <= now {
             if case .http2(let handler) = mode {
                 handler.goAway()
@@ -246,34 +306,109 @@ final class HTTP1Handler: @unchecked Sendable {
     private var stopped = false
     /// Set when the connection closed: `connection` (unowned) must not be touched any more.
     private var connectionGone = false
+    /// Request bytes counted against the connection's buffer: what the parser holds (a body is
+    /// released when it is handed on to its handler).
+    private var accountedBytes = 0
+    /// The body being read: its deadline and rate.
+    private var bodyIntake: RequestIntake?
+    /// The head of the body being read passed the router's head check.
+    private var headChecked = false
+    /// Request bytes past which the socket is not read (the configuration's, read once: the
+    /// shared configuration is not copied per request).
+    private let readLimit: Int
 
     init(connection: Connection) {
         self.connection = connection
         let configuration = connection.server.configuration
         parser = HTTP1RequestParser(limits: HTTP1Limits(maxHeaderBytes: configuration.maxHeaderListBytes,
                                                         maxBodyBytes: configuration.maxHTTP1BodyBytes))
+        readLimit = configuration.effectiveConnectionBufferedBytes
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !stopped else { return }
         let wasIdle = parser.isIdle
+        let wasReadingBody = parser.isReadingBody
         parser.append(bytes)
+        if wasReadingBody { bodyIntake?.received(bytes.count, at: .now) }
         if wasIdle && parser.isReadingHead { connection.headStarted = .now }
         processRequests()
+    }
+
+    /// Brings the connection's buffer in line with what the parser holds:
+    /// false (after answering 503 and closing) when the server's budget is spent. Stops reading
+    /// the socket while the connection holds its share, and reads again below it.
+    private func accountBuffered() -> Bool {
+        let target = parser.heldByteCount
+        if target > accountedBytes {
+            guard connection.holdRequestBytes(target - accountedBytes) else {
+                refuse(status: 503, "the server holds as many request bytes as it may; retry later\n")
+                return false
+            }
+        } else if target < accountedBytes {
+            connection.releaseRequestBytes(accountedBytes - target)
+        }
+        accountedBytes = target
+        connection.setReadingPaused(target >= readLimit)
+        return true
+    }
+
+    /// Answers `status` with `text`, then closes (the request's body is not read).
+    private func refuse(status: Int, _ text: String) {
+        stopped = true
+        bodyIntake = nil
+        respond(HTTPResponse(status: status, headers: [Metadata("content-type", "text/plain")], body: Array(text.utf8)),
+                keepAlive: false, head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: .now)
+    }
+
+    /// The body being read passes the router's head check, or is answered from its head alone.
+    private func checkHead() -> Bool {
+        guard !headChecked, let request = parser.requestInProgress else { return true }
+        headChecked = true
+        bodyIntake = RequestIntake(startedAt: .now)
+        guard let check = connection.server.router.httpHeadCheck else { return true }
+        let head = HTTPRequest(method: request.method, path: request.path, query: request.query,
+                               headers: request.headers.map { Metadata($0.name, $0.value) }, body: [],
+                               peer: connection.peer)
+        guard let response = check(head) else { return true }
+        stopped = true
+        bodyIntake = nil
+        respond(response, keepAlive: false, head: request.method == "HEAD", route: response.route ?? unmatchedRouteLabel,
+                method: request.method, path: request.path, start: .now)
+        return false
+    }
+
+    /// Called by the connection's periodic check: a body that takes longer than the request
+    /// timeout, or arrives slower than the minimum rate, is answered 408 and the connection closed.
+    func checkBodyDeadline(now: ContinuousClock.Instant) {
+        guard !stopped, !requestInFlight, let intake = bodyIntake else { return }
+        let configuration = connection.server.configuration
+        let limits = RequestIntake.Limits(timeout: configuration.requestTimeout,
+                                          minBytesPerSecond: configuration.minRequestBodyBytesPerSecond,
+                                          grace: configuration.minRequestBodyRateGrace)
+        switch intake.expiry(now: now, limits: limits) {
+        case nil: return
+        case .timedOut: refuse(status: 408, "the request body did not arrive within the request timeout\n")
+        case .tooSlow: refuse(status: 408, "the request body arrives too slowly\n")
+        }
     }
 
     /// Answers parsed requests in order while none is in flight and the client keeps reading its
     /// responses (at most 1 MiB of unsent responses: a client that pipelines without reading waits).
     func processRequests() {
+        defer { if !stopped && !connectionGone { _ = accountBuffered() } }
         while !requestInFlight && !stopped && connection.pendingWriteBytes < 1 << 20 {
             guard let event = parser.next() else {
-                // Only a request head being read is timed; a body in progress is covered by the
-                // idle timeout.
+                // A request head being read is timed by the header timeout, a body by the
+                // request timeout (`checkBodyDeadline`).
                 connection.headStarted = parser.isReadingHead ? (connection.headStarted ?? .now) : nil
+                _ = checkHead()
                 return
             }
             switch event {
             case .continueExpected:
+                // The head is checked before the client is asked for the body.
+                guard checkHead() else { return }
                 connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
             case .error(let error):
                 stopped = true
@@ -284,6 +419,8 @@ final class HTTP1Handler: @unchecked Sendable {
                 return
             case .request(let request):
                 connection.headStarted = parser.isReadingHead ? .now : nil
+                headChecked = false
+                bodyIntake = nil
                 handle(request)
             }
         }
@@ -351,5 +488,6 @@ final class HTTP1Handler: @unchecked Sendable {
     func connectionClosed() {
         stopped = true
         connectionGone = true
+        bodyIntake = nil
     }
 }

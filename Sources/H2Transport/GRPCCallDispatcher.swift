@@ -34,10 +34,19 @@ final class GRPCCallDispatcher {
         -> (GRPCStream, GRPCCallStateMachine.HeadersAction) {
         let start = ContinuousClock.now
         let path = head.path ?? ""
-        let handler = owner.server.router.grpcMethods[path]
+        let route = owner.server.grpcRoutes[path]
+        let handler = route?.handler
         var machine = GRPCCallStateMachine(maxReceiveMessageBytes: maxReceiveMessageBytes,
                                            supportedEncodings: Self.supportedEncodings)
-        let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream)
+        // Decided from the headers alone, before a byte of the request is buffered.
+        var headRefusal: GRPCStatus?
+        if head.tooLarge {
+            headRefusal = GRPCStatus(.resourceExhausted, "the request's header list is larger than \(owner.configuration.maxHeaderListBytes) bytes")
+        } else if !endStream, let check = route?.headCheck {
+            headRefusal = check(head.metadata)
+        }
+        let action = machine.receivedHeaders(head, shape: handler.map(Self.shape), endStream: endStream,
+                                             headRefusal: headRefusal)
         var context: GRPCCallContext?
         switch action {
         case .startHandler(let timeout, _), .awaitRequest(let timeout):
@@ -111,6 +120,8 @@ final class GRPCCallDispatcher {
         case .none:
             break
         case .runHandler(let request):
+            // Handed on: the handler's own limits (its queue, its statuses) take over from here.
+            owner.releaseAll(.grpc(stream))
             run(stream, request)
         case .forward(let payloads, let endOfInput):
             for payload in payloads { stream.requestContinuation?.yield(payload) }
@@ -201,12 +212,28 @@ final class GRPCCallDispatcher {
         if owner.session.inNghttp2 { owner.session.counters.handlerCallsInsideNghttp2 += 1 }
     }
 
+    /// The request stream of a streaming handler. Each message the handler takes releases its
+    /// bytes (about its size on the wire), and so opens the connection's window again: a handler
+    /// that reads slowly slows its client instead of piling messages up.
     private func startRequestStream(_ stream: GRPCStream) -> AnyGRPCRequestStream {
         let (input, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         stream.requestContinuation = continuation
+        let id = stream.id
+        let loop = self.loop
+        let owner = self.owner
         return AnyGRPCRequestStream(makeNext: {
             let box = IteratorBox(input.makeAsyncIterator())
-            return { try await box.next() }
+            return {
+                let message = try await box.next()
+                if let message {
+                    let count = GRPCMessageFramer.prefixLength + message.count
+                    loop.execute {
+                        guard let stream = owner.grpcStream(id) else { return }
+                        owner.release(count, of: stream)
+                    }
+                }
+                return message
+            }
         })
     }
 
@@ -260,8 +287,18 @@ final class GRPCCallDispatcher {
     }
 
     private func deadlineExpired(_ stream: GRPCStream) {
+        endRequest(stream, GRPCStatus(.deadlineExceeded, "deadline exceeded"))
+    }
+
+    /// Ends a call with `status` whatever it was doing (deadline, request timeout, over budget):
+    /// its handler is cancelled and its request stream ends with the status.
+    func endRequest(_ stream: GRPCStream, _ status: GRPCStatus) {
         guard !stream.machine.isClosed else { return }
-        let status = GRPCStatus(.deadlineExceeded, "deadline exceeded")
+        if case .refusing = stream.machine.state {
+            if let refusal = stream.machine.refusalTimerFired() { sendRefusal(stream, refusal) }
+            scheduleFlush()
+            return
+        }
         stream.task?.cancel()
         stream.requestContinuation?.finish(throwing: status)
         stream.requestContinuation = nil
@@ -306,6 +343,7 @@ final class GRPCCallDispatcher {
     private func finish(_ stream: GRPCStream, _ status: GRPCStatus) {
         guard !stream.machine.isClosed else { return }
         let action = stream.machine.sendingStatus()
+        owner.releaseAll(.grpc(stream)) // whatever the call still held (a streaming call's untaken messages)
         if let timer = stream.deadlineTimer {
             loop.cancelTimer(timer)
             stream.deadlineTimer = nil
@@ -352,7 +390,7 @@ final class GRPCCallDispatcher {
         // Methods the router does not serve share one label: made-up paths never become series.
         let path = stream.head.path ?? "-"
         owner.record(start: stream.start, head: stream.head,
-                     route: owner.server.router.grpcMethods[path] == nil ? "unimplemented" : path,
+                     route: stream.handler == nil && owner.server.grpcRoutes[path] == nil ? "unimplemented" : path,
                      httpStatus: httpStatus, grpcStatus: grpcStatus)
     }
 

@@ -102,8 +102,30 @@ struct GRPCCallStateMachine {
         return false
     }
 
+    /// Whether request bytes arriving now are kept (else they are dropped at once: the call was
+    /// refused, failed, or is over).
+    var keepsInput: Bool {
+        switch state {
+        case .awaitingRequest, .running: return isClientOpen && !wire.inputFailed
+        case .idle, .refusing, .closed: return false
+        }
+    }
+
+    /// Whether the call waits for more of its request: its one message (single-request calls), or
+    /// the rest of a message begun (streaming calls; between messages a stream may be silent).
+    var awaitsRequestBytes: Bool {
+        switch state {
+        case .awaitingRequest: return isClientOpen && !wire.inputFailed
+        case .running(.stream): return isClientOpen && !wire.inputFailed && !wire.inputAtMessageBoundary
+        case .running(.single), .idle, .refusing, .closed: return false
+        }
+    }
+
     /// The request headers arrived; `shape` is nil when no handler serves `head.path`.
-    mutating func receivedHeaders(_ head: H2RequestHead, shape: RequestShape?, endStream: Bool) -> HeadersAction {
+    /// `headRefusal`: the status the router's head check ended the call with (e.g. UNAUTHENTICATED),
+    /// decided before any request byte is read.
+    mutating func receivedHeaders(_ head: H2RequestHead, shape: RequestShape?, endStream: Bool,
+                                  headRefusal: GRPCStatus? = nil) -> HeadersAction {
         guard case .idle = state else { preconditionFailure("request headers twice on one call (state \(state))") }
         switch wire.receivedHeaders(method: head.method, contentType: head.contentType, encoding: head.grpcEncoding,
                                     timeout: head.grpcTimeout, endStream: endStream) {
@@ -112,6 +134,11 @@ struct GRPCCallStateMachine {
         case .rejectWithStatus(let status, let advertise):
             return refuse(.status(status, advertiseEncodings: advertise), endStream: endStream)
         case .accept(let timeout):
+            if let headRefusal {
+                // Nothing of the request is read: not a message is buffered for a refused call.
+                _ = wire.sendingStatus()
+                return refuse(.status(headRefusal, advertiseEncodings: false), endStream: endStream)
+            }
             guard let shape else {
                 // Request messages of an unknown method are not even deframed.
                 _ = wire.sendingStatus()

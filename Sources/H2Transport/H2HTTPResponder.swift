@@ -8,8 +8,38 @@ final class H2HTTPResponder {
         self.owner = owner
     }
 
+    /// A request's headers arrived and its body is to come: a header list over the limit is
+    /// answered 431, and the router's head check may answer it (e.g. 401), before a byte of the
+    /// body is buffered.
+    func headReceived(_ stream: HTTPStream) {
+        if stream.head.tooLarge {
+            answerEarly(stream, HTTPResponse(status: 431, body: Array("request header fields too large\n".utf8)))
+            return
+        }
+        guard let check = owner.server.router.httpHeadCheck else { return }
+        let (path, query) = Self.split(stream.head.path ?? "/")
+        let head = HTTPRequest(method: stream.head.method ?? "GET", path: path, query: query,
+                               headers: stream.head.metadata, body: [], peer: owner.connection.peer)
+        if let response = check(head) { answerEarly(stream, response) }
+    }
+
+    /// Answers a request before it ended (its body is dropped; once the answer is out, the stream
+    /// is reset with NO_ERROR if the client still sends).
+    func answerEarly(_ stream: HTTPStream, _ response: HTTPResponse) {
+        guard stream.machine.answeringEarly() else { return }
+        submit(stream, response, head: stream.head.method == "HEAD")
+    }
+
+    private static func split(_ target: String) -> (path: String, query: String) {
+        guard let mark = target.firstIndex(of: "?") else { return (target, "") }
+        return (String(target[..<mark]), String(target[target.index(after: mark)...]))
+    }
+
     /// The client ended its request: answer it (413 when the body was too large) or start its handler.
     func requestEnded(_ stream: HTTPStream) {
+        if stream.head.tooLarge {
+            answerEarly(stream, HTTPResponse(status: 431, body: Array("request header fields too large\n".utf8)))
+        }
         guard let action = stream.machine.receivedEndStream() else { return }
         let method = stream.head.method ?? "GET"
         let head = method == "HEAD"
@@ -20,16 +50,9 @@ final class H2HTTPResponder {
             return
         case .handle(let requestBody):
             body = requestBody
+            owner.releaseAll(.http(stream)) // handed on to the handler
         }
-        let target = stream.head.path ?? "/"
-        let path: String, query: String
-        if let mark = target.firstIndex(of: "?") {
-            path = String(target[..<mark])
-            query = String(target[target.index(after: mark)...])
-        } else {
-            path = target
-            query = ""
-        }
+        let (path, query) = Self.split(stream.head.path ?? "/")
         let request = HTTPRequest(method: method, path: path, query: query, headers: stream.head.metadata,
                                   body: body, peer: owner.connection.peer)
         guard let route = owner.server.router.http else {
@@ -59,6 +82,10 @@ final class H2HTTPResponder {
     /// Sends the response unless the stream is gone (`head`: headers only, for HEAD).
     func respond(_ stream: HTTPStream, _ response: HTTPResponse, head: Bool) {
         guard stream.machine.sendingResponse() else { return }
+        submit(stream, response, head: head)
+    }
+
+    private func submit(_ stream: HTTPStream, _ response: HTTPResponse, head: Bool) {
         let headers = response.headers.filter {
             switch $0.name.lowercased() {
             case "content-length", "connection", "transfer-encoding", "keep-alive", "date": return false

@@ -21,6 +21,8 @@ final class GRPCStream {
     var deadlineTimer: UInt64?
     /// Ends the wait of a held refusal.
     var refusalTimer: UInt64?
+    /// The request bytes the call holds, and since when its request (or message) is incomplete.
+    var intake = RequestIntake()
 
     init(id: Int32, start: ContinuousClock.Instant, head: H2RequestHead, machine: GRPCCallStateMachine,
          handler: GRPCMethodHandler?, context: GRPCCallContext?) {
@@ -40,6 +42,8 @@ final class HTTPStream {
     let head: H2RequestHead
     var machine: HTTPStreamStateMachine
     var body = H2ResponseBody()
+    /// The body bytes the request holds, and since when it is incomplete.
+    var intake = RequestIntake()
 
     init(id: Int32, start: ContinuousClock.Instant, head: H2RequestHead, machine: HTTPStreamStateMachine) {
         self.id = id
@@ -72,13 +76,21 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     private(set) var grpc: GRPCCallDispatcher!
     /// Serves the REST requests.
     private(set) var http: H2HTTPResponder!
+    /// The request timeout and minimum body rate every stream is held to.
+    let limits: RequestIntake.Limits
+    /// When `checkRequestDeadlines` last ran.
+    private var lastDeadlineCheck: ContinuousClock.Instant?
 
     init(connection: Connection) {
         self.connection = connection
         self.server = connection.server
         self.configuration = connection.server.configuration
         session = H2ServerSession(maxConcurrentStreams: configuration.maxConcurrentStreams,
-                                  maxHeaderListBytes: configuration.maxHeaderListBytes)
+                                  maxHeaderListBytes: configuration.maxHeaderListBytes,
+                                  connectionWindow: configuration.effectiveConnectionBufferedBytes)
+        limits = RequestIntake.Limits(timeout: configuration.requestTimeout,
+                                      minBytesPerSecond: configuration.minRequestBodyBytesPerSecond,
+                                      grace: configuration.minRequestBodyRateGrace)
         grpc = GRPCCallDispatcher(owner: self)
         http = H2HTTPResponder(owner: self)
         session.dataSource = self
@@ -128,22 +140,27 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     // MARK: Acting on events (after nghttp2 returned)
 
     private func processEvents() {
+        var receivedData = false
         session.drainEvents { event, bytes in
             switch event {
             case .requestHead(let id, let head, let endStream):
                 open(id, head, endStream: endStream)
             case .data(let id, _):
-                switch streams[id] {
-                case .grpc(let stream): grpc.receivedData(stream, bytes)
-                case .http(let stream): stream.machine.receivedData(bytes)
-                case nil: break
-                }
+                receivedData = true
+                received(bytes, on: id)
             case .endStream(let id):
                 switch streams[id] {
-                case .grpc(let stream): grpc.receivedEndStream(stream)
-                case .http(let stream): http.requestEnded(stream)
+                case .grpc(let stream):
+                    stream.intake.completed()
+                    grpc.receivedEndStream(stream)
+                    releaseUnkept(.grpc(stream))
+                case .http(let stream):
+                    stream.intake.completed()
+                    http.requestEnded(stream)
                 case nil: break
                 }
+            case .clientReset:
+                if !server.recordResets(address: connection.address, count: 1) { tooManyResets() }
             case .responseEnded(let id):
                 // RFC 9113 8.1: after a complete response, ask a client that is still sending to
                 // stop, without error (clients such as curl otherwise wait to finish).
@@ -155,6 +172,163 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
                 if let stream = streams.removeValue(forKey: id) { closed(stream) }
             }
         }
+        if receivedData { refuseIfStalled() }
+    }
+
+    // MARK: Request bytes: the budget and the flow-control windows
+
+    /// Body bytes of stream `id` arrived: the stream's window opens again at once (its own limit
+    /// is the machine's), the connection's only as the bytes are released. Bytes the stream does
+    /// not keep, or that the server's budget cannot hold, are released at once.
+    private func received(_ bytes: UnsafeRawBufferPointer, on id: Int32) {
+        let count = bytes.count
+        session.consumeStream(id, count)
+        guard let stream = streams[id] else {
+            session.consumeConnection(count)
+            return
+        }
+        guard keeps(stream) else {
+            session.consumeConnection(count)
+            return
+        }
+        guard connection.holdRequestBytes(count) else {
+            session.consumeConnection(count)
+            refuseOverBudget(stream)
+            return
+        }
+        switch stream {
+        case .grpc(let call):
+            call.intake.received(count, at: .now)
+            grpc.receivedData(call, bytes)
+            if !call.machine.awaitsRequestBytes { call.intake.completed() }
+        case .http(let request):
+            request.intake.received(count, at: .now)
+            request.machine.receivedData(bytes)
+        }
+        releaseUnkept(stream)
+    }
+
+    /// Whether the stream keeps the request bytes it receives now.
+    private func keeps(_ stream: H2Stream) -> Bool {
+        switch stream {
+        case .grpc(let call): return call.machine.keepsInput
+        case .http(let request): return request.machine.keepsBody
+        }
+    }
+
+    /// A stream that stopped keeping its input (refused, failed, over its limit) gives back what it held.
+    private func releaseUnkept(_ stream: H2Stream) {
+        if !keeps(stream) && !handlerHolds(stream) { releaseAll(stream) }
+    }
+
+    /// Whether the request bytes a stream holds are its handler's: messages a streaming handler
+    /// has not taken yet (released as it takes them). A single request is released when it is
+    /// handed on to its handler, whose own limits (queue, statuses) take over from there.
+    private func handlerHolds(_ stream: H2Stream) -> Bool {
+        if case .grpc(let call) = stream, case .running(.stream) = call.machine.state { return !call.machine.isClosed }
+        return false
+    }
+
+    /// Releases `count` of the request bytes a gRPC call holds (its handler took a message).
+    func release(_ count: Int, of call: GRPCStream) {
+        let released = call.intake.release(count)
+        connection.releaseRequestBytes(released)
+        session.consumeConnection(released)
+        if released > 0 { connection.loop.scheduleFlush(connection) }
+    }
+
+    /// Releases everything a stream holds (it ended, or its handler is done).
+    func releaseAll(_ stream: H2Stream) {
+        let released: Int
+        switch stream {
+        case .grpc(let call): released = call.intake.releaseAll()
+        case .http(let request): released = request.intake.releaseAll()
+        }
+        guard released > 0 else { return }
+        connection.releaseRequestBytes(released)
+        session.consumeConnection(released)
+        connection.loop.scheduleFlush(connection)
+    }
+
+    private func intake(of stream: H2Stream) -> RequestIntake {
+        switch stream {
+        case .grpc(let call): return call.intake
+        case .http(let request): return request.intake
+        }
+    }
+
+    /// The client can send (almost) nothing more before a WINDOW_UPDATE.
+    private var windowClosed: Bool { session.connectionWindowRemaining < 64 * 1024 }
+
+    /// The connection's window is (nearly) closed and every byte it holds belongs to a request
+    /// still incomplete: nothing will free it, so the client would wait for ever. The requests
+    /// holding the most are refused and their bytes released until the window opens again
+    /// (nghttp2 sends WINDOW_UPDATE once half of it was consumed), and the others can go on.
+    private func refuseIfStalled() {
+        guard windowClosed else { return }
+        var incomplete: [(bytes: Int, stream: H2Stream)] = []
+        for stream in streams.values {
+            let intake = intake(of: stream)
+            guard intake.heldBytes > 0 else { continue }
+            if intake.startedAt == nil || handlerHolds(stream) { return } // a handler will release bytes
+            incomplete.append((intake.heldBytes, stream))
+        }
+        incomplete.sort { $0.bytes > $1.bytes }
+        for (_, stream) in incomplete where windowClosed {
+            refuseOverBudget(stream)
+        }
+    }
+
+    /// Refuses a request the budget cannot hold: REST 503, gRPC RESOURCE_EXHAUSTED (the stream is
+    /// reset once the answer is out, if the client still sends), and releases its bytes.
+    private func refuseOverBudget(_ stream: H2Stream) {
+        switch stream {
+        case .grpc(let call):
+            grpc.endRequest(call, GRPCStatus(.resourceExhausted, "the server holds as many request bytes as it may; retry later"))
+        case .http(let request):
+            http.answerEarly(request, HTTPResponse(status: 503, headers: [Metadata("retry-after", "1")],
+                                                   body: Array("the server holds as many request bytes as it may; retry later\n".utf8)))
+        }
+        releaseAll(stream)
+    }
+
+    /// Called by the connection's periodic check: requests that did not arrive within the request
+    /// timeout, or arrive slower than the minimum rate, are answered (408, DEADLINE_EXCEEDED) and
+    /// release what they hold.
+    func checkRequestDeadlines(now: ContinuousClock.Instant) {
+        defer { lastDeadlineCheck = now }
+        // While the connection's window is closed because handlers hold its bytes (streaming
+        // handlers that read slowly), its clients wait for the server: that time is not theirs.
+        if let last = lastDeadlineCheck, windowClosed {
+            let held = last.duration(to: now)
+            for stream in streams.values {
+                switch stream {
+                case .grpc(let call): call.intake.heldBack(for: held)
+                case .http(let request): request.intake.heldBack(for: held)
+                }
+            }
+        }
+        for stream in streams.values {
+            guard let expiry = intake(of: stream).expiry(now: now, limits: limits) else { continue }
+            let why = expiry == .timedOut ? "the request did not arrive within the request timeout"
+                                          : "the request arrives too slowly"
+            switch stream {
+            case .grpc(let call):
+                call.intake.completed()
+                grpc.endRequest(call, GRPCStatus(.deadlineExceeded, why))
+            case .http(let request):
+                request.intake.completed()
+                http.answerEarly(request, HTTPResponse(status: 408, body: Array("\(why)\n".utf8)))
+            }
+            releaseAll(stream)
+        }
+    }
+
+    /// The client's address sent more resets than allowed: GOAWAY (ENHANCE_YOUR_CALM), then close.
+    private func tooManyResets() {
+        session.goAwayEnhanceYourCalm()
+        connection.closeAfterFlush = true
+        connection.loop.scheduleFlush(connection)
     }
 
     private func open(_ id: Int32, _ head: H2RequestHead, endStream: Bool) {
@@ -162,10 +336,18 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
             let stream = HTTPStream(id: id, start: .now, head: head,
                                     machine: HTTPStreamStateMachine(maxBodyBytes: configuration.maxHTTP1BodyBytes))
             streams[id] = .http(stream)
-            if endStream { http.requestEnded(stream) }
+            if endStream {
+                http.requestEnded(stream)
+            } else {
+                stream.intake = RequestIntake(startedAt: stream.start)
+                http.headReceived(stream)
+            }
         } else {
             let (stream, action) = grpc.open(id, head, endStream: endStream)
             streams[id] = .grpc(stream)
+            // A single-request call's message must arrive within the request timeout; a streaming
+            // call is timed per message, from its first byte.
+            if case .awaitRequest = action { stream.intake = RequestIntake(startedAt: stream.start) }
             grpc.headersReceived(stream, action)
         }
     }
@@ -178,6 +360,7 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     }
 
     private func closed(_ stream: H2Stream) {
+        releaseAll(stream)
         switch stream {
         case .grpc(let stream): grpc.closed(stream)
         case .http(let stream): stream.machine.receivedReset()

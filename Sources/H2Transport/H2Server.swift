@@ -14,6 +14,8 @@ final class ServerCore: @unchecked Sendable {
     let openConnections = Atomic<Int>(0)
     let acceptedConnections = Atomic<Int>(0)
     let rejectedConnections = Atomic<Int>(0)
+    /// Times accepting paused because descriptors ran out (EMFILE).
+    let acceptPauses = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     let startSecond = currentEpochSecond()
     private let logLock = Mutex(())
@@ -21,9 +23,17 @@ final class ServerCore: @unchecked Sendable {
     /// Where request metrics go (the configuration's factory, or the process-wide one).
     let metricsFactory: any MetricsFactory
 
+    /// Each gRPC method's handler with its head check, found with one lookup per call.
+    let grpcRoutes: [String: GRPCRoute]
+
     init(configuration: ServerConfiguration, router: Router) {
         self.configuration = configuration
         self.router = router
+        var routes: [String: GRPCRoute] = [:]
+        for (path, handler) in router.grpcMethods {
+            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path])
+        }
+        grpcRoutes = routes
         metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
     }
 
@@ -31,11 +41,26 @@ final class ServerCore: @unchecked Sendable {
 
     func setDraining() { draining.store(true, ordering: .sequentiallyConsistent) }
 
-    /// Counts a new connection; false when over the limit or draining.
-    func admitConnection() -> Bool {
+    /// Request bytes the connections hold beyond their allowances (`maxServerBufferedBytes`).
+    let bufferedRequestBytes = Atomic<Int>(0)
+    /// Connections and stream resets per remote address.
+    private let addresses = Mutex<[String: AddressRecord]>([:])
+
+    /// What the server remembers of one remote address.
+    struct AddressRecord {
+        var openConnections = 0
+        var resets = 0
+        var windowStart = ContinuousClock.now
+        /// New connections are refused until then (the address sent too many resets).
+        var blockedUntil: ContinuousClock.Instant?
+    }
+
+    /// Counts a new connection from `address`; false when over a limit (the server's, the
+    /// address's, or the address is blocked for its resets) or draining.
+    func admitConnection(address: String) -> Bool {
         if isDraining { return false }
         let now = openConnections.add(1, ordering: .relaxed).newValue
-        if now > configuration.maxConnections {
+        if now > configuration.maxConnections || !admitAddress(address) {
             openConnections.subtract(1, ordering: .relaxed)
             rejectedConnections.add(1, ordering: .relaxed)
             return false
@@ -44,8 +69,67 @@ final class ServerCore: @unchecked Sendable {
         return true
     }
 
-    func connectionClosed() {
+    private func admitAddress(_ address: String) -> Bool {
+        addresses.withLock { table in
+            var record = table[address] ?? AddressRecord()
+            if let until = record.blockedUntil {
+                if ContinuousClock.now < until { return false }
+                record.blockedUntil = nil
+            }
+            guard record.openConnections < configuration.maxConnectionsPerAddress else { return false }
+            record.openConnections += 1
+            table[address] = record
+            return true
+        }
+    }
+
+    func connectionClosed(address: String) {
         openConnections.subtract(1, ordering: .relaxed)
+        addresses.withLock { table in
+            guard var record = table[address] else { return }
+            record.openConnections -= 1
+            // Forget an address once nothing of it is left to remember.
+            if record.openConnections <= 0 && record.blockedUntil == nil
+                && record.windowStart + configuration.resetWindow <= .now {
+                table[address] = nil
+            } else {
+                table[address] = record
+            }
+        }
+    }
+
+    /// Counts `count` stream resets the client at `address` sent; false once the address is over
+    /// `maxStreamResetsPerAddress` in the current window (it is then blocked until the window ends).
+    func recordResets(address: String, count: Int) -> Bool {
+        addresses.withLock { table in
+            var record = table[address] ?? AddressRecord()
+            let now = ContinuousClock.now
+            if record.windowStart + configuration.resetWindow <= now {
+                record.windowStart = now
+                record.resets = 0
+            }
+            record.resets += count
+            let allowed = record.resets <= configuration.maxStreamResetsPerAddress
+            if !allowed { record.blockedUntil = record.windowStart + configuration.resetWindow }
+            table[address] = record
+            return allowed
+        }
+    }
+
+    /// Takes `count` bytes of the server's request budget; false (nothing taken) when it would pass
+    /// `maxServerBufferedBytes`.
+    func reserveRequestBytes(_ count: Int) -> Bool {
+        let now = bufferedRequestBytes.add(count, ordering: .relaxed).newValue
+        if now > configuration.maxServerBufferedBytes {
+            bufferedRequestBytes.subtract(count, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    /// Gives `count` bytes back to the server's request budget.
+    func releaseRequestBytes(_ count: Int) {
+        bufferedRequestBytes.subtract(count, ordering: .relaxed)
     }
 
     /// Records one finished request in the loop's metrics and, if enabled, the access log.
@@ -77,6 +161,12 @@ final class ServerCore: @unchecked Sendable {
             }
         }
     }
+}
+
+/// A gRPC method as the dispatcher looks it up: its handler and the check of its headers.
+struct GRPCRoute {
+    var handler: GRPCMethodHandler
+    var headCheck: (@Sendable ([Metadata]) -> GRPCStatus?)?
 }
 
 /// A JSON string literal for `text`.

@@ -21,6 +21,9 @@ struct H2RequestHead {
     var metadata: [Metadata] = []
     /// Bytes counted against SETTINGS_MAX_HEADER_LIST_SIZE (name + value + 32 per header).
     var listBytes = 0
+    /// The header list passed SETTINGS_MAX_HEADER_LIST_SIZE: later headers were dropped, and the
+    /// request is answered 431 (REST) or RESOURCE_EXHAUSTED (gRPC) without being served.
+    var tooLarge = false
 }
 
 /// What happened on an HTTP/2 server session, in order. nghttp2's callbacks only append these;
@@ -36,6 +39,8 @@ enum H2SessionEvent {
     case responseEnded(streamID: Int32)
     /// The stream closed: both halves done, reset by either side, or refused by nghttp2.
     case closed(streamID: Int32)
+    /// The client sent RST_STREAM (counted against its address's reset limit).
+    case clientReset(streamID: Int32)
 }
 
 /// Supplies response body bytes while nghttp2 writes DATA frames (called inside `mem_send`).
@@ -79,12 +84,17 @@ final class H2ServerSession {
     /// nghttp2 failed or found a protocol error: nothing more is read.
     private(set) var failed = false
     private(set) var goAwaySent = false
+    /// What nghttp2 said when it gave up on the connection (a flood, a broken header block).
+    private(set) var fatalError: Int32?
     var counters = ReentrancyCounters()
     /// Where response bodies come from (the session's owner).
     unowned(unsafe) var dataSource: (any H2ResponseDataSource)?
 
     /// Creates the session and queues the server's SETTINGS; `failed` when nghttp2 could not.
-    init(maxConcurrentStreams: Int, maxHeaderListBytes: Int) {
+    /// `connectionWindow`: the connection's flow-control window, the request bytes the client may
+    /// send before the server consumed them (`consumeConnection`); stream windows open as bytes
+    /// are taken (`consumeStream`). nghttp2 sends no WINDOW_UPDATE on its own.
+    init(maxConcurrentStreams: Int, maxHeaderListBytes: Int, connectionWindow: Int = 16 << 20) {
         self.maxHeaderListBytes = maxHeaderListBytes
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
@@ -111,6 +121,8 @@ final class H2ServerSession {
         nghttp2_option_new(&option)
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_max_send_header_block_length(option, 64 * 1024)
+        // The windows open as the server consumes what it received, not as nghttp2 hands it over.
+        nghttp2_option_set_no_auto_window_update(option, 1)
         let userData = Unmanaged.passUnretained(self).toOpaque()
         guard nghttp2_session_server_new2(&session, callbacks, userData, option) == 0 else {
             session = nil
@@ -126,7 +138,8 @@ final class H2ServerSession {
                                    value: UInt32(maxHeaderListBytes)),
         ]
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
-        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 16 << 20)
+        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+                                              Int32(clamping: connectionWindow))
     }
 
     deinit {
@@ -157,8 +170,35 @@ final class H2ServerSession {
         inNghttp2 = true
         let result = nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         inNghttp2 = false
-        if result < 0 { failed = true }
+        if result < 0 {
+            failed = true
+            fatalError = Int32(result)
+            // nghttp2 queues no GOAWAY for a flood or too many CONTINUATION frames: queue one, so the
+            // client learns why the connection ends (none is added when nghttp2 queued its own).
+            let code = result == Int(NGHTTP2_ERR_FLOODED.rawValue) || result == Int(NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue)
+                ? NGHTTP2_ENHANCE_YOUR_CALM.rawValue : NGHTTP2_PROTOCOL_ERROR.rawValue
+            nghttp2_session_terminate_session(session, code)
+        }
         return result >= 0
+    }
+
+    /// How many bytes the client may still send on the connection before it needs a
+    /// WINDOW_UPDATE (nghttp2 sends one once half the window was consumed).
+    var connectionWindowRemaining: Int {
+        guard let session, !failed else { return 0 }
+        return Int(nghttp2_session_get_local_window_size(session))
+    }
+
+    /// The client may send `count` more bytes on the connection: received bytes were consumed.
+    func consumeConnection(_ count: Int) {
+        guard let session, count > 0, !failed else { return }
+        _ = nghttp2_session_consume_connection(session, count)
+    }
+
+    /// The client may send `count` more bytes on stream `streamID` (nothing when it closed).
+    func consumeStream(_ streamID: Int32, _ count: Int) {
+        guard let session, count > 0, !failed else { return }
+        _ = nghttp2_session_consume_stream(session, streamID, count)
     }
 
     /// Serializes pending frames, one chunk at a time, into `write` (which must not call back into
@@ -246,6 +286,21 @@ final class H2ServerSession {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_NO_ERROR.rawValue)
     }
 
+    /// Ends the connection with GOAWAY carrying ENHANCE_YOUR_CALM (the client misbehaves):
+    /// nothing more is read; the connection closes once the GOAWAY is written.
+    func goAwayEnhanceYourCalm() {
+        guard let session, !failed else { return }
+        failed = true
+        goAwaySent = true
+        nghttp2_session_terminate_session(session, NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
+    }
+
+    /// Refuses a stream that was not served (RST_STREAM REFUSED_STREAM: the client may retry it).
+    func refuseStream(_ streamID: Int32) {
+        guard let session else { return }
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_REFUSED_STREAM.rawValue)
+    }
+
     /// Sends GOAWAY once: streams already started finish, new ones are refused.
     func goAway() {
         guard let session, !goAwaySent else { return }
@@ -274,11 +329,20 @@ final class H2ServerSession {
         guard frame.pointee.headers.cat.rawValue == Self.requestCategory,
               head?.streamID == frame.pointee.hd.stream_id else { return 0 }
         head!.head.listBytes += nameLength + valueLength + 32
-        if head!.head.listBytes > maxHeaderListBytes {
-            head = nil
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue // resets this stream only
-        }
         let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
+        if head!.head.listBytes > maxHeaderListBytes {
+            // Answered 431 / RESOURCE_EXHAUSTED once the block ends; only what decides how to
+            // answer is kept (one value each, so the memory stays bounded).
+            head!.head.tooLarge = true
+            head!.head.metadata = []
+            if nameBytes.elementsEqual(HeaderName.contentType) {
+                head!.head.contentType = String(decoding: UnsafeBufferPointer(start: valuePointer, count: min(valueLength, 256)),
+                                                as: UTF8.self)
+            } else if nameBytes.elementsEqual(HeaderName.method) {
+                head!.head.method = recentHeaderStrings.string(UnsafeBufferPointer(start: valuePointer, count: valueLength))
+            }
+            return 0
+        }
         let valueBytes = UnsafeBufferPointer(start: valuePointer, count: valueLength)
         func value() -> String { recentHeaderStrings.string(valueBytes) }
         if nameBytes.first == UInt8(ascii: ":") {
@@ -316,6 +380,8 @@ final class H2ServerSession {
             events.append(.requestHead(streamID: streamID, head: request, endStream: endStream))
         } else if endStream && (type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue) {
             events.append(.endStream(streamID: header.stream_id))
+        } else if type == NGHTTP2_RST_STREAM.rawValue {
+            events.append(.clientReset(streamID: header.stream_id))
         }
         return 0
     }

@@ -10,6 +10,9 @@ struct HTTPStreamStateMachine {
         case discardingBody
         /// The request is complete and its answer is being made (the handler runs, or the 413).
         case handling
+        /// The request was answered before it ended (refused from its head, over the server's
+        /// budget, or too slow): the rest of its body is dropped.
+        case answeredEarly
         /// The response was submitted, or the client reset the stream.
         case closed
     }
@@ -34,8 +37,26 @@ struct HTTPStreamStateMachine {
     /// Whether the client may still send (END_STREAM not seen yet).
     var isClientOpen: Bool {
         switch state {
-        case .receivingBody, .discardingBody: return true
+        case .receivingBody, .discardingBody, .answeredEarly: return true
         case .handling, .closed: return false
+        }
+    }
+
+    /// Whether body bytes arriving now are kept (else they are dropped at once).
+    var keepsBody: Bool {
+        if case .receivingBody = state { return true }
+        return false
+    }
+
+    /// The request is to be answered before its end (its body so far is dropped): true to send
+    /// the answer now, false when the request already ended or was answered.
+    mutating func answeringEarly() -> Bool {
+        switch state {
+        case .receivingBody, .discardingBody:
+            state = .answeredEarly
+            return true
+        case .handling, .answeredEarly, .closed:
+            return false
         }
     }
 
@@ -50,7 +71,7 @@ struct HTTPStreamStateMachine {
             state = .closed // not a transition: leaves `body` the only reference, so appending does not copy
             body.append(contentsOf: bytes)
             state = .receivingBody(body)
-        case .discardingBody, .closed:
+        case .discardingBody, .answeredEarly, .closed:
             break
         case .handling:
             preconditionFailure("request body after END_STREAM; nghttp2 rejects this before we see it")
@@ -66,6 +87,9 @@ struct HTTPStreamStateMachine {
         case .discardingBody:
             state = .handling
             return .rejectTooLarge
+        case .answeredEarly:
+            state = .closed
+            return nil
         case .closed:
             return nil
         case .handling:
@@ -79,7 +103,7 @@ struct HTTPStreamStateMachine {
         case .handling:
             state = .closed
             return true
-        case .closed:
+        case .closed, .answeredEarly:
             return false
         case .receivingBody, .discardingBody:
             preconditionFailure("response before the request ended (state \(state))")

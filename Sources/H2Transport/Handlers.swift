@@ -1,4 +1,4 @@
-import GRPCWire
+public import GRPCWire
 import Synchronization
 
 // The contract between the transport and the layers above it (the gRPC service bindings and the
@@ -201,8 +201,22 @@ public struct Router: Sendable {
     public private(set) var grpcMethods: [String: GRPCMethodHandler] = [:]
     /// Called for every non-gRPC request; chooses per request whether to run inline.
     public var http: (@Sendable (HTTPRequest) -> HTTPRequestHandler)?
+    /// Checks a REST request from its head alone, before a byte of its body is buffered (the
+    /// request's `body` is empty here): nil to go on, or the response that answers it at once
+    /// (e.g. 401 for a write without a valid key). Called only for requests with a body to come;
+    /// must be cheap and never block (it runs on the event loop).
+    public var httpHeadCheck: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    /// Checks of gRPC calls by method path, run on the call's metadata when its headers arrive,
+    /// before any request message is buffered: nil to go on, or the status that ends the call.
+    public private(set) var grpcHeadChecks: [String: @Sendable ([Metadata]) -> GRPCStatus?] = [:]
 
     public init() {}
+
+    /// Checks calls of the gRPC method at `path` from their metadata before their requests are
+    /// read, e.g. an API key for a write. `check` must be cheap and never block.
+    public mutating func checkHeaders(_ path: String, _ check: @escaping @Sendable ([Metadata]) -> GRPCStatus?) {
+        grpcHeadChecks[path] = check
+    }
 
     /// Registers a gRPC method, e.g. `register("/learning.v1.LearningSystem/GetHealth", .unaryInline { ... })`.
     public mutating func register(_ path: String, _ handler: GRPCMethodHandler) {

@@ -44,6 +44,42 @@ public struct ServerConfiguration: Sendable {
     public var accessLog: AccessLogLevel
     /// Where access-log lines go; standard error when `nil`.
     public var accessLogSink: (@Sendable (String) -> Void)?
+    /// How long a request may take to arrive in full: over HTTP/2 from its HEADERS to its END_STREAM
+    /// (for a client- or bidirectional-streaming gRPC call, each message from its first byte to its
+    /// last), over HTTP/1.1 its body. Past it the request is answered (408, gRPC DEADLINE_EXCEEDED)
+    /// and its stream reset, or its connection closed (default 30 s).
+    public var requestTimeout: Duration = .seconds(30)
+    /// The slowest request body accepted, in bytes per second averaged since the request started,
+    /// checked once `minRequestBodyRateGrace` has passed; 0 turns the check off (default 1,024).
+    public var minRequestBodyBytesPerSecond = 1024
+    /// How long a request body may be slower than `minRequestBodyBytesPerSecond` at first (default 10 s).
+    public var minRequestBodyRateGrace: Duration = .seconds(10)
+    /// Request bytes one connection may hold before its handlers consumed them: the HTTP/2
+    /// connection flow-control window (the client is slowed beyond it) and the HTTP/1.1 read
+    /// limit (the socket is not read beyond it). 0 means the largest message or body plus 1 MiB.
+    public var maxConnectionBufferedBytes = 0
+    /// Request bytes the whole server may hold; past it, requests that need more are refused
+    /// (RST_STREAM-ed after a 503 or RESOURCE_EXHAUSTED, HTTP/1.1 503) while the first
+    /// `connectionBufferAllowance` bytes of each connection stay outside it (default 128 MiB).
+    public var maxServerBufferedBytes = 128 << 20
+    /// Request bytes each connection holds without drawing on `maxServerBufferedBytes` (default
+    /// 64 KiB), so that a small request is served whatever other clients hold.
+    public var connectionBufferAllowance = 64 * 1024
+    /// Most open connections from one remote address (default 1,024); more are closed at accept.
+    public var maxConnectionsPerAddress = 1024
+    /// Most stream resets one remote address may send in `resetWindow`, over all its connections
+    /// (default 5,000). Past it the connection gets GOAWAY (ENHANCE_YOUR_CALM) and is closed, and
+    /// the address's new connections are refused until the window ends.
+    public var maxStreamResetsPerAddress = 5000
+    /// The window of `maxStreamResetsPerAddress` (default 10 s).
+    public var resetWindow: Duration = .seconds(10)
+
+    /// `maxConnectionBufferedBytes`, or its default when 0: room for the largest message or body.
+    public var effectiveConnectionBufferedBytes: Int {
+        maxConnectionBufferedBytes > 0 ? maxConnectionBufferedBytes
+                                       : max(maxReceiveMessageBytes, maxHTTP1BodyBytes) + (1 << 20)
+    }
+
     /// The swift-metrics backend request metrics are recorded through
     /// (`learning_requests_total`, `learning_request_errors_total`,
     /// `learning_request_duration_seconds`, labelled by method or route template); the

@@ -147,6 +147,21 @@ public struct HTTP1RequestParser: Sendable {
         return false
     }
 
+    /// Whether a request's head was read and its body is being read.
+    public var isReadingBody: Bool {
+        switch state {
+        case .fixedBody, .chunkSize, .chunkData, .chunkDataEnd, .chunkTrailers: return true
+        case .head, .failed: return false
+        }
+    }
+
+    /// The request whose body is being read (its body so far), so that its head can be checked
+    /// (authorized) before the rest of the body is buffered; nil between requests.
+    public var requestInProgress: HTTP1Request? { isReadingBody ? current : nil }
+
+    /// Bytes the parser holds: received and not yet consumed, plus the body of the request in progress.
+    public var heldByteCount: Int { bufferedByteCount + (current?.body.count ?? 0) }
+
     /// Adds received bytes.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         if case .failed = state { return }
@@ -196,7 +211,9 @@ public struct HTTP1RequestParser: Sendable {
                     case .length(let length):
                         if length > limits.maxBodyBytes { return fail(.bodyTooLarge) }
                         if length == 0 { return finishRequest() }
-                        current!.body.reserveCapacity(length)
+                        // Capacity for what arrives, not for what the head promises: a large
+                        // Content-Length sent without its body must not pin memory.
+                        current!.body.reserveCapacity(min(length, 64 * 1024))
                         state = .fixedBody(remaining: length)
                     case .chunked:
                         state = .chunkSize
@@ -379,9 +396,12 @@ public struct HTTP1RequestParser: Sendable {
 
         var request = HTTP1Request(method: String(decoding: parts[0], as: UTF8.self), target: target,
                                    minorVersion: minor, headers: headers, body: [], keepAlive: minor == 1)
-        if minor == 1 && !headers.contains(where: { $0.name == "host" }) {
+        let hosts = headers.lazy.filter { $0.name == "host" }.count
+        if minor == 1 && hosts == 0 {
             return .failure(.badRequest("missing Host header"))
         }
+        // RFC 9112 3.2: a request with more than one Host header is answered 400.
+        if hosts > 1 { return .failure(.badRequest("more than one Host header")) }
         for header in headers where header.name == "connection" {
             for option in header.value.lowercased().split(separator: ",") {
                 let trimmed = option.trimmingCharacters()

@@ -60,6 +60,11 @@ public struct LearningConfig: Sendable, Equatable {
         public var apiKeys: [String] = []
         /// Allows binding to a non-loopback address with no API keys configured.
         public var allowUnauthenticatedRemote = false
+        /// How long a request may take to arrive in full (h2 stream, h1 body), in seconds.
+        public var requestTimeoutSeconds = 30
+        /// Request bytes the whole server may hold before handlers consumed them; past it
+        /// requests are refused (503, RESOURCE_EXHAUSTED).
+        public var maxBufferedRequestBytes = 128 << 20
         public init() {}
     }
 

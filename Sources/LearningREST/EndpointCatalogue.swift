@@ -43,6 +43,8 @@ public struct Endpoint: Sendable {
     public var requestRequired: [String] = []
     /// The statuses of a success: 201 when something new was stored, 200 otherwise.
     public var successStatuses: [Int] = [200]
+    /// Statuses that answer with the success body, not an error (`/health`'s 503 while unhealthy).
+    public var sameBodyStatuses: [Int] = []
     /// Where the request body's schema comes from (POST endpoints): by default the RPC's request
     /// message, without the fields the path carries.
     public var requestSchema: BodySchema = .rpc
@@ -71,7 +73,7 @@ extension Endpoint {
     /// Every error status this endpoint can answer with: its own list, 405 for a wrong method,
     /// and 401 when it needs a key.
     public var errorStatuses: [Int] {
-        var codes = Set(errors)
+        var codes = Set(errors).subtracting(sameBodyStatuses)
         codes.insert(405)
         if requiresKey { codes.insert(401) }
         return codes.sorted()
@@ -189,8 +191,9 @@ public enum EndpointCatalogue {
     /// Every endpoint, in the order the docs list them.
     public static let all: [Endpoint] = [
         Endpoint(id: .health, method: "GET", path: "/health",
-                 summary: "Liveness and readiness: service, database and model states (answered from memory).",
-                 rpc: "GetHealth", tag: "System", responseExample: healthExample,
+                 summary: "Liveness and readiness: service, database and model states (answered from memory). "
+                    + "503 with the same body while the service is unhealthy (database down, draining).",
+                 rpc: "GetHealth", tag: "System", responseExample: healthExample, sameBodyStatuses: [503],
                  responseSchema: .message("learning.v1.GetHealthResponse", omitting: ["version", "uptime_seconds", "total_executions"],
                                           overriding: ["ml_models": RESTEncoding.modelStatesSchema])),
         Endpoint(id: .status, method: "GET", path: "/status",

@@ -249,6 +249,11 @@ public enum APIDocumentation {
                 described[0] = ("description", .string(status == 201 ? "Stored" : endpoint.successStatuses.count > 1 ? "Already stored (a retry) or updated" : "Success"))
                 return (String(status), .object(described))
             }
+            for status in endpoint.sameBodyStatuses {
+                var described = success
+                described[0] = ("description", .string("Unhealthy (the database down, or the server draining): the same body"))
+                responses.append((String(status), .object(described)))
+            }
             for code in endpoint.errorStatuses {
                 responses.append((String(code), .object([
                     ("description", .string(reasons[code] ?? "Error")),

@@ -26,6 +26,13 @@ public func makeRESTHandler(service: any LearningHandlers,
     return { request in shim.handler(for: request) }
 }
 
+/// The REST shim's head check for `Router.httpHeadCheck`: a write without a valid API key (when
+/// keys are configured) is answered 401 from its head, before its body is read.
+public func makeRESTHeadCheck(service: any LearningHandlers) -> @Sendable (HTTPRequest) -> HTTPResponse? {
+    let shim = RESTShim(service: service)
+    return { request in shim.checkHead(request) }
+}
+
 /// The REST shim over a `LearningHandlers` implementation.
 public struct RESTShim: Sendable {
     /// The service whose handlers every route calls.
@@ -55,8 +62,46 @@ public struct RESTShim: Sendable {
         self.otlpTaskTypeAttributes = otlpTaskTypeAttributes
         let cache = HealthEncodingCache { RESTEncoding.health($0).encoded() }
         healthHandler = .inline { _ in
-            HTTPResponse(status: 200, headers: RESTShim.jsonHeaders, body: cache.bytes(for: service.health()),
-                         route: "GET /health")
+            let report = service.health()
+            return HTTPResponse(status: RESTShim.healthStatus(report), headers: RESTShim.jsonHeaders,
+                                body: cache.bytes(for: report), route: "GET /health")
+        }
+    }
+
+    /// The HTTP status of `/health`: 503 while the service is unhealthy (database down, draining),
+    /// so that probes reading the status code (the image's HEALTHCHECK, load balancers) see it;
+    /// 200 otherwise (healthy, degraded, starting: requests are served). The body is the same.
+    static func healthStatus(_ report: HealthReport) -> Int {
+        report.status == "unhealthy" ? 503 : 200
+    }
+
+    /// The operation a route performs when it needs an API key (writes and admin), else nil.
+    static func keyedOperation(_ route: RouteID) -> ServiceOperation? {
+        let operation: ServiceOperation
+        switch route {
+        case .registerAgent: operation = .registerAgent
+        case .heartbeat: operation = .heartbeat
+        case .submitMetrics: operation = .submitMetrics
+        case .logExecution: operation = .logExecution
+        case .logExecutions, .otlpTraces: operation = .logExecutions
+        case .retrain: operation = .retrain
+        default: return nil
+        }
+        return operation.requiresKey ? operation : nil
+    }
+
+    /// Checks a request from its head alone (`Router.httpHeadCheck`): the 401 answer of a write
+    /// without a valid key, else nil (unknown routes and reads are left to the handler).
+    public func checkHead(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let match = try? router.match(method: request.method, path: request.path),
+              let operation = Self.keyedOperation(match.route) else { return nil }
+        do {
+            try service.authorize(operation, bearerToken: request.headers.first("authorization"))
+            return nil
+        } catch {
+            var response = RESTError(ServiceError.wrap(error)).response
+            response.route = Self.routeLabels[match.route]
+            return response
         }
     }
 
@@ -190,7 +235,8 @@ public struct RESTShim: Sendable {
         }
         switch match.route {
         case .health:
-            return json(RESTEncoding.health(service.health()))
+            let report = service.health()
+            return json(RESTEncoding.health(report), status: Self.healthStatus(report))
         case .status:
             return json(RESTEncoding.status(service.status()))
         case .metrics, .metricsPrometheus:

@@ -39,6 +39,17 @@ public enum LearningRPC {
         let path = { (method: String) in "/\(serviceName)/\(method)" }
         let health = HealthEncodingCache { ProtoEncode.health($0) }
 
+        // Writes are authorized from their headers, before a byte of their request is buffered
+        // (the handlers check again: the same key, a cheap comparison).
+        let keyed: [(String, ServiceOperation)] = [
+            ("RegisterAgent", .registerAgent), ("Heartbeat", .heartbeat), ("LogExecution", .logExecution),
+            ("LogExecutions", .logExecutions), ("StreamExecutions", .logExecutions),
+            ("IngestExecutions", .logExecutions), ("SubmitMetrics", .submitMetrics), ("Retrain", .retrain),
+        ]
+        for (method, operation) in keyed where operation.requiresKey {
+            router.checkHeaders(path(method), headCheck(operation, handlers))
+        }
+
         router.register(path("GetHealth"), .unaryInline { _, bytes in
             _ = try decode(bytes, learning__v1__get_health_request__unpack, "GetHealthRequest")
             return health.bytes(for: handlers.health())
@@ -216,6 +227,20 @@ public enum LearningRPC {
             return try ProtoDecode.unpack(bytes, unpack, "learning.v1.\(name)")
         } catch let error as UndecodableRequest {
             throw GRPCStatus(.invalidArgument, error.detail)
+        }
+    }
+
+    /// The head check of a method that needs `operation`'s key: nil when the call may go on, else
+    /// its UNAUTHENTICATED status.
+    public static func headCheck(_ operation: ServiceOperation, _ handlers: any LearningHandlers)
+        -> @Sendable ([Metadata]) -> GRPCStatus? {
+        { metadata in
+            do {
+                try handlers.authorize(operation, bearerToken: metadata.first("authorization"))
+                return nil
+            } catch {
+                return grpcStatus(error)
+            }
         }
     }
 

@@ -22,6 +22,7 @@ public enum OTLPTraceService {
 
     /// Adds `Export` to `router`; `taskTypeAttributes` is the configured `otlp.task_type_attributes`.
     public static func register(into router: inout Router, handlers: any LearningHandlers, taskTypeAttributes: [String]) {
+        router.checkHeaders(exportPath, LearningRPC.headCheck(.logExecutions, handlers))
         router.register(exportPath, .unary { context, bytes in
             do {
                 try handlers.authorize(.logExecutions, bearerToken: context.metadata.first("authorization"))

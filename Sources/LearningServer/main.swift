@@ -110,15 +110,18 @@ let prometheus = PrometheusExposition()
 MetricsSystem.bootstrap(prometheus.factory)
 router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
                               otlpTaskTypeAttributes: config.otlp.taskTypeAttributes, prometheus: prometheus)
+router.httpHeadCheck = makeRESTHeadCheck(service: service)
 
-let server = H2Server(
-    configuration: ServerConfiguration(
-        host: config.server.host, port: config.server.port, loopThreads: config.server.loopThreads,
-        maxReceiveMessageBytes: config.server.maxReceiveMessageBytes, maxConnections: config.server.maxConnections,
-        maxConcurrentStreams: config.server.maxConcurrentStreams, maxHTTP1BodyBytes: config.server.maxReceiveMessageBytes,
-        accessLog: config.logLevel == "DEBUG" || config.logLevel == "TRACE" ? .all : .errors,
-        accessLogSink: { line in log.debug("\(line)") }, metricsFactory: prometheus.factory),
-    router: router)
+var serverConfiguration = ServerConfiguration(
+    host: config.server.host, port: config.server.port, loopThreads: config.server.loopThreads,
+    maxReceiveMessageBytes: config.server.maxReceiveMessageBytes, maxConnections: config.server.maxConnections,
+    maxConcurrentStreams: config.server.maxConcurrentStreams, maxHTTP1BodyBytes: config.server.maxReceiveMessageBytes,
+    accessLog: config.logLevel == "DEBUG" || config.logLevel == "TRACE" ? .all : .errors,
+    accessLogSink: { line in log.debug("\(line)") }, metricsFactory: prometheus.factory)
+serverConfiguration.requestTimeout = .seconds(config.server.requestTimeoutSeconds)
+serverConfiguration.maxServerBufferedBytes = config.server.maxBufferedRequestBytes
+
+let server = H2Server(configuration: serverConfiguration, router: router)
 health.attach(to: server)
 service.setRequestFigures { RequestFigures(server.metrics) }
 

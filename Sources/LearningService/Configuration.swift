@@ -18,6 +18,8 @@
 // | LEARNING_ALLOW_UNAUTHENTICATED_REMOTE| server.allow_unauthenticated_remote|
 // | LEARNING_OTLP_TASK_TYPE_ATTRIBUTES   | otlp.task_type_attributes (comma-separated) |
 // | LEARNING_LOOP_THREADS                | server.loop_threads                |
+// | LEARNING_REQUEST_TIMEOUT_SECONDS     | server.request_timeout_seconds     |
+// | LEARNING_MAX_BUFFERED_REQUEST_BYTES  | server.max_buffered_request_bytes  |
 // | LEARNING_DATABASE_URL, DATABASE_URL  | database.url (wins over the fields)|
 // | LEARNING_DATABASE_HOST               | database.host                      |
 // | LEARNING_DATABASE_PORT               | database.port                      |
@@ -224,6 +226,8 @@ public enum ConfigurationLoader {
             if let value = try section.string("host") { config.server.host = value }
             if let value = try section.int("port") { config.server.port = value }
             if let value = try section.int("loop_threads") { config.server.loopThreads = value }
+            if let value = try section.int("request_timeout_seconds") { config.server.requestTimeoutSeconds = value }
+            if let value = try section.int("max_buffered_request_bytes") { config.server.maxBufferedRequestBytes = value }
             if let value = try section.int("max_receive_message_bytes") { config.server.maxReceiveMessageBytes = value }
             if let value = try section.int("max_connections") { config.server.maxConnections = value }
             if let value = try section.int("max_concurrent_streams") { config.server.maxConcurrentStreams = value }
@@ -257,6 +261,13 @@ public enum ConfigurationLoader {
             config.server.allowUnauthenticatedRemote = try boolean(value, key: "LEARNING_ALLOW_UNAUTHENTICATED_REMOTE")
         }
         if let value = get("LEARNING_LOOP_THREADS") { config.server.loopThreads = try integer(value, key: "LEARNING_LOOP_THREADS", in: 0...256) }
+        if let value = get("LEARNING_REQUEST_TIMEOUT_SECONDS") {
+            config.server.requestTimeoutSeconds = try integer(value, key: "LEARNING_REQUEST_TIMEOUT_SECONDS", in: 1...3600)
+        }
+        if let value = get("LEARNING_MAX_BUFFERED_REQUEST_BYTES") {
+            config.server.maxBufferedRequestBytes = try integer(value, key: "LEARNING_MAX_BUFFERED_REQUEST_BYTES",
+                                                                 in: 1 << 20...1 << 40)
+        }
         if let value = get("LEARNING_DATABASE_URL") ?? get("DATABASE_URL") { config.database.url = value }
         if let value = get("LEARNING_DATABASE_HOST") { config.database.host = value }
         if let value = get("LEARNING_DATABASE_PORT") {
@@ -344,6 +355,10 @@ public enum ConfigurationLoader {
         try check(!config.server.host.isEmpty, "server.host", "is empty")
         try check((0...65535).contains(config.server.port), "server.port", "\(config.server.port) is not a port number")
         try check((0...256).contains(config.server.loopThreads), "server.loop_threads", "must be between 0 and 256")
+        try check((1...3600).contains(config.server.requestTimeoutSeconds), "server.request_timeout_seconds",
+                  "must be between 1 and 3600 (got \(config.server.requestTimeoutSeconds))")
+        try check(config.server.maxBufferedRequestBytes >= 1 << 20, "server.max_buffered_request_bytes",
+                  "must be at least 1 MiB (got \(config.server.maxBufferedRequestBytes))")
         try check(config.server.maxReceiveMessageBytes >= 1024, "server.max_receive_message_bytes", "must be at least 1024")
         try check(config.server.maxConnections >= 1, "server.max_connections", "must be at least 1")
         try check(config.server.maxConcurrentStreams >= 1, "server.max_concurrent_streams", "must be at least 1")
@@ -362,10 +377,23 @@ public enum ConfigurationLoader {
         }
     }
 
-    /// True for addresses only this machine can reach.
+    /// True for addresses only this machine can reach: `localhost`, an IPv4 address in
+    /// 127.0.0.0/8, `::1`, or an IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`); parsed as
+    /// addresses, so `127.example.com` or `127.0.0.1.evil` are not loopback.
     public static func isLoopback(_ host: String) -> Bool {
-        let lower = host.lowercased()
-        return lower == "localhost" || lower == "::1" || lower == "[::1]" || lower.hasPrefix("127.")
+        var text = host.lowercased()
+        if text == "localhost" { return true }
+        if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            return UInt32(bigEndian: v4.s_addr) >> 24 == 127
+        }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, text, &v6) == 1 else { return false }
+        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true } // ::1
+        let mapped = bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff
+        return mapped && bytes[12] == 127
     }
 
     // MARK: Value parsing

@@ -16,7 +16,7 @@ import Glibc
         defer { close(fds[1]) }
         let probe = HandlerProbe()
         let core = ServerCore(configuration: ServerConfiguration(), router: makeTestRouter(probe: probe))
-        _ = core.admitConnection()
+        _ = core.admitConnection(address: "test")
         let loop = try EventLoop(index: 0)
         // This thread plays the loop thread: the loop is never run, the test drives the connection.
         let connection = Connection(fd: fds[0], peer: "test", loop: loop, server: core)

@@ -282,6 +282,8 @@ private func read(_ body: inout H2ResponseBody, max: Int) -> (H2ResponseBody.Rea
         case endStream(Int32)
         case responseEnded(Int32)
         case closed(Int32)
+        case clientReset(Int32)
+        case tooLarge(Int32)
     }
 
     private func drain(_ session: H2ServerSession) -> [Seen] {
@@ -289,8 +291,10 @@ private func read(_ body: inout H2ResponseBody, max: Int) -> (H2ResponseBody.Rea
         session.drainEvents { event, bytes in
             switch event {
             case .requestHead(let id, let head, let endStream):
+                if head.tooLarge { seen.append(.tooLarge(id)) }
                 seen.append(.head(id, head.method, head.path, head.metadata.map(\.name), endStream: endStream))
             case .data(let id, _): seen.append(.data(id, Array(bytes)))
+            case .clientReset(let id): seen.append(.clientReset(id))
             case .endStream(let id): seen.append(.endStream(id))
             case .responseEnded(let id): seen.append(.responseEnded(id))
             case .closed(let id): seen.append(.closed(id))
@@ -337,7 +341,7 @@ private func read(_ body: inout H2ResponseBody, max: Int) -> (H2ResponseBody.Rea
         #expect(client.responses[id]?.trailers.first(where: { $0.0 == "grpc-status" })?.1 == "0")
     }
 
-    @Test func headersOverTheListLimitResetOnlyThatStream() {
+    @Test func headersOverTheListLimitMarkTheRequestTooLargeInsteadOfResettingIt() {
         let session = H2ServerSession(maxConcurrentStreams: 8, maxHeaderListBytes: 200)
         let source = Body()
         session.dataSource = source
@@ -351,8 +355,11 @@ private func read(_ body: inout H2ResponseBody, max: Int) -> (H2ResponseBody.Rea
         // (The in-memory client ends a request with an empty DATA frame.)
         #expect(received.contains(.head(small, "GET", "/ok", [], endStream: false)))
         #expect(received.contains(.endStream(small)))
-        #expect(!received.contains { if case .head(big, _, _, _, _) = $0 { return true } else { return false } })
-        #expect(received.contains(.closed(big)))
+        // The big request still arrives, marked, without the headers past the limit: the owner
+        // answers it 431 / RESOURCE_EXHAUSTED instead of an INTERNAL_ERROR reset.
+        #expect(received.contains(.tooLarge(big)))
+        #expect(received.contains(.head(big, "GET", "/", [], endStream: false)))
+        #expect(!received.contains(.tooLarge(small)))
         #expect(!session.failed)
     }
 }

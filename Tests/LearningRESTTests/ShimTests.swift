@@ -375,3 +375,29 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     let badTime = try JSONValue.parse(#"{"agent_name": "a", "success": true, "timestamp": "yesterday"}"#)
     #expect(validator.problems(requestOf: "POST", "/executions", body: badTime) == [#"$.timestamp: "yesterday" is not an RFC 3339 date-time"#])
 }
+
+@Test func healthAnswers503WithTheSameBodyOnlyWhenUnhealthy() {
+    func report(_ status: String) -> HealthReport {
+        HealthReport(status: status, service: "learning-system", database: status == "unhealthy" ? "disconnected" : "connected",
+                     agentsRegistered: 0, timestamp: Date(timeIntervalSince1970: 0), mlModels: [], version: "t",
+                     uptimeSeconds: 1, totalExecutions: 0)
+    }
+    // Probes read the status code (the image's HEALTHCHECK runs `curl -f`, load balancers too).
+    #expect(RESTShim.healthStatus(report("unhealthy")) == 503)
+    for status in ["healthy", "degraded", "starting"] { #expect(RESTShim.healthStatus(report(status)) == 200) }
+}
+
+@Test func writesWithoutAValidKeyAreRefusedFromTheirHead() {
+    let shim = RESTShim(service: InMemoryService(apiKey: "secret-key"))
+    func head(_ method: String, _ path: String, key: String? = nil) -> HTTPRequest {
+        HTTPRequest(method: method, path: path, query: "",
+                    headers: key.map { [Metadata("authorization", "Bearer \($0)")] } ?? [], body: [], peer: "t")
+    }
+    #expect(shim.checkHead(head("POST", "/executions/batch"))?.status == 401)
+    #expect(shim.checkHead(head("POST", "/v1/traces"))?.status == 401)
+    #expect(shim.checkHead(head("POST", "/agents/register", key: "wrong"))?.status == 401)
+    #expect(shim.checkHead(head("POST", "/executions/batch", key: "secret-key")) == nil)
+    #expect(shim.checkHead(head("POST", "/ml/predict")) == nil) // reads stay open
+    #expect(shim.checkHead(head("POST", "/no/such/route")) == nil) // the handler answers 404
+    #expect(RESTShim(service: InMemoryService()).checkHead(head("POST", "/executions/batch")) == nil) // no keys
+}

@@ -317,3 +317,29 @@ struct AuthorizationTests {
         }
     }
 }
+
+@Suite("Loopback and the request limits")
+struct LoopbackAndLimitsTests {
+    @Test func loopbackIsDecidedOnTheAddressNotOnAPrefix() {
+        for host in ["localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"] {
+            #expect(ConfigurationLoader.isLoopback(host), "\(host)")
+        }
+        for host in ["127.example.com", "127.0.0.1.nip.io", "0.0.0.0", "::", "10.0.0.1", "::ffff:10.0.0.1", "128.0.0.1", ""] {
+            #expect(!ConfigurationLoader.isLoopback(host), "\(host)")
+        }
+    }
+
+    @Test func requestTimeoutAndBudgetComeFromTheFileAndTheEnvironment() throws {
+        var config = LearningConfig()
+        #expect(config.server.requestTimeoutSeconds == 30)
+        try ConfigurationLoader.applyEnvironment(["LEARNING_REQUEST_TIMEOUT_SECONDS": "5",
+                                                  "LEARNING_MAX_BUFFERED_REQUEST_BYTES": "67108864"], to: &config)
+        #expect(config.server.requestTimeoutSeconds == 5)
+        #expect(config.server.maxBufferedRequestBytes == 64 << 20)
+        try ConfigurationLoader.applyFile(Data(#"{"server": {"request_timeout_seconds": 7}}"#.utf8), to: &config)
+        #expect(config.server.requestTimeoutSeconds == 7)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.applyEnvironment(["LEARNING_REQUEST_TIMEOUT_SECONDS": "0"], to: &config)
+        }
+    }
+}
