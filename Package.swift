@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "GRPCWire", targets: ["GRPCWire"]),
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
+        .library(name: "ProtobufCSupport", targets: ["ProtobufCSupport"]),
     ],
     dependencies: [
         // The `learning` CLI's command line (help, usage errors, subcommands).
