@@ -50,14 +50,7 @@ public enum APIDocumentation {
     static func schema(of field: ProtoField) -> JSONValue {
         let value = schema(of: field.type)
         if field.isRepeated { return .object([("type", .string("array")), ("items", value)]) }
-        guard field.hasPresence else { return value }
-        if case .message = field.type {
-            // OpenAPI 3.0 ignores a $ref's siblings: nullable goes on an allOf around it.
-            return .object([("nullable", .bool(true)), ("allOf", .array([value]))])
-        }
-        guard case .object(var members) = value else { return value }
-        members.append(("nullable", .bool(true)))
-        return .object(members)
+        return field.hasPresence ? nullable(value) : value
     }
 
     /// An object schema of `fields`; `closed`: no other keys (a response), or any (a request,
@@ -71,9 +64,10 @@ public enum APIDocumentation {
         return .object(members)
     }
 
-    /// `schema` that also accepts `null` (a request's optional field: null means absent).
+    /// `schema` that also accepts `null` (a field that may be absent; in a request, null means absent).
     static func nullable(_ schema: JSONValue) -> JSONValue {
         guard case .object(var members) = schema, schema["nullable"] == nil else { return schema }
+        // OpenAPI 3.0 ignores a $ref's siblings: nullable goes on an allOf around it.
         if schema["$ref"] != nil { return .object([("nullable", .bool(true)), ("allOf", .array([schema]))]) }
         members.append(("nullable", .bool(true)))
         return .object(members)

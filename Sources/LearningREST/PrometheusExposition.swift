@@ -106,10 +106,7 @@ public final class PrometheusExposition: Sendable {
         }
         // One scrape at a time sets and renders, so a scrape never shows another's agent set.
         return state.withLock { state in
-            if metrics.executionsIngested > state.ingestedSoFar {
-                ingested.increment(by: metrics.executionsIngested - state.ingestedSoFar)
-                state.ingestedSoFar = metrics.executionsIngested
-            }
+            Self.advance(ingested, from: &state.ingestedSoFar, to: metrics.executionsIngested)
             if let replication = metrics.replication { setReplication(replication, &state) }
             let current = Set(rows.map(\.name))
             for (name, gauges) in state.agents where !current.contains(name) {
@@ -142,9 +139,7 @@ public final class PrometheusExposition: Sendable {
                 name: "learning_leader_job_runs_total", labels: [("job", job)],
                 help: "Runs of the leader-only jobs on this replica.")
             series.jobRuns[job] = counter
-            let before = state.leaderJobRunsSoFar[job] ?? 0
-            if runs > before { counter.increment(by: runs - before) }
-            state.leaderJobRunsSoFar[job] = max(before, runs)
+            Self.advance(counter, from: &state.leaderJobRunsSoFar[job, default: 0], to: runs)
         }
         if report.readReplica {
             let seconds = series.lagSeconds ?? registry.makeGauge(
@@ -158,6 +153,14 @@ public final class PrometheusExposition: Sendable {
             series.lagBytes = bytes
         }
         state.replication = series
+    }
+
+    /// Moves a Prometheus counter up to a running total the service keeps (`soFar`: the total
+    /// the counter already shows); a counter never goes down.
+    private static func advance(_ counter: Counter, from soFar: inout Int64, to total: Int64) {
+        guard total > soFar else { return }
+        counter.increment(by: total - soFar)
+        soFar = total
     }
 
     private func makeAgentGauges(_ name: String) -> AgentGauges {
