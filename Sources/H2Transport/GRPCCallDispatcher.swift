@@ -291,8 +291,9 @@ final class GRPCCallDispatcher {
     }
 
     /// Ends a call with `status` whatever it was doing (deadline, request timeout, over budget):
-    /// its handler is cancelled and its request stream ends with the status.
-    func endRequest(_ stream: GRPCStream, _ status: GRPCStatus) {
+    /// its handler is cancelled and its request stream ends with the status; `trailing` goes out
+    /// with it (e.g. a retry pushback).
+    func endRequest(_ stream: GRPCStream, _ status: GRPCStatus, trailing: [Metadata] = []) {
         guard !stream.machine.isClosed else { return }
         if case .refusing = stream.machine.state {
             if let refusal = stream.machine.refusalTimerFired() { sendRefusal(stream, refusal) }
@@ -302,7 +303,7 @@ final class GRPCCallDispatcher {
         stream.task?.cancel()
         stream.requestContinuation?.finish(throwing: status)
         stream.requestContinuation = nil
-        finish(stream, status)
+        finish(stream, status, trailing: trailing)
         scheduleFlush()
     }
 
@@ -340,7 +341,7 @@ final class GRPCCallDispatcher {
     }
 
     /// Ends a call with a status: Trailers-Only when nothing was sent yet, trailers otherwise.
-    private func finish(_ stream: GRPCStream, _ status: GRPCStatus) {
+    private func finish(_ stream: GRPCStream, _ status: GRPCStatus, trailing extra: [Metadata] = []) {
         guard !stream.machine.isClosed else { return }
         let action = stream.machine.sendingStatus()
         owner.releaseAll(.grpc(stream)) // whatever the call still held (a streaming call's untaken messages)
@@ -348,7 +349,7 @@ final class GRPCCallDispatcher {
             loop.cancelTimer(timer)
             stream.deadlineTimer = nil
         }
-        let trailing = stream.context?.responseMetadata.trailing ?? []
+        let trailing = (stream.context?.responseMetadata.trailing ?? []) + extra
         var trailers: [(String, String)] = []
         if status.code != .ok || !status.message.isEmpty || !trailing.isEmpty {
             trailers.append(("grpc-status", String(status.code.rawValue)))

@@ -279,14 +279,19 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         }
     }
 
+    /// How long a request refused for want of memory budget is told to wait (seconds): about the
+    /// time the requests ahead of it take to be handled and release their bytes.
+    static let overBudgetRetryDelay: Double = 1
+
     /// Refuses a request the budget cannot hold: REST 503, gRPC RESOURCE_EXHAUSTED (the stream is
     /// reset once the answer is out, if the client still sends), and releases its bytes.
     private func refuseOverBudget(_ stream: H2Stream) {
         switch stream {
         case .grpc(let call):
-            grpc.endRequest(call, GRPCStatus(.resourceExhausted, "the server holds as many request bytes as it may; retry later"))
+            grpc.endRequest(call, GRPCStatus(.resourceExhausted, "the server holds as many request bytes as it may; retry later"),
+                            trailing: [.retryPushback(seconds: Self.overBudgetRetryDelay)])
         case .http(let request):
-            http.answerEarly(request, HTTPResponse(status: 503, headers: [Metadata("retry-after", "1")],
+            http.answerEarly(request, HTTPResponse(status: 503, headers: [Metadata("retry-after", String(Int(Self.overBudgetRetryDelay)))],
                                                    body: Array("the server holds as many request bytes as it may; retry later\n".utf8)))
         }
         releaseAll(stream)

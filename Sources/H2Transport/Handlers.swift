@@ -15,6 +15,17 @@ public struct Metadata: Sendable, Equatable {
     }
 }
 
+extension Metadata {
+    /// The trailing metadata key that tells a gRPC client how long to wait before retrying a refused
+    /// call: gRPC's retry pushback (the key grpc-core's own retries honour), in whole milliseconds.
+    public static let retryPushbackKey = "grpc-retry-pushback-ms"
+
+    /// A retry pushback of `seconds` (rounded up to whole milliseconds, never negative).
+    public static func retryPushback(seconds: Double) -> Metadata {
+        Metadata(retryPushbackKey, String(Int64((max(0, seconds) * 1000).rounded(.up))))
+    }
+}
+
 extension Array where Element == Metadata {
     /// The first value of a header, by lower-case name.
     public func first(_ name: String) -> String? {

@@ -200,16 +200,12 @@ public enum LearningRPC {
         }
     }
 
-    /// The trailing metadata that tells a client how long to wait before retrying a refused call:
-    /// gRPC's retry pushback (the key grpc-core's own retries honour), in whole milliseconds.
-    public static let retryPushbackKey = "grpc-retry-pushback-ms"
-
     /// Maps anything a handler threw to the status the client sees; an `overloaded` refusal also
     /// sends its retry delay as `grpc-retry-pushback-ms` trailing metadata.
     static func grpcStatus(_ error: any Error, _ context: GRPCCallContext) -> GRPCStatus {
         let serviceError = (error as? ServiceError) ?? (error as? any ServiceErrorConvertible)?.serviceError
         if let delay = serviceError?.retryAfterSeconds {
-            context.responseMetadata.addTrailing(Metadata(retryPushbackKey, String(Int64((max(0, delay) * 1000).rounded(.up)))))
+            context.responseMetadata.addTrailing(.retryPushback(seconds: delay))
         }
         return grpcStatus(error)
     }

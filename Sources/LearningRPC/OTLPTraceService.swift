@@ -48,7 +48,7 @@ public enum OTLPTraceService {
         if let delay = serviceError.retryAfterSeconds {
             let info = Data(OTLPProtobuf.retryInfo(seconds: delay)).base64EncodedString()
             context.responseMetadata.addTrailing(Metadata("google.rpc.retryinfo-bin", info))
-            context.responseMetadata.addTrailing(Metadata(LearningRPC.retryPushbackKey, String(Int64((max(0, delay) * 1000).rounded(.up)))))
+            context.responseMetadata.addTrailing(.retryPushback(seconds: delay))
             return GRPCStatus(.unavailable, serviceError.detail)
         }
         return LearningRPC.status(for: serviceError)

@@ -171,12 +171,16 @@ class H2Client:
         return dict(response["headers"]).get(":status")
 
     def grpc_status(self, stream):
+        return self.field(stream, "grpc-status")
+
+    def field(self, stream, name):
+        """A response header or trailer of the stream, by name."""
         response = self.responses.get(stream)
         if not response:
             return None
         fields = dict(response["headers"])
         fields.update(dict(response["trailers"]))
-        return fields.get("grpc-status")
+        return fields.get(name)
 
     def close(self):
         try:
@@ -272,7 +276,11 @@ def case_one_connection_bounded():
     grown = rss_bytes() - before
     client.pump(0.5)
     refused = sum(1 for s in streams if client.status(s) in ("503", "408") or client.grpc_status(s) in ("8", "4"))
+    # A refusal for want of budget says when to retry: Retry-After on REST, gRPC's retry pushback.
+    over_budget = [s for s in streams if client.status(s) == "503" or client.grpc_status(s) == "8"]
+    untold = [s for s in over_budget if not client.field(s, "retry-after") and not client.field(s, "grpc-retry-pushback-ms")]
     client.close()
+    check(over_budget and not untold, f"{len(over_budget)} refused for want of budget, {len(untold)} without a retry delay")
     # Slowed (the connection's window), then refused (the requests holding the most when the
     # window is full of incomplete ones): what the client pushed is dropped, not held.
     check(refused > 0, f"{refused} of 128 streams refused after the client pushed {sent / MIB:.1f} MiB")

@@ -291,23 +291,25 @@ class AsyncBatchLogger:
             return
         assert self._room is not None
         self._room.set()  # writers blocked on a full buffer learn that it closed
+        assert self._send_lock is not None
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        delay = 0.05
-        try:
-            while self._core.buffer:
-                if await self._send_one_batch():
-                    continue
-                if deadline is not None and loop.time() + delay >= deadline:
-                    break
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        finally:
+        # Stop the background task first, between two sends: cancelling it while a batch is on the
+        # wire would put that batch back after the drain below had already seen an empty buffer.
+        async with self._send_lock:
             self._task.cancel()
             try:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        delay = 0.05
+        while self._core.buffer:
+            if await self._send_one_batch():
+                continue
+            if deadline is not None and loop.time() + delay >= deadline:
+                break
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
         if self._core.buffer:
             unsent = list(self._core.buffer)
             self._core.buffer.clear()
