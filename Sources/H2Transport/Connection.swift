@@ -342,7 +342,8 @@ final class HTTP1Handler: @unchecked Sendable {
         let target = parser.heldByteCount
         if target > accountedBytes {
             guard connection.holdRequestBytes(target - accountedBytes) else {
-                refuse(status: 503, "the server holds as many request bytes as it may; retry later\n")
+                refuse(HTTPErrorCode.unavailable.response("the server holds as many request bytes as it may; retry later",
+                                                          headers: [Metadata("retry-after", "1")]))
                 return false
             }
         } else if target < accountedBytes {
@@ -353,12 +354,11 @@ final class HTTP1Handler: @unchecked Sendable {
         return true
     }
 
-    /// Answers `status` with `text`, then closes (the request's body is not read).
-    private func refuse(status: Int, _ text: String) {
+    /// Answers with `response`, then closes (the request's body is not read).
+    private func refuse(_ response: HTTPResponse) {
         stopped = true
         bodyIntake = nil
-        respond(HTTPResponse(status: status, headers: [Metadata("content-type", "text/plain")], body: Array(text.utf8)),
-                keepAlive: false, head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: .now)
+        respond(response, keepAlive: false, head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: .now)
     }
 
     /// The body being read passes the router's head check, or is answered from its head alone.
@@ -388,8 +388,8 @@ final class HTTP1Handler: @unchecked Sendable {
                                           grace: configuration.minRequestBodyRateGrace)
         switch intake.expiry(now: now, limits: limits) {
         case nil: return
-        case .timedOut: refuse(status: 408, "the request body did not arrive within the request timeout\n")
-        case .tooSlow: refuse(status: 408, "the request body arrives too slowly\n")
+        case .timedOut: refuse(HTTPErrorCode.requestTimeout.response("the request body did not arrive within the request timeout"))
+        case .tooSlow: refuse(HTTPErrorCode.requestTimeout.response("the request body arrives too slowly"))
         }
     }
 
@@ -413,9 +413,7 @@ final class HTTP1Handler: @unchecked Sendable {
             case .error(let error):
                 stopped = true
                 let start = ContinuousClock.now
-                respond(HTTPResponse(status: error.status, headers: [Metadata("content-type", "text/plain")],
-                                     body: Array("\(HTTP1ResponseSerializer.reasonPhrase(error.status))\n".utf8)),
-                        keepAlive: false, head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: start)
+                respond(error.response, keepAlive: false, head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: start)
                 return
             case .request(let request):
                 connection.headStarted = parser.isReadingHead ? .now : nil
@@ -434,8 +432,13 @@ final class HTTP1Handler: @unchecked Sendable {
                                       body: request.body, peer: connection.peer)
         let head = request.method == "HEAD"
         let route = unmatchedRouteLabel  // unless the response names the route it matched
+        if let refusal = connection.server.router.nonGRPCRequestRefusal(path: request.path,
+                                                                        contentType: httpRequest.headers.first("content-type")) {
+            respond(refusal, keepAlive: keepAlive, head: head, route: route, method: request.method, path: request.path, start: start)
+            return
+        }
         guard let router = connection.server.router.http else {
-            respond(HTTPResponse(status: 404, body: Array("not found\n".utf8)), keepAlive: keepAlive, head: head,
+            respond(HTTPErrorCode.notFound.response("this server has no REST routes"), keepAlive: keepAlive, head: head,
                     route: route, method: request.method, path: request.path, start: start)
             return
         }
@@ -480,7 +483,7 @@ final class HTTP1Handler: @unchecked Sendable {
     func headerReadTimedOut() {
         guard !requestInFlight, !stopped else { return }
         stopped = true
-        respond(HTTPResponse(status: 408, body: Array("request header read timeout\n".utf8)), keepAlive: false,
+        respond(HTTPErrorCode.requestTimeout.response("the request head did not arrive within the header timeout"), keepAlive: false,
                 head: false, route: "HTTP/1.1 error", method: "-", path: "-", start: .now)
         connection.headStarted = nil
     }

@@ -13,7 +13,7 @@ final class H2HTTPResponder {
     /// body is buffered.
     func headReceived(_ stream: HTTPStream) {
         if stream.head.tooLarge {
-            answerEarly(stream, HTTPResponse(status: 431, body: Array("request header fields too large\n".utf8)))
+            answerEarly(stream, HTTPErrorCode.headerFieldsTooLarge.response("the request's header list is larger than the server accepts"))
             return
         }
         guard let check = owner.server.router.httpHeadCheck else { return }
@@ -38,7 +38,7 @@ final class H2HTTPResponder {
     /// The client ended its request: answer it (413 when the body was too large) or start its handler.
     func requestEnded(_ stream: HTTPStream) {
         if stream.head.tooLarge {
-            answerEarly(stream, HTTPResponse(status: 431, body: Array("request header fields too large\n".utf8)))
+            answerEarly(stream, HTTPErrorCode.headerFieldsTooLarge.response("the request's header list is larger than the server accepts"))
         }
         guard let action = stream.machine.receivedEndStream() else { return }
         let method = stream.head.method ?? "GET"
@@ -46,17 +46,21 @@ final class H2HTTPResponder {
         let body: [UInt8]
         switch action {
         case .rejectTooLarge:
-            respond(stream, HTTPResponse(status: 413, body: Array("request body too large\n".utf8)), head: head)
+            respond(stream, HTTPErrorCode.payloadTooLarge.response("the request body is larger than the server accepts"), head: head)
             return
         case .handle(let requestBody):
             body = requestBody
             owner.releaseAll(.http(stream)) // handed on to the handler
         }
         let (path, query) = Self.split(stream.head.path ?? "/")
+        if let refusal = owner.server.router.nonGRPCRequestRefusal(path: path, contentType: stream.head.contentType) {
+            respond(stream, refusal, head: head)
+            return
+        }
         let request = HTTPRequest(method: method, path: path, query: query, headers: stream.head.metadata,
                                   body: body, peer: owner.connection.peer)
         guard let route = owner.server.router.http else {
-            respond(stream, HTTPResponse(status: 404, body: Array("not found\n".utf8)), head: head)
+            respond(stream, HTTPErrorCode.notFound.response("this server has no REST routes"), head: head)
             return
         }
         switch route(request) {

@@ -291,8 +291,8 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
             grpc.endRequest(call, GRPCStatus(.resourceExhausted, "the server holds as many request bytes as it may; retry later"),
                             trailing: [.retryPushback(seconds: Self.overBudgetRetryDelay)])
         case .http(let request):
-            http.answerEarly(request, HTTPResponse(status: 503, headers: [Metadata("retry-after", String(Int(Self.overBudgetRetryDelay)))],
-                                                   body: Array("the server holds as many request bytes as it may; retry later\n".utf8)))
+            http.answerEarly(request, HTTPErrorCode.unavailable.response("the server holds as many request bytes as it may; retry later",
+                                                                       headers: [Metadata("retry-after", String(Int(Self.overBudgetRetryDelay)))]))
         }
         releaseAll(stream)
     }
@@ -323,7 +323,7 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
                 grpc.endRequest(call, GRPCStatus(.deadlineExceeded, why))
             case .http(let request):
                 request.intake.completed()
-                http.answerEarly(request, HTTPResponse(status: 408, body: Array("\(why)\n".utf8)))
+                http.answerEarly(request, HTTPErrorCode.requestTimeout.response(why))
             }
             releaseAll(stream)
         }

@@ -234,6 +234,16 @@ public struct Router: Sendable {
         grpcMethods[path] = handler
     }
 
+    /// The answer to a request that is not gRPC but names a gRPC method's path: 415, saying which
+    /// content type the method needs. Nil for every other path.
+    public func nonGRPCRequestRefusal(path: String, contentType: String?) -> HTTPResponse? {
+        guard grpcMethods[path] != nil else { return nil }
+        let sent = contentType.map { "Content-Type \($0)" } ?? "no Content-Type"
+        return HTTPErrorCode.unsupportedMediaType.response(
+            "\(path) is a gRPC method: call it with Content-Type application/grpc over HTTP/2 (\(sent) was sent); "
+                + "its REST twin is listed at /api/docs")
+    }
+
     /// The names of the gRPC services that have at least one method, e.g. `learning.v1.LearningSystem`.
     public var serviceNames: [String] {
         Set(grpcMethods.keys.compactMap { path -> String? in

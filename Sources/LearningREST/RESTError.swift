@@ -23,82 +23,72 @@ public struct RESTError: Error, Sendable, Equatable, CustomStringConvertible {
         self.headers = headers
     }
 
+    /// An error of the service's one table of codes (`HTTPErrorCode`): its status and code.
+    public init(_ code: HTTPErrorCode, _ detail: String, headers: [Metadata] = []) {
+        self.init(status: code.status, error: code.rawValue, detail: detail, headers: headers)
+    }
+
     public var description: String { "\(status) \(error): \(detail)" }
 
     /// 400: the request is not well-formed (malformed JSON, query or path encoding).
     public static func badRequest(_ detail: String) -> RESTError {
-        RESTError(status: 400, error: "bad_request", detail: detail)
+        RESTError(.badRequest, detail)
     }
 
     /// 401: an API key is required and was missing or wrong.
     public static func unauthorized(_ detail: String) -> RESTError {
-        RESTError(status: 401, error: "unauthenticated", detail: detail,
+        RESTError(.unauthenticated, detail,
                   headers: [Metadata("www-authenticate", "Bearer realm=\"learning-system\"")])
     }
 
     /// 404: no such route or resource.
     public static func notFound(_ detail: String) -> RESTError {
-        RESTError(status: 404, error: "not_found", detail: detail)
+        RESTError(.notFound, detail)
     }
 
     /// 405: the path exists but not with this method; `allow` lists the methods it has.
     public static func methodNotAllowed(_ method: String, path: String, allow: [String]) -> RESTError {
-        RESTError(status: 405, error: "method_not_allowed",
-                  detail: "\(method) is not supported on \(path); use \(allow.joined(separator: " or "))",
+        RESTError(.methodNotAllowed,
+                   "\(method) is not supported on \(path); use \(allow.joined(separator: " or "))",
                   headers: [Metadata("allow", allow.joined(separator: ", "))])
-    }
-
-    /// 409: the request conflicts with the current state.
-    public static func conflict(_ detail: String) -> RESTError {
-        RESTError(status: 409, error: "conflict", detail: detail)
     }
 
     /// 413: the body is larger than the server accepts.
     public static func payloadTooLarge(_ detail: String) -> RESTError {
-        RESTError(status: 413, error: "payload_too_large", detail: detail)
+        RESTError(.payloadTooLarge, detail)
     }
 
     /// 415: a body was sent that is not `application/json`.
     public static func unsupportedMediaType(_ detail: String) -> RESTError {
-        RESTError(status: 415, error: "unsupported_media_type", detail: detail)
+        RESTError(.unsupportedMediaType, detail)
     }
 
     /// 422: well-formed JSON whose values are invalid (wrong type, out of range, bad name or UUID).
     public static func invalid(_ detail: String) -> RESTError {
-        RESTError(status: 422, error: "invalid_argument", detail: detail)
+        RESTError(.invalidArgument, detail)
     }
 
     /// 429: the server is overloaded; retry after `retryAfterSeconds`.
     public static func tooManyRequests(_ detail: String, retryAfterSeconds: Int = 1) -> RESTError {
-        RESTError(status: 429, error: "overloaded", detail: detail,
+        RESTError(.overloaded, detail,
                   headers: [Metadata("retry-after", String(max(1, retryAfterSeconds)))])
     }
 
     /// 503: a dependency (the database) is unavailable.
     public static func unavailable(_ detail: String, retryAfterSeconds: Int = 5) -> RESTError {
-        RESTError(status: 503, error: "unavailable", detail: detail,
+        RESTError(.unavailable, detail,
                   headers: [Metadata("retry-after", String(max(1, retryAfterSeconds)))])
     }
 
     /// 500: an unexpected server fault; the detail never leaks internals.
     public static func `internal`(_ detail: String = "the server failed to handle the request") -> RESTError {
-        RESTError(status: 500, error: "internal", detail: detail)
+        RESTError(.internal, detail)
     }
 
     /// The REST form of a service error: the HTTP side of the service's errors lives here, not in
-    /// `ServiceError` (LearningAPI knows no HTTP).
-    ///
-    /// | ServiceError         | HTTP |
-    /// |----------------------|------|
-    /// | `invalidArgument`    | 422 (the shim has already checked the request is well-formed, so what remains wrong is a value) |
-    /// | `notFound`           | 404  |
-    /// | `alreadyExists`      | 409  |
-    /// | `unauthenticated`    | 401 + `WWW-Authenticate` |
-    /// | `permissionDenied`   | 403  |
-    /// | `overloaded`         | 429 + `Retry-After` |
-    /// | `unavailable`        | 503 + `Retry-After` |
-    /// | `failedPrecondition` | 409  |
-    /// | `internal`           | 500  |
+    /// `ServiceError` (LearningAPI knows no HTTP). Each case maps to the `HTTPErrorCode` of the same
+    /// name, so its status is the one table's (docs/API.md "Errors"); `invalidArgument` is 422
+    /// because the shim has already checked the request is well-formed (400).
     public init(_ serviceError: ServiceError) {
         switch serviceError {
         case .invalidArgument(let detail): self = .invalid(detail)
@@ -108,9 +98,9 @@ public struct RESTError: Error, Sendable, Equatable, CustomStringConvertible {
             self = .tooManyRequests(serviceError.detail, retryAfterSeconds: seconds)
         case .unavailable(let detail): self = .unavailable(detail)
         case .notFound(let detail): self = .notFound(detail)
-        case .alreadyExists, .failedPrecondition:
-            self = RESTError(status: 409, error: serviceError.code, detail: serviceError.detail)
-        case .permissionDenied(let detail): self = RESTError(status: 403, error: serviceError.code, detail: detail)
+        case .alreadyExists(let detail): self = RESTError(.alreadyExists, detail)
+        case .failedPrecondition(let detail): self = RESTError(.failedPrecondition, detail)
+        case .permissionDenied(let detail): self = RESTError(.permissionDenied, detail)
         case .internal(let detail): self = .internal(detail)
         }
     }

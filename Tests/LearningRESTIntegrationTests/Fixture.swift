@@ -30,6 +30,7 @@ final class ServerFixture: @unchecked Sendable {
     }
 
     static func start(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20, ingest: IngestSettings = IngestSettings(),
+                      requestTimeout: Duration = .seconds(30),
                       configure: (inout LearningConfig) -> Void = { _ in }) async throws -> ServerFixture {
         let databaseURL = try freshDatabase()
         var config = LearningConfig()
@@ -46,10 +47,10 @@ final class ServerFixture: @unchecked Sendable {
         LearningRPC.register(into: &router, handlers: service)
         let prometheus = PrometheusExposition()
         router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes, prometheus: prometheus)
-        let server = H2Server(configuration: ServerConfiguration(host: "127.0.0.1", port: 0, loopThreads: 1,
-                                                                 maxHTTP1BodyBytes: maxBodyBytes,
-                                                                 metricsFactory: prometheus.factory),
-                              router: router)
+        var serverConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0, loopThreads: 1,
+                                                      maxHTTP1BodyBytes: maxBodyBytes, metricsFactory: prometheus.factory)
+        serverConfiguration.requestTimeout = requestTimeout
+        let server = H2Server(configuration: serverConfiguration, router: router)
         try server.start()
         service.setRequestFigures { RequestFigures(server.metrics) }
         return ServerFixture(service: service, server: server, databaseURL: databaseURL)
@@ -57,9 +58,11 @@ final class ServerFixture: @unchecked Sendable {
 
     /// Runs `body` against a started fixture and always stops the fixture afterwards.
     static func with<R>(apiKeys: [String] = [], maxBodyBytes: Int = 8 << 20, ingest: IngestSettings = IngestSettings(),
+                        requestTimeout: Duration = .seconds(30),
                         configure: (inout LearningConfig) -> Void = { _ in },
                         _ body: (ServerFixture) async throws -> R) async throws -> R {
-        let fixture = try await start(apiKeys: apiKeys, maxBodyBytes: maxBodyBytes, ingest: ingest, configure: configure)
+        let fixture = try await start(apiKeys: apiKeys, maxBodyBytes: maxBodyBytes, ingest: ingest,
+                                      requestTimeout: requestTimeout, configure: configure)
         do {
             let result = try await body(fixture)
             await fixture.stop()
