@@ -2,6 +2,7 @@
 
 public import LearningAPI
 import ProtobufCSupport
+import H2Transport
 
 /// Builds the API's OpenAPI 3.0 document and its HTML rendering.
 public enum APIDocumentation {
@@ -281,7 +282,8 @@ public enum APIDocumentation {
                     ("type", .string("object")),
                     ("required", .array([.string("error"), .string("detail")])),
                     ("properties", .object([
-                        ("error", .object([("type", .string("string")), ("example", .string("not_found"))])),
+                        ("error", .object([("type", .string("string")), ("example", .string("not_found")),
+                                            ("enum", .array(HTTPErrorCode.allCases.map { .string($0.rawValue) }))])),
                         ("detail", .object([("type", .string("string")), ("example", .string("agent director is not registered"))])),
                     ])),
                 ]))])),
