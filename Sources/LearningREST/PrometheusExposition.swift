@@ -85,7 +85,8 @@ public final class PrometheusExposition: Sendable {
     /// Sets the service's figures on their gauges and renders the whole registry. Per-agent
     /// series come from `agents`: the busiest `maxAgentSeries` by executions get their own
     /// label, the rest are folded into `other`; agents that left that set lose their series.
-    public func render(metrics: ServiceMetrics, agents: [AgentSummary]) -> [UInt8] {
+    public func render(metrics: ServiceMetrics, agents: [AgentSummary],
+                       executionTimes: ExecutionTimeHistograms) -> [UInt8] {
         queriesPerSecond.set(metrics.queriesPerSec)
         predictionAccuracy.set(metrics.predictionAccuracy)
         trainingSeconds.set(metrics.trainingTime)
@@ -122,8 +123,53 @@ public final class PrometheusExposition: Sendable {
                 gauges.successRatio.set(row.success)
                 gauges.executionSeconds.set(row.seconds)
             }
-            return registry.emitToBuffer()
+            var text = registry.emitToBuffer()
+            Self.appendHistograms(executionTimes, to: &text)
+            return text
         }
+    }
+
+    /// The execution-time histograms, in the text format (swift-prometheus records observations
+    /// one at a time; these are counts the service already holds, so they are written here).
+    static func appendHistograms(_ histograms: ExecutionTimeHistograms, to text: inout [UInt8]) {
+        let families: [(name: String, label: String, help: String, series: [String: ExecutionTimeHistograms.Series])] = [
+            ("learning_execution_time_seconds", "agent",
+             "Agent execution times in seconds, by agent, of the executions seen stored since the server started.",
+             histograms.byAgent),
+            ("learning_task_execution_time_seconds", "task_type",
+             "Agent execution times in seconds, by task type (\(TaskTypeName.unspecified): none given), since the server started.",
+             histograms.byTaskType),
+        ]
+        let bounds = ExecutionTimeHistograms.bucketBounds.map { bound in
+            bound == bound.rounded() ? String(Int(bound)) : String(bound)
+        } + ["+Inf"]
+        for family in families {
+            var out = "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) histogram\n"
+            for (value, series) in family.series.sorted(by: { $0.key < $1.key }) {
+                let label = "\(family.label)=\"\(escapeLabel(value))\""
+                var cumulative: Int64 = 0
+                for (index, bound) in bounds.enumerated() {
+                    cumulative += series.buckets[index]
+                    out += "\(family.name)_bucket{\(label),le=\"\(bound)\"} \(cumulative)\n"
+                }
+                out += "\(family.name)_sum{\(label)} \(series.sum)\n\(family.name)_count{\(label)} \(series.count)\n"
+            }
+            text += out.utf8
+        }
+    }
+
+    /// A label value with `\\`, `"` and newlines escaped, as the text format wants.
+    static func escapeLabel(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
     }
 
     private func setReplication(_ report: ReplicationReport, _ state: inout State) {

@@ -246,7 +246,8 @@ public struct RESTShim: Sendable {
             let metrics = service.metrics()
             let analytics = try await service.performanceAnalytics(windowHours: 0)
             return HTTPResponse(status: 200, headers: [Metadata("content-type", PrometheusExposition.contentType)],
-                                body: prometheus.render(metrics: metrics, agents: analytics.agents))
+                                body: prometheus.render(metrics: metrics, agents: analytics.agents,
+                                                       executionTimes: service.executionTimeHistograms()))
         case .docs:
             return HTTPResponse(status: 200, headers: [Metadata("content-type", "text/html; charset=utf-8")], body: Self.docsBody)
         case .openAPI:

@@ -110,6 +110,9 @@ public protocol LearningHandlers: Sendable {
     func recommendations(_ request: RecommendationsRequest) async throws -> RecommendationsReport
     /// Service metrics, all measured; never blocks.
     func metrics() -> ServiceMetrics
+    /// Execution-time histograms by agent and by task type of the executions seen stored since
+    /// the start (Prometheus `/metrics`); never blocks.
+    func executionTimeHistograms() -> ExecutionTimeHistograms
     /// Agents similar to one agent; `.notFound` for an unknown agent.
     func similarAgents(_ request: SimilarAgentsRequest) async throws -> SimilarAgentsReport
     /// Recent anomalies, newest first.

@@ -221,6 +221,10 @@ public final class LearningService: LearningHandlers {
         return metrics
     }
 
+    public func executionTimeHistograms() -> ExecutionTimeHistograms {
+        core.withLock { $0.executionTimes }
+    }
+
     // MARK: - Agents
 
     public func listAgents(status filter: String) async throws -> AgentList {

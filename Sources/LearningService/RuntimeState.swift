@@ -129,6 +129,8 @@ struct RuntimeState: Sendable {
     /// an acknowledgement of our own write that the feed summed before it knew the row as ours
     /// finds its id here (as `feedRecent` does for rows read one by one).
     var recentSummaries: [ExecutionSummary] = []
+    /// Execution times of every execution counted since the start, for Prometheus.
+    private(set) var executionTimes = ExecutionTimeHistograms()
     static let recentSummaryCapacity = 4
 
     init(config: LearningConfig, historyCapacity: Int) {
@@ -221,6 +223,7 @@ struct RuntimeState: Sendable {
         figures.confirm(confirmed)
         // Only outside rows (the usual case for rows read from the table): the same cells.
         if fresh.count == records.count { count(confirmed) } else { count(fresh) }
+        observeTimes(fresh)
         return fresh
     }
 
@@ -244,9 +247,19 @@ struct RuntimeState: Sendable {
             for id in Array(confirmedEarly.keys) where summary.contains(id) { confirmedEarly[id] = nil }
         }
         figures.confirm(summary.cells)
+        var observedAlready: [WindowFigures.CellKey: AggregateCell] = [:]
+        for cell in already.cells.values {
+            observedAlready[WindowFigures.CellKey(pair: WindowFigures.PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)] = cell
+        }
         for cell in summary.cells {
             knownAgents.insert(cell.agentName)
             figures.add(cell)
+            // The times of rows applied directly were counted then; only the rest count now.
+            var unseen = cell
+            if let seen = observedAlready[WindowFigures.CellKey(pair: WindowFigures.PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)] {
+                for (bucket, times) in seen.histogram { unseen.histogram[bucket, default: 0] -= times }
+            }
+            executionTimes.observe(unseen)
         }
         for cell in already.cells.values { figures.add(cell, sign: -1) }
         recentSummaries.append(summary)
@@ -256,7 +269,15 @@ struct RuntimeState: Sendable {
     /// Applies stored executions: counted in the figures, then learned from (see `learn`).
     mutating func apply(_ records: [ExecutionRecord], arrival: Date, new: Bool) -> [LearningML.DetectedAnomaly] {
         count(records)
+        observeTimes(records)
         return learn(records, arrival: arrival, new: new)
+    }
+
+    /// Counts stored executions' times in the execution-time histograms.
+    private mutating func observeTimes(_ records: [ExecutionRecord]) {
+        for record in records {
+            executionTimes.observe(agent: record.agentName, taskType: record.taskType, seconds: record.executionTime)
+        }
     }
 
     /// Adds stored executions to the window's figures.
@@ -496,7 +517,7 @@ struct RuntimeState: Sendable {
         var types: [TaskTypePerformance] = []
         for (pair, totals) in figures.pairs where pair.agent == name {
             overall.merge(totals)
-            if let task = pair.task { types.append(Self.taskPerformance(task, totals)) }
+            types.append(Self.taskPerformance(TaskTypeName.reported(pair.task), totals))
         }
         types.sort { $0.executions != $1.executions ? $0.executions > $1.executions : $0.taskType < $1.taskType }
         let joined = coordination().agents[name]
@@ -524,7 +545,7 @@ struct RuntimeState: Sendable {
         for group in analytics.groups(since: since) {
             overall.merge(group.totals)
             perAgent[group.agent, default: .init()].merge(group.totals)
-            if let task = group.task { perTask[task, default: .init()].merge(group.totals) }
+            perTask[TaskTypeName.reported(group.task), default: .init()].merge(group.totals)
         }
         return Self.performanceAnalytics(overall: overall, perAgent: perAgent, perTask: perTask)
     }

@@ -147,13 +147,13 @@ struct WindowFigures {
             perAgent = agents
             for (task, totals) in tasks {
                 overall.merge(totals)
-                if let task { perTask[task] = totals }
+                perTask[TaskTypeName.reported(task), default: Totals()].merge(totals)
             }
         } else {
             for (pair, totals) in pairs {
                 overall.merge(totals)
                 perAgent[pair.agent, default: Totals()].merge(totals)
-                if let task = pair.task { perTask[task, default: Totals()].merge(totals) }
+                perTask[TaskTypeName.reported(pair.task), default: Totals()].merge(totals)
             }
         }
         return RuntimeState.performanceAnalytics(overall: overall, perAgent: perAgent, perTask: perTask)

@@ -221,6 +221,14 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
                        executionsIngested: Int64(state.withLock { $0.executions.count }))
     }
 
+    func executionTimeHistograms() -> ExecutionTimeHistograms {
+        var histograms = ExecutionTimeHistograms()
+        for record in state.withLock({ $0.executions }) {
+            histograms.observe(agent: record.agentName, taskType: record.taskType, seconds: record.executionTime)
+        }
+        return histograms
+    }
+
     func similarAgents(_ request: SimilarAgentsRequest) async throws -> SimilarAgentsReport {
         try checkFailure()
         _ = try agent(request.agentName)

@@ -210,3 +210,43 @@ struct InMemoryServiceTests {
         }
     }
 }
+
+/// The execution-time histograms' buckets and bounds, without a server.
+@Suite struct ExecutionTimeHistogramTests {
+    @Test func timesFallInTheFirstBucketTheyDoNotExceed() {
+        var histograms = ExecutionTimeHistograms()
+        for seconds in [0, 0.1, 0.1000001, 1, 3600, 3600.5, 1e9] {
+            histograms.observe(agent: "a", taskType: "t", seconds: seconds)
+        }
+        histograms.observe(agent: "a", taskType: nil, seconds: nil) // no time: not counted
+        histograms.observe(agent: "a", taskType: nil, seconds: .nan)
+        let series = histograms.byAgent["a"]
+        let bounds = ExecutionTimeHistograms.bucketBounds
+        #expect(series?.count == 7)
+        #expect(series?.buckets[0] == 2)                                  // 0 and 0.1 (le 0.1)
+        #expect(series?.buckets[1] == 1)                                  // 0.1000001 (le 0.25)
+        #expect(series?.buckets[bounds.firstIndex(of: 1)!] == 1)
+        #expect(series?.buckets[bounds.count - 1] == 1)                   // 3600 (le 3600)
+        #expect(series?.buckets[bounds.count] == 2)                       // +Inf
+        #expect(histograms.byTaskType.keys.sorted() == ["t"])
+    }
+
+    @Test func labelSetsAreBounded() {
+        var histograms = ExecutionTimeHistograms()
+        let limit = ExecutionTimeHistograms.maxSeries
+        for index in 0..<(limit + 50) {
+            histograms.observe(agent: "agent-\(index)", taskType: index.isMultiple(of: 2) ? nil : "t\(index)", seconds: 1)
+        }
+        #expect(histograms.byAgent.count == limit + 1)
+        #expect(histograms.byAgent[ExecutionTimeHistograms.otherLabel]?.count == 50)
+        #expect(histograms.byTaskType.count == (limit + 50) / 2 + 1)
+        #expect(histograms.byTaskType[TaskTypeName.unspecified]?.count == Int64((limit + 50) / 2))
+        for index in 0..<limit { histograms.observe(agent: "agent-0", taskType: "u\(index)", seconds: 1) }
+        #expect(histograms.byTaskType.count == limit + 1)
+        #expect(histograms.byTaskType[ExecutionTimeHistograms.otherLabel] != nil)
+        // A label that has its series keeps it.
+        let before = histograms.byAgent["agent-1"]?.count ?? 0
+        histograms.observe(agent: "agent-1", taskType: nil, seconds: 1)
+        #expect(histograms.byAgent["agent-1"]?.count == before + 1)
+    }
+}
