@@ -67,9 +67,17 @@ public struct AgentDefinition: Sendable, Equatable {
     public var metadata: [String: String]
     public var registeredAt: Date
     public var lastSeen: Date?
+    /// The status the agent itself reported in its latest heartbeat (`healthy`, `degraded` or
+    /// `unhealthy`), nil when that heartbeat reported none.
+    public var reportedStatus: String?
+    /// When it reported `reportedStatus`.
+    public var reportedAt: Date?
 
     public init(name: String, description: String = "", tools: [String] = [], model: String = "",
-                source: String = "api", metadata: [String: String] = [:], registeredAt: Date, lastSeen: Date? = nil) {
+                source: String = "api", metadata: [String: String] = [:], registeredAt: Date, lastSeen: Date? = nil,
+                reportedStatus: String? = nil, reportedAt: Date? = nil) {
+        self.reportedStatus = reportedStatus
+        self.reportedAt = reportedAt
         self.name = name
         self.description = description
         self.tools = tools

@@ -488,11 +488,13 @@ public final class InMemoryRepository: LearningRepository {
         }
     }
 
-    public func heartbeat(agentName: String, at date: Date) async throws -> AgentDefinition {
+    public func heartbeat(agentName: String, at date: Date, status: String?) async throws -> AgentDefinition {
         try open()
         return try state.withLock { s throws(StoreError) in
             guard var agent = s.agents[agentName] else { throw .notFound("agent \(agentName)") }
             agent.lastSeen = Self.later(agent.lastSeen, date)
+            agent.reportedStatus = status
+            agent.reportedAt = date
             s.agents[agentName] = agent
             return agent
         }

@@ -2,6 +2,7 @@
 // derived from it, so they cannot drift apart.
 
 public import LearningAPI
+import LearningService
 
 /// One query parameter of an endpoint.
 public struct QueryParameterSpec: Sendable {
@@ -242,10 +243,14 @@ public enum EndpointCatalogue {
                     "coordination_score": .double(0.93),
                  ]), errors: [404, 422, 503]),
         Endpoint(id: .heartbeat, method: "POST", path: "/agents/{name}/heartbeat",
-                 summary: "Marks the agent as seen now (body optional).", rpc: "Heartbeat", tag: "Agents",
+                 summary: "Marks the agent as seen now (body optional). `status`, the agent's own view (healthy, degraded or unhealthy), is kept and, while this heartbeat is fresh (2 health-check intervals), the worse of it and the health rule's is the agent's status.",
+                 rpc: "Heartbeat", tag: "Agents",
                  requestExample: obj(["status": .string("healthy")]),
                  responseExample: obj(["agent": agentExample]), requiresKey: true, errors: [400, 401, 404, 415, 422, 503],
-                 requestSchema: .message("learning.v1.HeartbeatRequest", omitting: ["agent_name"])),
+                 requestSchema: .message("learning.v1.HeartbeatRequest", omitting: ["agent_name"], overriding: [
+                     "status": obj(["type": .string("string"),
+                                    "enum": .array((AgentHealthRule.reportableStatuses + [""]).map { .string($0) })]),
+                 ])),
         Endpoint(id: .submitMetrics, method: "POST", path: "/agents/{name}/metrics",
                  summary: "Submits measured metrics of an agent (the guide's PerformanceCollector).", rpc: "SubmitMetrics",
                  tag: "Agents",

@@ -107,8 +107,9 @@ public protocol AgentRegistry: AnyObject, Sendable {
     /// Registers agents first seen in executions (source `discovered`) and moves `lastSeen` forward.
     func noteAgentsSeen(_ seen: [String: Date]) async throws
 
-    /// Marks an agent alive at `date`; throws `StoreError.notFound` for an unknown name.
-    func heartbeat(agentName: String, at date: Date) async throws -> AgentDefinition
+    /// Marks an agent alive at `date` and keeps the status it reported (nil: none); throws
+    /// `StoreError.notFound` for an unknown name.
+    func heartbeat(agentName: String, at date: Date, status: String?) async throws -> AgentDefinition
 
     /// One registered agent, or nil.
     func agent(named name: String) async throws -> AgentDefinition?

@@ -285,11 +285,11 @@ public final class LearningService: LearningHandlers {
 
     public func heartbeat(_ request: HeartbeatRequest) async throws -> AgentInfo {
         try Validation.agentName(request.agentName)
-        if !request.status.isEmpty { try Validation.text(request.status, field: "status", maxBytes: 64) }
+        let reported = try AgentHealthRule.reportedStatus(request.status)
         let now = Date()
         let agent: AgentDefinition
         do {
-            agent = try await store.heartbeat(agentName: request.agentName, at: now)
+            agent = try await store.heartbeat(agentName: request.agentName, at: now, status: reported)
         } catch StoreError.notFound {
             throw ServiceError.notFound("agent \(Validation.quoted(request.agentName)) is not registered")
         } catch {

@@ -421,7 +421,8 @@ struct RuntimeState: Sendable {
     func health(of agent: AgentDefinition, now: Date) -> (status: String, reason: String) {
         let recent = analytics.track(agent: agent.name)?.recent ?? (successes: 0, total: 0)
         return AgentHealthRule.evaluate(lastSeen: lastSeen(agent), now: now, healthCheckInterval: config.agents.healthCheckInterval,
-                                        recentSuccesses: recent.successes, recentTotal: recent.total)
+                                        recentSuccesses: recent.successes, recentTotal: recent.total,
+                                        reported: agent.reportedStatus, reportedAt: agent.reportedAt)
     }
 
     func info(_ agent: AgentDefinition, now: Date) -> AgentInfo {

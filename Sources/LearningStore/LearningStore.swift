@@ -308,9 +308,12 @@ public final class LearningStore: Sendable {
 
     // MARK: - Agent registry
 
+    /// How many columns `agentColumns` selects (what a query selects after them starts there).
+    private static let agentColumnCount = 10
     private static let agentColumns = """
         name, description, tools, model, source, metadata::text,
-        extract(epoch from registered_at)::float8, extract(epoch from last_seen)::float8
+        extract(epoch from registered_at)::float8, extract(epoch from last_seen)::float8,
+        reported_status, extract(epoch from reported_at)::float8
         """
 
     private static func agents(_ rows: PGRows) -> [AgentDefinition] {
@@ -319,7 +322,8 @@ public final class LearningStore: Sendable {
                             tools: PGText.parseArray(rows[r, 2] ?? "{}").compactMap { $0 }, model: rows[r, 3] ?? "",
                             source: rows[r, 4] ?? "api", metadata: PGText.stringMap(fromJSON: rows[r, 5]),
                             registeredAt: PGText.date(rows[r, 6]) ?? Date(timeIntervalSince1970: 0),
-                            lastSeen: PGText.date(rows[r, 7]))
+                            lastSeen: PGText.date(rows[r, 7]), reportedStatus: rows[r, 8],
+                            reportedAt: PGText.date(rows[r, 9]))
         }
     }
 
@@ -347,7 +351,7 @@ public final class LearningStore: Sendable {
                 RETURNING \(Self.agentColumns), (xmax = 0)
                 """, params)
         }
-        return (Self.agents(rows)[0], rows.bool(0, 8) ?? false)
+        return (Self.agents(rows)[0], rows.bool(0, Self.agentColumnCount) ?? false)
     }
 
     /// Registers an agent that must not exist yet; throws `alreadyExists` otherwise.
@@ -383,12 +387,13 @@ public final class LearningStore: Sendable {
     }
 
     /// Marks an agent alive now; throws `notFound` for an unknown name.
-    public func heartbeat(agentName: String, at date: Date = Date()) async throws -> AgentDefinition {
+    public func heartbeat(agentName: String, at date: Date = Date(), status: String? = nil) async throws -> AgentDefinition {
         let rows = try await pool.withConnection { c in
             try c.query("""
-                UPDATE agents.agent_registry SET last_seen = GREATEST(last_seen, to_timestamp($2::float8) AT TIME ZONE 'UTC')
+                UPDATE agents.agent_registry SET last_seen = GREATEST(last_seen, to_timestamp($2::float8) AT TIME ZONE 'UTC'),
+                    reported_status = $3, reported_at = to_timestamp($2::float8) AT TIME ZONE 'UTC'
                 WHERE name = $1 RETURNING \(Self.agentColumns)
-                """, [.text(agentName), .text(PGText.epoch(date))])
+                """, [.text(agentName), .text(PGText.epoch(date)), .optional(status)])
         }
         guard let agent = Self.agents(rows).first else { throw StoreError.notFound("agent \(agentName)") }
         return agent

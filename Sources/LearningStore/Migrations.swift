@@ -304,6 +304,14 @@ enum Migrations {
                 "ALTER TABLE agents.feed_state ADD COLUMN IF NOT EXISTS leader_epoch BIGINT NOT NULL DEFAULT 0",
             ]
         },
+        Migration(version: 9, name: "reported agent status") { _ in
+            [
+                // The status an agent reports in its heartbeat, and when: the health rule uses it
+                // while that heartbeat is fresh, on every replica.
+                "ALTER TABLE agents.agent_registry ADD COLUMN IF NOT EXISTS reported_status VARCHAR(16)",
+                "ALTER TABLE agents.agent_registry ADD COLUMN IF NOT EXISTS reported_at TIMESTAMP",
+            ]
+        },
     ]
 
     /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a

@@ -149,6 +149,21 @@ public enum ServiceScenarios {
         #expect(beat.status == "healthy")
         #expect(try await service.agentStatus(name: "director").status == "healthy")
         #expect(try await service.listAgents(status: "healthy").total == 1)
+        // The status an agent reports is kept and counts while its heartbeat is fresh: the worse
+        // of it and the rule's; an empty status clears it; anything else is refused.
+        let sick = try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "unhealthy"))
+        #expect(sick.status == "unhealthy")
+        let reported = try await service.agentStatus(name: "director")
+        #expect(reported.status == "unhealthy" && reported.reason.contains("reported itself unhealthy"), "\(reported.reason)")
+        #expect(try await service.listAgents(status: "unhealthy").total == 1)
+        #expect(try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "degraded")).status == "degraded")
+        #expect(try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "healthy")).status == "healthy")
+        _ = try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "unhealthy"))
+        #expect(try await service.heartbeat(HeartbeatRequest(agentName: "director")).status == "healthy")
+        await expectServiceError("invalid_argument") {
+            try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "zombie"))
+        }
+        #expect(try await service.agentStatus(name: "director").status == "healthy")
         await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
         await expectServiceError("not_found") { try await service.agentPerformance(name: "nobody") }
         await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }

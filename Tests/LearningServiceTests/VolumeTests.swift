@@ -1,5 +1,6 @@
 import Foundation
 import LearningCore
+import LearningAPI
 import LearningService
 import LearningServiceScenarios
 import LearningStore
@@ -44,7 +45,8 @@ struct VolumeTests {
         for row in try sql(url, "SELECT agent_name, count(*) FROM agents.execution_log GROUP BY 1") { perAgent[row[0]] = Int64(row[1]) }
         #expect(Dictionary(uniqueKeysWithValues: analytics.agents.map { ($0.agentName, $0.executions) }) == perAgent)
         var perTask: [String: Int64] = [:]
-        for row in try sql(url, "SELECT task_type, count(*) FROM agents.execution_log WHERE task_type IS NOT NULL GROUP BY 1") {
+        // Rows without a task type are reported as TaskTypeName.unspecified.
+        for row in try sql(url, "SELECT COALESCE(NULLIF(task_type, ''), '\(TaskTypeName.unspecified)'), count(*) FROM agents.execution_log GROUP BY 1") {
             perTask[row[0]] = Int64(row[1])
         }
         #expect(Dictionary(uniqueKeysWithValues: analytics.taskTypes.map { ($0.taskType, $0.executions) }) == perTask)

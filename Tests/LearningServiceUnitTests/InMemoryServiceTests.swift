@@ -250,3 +250,19 @@ struct InMemoryServiceTests {
         #expect(histograms.byAgent["agent-1"]?.count == before + 1)
     }
 }
+
+/// The health rule with a status the agent reported: the worse counts while the heartbeat is fresh.
+@Test func aReportedStatusCountsWhileItsHeartbeatIsFresh() throws {
+    let now = Date()
+    func status(_ reported: String?, reportedSecondsAgo: Double, successes: Int = 10) -> String {
+        AgentHealthRule.evaluate(lastSeen: now, now: now, healthCheckInterval: 60, recentSuccesses: successes, recentTotal: 10,
+                                 reported: reported, reportedAt: now.addingTimeInterval(-reportedSecondsAgo)).status
+    }
+    #expect(status("unhealthy", reportedSecondsAgo: 10) == "unhealthy")
+    #expect(status("degraded", reportedSecondsAgo: 10) == "degraded")
+    #expect(status("healthy", reportedSecondsAgo: 10, successes: 6) == "degraded") // failures still count
+    #expect(status("unhealthy", reportedSecondsAgo: 121) == "healthy")             // older than 2 intervals
+    #expect(status(nil, reportedSecondsAgo: 10) == "healthy")
+    #expect(try AgentHealthRule.reportedStatus("") == nil)
+    #expect(throws: ServiceError.self) { try AgentHealthRule.reportedStatus("zombie") }
+}
