@@ -305,7 +305,12 @@ public final class LearningService: LearningHandlers {
     /// anomalies they reveal are stored and streamed in the background.
     func applyOwnWrites(_ records: [ExecutionRecord]) {
         guard !records.isEmpty else { return }
-        let anomalies = core.withLock { state in state.applyDirect(records, arrival: Date()) }
+        let (anomalies, newAgents) = core.withLock { state in
+            let before = state.agentsRegistered
+            return (state.applyDirect(records, arrival: Date()), state.agentsRegistered != before)
+        }
+        // /health and /status read a snapshot: a new agent shows in their count at once.
+        if newAgents { refreshSnapshot() }
         if !anomalies.isEmpty {
             Task { [self] in for anomaly in anomalies { await publish(anomaly) } }
         }

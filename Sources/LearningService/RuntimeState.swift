@@ -253,6 +253,7 @@ struct RuntimeState: Sendable {
         }
         for cell in summary.cells {
             knownAgents.insert(cell.agentName)
+            agentsRegistered = max(agentsRegistered, knownAgents.count)
             figures.add(cell)
             // The times of rows applied directly were counted then; only the rest count now.
             var unseen = cell
@@ -292,6 +293,9 @@ struct RuntimeState: Sendable {
         for cell in batch.cells.values {
             knownAgents.insert(cell.agentName)
         }
+        // An agent first seen in an execution is registered (as discovered) when the feed
+        // reports it; the registry's count includes it from now on, as /agents/list does.
+        agentsRegistered = max(agentsRegistered, knownAgents.count)
         figures.add(batch)
     }
 

@@ -164,6 +164,13 @@ public enum ServiceScenarios {
             try await service.heartbeat(HeartbeatRequest(agentName: "director", status: "zombie"))
         }
         #expect(try await service.agentStatus(name: "director").status == "healthy")
+        // An agent first seen in an execution counts as registered at once, in /health and /status
+        // as in /agents/list.
+        #expect(service.health().agentsRegistered == 1)
+        _ = try await service.logExecution(execution("newcomer", "plan", 1, true))
+        #expect(service.health().agentsRegistered == 2)
+        #expect(service.status().agentsRegistered == 2)
+        #expect(try await service.listAgents(status: "").total == 2)
         await expectServiceError("not_found") { try await service.agentStatus(name: "nobody") }
         await expectServiceError("not_found") { try await service.agentPerformance(name: "nobody") }
         await expectServiceError("not_found") { try await service.heartbeat(HeartbeatRequest(agentName: "nobody")) }

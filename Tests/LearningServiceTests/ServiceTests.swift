@@ -17,7 +17,7 @@ struct ServiceTests {
         defer { Task { await fixture.stop() } }
         let service = fixture.service
         try await ServiceScenarios.registerIsAnIdempotentUpsertAndUnknownAgentsAreNotFound(service)
-        try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
+        try await eventually("agents_registered to count both agents") { service.health().agentsRegistered == 2 }
     }
 
     @Test func theRollUpFromMemoryHasTheFiguresOfTheSQLRollUp() async throws {

@@ -158,7 +158,7 @@ struct InMemoryServiceTests {
                                                                            metrics: MetricsSampleInput(responseTime: 1.5, successRate: 0.9)))
         #expect(fixture.repository.performanceRows.map(\.id) == [metrics.id])
         #expect(fixture.repository.performanceRows.first?.source == "submitted")
-        try await eventually("agents_registered to count the agent") { service.health().agentsRegistered == 1 }
+        try await eventually("agents_registered to count both agents") { service.health().agentsRegistered == 2 }
         try await eventually("healthy") { service.health().status == "healthy" }
 
         // The repository's state is health's: a lost database is `unhealthy`, and calls that
