@@ -6,6 +6,7 @@ public import Prometheus
 public import H2Transport
 public import LearningService
 public import LearningAPI
+public import LearningCore
 import Synchronization
 
 /// The Prometheus registry behind `/metrics`, and the service figures it exposes.
@@ -60,9 +61,13 @@ public final class PrometheusExposition: Sendable {
     private let memoryMegabytes: Gauge
     private let cpuPercent: Gauge
     private let ingested: Counter
+    private let agentsRegistered: Gauge
+    private let agentsExpected: Gauge
 
-    /// A fresh registry (one per server: tests run several in one process).
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    /// A fresh registry (one per server: tests run several in one process). `expectedAgents` is
+    /// `agents.total_agents`, the fleet size the registry's count is shown beside.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                expectedAgents: Int = LearningConfig().agents.totalAgents) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["learning_request_duration_seconds"] = Self.requestDurationBuckets
@@ -80,14 +85,20 @@ public final class PrometheusExposition: Sendable {
                                         help: "Process CPU over the recent window (100 = one core).")
         ingested = registry.makeCounter(name: "learning_executions_ingested_total",
                                         help: "Executions stored since the server started.")
+        agentsRegistered = registry.makeGauge(name: "learning_agents_registered",
+                                              help: "Agents in the registry (registered or first seen in an execution).")
+        agentsExpected = registry.makeGauge(name: "learning_agents_expected",
+                                            help: "The fleet size agents.total_agents expects; alert when learning_agents_registered stays below it.")
+        agentsExpected.set(Double(expectedAgents))
     }
 
     /// Sets the service's figures on their gauges and renders the whole registry. Per-agent
     /// series come from `agents`: the busiest `maxAgentSeries` by executions get their own
     /// label, the rest are folded into `other`; agents that left that set lose their series.
     public func render(metrics: ServiceMetrics, agents: [AgentSummary],
-                       executionTimes: ExecutionTimeHistograms) -> [UInt8] {
+                       executionTimes: ExecutionTimeHistograms, agentsRegistered registered: Int) -> [UInt8] {
         queriesPerSecond.set(metrics.queriesPerSec)
+        agentsRegistered.set(Double(registered))
         predictionAccuracy.set(metrics.predictionAccuracy)
         trainingSeconds.set(metrics.trainingTime)
         agentResponseSeconds.set(metrics.agentResponseTime)

@@ -247,7 +247,8 @@ public struct RESTShim: Sendable {
             let analytics = try await service.performanceAnalytics(windowHours: 0)
             return HTTPResponse(status: 200, headers: [Metadata("content-type", PrometheusExposition.contentType)],
                                 body: prometheus.render(metrics: metrics, agents: analytics.agents,
-                                                       executionTimes: service.executionTimeHistograms()))
+                                                       executionTimes: service.executionTimeHistograms(),
+                                                       agentsRegistered: service.health().agentsRegistered))
         case .docs:
             return HTTPResponse(status: 200, headers: [Metadata("content-type", "text/html; charset=utf-8")], body: Self.docsBody)
         case .openAPI:

@@ -65,6 +65,7 @@ log.info("starting version \(LearningService.version) (environment \(config.envi
 let features = "performance_tracking=\(config.agents.performanceTracking) anomaly_detection=\(config.anomalyDetectionEnabled) "
     + "pattern_recognition=\(config.agents.patternRecognition) predictive_analytics=\(config.agents.predictiveAnalytics)"
 log.info("features: \(features)")
+for note in ConfigurationLoader.compatibilityNotes(config) { log.warning("\(note)") }
 if config.server.apiKeys.isEmpty {
     log.warning("no API keys configured: writes are open to every client that can reach \(config.server.host)")
 }
@@ -106,7 +107,7 @@ do {
 }
 // One Prometheus registry for /metrics; the transport and anything else using swift-metrics
 // in this process record into it.
-let prometheus = PrometheusExposition()
+let prometheus = PrometheusExposition(expectedAgents: config.agents.totalAgents)
 MetricsSystem.bootstrap(prometheus.factory)
 router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
                               otlpTaskTypeAttributes: config.otlp.taskTypeAttributes, prometheus: prometheus)

@@ -307,6 +307,26 @@ public enum ConfigurationLoader {
     // MARK: Validation
 
     /// Checks every setting's range and the remote-binding rule.
+    /// Notes, for the start-up log, on settings of the guide's `LEARNING_CONFIG` that are accepted
+    /// for compatibility but have no honest meaning in this service, when they are set to anything
+    /// but their default: so a user who tunes them learns at once that nothing changes.
+    /// (`agents.total_agents` is not one: it is the fleet size the registry is compared with.)
+    public static func compatibilityNotes(_ config: LearningConfig) -> [String] {
+        let defaults = LearningConfig()
+        var notes: [String] = []
+        if config.ml.learningRate != defaults.ml.learningRate {
+            notes.append("ml.learning_rate = \(config.ml.learningRate) has no effect: the models are fitted in closed form "
+                + "(shrinkage estimates updated exactly by every execution, no gradient descent); the key is accepted for "
+                + "compatibility with the guide's LEARNING_CONFIG")
+        }
+        if config.ml.batchSize != defaults.ml.batchSize {
+            notes.append("ml.batch_size (ML_BATCH_SIZE) = \(config.ml.batchSize) has no effect: the models learn from each "
+                + "execution as it is stored, not in mini-batches; the key is accepted for compatibility with the guide's "
+                + "LEARNING_CONFIG")
+        }
+        return notes
+    }
+
     public static func validate(_ config: LearningConfig) throws {
         func check(_ ok: Bool, _ key: String, _ message: @autoclosure () -> String) throws {
             if !ok { throw ConfigurationError(key: key, message: message()) }

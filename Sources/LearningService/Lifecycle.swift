@@ -44,7 +44,7 @@ extension LearningService: RuntimeStateHolder {
             state.agentsRegistered = Int(registered)
             state.startup = StartupProgress()
         }
-        logger.info("registry: \(agents.count) agents registered")
+        logger.info("registry: \(registered) agents registered (agents.total_agents expects \(config.agents.totalAgents))")
         await runtime.housekeeping.loadDefinitions()
         await insights.seedPublishedInsights()
         await runtime.models.loadLatestModel()

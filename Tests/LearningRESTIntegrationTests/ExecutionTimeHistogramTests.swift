@@ -10,7 +10,7 @@ extension IntegrationSuite {
 /// `/agents/{name}/performance` reports too.
 @Test(.timeLimit(.minutes(3)))
 func executionTimeHistogramsCountEveryStoredExecution() async throws {
-    try await ServerFixture.with { fixture in
+    try await ServerFixture.with(configure: { $0.agents.totalAgents = 5 }) { fixture in
         let base = fixture.base
         let posted = [
             #"{"agent_name": "hist-a", "task_type": "review", "execution_time": 0.05, "success": true}"#,
@@ -30,7 +30,10 @@ func executionTimeHistogramsCountEveryStoredExecution() async throws {
         while Date() < deadline {
             let text = try await curl("GET", "\(base)/metrics?format=prometheus").body
             lines = Set(text.split(separator: "\n").map(String.init))
-            if lines.contains(#"learning_execution_time_seconds_count{agent="hist-sql"} 4"#) { break }
+            // The feed's rows count in the histograms at once, in the registry count at the next
+            // snapshot (every 500 ms).
+            if lines.contains(#"learning_execution_time_seconds_count{agent="hist-sql"} 4"#)
+                && lines.contains("learning_agents_registered 2.0") { break }
             try await Task.sleep(for: .milliseconds(200))
         }
         let expected = [
@@ -51,6 +54,9 @@ func executionTimeHistogramsCountEveryStoredExecution() async throws {
             #"learning_task_execution_time_seconds_count{task_type="(none)"} 1"#,
             #"learning_task_execution_time_seconds_bucket{task_type="(none)",le="1"} 0"#,
             #"learning_task_execution_time_seconds_bucket{task_type="(none)",le="2.5"} 1"#,
+            // agents.total_agents beside the registry's count.
+            "learning_agents_expected 5.0",
+            "learning_agents_registered 2.0",
         ]
         for line in expected {
             #expect(lines.contains(line), "missing \(line) in \(lines.filter { $0.contains("execution_time_seconds") }.sorted())")

@@ -45,7 +45,7 @@ final class ServerFixture: @unchecked Sendable {
         _ = await service.waitUntilStarted()
         var router = Router()
         LearningRPC.register(into: &router, handlers: service)
-        let prometheus = PrometheusExposition()
+        let prometheus = PrometheusExposition(expectedAgents: config.agents.totalAgents)
         router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes, prometheus: prometheus)
         var serverConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0, loopThreads: 1,
                                                       maxHTTP1BodyBytes: maxBodyBytes, metricsFactory: prometheus.factory)

@@ -69,6 +69,18 @@ struct ConfigurationTests {
         #expect(withFlags.server.port == 9200)
     }
 
+    /// The guide's keys with no honest meaning here are accepted, and noted when set.
+    @Test func keysKeptForCompatibilityAreNotedWhenSet() throws {
+        #expect(ConfigurationLoader.compatibilityNotes(try ConfigurationLoader.load(environment: [:])).isEmpty)
+        let path = try writeTemporary(#"{"ml": {"learning_rate": 0.01, "batch_size": 32}}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try ConfigurationLoader.load(environment: ["LEARNING_CONFIG_FILE": path, "ML_BATCH_SIZE": "128"])
+        let notes = ConfigurationLoader.compatibilityNotes(config)
+        #expect(notes.count == 2)
+        #expect(notes.contains { $0.hasPrefix("ml.learning_rate = 0.01 has no effect") })
+        #expect(notes.contains { $0.hasPrefix("ml.batch_size (ML_BATCH_SIZE) = 128 has no effect") })
+    }
+
     @Test func configFilePathComesFromTheEnvironmentToo() throws {
         let path = try writeTemporary(#"{"ml": {"batch_size": 99}}"#)
         defer { try? FileManager.default.removeItem(atPath: path) }

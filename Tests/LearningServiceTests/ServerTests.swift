@@ -25,7 +25,10 @@ struct ServerTests {
 
     @Test func startsAnswersHealthOverHTTPAndStopsCleanlyOnSIGTERM() async throws {
         try await onOwnThread {
-            let server = try ServerProcess.start()
+            // A guide key with no meaning here is accepted, and the log says it has no effect.
+            let server = try ServerProcess.start(environment: ["ML_BATCH_SIZE": "64"])
+            #expect(server.log.contains("ml.batch_size (ML_BATCH_SIZE) = 64 has no effect"), "\(server.log.prefix(3000))")
+            #expect(server.log.contains("agents.total_agents expects 71"))
             let (data, status) = try httpGet(port: server.port, path: "/health")
             #expect(status == 200)
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
