@@ -34,7 +34,7 @@ extension ExecutionInput {
         }
         self.init(
             agentName: agentName,
-            taskID: try reader.string("task_id", maxLength: 128),
+            taskID: try reader.string("task_id", maxLength: 1_024),
             taskType: try reader.string("task_type", maxLength: 1_024),
             executionTime: try reader.double("execution_time"),
             success: success,

@@ -60,14 +60,22 @@ public enum Validation {
         }
     }
 
-    /// Checks a task id is a UUID and returns its canonical lower-case form.
-    /// Checked by LearningCore's `isCanonicalUUID` (byte by byte: Foundation's `UUID(uuidString:)`
-    /// goes through sscanf, which cost several percent of the ingest CPU).
+    /// The UUID a task id is stored as: a UUID in its canonical lower-case form, any other id
+    /// (1 to 128 bytes of text without control characters, e.g. `task-123`) as its name-based
+    /// UUID (`TaskIdentifier`), the id itself kept as `task_ref`.
+    /// UUIDs are recognised by LearningCore's `isCanonicalUUID` (byte by byte: Foundation's
+    /// `UUID(uuidString:)` goes through sscanf, which cost several percent of the ingest CPU).
     public static func taskID(_ value: String, field: @autoclosure () -> String = "task_id") throws -> String {
-        guard isCanonicalUUID(value) else {
-            throw ServiceError.invalidArgument("\(field()) \(quoted(value)) is not a UUID")
+        if isCanonicalUUID(value) {
+            return value.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }) ? value.lowercased() : value
         }
-        return value.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }) ? value.lowercased() : value
+        guard value.utf8.count <= ExecutionRecord.maxTaskRefBytes else {
+            throw ServiceError.invalidArgument("\(field()) is neither a UUID nor an id of at most \(ExecutionRecord.maxTaskRefBytes) bytes")
+        }
+        guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw ServiceError.invalidArgument("\(field()) \(quoted(value)) must not contain control characters")
+        }
+        return TaskIdentifier.uuid(forName: value)
     }
 
     /// Checks a number is finite and at least 0 (and at most `maximum` when given).
@@ -133,7 +141,11 @@ public enum Validation {
     public static func execution(_ input: ExecutionInput, field: @autoclosure () -> String = "execution", now: Date = Date()) throws -> ExecutionRecord {
         try agentName(input.agentName, field: "\(field()).agent_name")
         var taskIDValue: String?
-        if let id = input.taskID, !id.isEmpty { taskIDValue = try taskID(id, field: "\(field()).task_id") }
+        var taskRef: String?
+        if let id = input.taskID, !id.isEmpty {
+            taskIDValue = try taskID(id, field: "\(field()).task_id")
+            if !isCanonicalUUID(id) { taskRef = id }
+        }
         var taskTypeValue: String?
         if let type = input.taskType, !type.isEmpty {
             try taskType(type, field: "\(field()).task_type")
@@ -156,7 +168,8 @@ public enum Validation {
         }
         let record = ExecutionRecord(agentName: input.agentName, taskID: taskIDValue, taskType: taskTypeValue,
                                      executionTime: input.executionTime, success: input.success, errorMessage: errorMessage,
-                                     resourceUsage: input.resourceUsage, timestamp: input.timestamp ?? now, eventID: eventIDValue)
+                                     resourceUsage: input.resourceUsage, timestamp: input.timestamp ?? now, eventID: eventIDValue,
+                                     taskRef: taskRef)
         do {
             try record.checkStorable()
         } catch {
@@ -201,6 +214,44 @@ public enum Validation {
         guard value >= 0 else { throw ServiceError.invalidArgument("\(field()) must not be negative") }
         guard value <= maximum else { throw ServiceError.invalidArgument("\(field()) must be at most \(maximum)") }
         return value == 0 ? defaultValue : value
+    }
+
+    /// Checks a prediction request (`PredictPerformance`, `POST /predict`): names, the hour of
+    /// day, the forecast time and the collaborators.
+    public static func prediction(_ request: PredictionRequest) throws {
+        try agentName(request.agentName)
+        try taskType(request.taskType)
+        if let hour = request.hour, !(0...23).contains(hour) {
+            throw ServiceError.invalidArgument("hour must be between 0 and 23 (got \(hour))")
+        }
+        if let at = request.at, !(at.timeIntervalSince1970.isFinite) || at < earliestTimestamp {
+            throw ServiceError.invalidArgument("at must be a time after 2000-01-01")
+        }
+        guard request.collaborators.count <= 64 else { throw ServiceError.invalidArgument("collaborators: at most 64 names") }
+        for (index, name) in request.collaborators.enumerated() { try agentName(name, field: "collaborators[\(index)]") }
+    }
+
+    /// Checks a recommendations request (`GetRecommendations`, `GET /recommendations`); returns
+    /// the limit to use.
+    public static func recommendations(_ request: RecommendationsRequest) throws -> Int {
+        try taskType(request.taskType)
+        let count = try limit(request.limit, default: 5, maximum: 100)
+        guard request.speedWeight.isFinite, (0...1).contains(request.speedWeight) else {
+            throw ServiceError.invalidArgument("speed_weight must be between 0 and 1 (got \(request.speedWeight))")
+        }
+        if let at = request.at, at < earliestTimestamp { throw ServiceError.invalidArgument("at must be a time after 2000-01-01") }
+        return count
+    }
+
+    /// Checks a similar-agents request (`FindSimilarAgents`, `GET /agents/{name}/similar`);
+    /// returns the limit to use.
+    public static func similarAgents(_ request: SimilarAgentsRequest) throws -> Int {
+        try agentName(request.agentName)
+        let count = try limit(request.limit, default: 10, maximum: 100)
+        if let threshold = request.threshold, !threshold.isFinite || !(-1...1).contains(threshold) {
+            throw ServiceError.invalidArgument("threshold must be between -1 and 1 (got \(threshold))")
+        }
+        return count
     }
 
     private static func isAlnum(_ byte: UInt8) -> Bool {

@@ -39,10 +39,15 @@ public struct ExecutionRecord: Sendable, Equatable {
     public var timestamp: Date
     /// Optional idempotency key: a record whose event id is stored already is not stored again.
     public var eventID: String?
+    /// The task id as the client sent it when it was not a UUID (`task_ref`); `taskID` is then
+    /// its name-based UUID (`TaskIdentifier`).
+    public var taskRef: String?
 
     public init(id: Int64? = nil, agentName: String, taskID: String? = nil, taskType: String? = nil,
                 executionTime: Double? = nil, success: Bool, errorMessage: String? = nil,
-                resourceUsage: ResourceUsage = ResourceUsage(), timestamp: Date, eventID: String? = nil) {
+                resourceUsage: ResourceUsage = ResourceUsage(), timestamp: Date, eventID: String? = nil,
+                taskRef: String? = nil) {
+        self.taskRef = taskRef
         self.id = id
         self.agentName = agentName
         self.taskID = taskID

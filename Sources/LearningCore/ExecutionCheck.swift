@@ -32,6 +32,8 @@ extension ExecutionRecord {
     public static let maxNameScalars = 255
     /// The longest `event_id`, in UTF-8 bytes (the unique index on it bounds an entry's size).
     public static let maxEventIDBytes = 1_024
+    /// Longest task id that is not a UUID (kept as `task_ref`), in UTF-8 bytes.
+    public static let maxTaskRefBytes = 128
 
     /// The length of `text` as PostgreSQL's `length()` and `VARCHAR(n)` count it: Unicode scalars.
     public static func characterCount(_ text: String) -> Int { text.unicodeScalars.count }
@@ -56,6 +58,7 @@ extension ExecutionRecord {
         try text(taskType, "task_type", maxScalars: Self.maxNameScalars)
         try text(errorMessage, "error_message")
         try text(eventID, "event_id", maxBytes: Self.maxEventIDBytes)
+        try text(taskRef, "task_id", maxBytes: Self.maxTaskRefBytes)
         if let taskID, !isCanonicalUUID(taskID) {
             throw ExecutionProblem(field: "task_id", reason: "is not a UUID")
         }

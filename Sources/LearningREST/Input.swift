@@ -96,27 +96,27 @@ public struct QueryParameters: Sendable {
         pairs.filter { $0.0 == name }.flatMap { $0.1.split(separator: ",").map(String.init) }
     }
 
-    /// An integer parameter; 400 when not an integer, 422 when out of range.
-    public func int(_ name: String, minimum: Int, maximum: Int) throws(RESTError) -> Int? {
+    /// An integer parameter of the 32-bit range its protobuf field has; 400 when not an integer,
+    /// 422 when outside that range. What values mean is the service's to check (the same check
+    /// and words as over gRPC).
+    public func int32(_ name: String) throws(RESTError) -> Int? {
         guard let text = self[name], !text.isEmpty else { return nil }
         guard let value = Int(text) else {
             throw RESTError.badRequest("query parameter \(name) must be an integer, got \"\(text.prefix(40))\"")
         }
-        guard value >= minimum, value <= maximum else {
-            throw RESTError.invalid("query parameter \(name) must be between \(minimum) and \(maximum), got \(value)")
+        guard let narrow = Int32(exactly: value) else {
+            throw RESTError.invalid("query parameter \(name) must be between \(Int32.min) and \(Int32.max), got \(value)")
         }
-        return value
+        return Int(narrow)
     }
 
-    /// A finite number parameter; 400 when not a number, 422 when out of range.
-    public func double(_ name: String, minimum: Double, maximum: Double) throws(RESTError) -> Double? {
+    /// A finite number parameter; 400 when not a number. What values mean is the service's to
+    /// check (the same check and words as over gRPC).
+    public func double(_ name: String) throws(RESTError) -> Double? {
         guard let text = self[name], !text.isEmpty else { return nil }
-        guard let value = Double(text), text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x20 }),
+        guard let value = Double(text), value.isFinite, text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x20 }),
               !text.lowercased().contains("n"), !text.lowercased().contains("x") else {
             throw RESTError.badRequest("query parameter \(name) must be a number, got \"\(text.prefix(40))\"")
-        }
-        guard value.isFinite, value >= minimum, value <= maximum else {
-            throw RESTError.invalid("query parameter \(name) must be between \(JSONValue.double(minimum).text) and \(JSONValue.double(maximum).text), got \(text.prefix(40))")
         }
         return value
     }

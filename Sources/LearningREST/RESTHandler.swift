@@ -294,10 +294,10 @@ public struct RESTShim: Sendable {
             return try await otlpTraces(request)
 
         case .performanceAnalytics:
-            let hours = try query.int("window_hours", minimum: 0, maximum: 24 * 365 * 100) ?? 0
+            let hours = try query.int32("window_hours") ?? 0
             return json(try JSONValueEncoder.encode(try await service.performanceAnalytics(windowHours: hours)))
         case .coordination:
-            let limit = try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0
+            let limit = try query.int32("limit") ?? 0
             return json(try JSONValueEncoder.encode(try await service.coordinationPatterns(limit: limit)))
         case .insights:
             return json(try RESTEncoding.insights(try await service.insights(try RESTDecoding.insights(query))))

@@ -67,7 +67,7 @@ public enum RESTDecoding {
             agentName: try reader.requiredString("agent_name", maxLength: 1_024),
             taskType: try reader.requiredString("task_type", maxLength: 1_024),
             at: try reader.timestamp("at"),
-            hour: try reader.int("hour", minimum: 0, maximum: 23),
+            hour: try reader.int("hour"),
             collaborators: try reader.strings("collaborators", maxCount: 100, maxLength: 1_024) ?? [])
     }
 
@@ -98,8 +98,8 @@ public enum RESTDecoding {
     public static func recommendations(_ query: QueryParameters) throws(RESTError) -> RecommendationsRequest {
         RecommendationsRequest(
             taskType: query["task_type"] ?? "",
-            limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
-            speedWeight: try query.double("speed_weight", minimum: 0, maximum: 1) ?? 0,
+            limit: try query.int32("limit") ?? 0,
+            speedWeight: try query.double("speed_weight") ?? 0,
             at: try query.timestamp("at"))
     }
 
@@ -107,19 +107,19 @@ public enum RESTDecoding {
     public static func similarAgents(name: String, _ query: QueryParameters) throws(RESTError) -> SimilarAgentsRequest {
         SimilarAgentsRequest(
             agentName: name,
-            limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
-            threshold: try query.double("threshold", minimum: -1, maximum: 1))
+            limit: try query.int32("limit") ?? 0,
+            threshold: try query.double("threshold"))
     }
 
     /// `GET /analytics/insights?limit=&kind=`.
     public static func insights(_ query: QueryParameters) throws(RESTError) -> InsightsQuery {
-        InsightsQuery(limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+        InsightsQuery(limit: try query.int32("limit") ?? 0,
                       kind: query["kind"] ?? "")
     }
 
     /// `GET /analytics/anomalies?limit=&agent_name=&since=`.
     public static func anomalies(_ query: QueryParameters) throws(RESTError) -> AnomaliesQuery {
-        AnomaliesQuery(limit: try query.int("limit", minimum: Int(Int32.min), maximum: Int(Int32.max)) ?? 0,
+        AnomaliesQuery(limit: try query.int32("limit") ?? 0,
                        agentName: query["agent_name"] ?? "",
                        since: try query.timestamp("since"))
     }

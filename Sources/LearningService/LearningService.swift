@@ -500,16 +500,7 @@ public final class LearningService: LearningHandlers {
     // MARK: - Predictions
 
     public func predict(_ request: PredictionRequest) async throws -> PerformancePrediction {
-        try Validation.agentName(request.agentName)
-        try Validation.taskType(request.taskType)
-        if let hour = request.hour, !(0...23).contains(hour) {
-            throw ServiceError.invalidArgument("hour must be between 0 and 23 (got \(hour))")
-        }
-        if let at = request.at, !(at.timeIntervalSince1970.isFinite) || at < Validation.earliestTimestamp {
-            throw ServiceError.invalidArgument("at must be a time after 2000-01-01")
-        }
-        guard request.collaborators.count <= 64 else { throw ServiceError.invalidArgument("collaborators: at most 64 names") }
-        for (index, name) in request.collaborators.enumerated() { try Validation.agentName(name, field: "collaborators[\(index)]") }
+        try Validation.prediction(request)
         try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
         try await requireKnown(request.agentName)
         let at = request.at ?? Date()
@@ -517,12 +508,7 @@ public final class LearningService: LearningHandlers {
     }
 
     public func recommendations(_ request: RecommendationsRequest) async throws -> RecommendationsReport {
-        try Validation.taskType(request.taskType)
-        let limit = try Validation.limit(request.limit, default: 5, maximum: 100)
-        guard request.speedWeight.isFinite, (0...1).contains(request.speedWeight) else {
-            throw ServiceError.invalidArgument("speed_weight must be between 0 and 1 (got \(request.speedWeight))")
-        }
-        if let at = request.at, at < Validation.earliestTimestamp { throw ServiceError.invalidArgument("at must be a time after 2000-01-01") }
+        let limit = try Validation.recommendations(request)
         try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
         let at = request.at ?? Date()
         return try core.withLock { state in
@@ -531,11 +517,7 @@ public final class LearningService: LearningHandlers {
     }
 
     public func similarAgents(_ request: SimilarAgentsRequest) async throws -> SimilarAgentsReport {
-        try Validation.agentName(request.agentName)
-        let limit = try Validation.limit(request.limit, default: 10, maximum: 100)
-        if let threshold = request.threshold, !threshold.isFinite || !(-1...1).contains(threshold) {
-            throw ServiceError.invalidArgument("threshold must be between -1 and 1 (got \(threshold))")
-        }
+        let limit = try Validation.similarAgents(request)
         try requireFeature(config.agents.predictiveAnalytics, "predictive analytics", "PREDICTIVE_ANALYTICS_ENABLED")
         try await requireKnown(request.agentName)
         return try core.withLock { state in

@@ -390,8 +390,8 @@ final class ExecutionWriter: Sendable {
         WITH t AS (
             SELECT nextval('agents.execution_log_id_seq'::regclass) AS id, t.*
             FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
-                        $7::jsonb[], $8::timestamp[], $9::text[]) WITH ORDINALITY
-                 AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
+                        $7::jsonb[], $8::timestamp[], $9::text[], $10::text[]) WITH ORDINALITY
+                 AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, task_ref, ord)
         ), claimed AS (
             INSERT INTO agents.execution_event_ids AS k (event_id, execution_id, timestamp)
             SELECT event_id, id, ts FROM t WHERE event_id IS NOT NULL ORDER BY event_id, ord
@@ -399,8 +399,8 @@ final class ExecutionWriter: Sendable {
             RETURNING k.execution_id
         )
         INSERT INTO agents.execution_log AS e
-            (id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
-        SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id
+            (id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id, task_ref)
+        SELECT id, agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, task_ref
         FROM t WHERE event_id IS NULL OR id IN (SELECT execution_id FROM claimed)
         ORDER BY ord
         RETURNING e.id, e.event_id
@@ -410,11 +410,11 @@ final class ExecutionWriter: Sendable {
     /// INSERT, ids from the column default.
     static let insertWithoutEventIDsSQL = """
         INSERT INTO agents.execution_log AS e
-            (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id)
-        SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id
+            (agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, timestamp, event_id, task_ref)
+        SELECT agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, task_ref
         FROM unnest($1::varchar[], $2::uuid[], $3::varchar[], $4::float8[], $5::bool[], $6::text[],
-                    $7::jsonb[], $8::timestamp[], $9::text[]) WITH ORDINALITY
-             AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, ord)
+                    $7::jsonb[], $8::timestamp[], $9::text[], $10::text[]) WITH ORDINALITY
+             AS t(agent_name, task_id, task_type, execution_time, success, error_message, resource_usage, ts, event_id, task_ref, ord)
         ORDER BY ord
         RETURNING e.id, e.event_id
         """
@@ -444,6 +444,7 @@ final class ExecutionWriter: Sendable {
         var usage = PGBinaryArray(.jsonb, count: n, bytesPerElement: 48)
         var ts = PGBinaryArray(.timestamp, count: n, bytesPerElement: 8)
         var event = PGBinaryArray(.text, count: n, bytesPerElement: 0)
+        var reference = PGBinaryArray(.text, count: n, bytesPerElement: 0)
         var json: [UInt8] = []
         for r in records {
             agent.append(text: r.agentName)
@@ -456,8 +457,9 @@ final class ExecutionWriter: Sendable {
             usage.append(jsonb: PGText.appendResourceUsageJSON(r.resourceUsage, to: &json) ? json : nil)
             ts.append(timestamp: r.timestamp)
             event.append(text: r.eventID)
+            reference.append(text: r.taskRef)
         }
-        let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event].map { .bytes($0.bytes) }
+        let params: [PGParam] = [agent, task, type, time, success, error, usage, ts, event, reference].map { .bytes($0.bytes) }
         let anyEventID = records.contains { $0.eventID != nil }
         let rows = anyEventID
             ? try c.queryPrepared("ingest_executions", insertSQL, params)
@@ -548,7 +550,7 @@ final class ExecutionWriter: Sendable {
                 }
                 let copied = try c.copyIn("""
                     COPY agents.execution_log (id, agent_name, task_id, task_type, execution_time, success, error_message,
-                        resource_usage, timestamp, event_id) FROM STDIN
+                        resource_usage, timestamp, event_id, task_ref) FROM STDIN
                     """, data: data)
                 guard copied == fresh.count else {
                     throw StoreError.database(sqlState: "", message: "ingest: COPY stored \(copied) of \(fresh.count) rows")
@@ -636,7 +638,8 @@ enum CopyText {
         }
         out.append(tab)
         appendTimestamp(r.timestamp, to: &out); out.append(tab)
-        appendField(r.eventID, to: &out)
+        appendField(r.eventID, to: &out); out.append(tab)
+        appendField(r.taskRef, to: &out)
         out.append(UInt8(ascii: "\n"))
     }
 

@@ -312,6 +312,13 @@ enum Migrations {
                 "ALTER TABLE agents.agent_registry ADD COLUMN IF NOT EXISTS reported_at TIMESTAMP",
             ]
         },
+        Migration(version: 10, name: "task references") { _ in
+            [
+                // A task id that is not a UUID is stored as its name-based UUID in task_id; the id
+                // as the client sent it is kept here (LearningCore's TaskIdentifier).
+                "ALTER TABLE agents.execution_log ADD COLUMN IF NOT EXISTS task_ref TEXT",
+            ]
+        },
     ]
 
     /// Migration 4: execution_log becomes a table partitioned by UTC day (10-100 M rows over a

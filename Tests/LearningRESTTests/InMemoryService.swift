@@ -194,8 +194,7 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
 
     func predict(_ request: PredictionRequest) async throws -> PerformancePrediction {
         try checkFailure()
-        try Validation.agentName(request.agentName)
-        try Validation.taskType(request.taskType)
+        try Validation.prediction(request)
         state.withLock { $0.lastPrediction = request }
         return PerformancePrediction(agentName: request.agentName, taskType: request.taskType, executionTime: 41.7,
                                      medianExecutionTime: 35.2, successRate: 0.96, confidence: 0.88, intervalLow: 18,
@@ -205,8 +204,7 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
 
     func recommendations(_ request: RecommendationsRequest) async throws -> RecommendationsReport {
         try checkFailure()
-        try Validation.taskType(request.taskType)
-        _ = try Validation.limit(request.limit, default: 5, maximum: 100)
+        _ = try Validation.recommendations(request)
         state.withLock { $0.lastRecommendations = request }
         return RecommendationsReport(taskType: request.taskType, recommendations: [
             Recommendation(agentName: "a", expectedSuccessRate: 0.9, predictedExecutionTime: 3, confidence: 0.8, score: 0.9,
@@ -231,8 +229,8 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
 
     func similarAgents(_ request: SimilarAgentsRequest) async throws -> SimilarAgentsReport {
         try checkFailure()
+        _ = try Validation.similarAgents(request)
         _ = try agent(request.agentName)
-        _ = try Validation.limit(request.limit, default: 10, maximum: 100)
         state.withLock { $0.lastSimilar = request }
         return SimilarAgentsReport(agentName: request.agentName, similar: [SimilarAgent(agentName: "b", similarity: 0.9)])
     }

@@ -118,7 +118,7 @@ struct ValidationTests {
         #expect(record.taskID == "6f9619ff-8b86-d011-b42d-00c04fc964ff")
         #expect(record.timestamp == now)
         var cases: [(ExecutionInput, String)] = []
-        var bad = good; bad.taskID = "not-a-uuid"; cases.append((bad, "task_id"))
+        var bad = good; bad.taskID = "not\ta-uuid"; cases.append((bad, "task_id")) // an id that is not a UUID is mapped; a control character is refused
         bad = good; bad.executionTime = -1; cases.append((bad, "execution_time"))
         bad = good; bad.executionTime = .nan; cases.append((bad, "execution_time"))
         bad = good; bad.executionTime = .infinity; cases.append((bad, "execution_time"))

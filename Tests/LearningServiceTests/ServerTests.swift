@@ -23,6 +23,17 @@ struct ServerTests {
         }
     }
 
+    /// One validation for both doors (#14 point 5): the same bad input over REST and over gRPC
+    /// (grpcio) is refused with the same detail and the matching status (doors_suite.py).
+    @Test func bothDoorsRefuseTheSameInputWithTheSameWords() async throws {
+        try await onOwnThread {
+            let server = try ServerProcess.start()
+            defer { server.stop() }
+            let output = try server.runPython("doors_suite.py", ["127.0.0.1:\(server.port)"])
+            #expect(output.contains("ALL CHECKS PASSED"), "\(output)")
+        }
+    }
+
     @Test func startsAnswersHealthOverHTTPAndStopsCleanlyOnSIGTERM() async throws {
         try await onOwnThread {
             // A guide key with no meaning here is accepted, and the log says it has no effect.
