@@ -305,7 +305,7 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
         #"{"agent_name": "director", "success": true, "execution_time": -1}"#,    // negative
         #"{"agent_name": "director", "success": true, "execution_time": "5"}"#,   // string for number
         #"{"agent_name": "director", "success": true, "execution_time": 1e999}"#, // not finite
-        #"{"agent_name": "director", "success": true, "task_id": "not-a-uuid"}"#, // bad UUID
+        #"{"agent_name": "director", "success": true, "task_id": "not\ta-uuid"}"#, // neither a UUID nor a plain id
         #"{"agent_name": "bad name!", "success": true}"#,                          // bad name
         #"{"agent_name": "director", "success": true, "resource_usage": {"cpu": "hot"}}"#,
         #"{"agent_name": "director", "success": true, "resource_usage": [1]}"#,
