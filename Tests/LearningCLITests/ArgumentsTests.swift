@@ -78,7 +78,7 @@ func runOffline(_ arguments: [String]) async -> (Int32, Captured) {
                       ["log", "--agent", "a", "--task-type", "t", "--time", "x", "--success"],          // time not a number
                       ["log", "--agent", "a", "--task-type", "t", "--time", "-1", "--success"],         // negative
                       ["log", "--agent", "bad name", "--task-type", "t", "--time", "1", "--failure"],   // bad name
-                      ["log", "--agent", "a", "--task-type", "t", "--time", "1", "--success", "--task-id", "nope"],
+                      ["log", "--agent", "a", "--task-type", "t", "--time", "1", "--success", "--task-id", "no\tpe"],
                       ["agents", "register", "x", "--tools", "a,,b", "--model", String(repeating: "m", count: 300)],
                       ["recommend", "t", "--limit", "0"], ["recommend", "t", "--speed-weight", "2"],
                       ["insights", "--limit", "5000"], ["patterns", "--kinds", "astrology"], ["health", "--limit", "3"],

@@ -52,7 +52,7 @@ struct ServiceTests {
         await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
         bad = execution("coder", "t", 1, true, at: Date().addingTimeInterval(86_400))
         await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
-        bad = execution("coder", "t", 1, true, taskID: "not-a-uuid")
+        bad = execution("coder", "t", 1, true, taskID: String(repeating: "x", count: 129)) // a plain id is mapped; one this long is not
         await expectServiceError("invalid_argument") { try await service.logExecution(bad) }
         bad = execution("coder", "t", 1, true, memory: -5)
         await expectServiceError("invalid_argument") { try await service.logExecution(bad) }

@@ -38,7 +38,7 @@ final class Housekeeping: Sendable {
                 let before = state.withState { $0.registrations }
                 guard let agents = try? await store.agentCount() else { return }
                 state.withState { state in
-                    if state.registrations == before { state.agentsRegistered = Int(agents) }
+                    if state.registrations == before { state.agentsRegistered = max(Int(agents), state.knownAgents.count) }
                 }
                 state.refreshSnapshot()
             },

@@ -87,13 +87,14 @@ def test_guide_library_examples_work_as_written(server, monkeypatch):
         tracker = AgentPerformanceTracker()
         for i in range(30):
             for agent, seconds, ok in ((fast, 10.0 + i % 3, True), (slow, 40.0 + i % 5, i % 3 != 0)):
+                # Task ids as trackers have them: not UUIDs (the server maps them, keeping the id).
                 await tracker.track_agent_performance(
-                    agent, {"id": str(uuid.uuid4()), "type": task_type},
+                    agent, {"id": f"task-{agent}-{i}", "type": task_type},
                     {"execution_time": seconds, "success": ok,
                      "resource_usage": {"cpu": 20.0, "memory_mb": 512, "tokens": 900},
                      "timestamp": dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=i)})
         # A result with no timestamp and no resource usage, as the guide's .get() defaults give.
-        await tracker.track_agent_performance(fast, {"id": str(uuid.uuid4()), "type": task_type},
+        await tracker.track_agent_performance(fast, {"id": 4242, "type": task_type},
                                               {"execution_time": 11.0, "success": True})
         client = tracker.learning_client
         await client.retrain()

@@ -265,7 +265,9 @@ def execution(data: Any, field: str = "execution") -> pb.Execution:
         if value is None:
             continue
         if not isinstance(value, str):
-            if key == "task_id" and isinstance(value, uuid.UUID):
+            if key == "task_id" and (isinstance(value, uuid.UUID) or (isinstance(value, int) and not isinstance(value, bool))):
+                # A task's own id, as the guide's tracker passes it (task_data.get("id")): the
+                # server stores an id that is not a UUID as its name-based UUID, keeping the id.
                 value = str(value)
             else:
                 raise ValueError(f"{field}.{key} must be a string, not {type(value).__name__}")
