@@ -139,8 +139,9 @@ final class ServerCore: @unchecked Sendable {
         let micros = nanos / 1000
         // A client error (4xx, or a gRPC status other than OK) counts as an error too.
         let isError = grpcStatus.map { $0.code != .ok } ?? (status >= 400)
-        loop.metrics.record(method: route, latencyNanos: nanos, error: isError, nowSecond: currentEpochSecond(),
-                            factory: metricsFactory)
+        let response = grpcStatus.map { ResponseClass.grpc($0.code) } ?? .http(status)
+        loop.metrics.record(method: route, latencyNanos: nanos, error: isError, response: response,
+                            nowSecond: currentEpochSecond(), factory: metricsFactory)
         let level = configuration.accessLog
         guard level != .off else { return }
         let failed = grpcStatus.map { $0.code != .ok } ?? (status >= 400)

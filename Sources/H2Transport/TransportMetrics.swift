@@ -1,3 +1,4 @@
+import GRPCWire
 import CoreMetrics
 import Synchronization
 #if canImport(Glibc)
@@ -85,17 +86,56 @@ public struct TransportMetrics: Sendable {
     public var rejectedConnections: Int
 }
 
+/// What a request was answered with, for the `status` label of `learning_responses_total`: the
+/// HTTP status class (`2xx` ... `5xx`) of a REST request, the gRPC status name of a call. A
+/// bounded set: 5 classes and 17 gRPC codes.
+struct ResponseClass: Sendable, Equatable {
+    /// Index into a route's response counters (0-4: HTTP classes; 5...: gRPC codes).
+    let index: Int
+    let label: String
+
+    static let count = 5 + GRPCStatusCode.allCases.count
+
+    static func http(_ status: Int) -> ResponseClass {
+        let hundreds = min(5, max(1, status / 100))
+        return ResponseClass(index: hundreds - 1, label: "\(hundreds)xx")
+    }
+
+    static func grpc(_ code: GRPCStatusCode) -> ResponseClass {
+        ResponseClass(index: 5 + code.rawValue, label: code.name)
+    }
+}
+
 /// The swift-metrics handlers of one route, made once per loop.
 struct RouteMetricHandlers {
+    let route: String
     let requests: any CounterHandler
     let errors: any CounterHandler
     let duration: any TimerHandler
+    /// `learning_responses_total{method, status}`, made the first time a class is answered.
+    var responses: [(any CounterHandler)?] = Array(repeating: nil, count: ResponseClass.count)
 
     init(route: String, factory: any MetricsFactory) {
+        self.route = route
         let dimensions = [("method", route)]
         requests = factory.makeCounter(label: "learning_requests_total", dimensions: dimensions)
         errors = factory.makeCounter(label: "learning_request_errors_total", dimensions: dimensions)
         duration = factory.makeTimer(label: "learning_request_duration_seconds", dimensions: dimensions)
+    }
+
+    /// Records one answered request.
+    mutating func record(latencyNanos: Int64, error: Bool, response: ResponseClass, factory: any MetricsFactory) {
+        requests.increment(by: 1)
+        if error { errors.increment(by: 1) }
+        duration.recordNanoseconds(latencyNanos)
+        if let counter = responses[response.index] {
+            counter.increment(by: 1)
+            return
+        }
+        let counter = factory.makeCounter(label: "learning_responses_total",
+                                          dimensions: [("method", route), ("status", response.label)])
+        responses[response.index] = counter
+        counter.increment(by: 1)
     }
 }
 
@@ -118,21 +158,15 @@ final class MetricsStore: Sendable {
 
     private let state = Mutex(State())
 
-    func record(method: String, latencyNanos: Int64, error: Bool, nowSecond: Int64, factory: any MetricsFactory) {
+    func record(method: String, latencyNanos: Int64, error: Bool, response: ResponseClass, nowSecond: Int64,
+                factory: any MetricsFactory) {
         let latencyMicros = latencyNanos / 1000
         state.withLock { state in
             let label = state.methods[method] == nil && state.methods.count >= MetricsStore.maxDistinctMethods ? "other" : method
             state.methods[label, default: MethodMetrics()].record(latencyMicros: latencyMicros, error: error)
-            let handlers: RouteMetricHandlers
-            if let made = state.handlers[label] {
-                handlers = made
-            } else {
-                handlers = RouteMetricHandlers(route: label, factory: factory)
-                state.handlers[label] = handlers
-            }
-            handlers.requests.increment(by: 1)
-            if error { handlers.errors.increment(by: 1) }
-            handlers.duration.recordNanoseconds(latencyNanos)
+            // One look-up: the route's handlers are made the first time it is answered.
+            state.handlers[label, default: RouteMetricHandlers(route: label, factory: factory)]
+                .record(latencyNanos: latencyNanos, error: error, response: response, factory: factory)
             let slot = Int(nowSecond % Int64(MetricsStore.windowSeconds))
             if state.windowSeconds[slot] != nowSecond {
                 state.windowSeconds[slot] = nowSecond

@@ -164,21 +164,8 @@ struct CLI: Sendable {
 
     /// `NOT_FOUND: agent x is not registered`.
     static func describe(_ status: GRPCStatus) -> String {
-        let name: String
-        switch status.code {
-        case .invalidArgument: name = "INVALID_ARGUMENT"
-        case .notFound: name = "NOT_FOUND"
-        case .alreadyExists: name = "ALREADY_EXISTS"
-        case .unauthenticated: name = "UNAUTHENTICATED (pass --api-key or set LEARNING_API_KEY)"
-        case .permissionDenied: name = "PERMISSION_DENIED"
-        case .resourceExhausted: name = "RESOURCE_EXHAUSTED"
-        case .failedPrecondition: name = "FAILED_PRECONDITION"
-        case .unavailable: name = "UNAVAILABLE"
-        case .deadlineExceeded: name = "DEADLINE_EXCEEDED"
-        case .unimplemented: name = "UNIMPLEMENTED"
-        case .internal: name = "INTERNAL"
-        default: name = "\(status.code)".uppercased()
-        }
+        let name = status.code == .unauthenticated
+            ? "UNAUTHENTICATED (pass --api-key or set LEARNING_API_KEY)" : status.code.name
         return status.message.isEmpty ? name : "\(name): \(status.message)"
     }
 }

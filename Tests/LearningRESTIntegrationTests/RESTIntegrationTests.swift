@@ -355,6 +355,10 @@ func requestMetricsCountClientErrorsUnderRouteTemplates() async throws {
         #expect(lines.contains(#"learning_request_errors_total{method="unmatched"} 1"#))
         #expect(lines.contains(#"learning_request_errors_total{method="unimplemented"} 1"#))
         #expect(lines.contains(#"learning_request_errors_total{method="GET /health"} 0"#))
+        // Each request with its status class (REST) or status name (gRPC).
+        #expect(lines.contains(#"learning_responses_total{method="GET /agents/{name}/status",status="4xx"} 2"#), "\(text)")
+        #expect(lines.contains(#"learning_responses_total{method="GET /health",status="2xx"} 1"#))
+        #expect(lines.contains(#"learning_responses_total{method="unimplemented",status="UNIMPLEMENTED"} 1"#))
         #expect(lines.contains(#"learning_request_duration_seconds_count{method="GET /health"} 1"#))
         #expect(lines.contains(#"learning_request_duration_seconds_bucket{method="GET /health",le="+Inf"} 1"#))
         #expect(lines.contains("# TYPE learning_request_duration_seconds histogram"))
