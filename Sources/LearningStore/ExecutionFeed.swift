@@ -7,8 +7,12 @@
 // delivered) or ids that will never appear (rollback, ON CONFLICT skip, deleted). A gap is closed
 // only once every transaction that could still hold it has ended: its ids were drawn before it was
 // seen, so by the transactions running when it was seen (plus a grace period for the instant between
-// nextval and xid assignment); `pg_snapshot_xmin` passing the xmax of a snapshot taken after that
-// grace period proves they all finished. Each poll reads the snapshot and the rows in one
+// nextval and xid assignment); `pg_snapshot_xmin` passing the next transaction id of a snapshot
+// taken after that grace period proves they all finished. Not the snapshot's xmax: PostgreSQL sets
+// it to the last completed id plus one, so a transaction that took its id after the last commit
+// (the newest one, open while nothing else commits) lies at or past xmax, in no field of any
+// snapshot; its gap would close under it and its row would never be delivered. The next id comes
+// from `age()` of a fixed id (PostgreSQL computes it from the next transaction id, on a standby too). Each poll reads the snapshot and the rows in one
 // REPEATABLE READ transaction, so both describe the same instant.
 //
 // TRUNCATE (the guide's recovery procedure) bumps a generation through a trigger; the feed sees it
@@ -46,7 +50,8 @@ struct FeedCursor: Sendable {
         var lo: Int64
         var hi: Int64
         var seenAt: Double
-        /// xmax of the first snapshot taken `gapGrace` after the gap was seen.
+        /// The next transaction id (at least xmax) of the first snapshot taken `gapGrace` after
+        /// the gap was seen: every transaction that could hold the gap has a lower id.
         var closesAtXmin: UInt64?
     }
 
@@ -80,14 +85,26 @@ struct FeedCursor: Sendable {
 
     /// Closes gaps no transaction can fill any more. `complete` is false when the fetch hit its
     /// limit: then only gaps below `lastFetched` are known to hold no unread rows.
-    mutating func closeGaps(xmin: UInt64, xmax: UInt64, now: Double, grace: Double, complete: Bool, lastFetched: Int64) {
+    /// `nextXid` is the first transaction id not yet assigned when the snapshot was taken
+    /// (`xmax` only bounds it from below: see the file comment).
+    mutating func closeGaps(xmin: UInt64, xmax: UInt64, nextXid: UInt64, now: Double, grace: Double, complete: Bool,
+                            lastFetched: Int64) {
         gaps.removeAll { g in
             guard let closes = g.closesAtXmin, xmin >= closes else { return false }
             return complete || g.hi < lastFetched
         }
         for i in gaps.indices where gaps[i].closesAtXmin == nil && now - gaps[i].seenAt >= grace {
-            gaps[i].closesAtXmin = xmax
+            gaps[i].closesAtXmin = max(xmax, nextXid)
         }
+    }
+
+    /// The 64-bit next transaction id from the snapshot's xmax and `age('3'::xid)` (the next id
+    /// minus 3, as a wrapping 32-bit difference): the next id is at or after xmax, less than 2^31
+    /// ids ahead.
+    static func nextXid(xmax: UInt64, ageOfThree: Int32) -> UInt64 {
+        let next32 = UInt32(3) &+ UInt32(bitPattern: ageOfThree)
+        let ahead = next32 &- UInt32(truncatingIfNeeded: xmax)
+        return ahead < 1 << 31 ? xmax + UInt64(ahead) : xmax
     }
 }
 
@@ -152,7 +169,7 @@ public final class ExecutionFeed: Sendable {
             let now = Date().timeIntervalSince1970
             let ids = poll.ids
             let deliver = Set(state.apply(ids: ids, now: now))
-            state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, now: now, grace: settings.gapGrace,
+            state.closeGaps(xmin: poll.xmin, xmax: poll.xmax, nextXid: poll.nextXid, now: now, grace: settings.gapGrace,
                             complete: poll.complete, lastFetched: ids.last ?? 0)
             ownWrites.prune(through: state.cursor)
             let records = poll.records.filter { deliver.contains($0.id ?? 0) }
@@ -184,6 +201,8 @@ public final class ExecutionFeed: Sendable {
     private struct Poll: Sendable {
         var xmin: UInt64
         var xmax: UInt64
+        /// The first transaction id not assigned yet at the snapshot.
+        var nextXid: UInt64
         var generation: Int64
         /// Every id read, ascending.
         var ids: [Int64]
@@ -219,7 +238,8 @@ public final class ExecutionFeed: Sendable {
                        (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM agents.execution_log_id_seq),
                        set_config('enable_seqscan', 'off', true),
                        set_config('max_parallel_workers_per_gather', '0', true),
-                       set_config('jit', 'off', true)
+                       set_config('jit', 'off', true),
+                       age('3'::xid)
                 FROM pg_current_snapshot() s
                 """)
             // Far behind on outside rows (a COPY, a bulk load while the service was down): the
@@ -296,7 +316,9 @@ public final class ExecutionFeed: Sendable {
                     records = try ExecutionColumns.records(ids: missing, on: c)
                 }
             }
-            return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: UInt64(snap[0, 1] ?? "0") ?? 0,
+            let xmax = UInt64(snap[0, 1] ?? "0") ?? 0
+            return Poll(xmin: UInt64(snap[0, 0] ?? "0") ?? 0, xmax: xmax,
+                        nextXid: FeedCursor.nextXid(xmax: xmax, ageOfThree: Int32(snap[0, 7] ?? "0") ?? 0),
                         generation: snap.int64(0, 2) ?? 0, ids: ids, records: records, own: own,
                         summary: summary, complete: complete)
         }

@@ -122,6 +122,32 @@ struct FeedTests {
         }
     }
 
+    /// The newest transaction holds a gap: A draws its id (nextval assigns no transaction id),
+    /// then a later id commits, then A takes its transaction id, the newest of all, and stays
+    /// open while nothing else commits. PostgreSQL's snapshots then end at A's id (xmax is the
+    /// last completed id plus one), so A appears in none of their fields; the gap must still wait
+    /// for A, and A's row must be delivered when it commits.
+    @Test func aGapHeldByTheNewestTransactionWaitsForIt() async throws {
+        try await TestDatabase.withStore { store, url in
+            let log = FeedLog()
+            let feed = startFeed(store, log)
+            defer { feed.cancel() }
+            let a = try PGConnection(url: url)
+            try a.execute("BEGIN")
+            let low = try #require(try a.query("SELECT nextval('agents.execution_log_id_seq'::regclass)").int64(0, 0))
+            let high = try await store.logExecutions([record("fast")])
+            #expect(high[0].id > low)
+            #expect(await eventually(5) { await log.ids.contains(high[0].id) })
+            try a.query("""
+                INSERT INTO agents.execution_log (id, agent_name, success, timestamp) VALUES ($1, 'newest', true, NOW())
+                """, [.int(low)])
+            try await Task.sleep(for: .milliseconds(1_500)) // many polls past the gap grace, nothing else commits
+            try a.execute("COMMIT")
+            #expect(await eventually(5) { await log.ids.contains(low) }, "the row of the gap's transaction was never delivered")
+            #expect(await log.duplicates == 0)
+        }
+    }
+
     @Test func manyConcurrentWritersNeverLoseOrRepeatARow() async throws {
         try await TestDatabase.withStore { store, url in
             let log = FeedLog()
@@ -277,15 +303,36 @@ struct FeedTests {
         #expect(c.apply(ids: [1, 2, 5], now: 0) == [1, 2, 5])
         #expect(c.gaps.map { [$0.lo, $0.hi] } == [[3, 4]])
         #expect(c.cursor == 2)
-        c.closeGaps(xmin: 100, xmax: 110, now: 1, grace: 0.5, complete: true, lastFetched: 5)
+        c.closeGaps(xmin: 100, xmax: 110, nextXid: 110, now: 1, grace: 0.5, complete: true, lastFetched: 5)
         #expect(c.gaps.first?.closesAtXmin == 110)
-        c.closeGaps(xmin: 109, xmax: 120, now: 2, grace: 0.5, complete: true, lastFetched: 5)
+        c.closeGaps(xmin: 109, xmax: 120, nextXid: 120, now: 2, grace: 0.5, complete: true, lastFetched: 5)
         #expect(c.gaps.count == 1, "a transaction older than the snapshot may still run")
         #expect(c.apply(ids: [4], now: 2) == [4])
         #expect(c.apply(ids: [4, 5], now: 2) == [], "nothing twice")
-        c.closeGaps(xmin: 110, xmax: 120, now: 3, grace: 0.5, complete: true, lastFetched: 5)
+        c.closeGaps(xmin: 110, xmax: 120, nextXid: 120, now: 3, grace: 0.5, complete: true, lastFetched: 5)
         #expect(c.gaps.isEmpty)
         #expect(c.cursor == 5)
+    }
+
+    /// A transaction that took its id after the last commit lies at or past the snapshot's xmax
+    /// (the last completed id plus one): while it runs, xmin reaches that xmax without passing
+    /// it. The gap waits for the next id instead, which the running transaction is below.
+    @Test func aGapWaitsForTheNextTransactionIDNotTheSnapshotsXmax() {
+        var c = FeedCursor()
+        _ = c.apply(ids: [1, 3], now: 0)
+        // Transaction 200 (holding id 2) runs; the last commit was 199: xmin = xmax = 200.
+        c.closeGaps(xmin: 200, xmax: 200, nextXid: 201, now: 1, grace: 0.5, complete: true, lastFetched: 3)
+        #expect(c.gaps.first?.closesAtXmin == 201)
+        c.closeGaps(xmin: 200, xmax: 200, nextXid: 201, now: 2, grace: 0.5, complete: true, lastFetched: 3)
+        c.closeGaps(xmin: 200, xmax: 205, nextXid: 205, now: 3, grace: 0.5, complete: true, lastFetched: 3)
+        #expect(c.gaps.count == 1, "transaction 200 still runs")
+        #expect(c.apply(ids: [2], now: 4) == [2])
+        #expect(c.gaps.isEmpty)
+        // The next id from age('3'::xid): plain, across the 32-bit wrap, and never below xmax.
+        #expect(FeedCursor.nextXid(xmax: 200, ageOfThree: 198) == 201)
+        let epoch: UInt64 = 1 << 32
+        #expect(FeedCursor.nextXid(xmax: epoch - 2, ageOfThree: Int32(bitPattern: UInt32.max - 1)) == epoch + 1)
+        #expect(FeedCursor.nextXid(xmax: epoch + 5, ageOfThree: 0) == epoch + 5)
     }
 }
 
