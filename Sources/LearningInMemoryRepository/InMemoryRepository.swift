@@ -25,6 +25,8 @@ public final class InMemoryRepository: LearningRepository {
     public let retentionDays: Int
 
     struct State {
+        /// Set by `interruptFeed`: the next step of a running feed throws (a lost connection).
+        var feedInterrupted = false
         /// The executions, ascending by id (ids are handed out in order, under the lock).
         var rows: [ExecutionRecord] = []
         var lastID: Int64 = 0
@@ -241,6 +243,15 @@ public final class InMemoryRepository: LearningRepository {
 
     // MARK: Change feed
 
+    /// Makes a running `followChanges` throw at its next step, as a database connection lost
+    /// mid-feed would: tests of what the runtime does after a feed failure.
+    public func interruptFeed() {
+        state.withLock { $0.feedInterrupted = true }
+    }
+
+    /// The error `interruptFeed` makes the feed throw.
+    public struct FeedInterrupted: Error {}
+
     public func followChanges(from start: FeedPosition?, stopAtReset: Bool,
                               _ handler: @Sendable (FeedEvent) async throws -> Void) async throws {
         // Ids below the start's highest seen that it had not seen (its gaps): delivered if stored.
@@ -249,6 +260,7 @@ public final class InMemoryRepository: LearningRepository {
         var generation: Int64? = nil
         var reported: FeedPosition? = nil
         while !Task.isCancelled {
+            if state.withLock({ s in defer { s.feedInterrupted = false }; return s.feedInterrupted }) { throw FeedInterrupted() }
             let (current, drawn, writes, records, own) = state.withLock { s -> (Int64, Int64, UInt64, [ExecutionRecord], [Int64]) in
                 var records: [ExecutionRecord] = []
                 var own: [Int64] = []

@@ -68,6 +68,33 @@ struct InMemoryServiceTests {
         #expect(!again.log.contains(prefix: "aggregates: building them"), "the stored aggregates describe the rows")
     }
 
+    /// A feed that fails mid-way (a lost connection) is followed again from the stored
+    /// aggregates: the figures are loaded from them again, not added to what was held.
+    @Test func aFeedFailureReloadsTheFiguresWithoutCountingTwice() async throws {
+        let fixture = try await MemoryFixture.start()
+        defer { Task { await fixture.stop() } }
+        let service = fixture.service
+        _ = fixture.repository.insertOutside((0..<6).map { record("outsider", "import", Double($0 + 1), $0 % 3 != 0) })
+        _ = try await service.logExecutions([execution("writer", "export", 2, true)])
+        try await eventually("the seven executions in the figures") {
+            try await service.performanceAnalytics(windowHours: 0).totalExecutions == 7
+        }
+        for round in 1...2 {
+            fixture.repository.interruptFeed()
+            try await eventually("the feed restarted (\(round))") {
+                fixture.log.lines.filter { $0.hasPrefix("change feed stopped") }.count == round
+            }
+            try await eventually("the figures reloaded (\(round))") {
+                fixture.log.lines.filter { $0.contains("executions in the retention window") }.count == round + 1
+            }
+            try await Task.sleep(for: .milliseconds(300)) // the feed's catching up is done
+            let analytics = try await service.performanceAnalytics(windowHours: 0)
+            #expect(analytics.totalExecutions == 7, "round \(round)")
+            #expect(try await service.agentPerformance(name: "outsider").executions == 6)
+            #expect(abs(analytics.successRate - 5.0 / 7.0) < 1e-9)
+        }
+    }
+
     @Test func rowsWrittenOutsideTheServiceArriveThroughTheFeedAndATruncateResets() async throws {
         let fixture = try await MemoryFixture.start()
         defer { Task { await fixture.stop() } }

@@ -102,6 +102,9 @@ final class AggregateKeeper: Sendable {
                 checkpoint = loaded
                 break
             }
+            // Not the current aggregates yet (a read replica behind a build): the cells added
+            // are dropped before they are loaded again.
+            state.withState { $0.figures = WindowFigures() }
             try await Task.sleep(for: .milliseconds(100))
         }
         let position = checkpoint.position ?? FeedPosition(maxSeen: 0)

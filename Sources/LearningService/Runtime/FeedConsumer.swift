@@ -45,7 +45,10 @@ final class FeedConsumer: RuntimeComponent {
                 logger.info("replica role changed (now \(store.isLeader ? "leader" : "follower")): figures reloaded from the stored aggregates")
             } catch {
                 if Task.isCancelled { break }
-                logger.info("change feed stopped (\(error)); restarting in 1 s")
+                // The figures are loaded again from the stored aggregates, which add to what is
+                // held: start from nothing, as after a role change (else every count doubles).
+                resetLearnedState()
+                logger.warning("change feed stopped (\(error)); figures reloaded from the stored aggregates in 1 s")
                 try? await Task.sleep(for: .seconds(1))
             }
         }
