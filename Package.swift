@@ -19,6 +19,15 @@ let package = Package(
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "ProtobufCSupport", targets: ["ProtobufCSupport"]),
+        // The service's handlers, its gRPC bindings and REST shim and the in-memory repository, so
+        // fuzz/'s end-to-end harnesses drive the same code the server registers, without a database.
+        .library(name: "H2Transport", targets: ["H2Transport"]),
+        .library(name: "LearningCore", targets: ["LearningCore"]),
+        .library(name: "LearningAPI", targets: ["LearningAPI"]),
+        .library(name: "LearningService", targets: ["LearningService"]),
+        .library(name: "LearningRPC", targets: ["LearningRPC"]),
+        .library(name: "LearningREST", targets: ["LearningREST"]),
+        .library(name: "LearningInMemoryRepository", targets: ["LearningInMemoryRepository"]),
     ],
     dependencies: [
         // The `learning` CLI's command line (help, usage errors, subcommands).
