@@ -127,6 +127,15 @@ let package = Package(
         /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
         .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// A counting allocator (malloc and its family replaced, forwarding to glibc) for DecodeBench
+        /// only: linked into no other product.
+        .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
+        /// What decoding an ingest request allocates against its size, through the registered gRPC
+        /// and REST handlers; see bench/decode-cost.sh.
+        .executableTarget(name: "DecodeBench",
+                          dependencies: ["CAllocCounter", "LearningRPC", "LearningREST", "LearningService", "LearningAPI",
+                                         "LearningCore", "H2Transport"],
+                          swiftSettings: swiftSettings),
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
         .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningRepository", "LearningCore"],
                           swiftSettings: swiftSettings),
