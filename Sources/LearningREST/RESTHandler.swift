@@ -285,7 +285,7 @@ public struct RESTShim: Sendable {
         case .logExecutions:
             try authorize(.logExecutions, request)
             let body = try requireJSONBody(request)
-            let result = try await service.logExecutions(try RESTDecoding.executionBatch(body))
+            let result = try await service.logExecutions(try RESTDecoding.executionBatch(consume body))
             return json(RESTEncoding.batch(result))
         case .otlpTraces:
             try authorize(.logExecutions, request)

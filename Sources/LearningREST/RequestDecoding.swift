@@ -11,11 +11,27 @@ import LearningCore
 /// Decoders from REST input to the service's request types.
 public enum RESTDecoding {
     /// `{"executions": [...]}`.
-    public static func executionBatch(_ value: JSONValue) throws(ServiceError) -> [ExecutionInput] {
-        let reader = try JSONObjectReader(value)
-        guard let list = reader.value("executions") else { throw ServiceError.invalidArgument("executions is required") }
-        guard case let .array(elements) = list else {
-            throw ServiceError.invalidArgument("executions must be an array, not \(list.typeName)")
+    ///
+    /// Give it the body's only reference (`consume`): each element's JSON is then freed as soon as
+    /// it is converted, so the decode never holds the whole JSON tree beside every decoded input
+    /// (bench/decode-cost.sh).
+    public static func executionBatch(_ value: consuming JSONValue) throws(ServiceError) -> [ExecutionInput] {
+        var members: [(String, JSONValue)]
+        switch consume value {
+        case .object(let object): members = object
+        case let other: throw ServiceError.invalidArgument("body must be a JSON object, not \(other.typeName)")
+        }
+        // The array moves out of the members, so that it is the only reference to its elements.
+        guard let position = members.firstIndex(where: { $0.0 == "executions" }) else {
+            throw ServiceError.invalidArgument("executions is required")
+        }
+        var list = JSONValue.null
+        swap(&list, &members[position].1)
+        var elements: [JSONValue]
+        switch consume list {
+        case .array(let array): elements = array
+        case .null: throw ServiceError.invalidArgument("executions is required")
+        case let other: throw ServiceError.invalidArgument("executions must be an array, not \(other.typeName)")
         }
         guard !elements.isEmpty else { throw ServiceError.invalidArgument("executions is empty") }
         guard elements.count <= Validation.maxBatchSize else {
@@ -23,7 +39,9 @@ public enum RESTDecoding {
         }
         var inputs: [ExecutionInput] = []
         inputs.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() {
+        for index in elements.indices {
+            let element = elements[index]
+            elements[index] = .null
             inputs.append(try ExecutionInput(json: element, path: "executions[\(index)]"))
         }
         return inputs
