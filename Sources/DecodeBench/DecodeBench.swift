@@ -13,7 +13,8 @@
 // the same peak once the probe has also run the service's validation into records; and the bytes
 // allocated in total up to the hand-over. The peak is the figure compared with 4x: it is what a
 // request in flight holds at most, what the transport's memory budget has to cover. Each figure
-// is the least of `repeats` runs (other threads only ever add to it).
+// is the least of `repeats` runs (other threads only ever add to it). The wall time to the
+// hand-over is printed too (least of the runs; a load-sensitive figure, for comparing builds).
 import CAllocCounter
 import Foundation
 import H2Transport
@@ -30,25 +31,29 @@ struct HandOver: Sendable {
     var decodeTotal: Int64 = 0
     var validatedPeak: Int64 = 0
     var executions = 0
+    /// Wall time from the call to the hand-over.
+    var decodeTime: Duration = .zero
 }
 
 /// A `LearningHandlers` that serves the ingest methods only: it records the allocator's figures
 /// when the decoded executions arrive, validates them as the service does, and stores nothing.
 final class DecodeProbe: LearningHandlers {
-    private let state = Mutex<(baseline: Int64, baselineTotal: Int64, seen: HandOver?)>((0, 0, nil))
+    private let state = Mutex<(baseline: Int64, baselineTotal: Int64, started: ContinuousClock.Instant, seen: HandOver?)>(
+        (0, 0, .now, nil))
 
     /// Notes the allocator's level before a call.
     func start() {
         let live = alloc_counter_live_bytes()
         let total = alloc_counter_total_bytes()
-        state.withLock { $0 = (live, total, nil) }
         alloc_counter_reset_peak()
+        state.withLock { $0 = (live, total, .now, nil) }
     }
 
     /// What the last call handed over, if it got that far.
     var seen: HandOver? { state.withLock { $0.seen } }
 
     private func record(_ executions: [ExecutionInput]) throws {
+        let now = ContinuousClock.now
         let peak = alloc_counter_peak_bytes()
         let total = alloc_counter_total_bytes()
         var records: [ExecutionRecord] = []
@@ -62,7 +67,8 @@ final class DecodeProbe: LearningHandlers {
         withExtendedLifetime(records) {}
         state.withLock { state in
             state.seen = HandOver(decodePeak: peak - state.baseline, decodeTotal: total - state.baselineTotal,
-                                  validatedPeak: valid ? validatedPeak - state.baseline : -1, executions: executions.count)
+                                  validatedPeak: valid ? validatedPeak - state.baseline : -1, executions: executions.count,
+                                  decodeTime: now - state.started)
         }
     }
 
@@ -249,6 +255,7 @@ func measure(_ probe: DecodeProbe, repeats: Int, _ call: @Sendable () async thro
             kept.decodePeak = min(kept.decodePeak, seen.decodePeak)
             kept.decodeTotal = min(kept.decodeTotal, seen.decodeTotal)
             kept.validatedPeak = min(kept.validatedPeak, seen.validatedPeak)
+            kept.decodeTime = min(kept.decodeTime, seen.decodeTime)
             best = kept
         } else {
             best = seen
@@ -308,13 +315,15 @@ struct DecodeBench {
                                 figures: figures))
             }
         }
-        print("| path | shape | executions | request | decode peak | peak / request | + validation: peak / request | allocated in total / request |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| path | shape | executions | request | decode peak | peak / request | + validation: peak / request | allocated in total / request | decode time per execution |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for row in rows {
             let validated = row.figures.validatedPeak < 0 ? "refused" : String(format: "%.1fx", Double(row.figures.validatedPeak) / Double(row.requestBytes))
             print("| \(row.path) | \(row.shape) | \(row.executions) | \(kib(row.requestBytes)) | \(mib(row.figures.decodePeak)) | "
                   + String(format: "**%.1fx**", row.ratio) + " | \(validated) | "
-                  + String(format: "%.1fx", Double(row.figures.decodeTotal) / Double(row.requestBytes)) + " |")
+                  + String(format: "%.1fx", Double(row.figures.decodeTotal) / Double(row.requestBytes)) + " | "
+                  + String(format: "%.2f µs", Double(row.figures.decodeTime.components.attoseconds) / 1e12 / Double(row.executions)
+                           + Double(row.figures.decodeTime.components.seconds) * 1e6 / Double(row.executions)) + " |")
         }
         print("")
         for shape in shapes { print("- \(shape.name): \(shape.note)") }
