@@ -191,6 +191,7 @@ let package = Package(
         .testTarget(name: "LearningServiceUnitTests",
                     dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
                                    "LearningInMemoryRepository", "LearningServiceScenarios",
+                                   "LearningRPC", "H2Transport", "GRPCWire",
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ]
