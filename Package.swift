@@ -19,6 +19,15 @@ let package = Package(
         .library(name: "HTTP1Wire", targets: ["HTTP1Wire"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "ProtobufCSupport", targets: ["ProtobufCSupport"]),
+        // The service's handlers, its gRPC bindings and REST shim and the in-memory repository, so
+        // fuzz/'s end-to-end harnesses drive the same code the server registers, without a database.
+        .library(name: "H2Transport", targets: ["H2Transport"]),
+        .library(name: "LearningCore", targets: ["LearningCore"]),
+        .library(name: "LearningAPI", targets: ["LearningAPI"]),
+        .library(name: "LearningService", targets: ["LearningService"]),
+        .library(name: "LearningRPC", targets: ["LearningRPC"]),
+        .library(name: "LearningREST", targets: ["LearningREST"]),
+        .library(name: "LearningInMemoryRepository", targets: ["LearningInMemoryRepository"]),
     ],
     dependencies: [
         // The `learning` CLI's command line (help, usage errors, subcommands).
@@ -118,6 +127,15 @@ let package = Package(
         /// Micro-benchmarks of LearningML (prediction cost, retrain time); see bench/ml-bench.sh.
         .executableTarget(name: "MLBench", dependencies: ["LearningML", "LearningCore"],
                           swiftSettings: swiftSettings),
+        /// A counting allocator (malloc and its family replaced, forwarding to glibc) for DecodeBench
+        /// only: linked into no other product.
+        .target(name: "CAllocCounter", path: "Sources/CAllocCounter"),
+        /// What decoding an ingest request allocates against its size, through the registered gRPC
+        /// and REST handlers; see bench/decode-cost.sh.
+        .executableTarget(name: "DecodeBench",
+                          dependencies: ["CAllocCounter", "LearningRPC", "LearningREST", "LearningService", "LearningAPI",
+                                         "LearningCore", "H2Transport"],
+                          swiftSettings: swiftSettings),
         /// Repository-level ingest load generator for bench/ingest*.sh (not shipped).
         .executableTarget(name: "StoreBench", dependencies: ["LearningStore", "LearningRepository", "LearningCore"],
                           swiftSettings: swiftSettings),
@@ -173,6 +191,7 @@ let package = Package(
         .testTarget(name: "LearningServiceUnitTests",
                     dependencies: ["LearningService", "LearningAPI", "LearningCore", "LearningRepository",
                                    "LearningInMemoryRepository", "LearningServiceScenarios",
+                                   "LearningRPC", "H2Transport", "GRPCWire",
                                    .product(name: "Logging", package: "swift-log")],
                     swiftSettings: swiftSettings),
     ]

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer harnesses of fuzz/ (HTTP/1.1 request parser, gRPC deframer + stream state
-# machine, OTLP trace export decoder with gzip, the protobuf wire check of gRPC requests) for a bounded time each, starting from the committed seed corpus in fuzz/corpus/.
+# machine, OTLP trace export decoder with gzip, the protobuf wire check of gRPC requests, and end
+# to end: REST request bodies through the shim's handlers and gRPC requests through the registered
+# methods, both into the service over the in-memory repository) for a bounded time each, starting
+# from the committed seed corpus in fuzz/corpus/.
 # usage: scripts/fuzz.sh [seconds-per-harness]   (default 60)
 # Fails if a harness crashes, or if libFuzzer reports no coverage (instrumentation silently off).
 set -euo pipefail
@@ -16,7 +19,11 @@ status=0
 # NAME:CORPUS[:ENVIRONMENT]. FuzzProtoWire runs without the exit-time leak check: the schema it
 # reads once (a global) keeps strings inside enum payloads whose pointers Swift stores with spare
 # bits, which LeakSanitizer cannot see as references, so it reports them at exit as leaked.
-for pair in FuzzHTTP1Parser:http1 FuzzGRPCDeframer:grpc FuzzOTLPDecoder:otlp FuzzProtoWire:protowire:ASAN_OPTIONS=detect_leaks=0; do
+# FuzzRESTBodies and FuzzRPCMethods run the service, which keeps what it accepted (the in-memory
+# repository, the learning state) and allocates in background tasks while an input runs: the
+# per-input leak check would report those, so it is off for them too.
+for pair in FuzzHTTP1Parser:http1 FuzzGRPCDeframer:grpc FuzzOTLPDecoder:otlp FuzzProtoWire:protowire:ASAN_OPTIONS=detect_leaks=0 \
+            FuzzRESTBodies:rest:ASAN_OPTIONS=detect_leaks=0 FuzzRPCMethods:rpc:ASAN_OPTIONS=detect_leaks=0; do
   IFS=: read -r name corpus extra <<<"$pair"
   mkdir -p "$WORK/$corpus" "$WORK/artifacts-$corpus"
   echo "== $name for ${SECONDS_EACH}s (seeds: fuzz/corpus/$corpus)"

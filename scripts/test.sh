@@ -16,7 +16,8 @@
 #      ./clients/python) and runs its pytest suite against real learning-server processes
 #   8. runs the shell tests of the scripts (scripts/tests/*_test.sh), then every libFuzzer harness of
 #      fuzz/ for FUZZ_SECONDS each (scripts/fuzz.sh, default 20 s: HTTP/1.1 parser, gRPC deframer,
-#      OTLP decoder; a crash or a harness without coverage fails the run; FUZZ_SECONDS=0 leaves it out)
+#      OTLP decoder, protobuf wire check, REST bodies and gRPC requests end to end through the
+#      service's handlers; a crash or a harness without coverage fails the run; FUZZ_SECONDS=0 leaves it out)
 #   9. builds the container image and runs it with compose (scripts/container-test.sh: Docker, else
 #      podman; about 7 minutes on a fresh 2-core machine, 1 minute when its images and build cache
 #      are there: docs/BUILD.md "The container test")

@@ -115,7 +115,10 @@ public struct AnyGRPCRequestStream: AsyncSequence, Sendable {
 public struct GRPCUnaryResponder: Sendable {
     private let deliver: @Sendable (@escaping @Sendable () throws -> [UInt8]) -> Void
 
-    init(_ deliver: @escaping @Sendable (@escaping @Sendable () throws -> [UInt8]) -> Void) {
+    /// A responder that hands the answer to `deliver`. The transport makes one per call; drivers
+    /// that run handlers in process (the fuzz harnesses of `fuzz/`, benchmarks) make their own and
+    /// call the function `deliver` receives to get the response or the thrown status.
+    public init(_ deliver: @escaping @Sendable (@escaping @Sendable () throws -> [UInt8]) -> Void) {
         self.deliver = deliver
     }
 

@@ -178,12 +178,166 @@ extension JSONValue {
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(Array(text.utf8))
     }
+
+    /// Parses a JSON text like `parse(_:)`, except that when it is an object whose member `key` is
+    /// an array, each element of that array goes to `element` (with its index) as soon as it is
+    /// parsed, and is not kept: the returned object holds an empty array in its place, and
+    /// `streamed` is how many there were (nil when nothing was streamed). A large batch is then
+    /// never held as one tree. Syntax errors are thrown as by `parse(_:)`, wherever they are,
+    /// after whatever elements came before them.
+    public static func parse(_ bytes: [UInt8], streaming key: String, element: (JSONValue, Int) -> Void)
+        throws(JSONParseError) -> (value: JSONValue, streamed: Int?) {
+        var outcome: Result<(value: JSONValue, streamed: Int?), JSONParseError>!
+        withoutActuallyEscaping(element) { element in
+            var parser = JSONParser(bytes: bytes)
+            parser.stream = (key, element)
+            do throws(JSONParseError) {
+                let value = try parser.parseDocument()
+                outcome = .success((value, parser.streamed))
+            } catch {
+                outcome = .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    /// How many elements the array member `key` of the top-level object seems to hold, from a
+    /// scan that builds nothing (the commas at the array's own level); nil when the scan cannot
+    /// tell. A capacity hint only: what the text holds is the parser's to say.
+    public static func arrayCountHint(_ key: String, in bytes: [UInt8]) -> Int? {
+        var scanner = JSONCountScanner(bytes: bytes)
+        return scanner.count(of: Array(key.utf8))
+    }
+}
+
+/// The scan behind `JSONValue.arrayCountHint`: skips values without building them.
+private struct JSONCountScanner {
+    let bytes: [UInt8]
+    var index = 0
+
+    func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+
+    mutating func skipSpace() {
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+    }
+
+    /// Skips the string whose opening quote is at `index`; false when it does not end.
+    mutating func skipString() -> Bool {
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\\") {
+                index += 1
+            } else if byte == UInt8(ascii: "\"") {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Skips the value at `index`; false when it does not end.
+    mutating func skipValue() -> Bool {
+        guard index < bytes.count else { return false }
+        switch bytes[index] {
+        case UInt8(ascii: "\""):
+            return skipString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard skipString() else { return false }
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 {
+                        index += 1
+                        return true
+                    }
+                default:
+                    break
+                }
+                index += 1
+            }
+            return false
+        default:
+            while index < bytes.count, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ","),
+                  bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]") {
+                index += 1
+            }
+            return true
+        }
+    }
+
+    /// The element count of the array member `key` of the top-level object.
+    mutating func count(of key: [UInt8]) -> Int? {
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { index = 3 }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
+        index += 1
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let keyStart = index + 1
+            guard skipString() else { return nil }
+            let isKey = bytes[keyStart..<(index - 1)].elementsEqual(key)
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            skipSpace()
+            if isKey { return countElements() }
+            guard skipValue() else { return nil }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+        }
+    }
+
+    /// The elements of the array that opens at `index`.
+    mutating func countElements() -> Int? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "[") else { return nil }
+        index += 1
+        var commas = 0
+        var depth = 0
+        var sawValue = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                sawValue = true
+                guard skipString() else { return nil }
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                sawValue = true
+            case UInt8(ascii: "}"):
+                depth -= 1
+            case UInt8(ascii: "]"):
+                if depth == 0 { return sawValue ? commas + 1 : 0 }
+                depth -= 1
+            case UInt8(ascii: ","):
+                if depth == 0 { commas += 1 }
+            default:
+                if !isSpace(byte) { sawValue = true }
+            }
+            index += 1
+        }
+        return nil
+    }
 }
 
 private struct JSONParser {
     let bytes: [UInt8]
     var index = 0
     var depth = 0
+    /// The member of the top-level object whose array elements are handed over one by one, and
+    /// where they go (`JSONValue.parse(_:streaming:element:)`).
+    var stream: (key: String, element: (JSONValue, Int) -> Void)?
+    /// How many elements were handed over, once the streamed member has been parsed.
+    var streamed: Int?
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -254,7 +408,12 @@ private struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append((key, try parseValue()))
+            if depth == 1, let stream, key == stream.key, index < bytes.count, bytes[index] == UInt8(ascii: "[") {
+                streamed = try parseStreamedArray(stream.element)
+                members.append((key, .array([])))
+            } else {
+                members.append((key, try parseValue()))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -277,6 +436,27 @@ private struct JSONParser {
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// An array like `parseArray`'s (the same errors at the same offsets) whose elements go to
+    /// `element` as they are parsed; how many there were.
+    mutating func parseStreamedArray(_ element: (JSONValue, Int) -> Void) throws(JSONParseError) -> Int {
+        try enter()
+        defer { depth -= 1 }
+        index += 1
+        var count = 0
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return 0 }
+        while true {
+            skipWhitespace()
+            element(try parseValue(), count)
+            count += 1
+            skipWhitespace()
+            guard index < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return count }
             throw fail("expected ',' or ']'")
         }
     }

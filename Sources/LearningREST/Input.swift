@@ -13,6 +13,12 @@ public import LearningAPI
 /// - 415 when a body is present and the content type is not `application/json` (or `+json`).
 /// - 400 when the body is not valid JSON.
 public func parseJSONBody(_ request: HTTPRequest, allowEmpty: Bool = false) throws(RESTError) -> JSONValue? {
+    try parseJSONBody(request, allowEmpty: allowEmpty) { (bytes) throws(JSONParseError) in try JSONValue.parse(bytes) }
+}
+
+/// `parseJSONBody` with the parse given (e.g. one that streams a batch's elements).
+func parseJSONBody(_ request: HTTPRequest, allowEmpty: Bool,
+                   parse: ([UInt8]) throws(JSONParseError) -> JSONValue) throws(RESTError) -> JSONValue? {
     let isBlank = request.body.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
     if isBlank {
         if allowEmpty { return nil }
@@ -27,7 +33,7 @@ public func parseJSONBody(_ request: HTTPRequest, allowEmpty: Bool = false) thro
         throw RESTError.unsupportedMediaType("Content-Type \(contentType) is not supported; send application/json")
     }
     do {
-        return try JSONValue.parse(request.body)
+        return try parse(request.body)
     } catch {
         throw RESTError.badRequest("the body is not valid JSON: \(error)")
     }

@@ -286,8 +286,7 @@ public struct RESTShim: Sendable {
             return json(try JSONValueEncoder.encode(result), status: result.duplicate ? 200 : 201)
         case .logExecutions:
             try authorize(.logExecutions, request)
-            let body = try requireJSONBody(request)
-            let result = try await service.logExecutions(try RESTDecoding.executionBatch(body))
+            let result = try await service.logExecutions(try RESTDecoding.executionBatch(request))
             return json(RESTEncoding.batch(result))
         case .otlpTraces:
             try authorize(.logExecutions, request)

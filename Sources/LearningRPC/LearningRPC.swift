@@ -99,14 +99,7 @@ public enum LearningRPC {
             }
         })
         router.register(path("LogExecutions"), unary(.logExecutions, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__log_executions_request__unpack, "LogExecutionsRequest")
-            var inputs: [ExecutionInput] = []
-            inputs.reserveCapacity(request.message.n_executions)
-            for (index, pointer) in repeatedField(request.message.n_executions, request.message.executions, { $0 }).enumerated() {
-                guard let pointer else { continue }
-                inputs.append(try ProtoDecode.execution(pointer.pointee, field: "executions[\(index)]"))
-            }
-            let result = try await handlers.logExecutions(inputs)
+            let result = try await handlers.logExecutions(try executionBatch(bytes))
             return ProtoEncode.loggedBatch(accepted: result.accepted, duplicates: result.duplicates)
         })
         router.register(path("StreamExecutions"), .clientStreaming { context, requests in

@@ -225,3 +225,49 @@ private struct WireScan {
         }
     }
 }
+
+/// Where the values of one field lie in an encoded message, so that the elements of a large
+/// repeated field can be unpacked one at a time instead of as one tree.
+public enum ProtoWireFields {
+    /// The byte ranges of every value of the length-delimited field `number` at the top level of
+    /// `bytes`, in wire order; nil when the top level is not well formed (a truncated key, varint
+    /// or length, a group, wire type 6 or 7) or when field `number` appears with another wire type
+    /// (protobuf-c refuses such a message). Meant for bytes that passed `checkWire`.
+    public static func lengthDelimited(_ number: Int, in bytes: [UInt8]) -> [Range<Int>]? {
+        var ranges: [Range<Int>] = []
+        var offset = 0
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < bytes.count, shift < 64 {
+                let byte = bytes[offset]
+                value |= UInt64(byte & 0x7F) << shift
+                offset += 1
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while offset < bytes.count {
+            guard let key = varint() else { return nil }
+            if key >> 3 == UInt64(number), key & 7 != 2 { return nil }
+            switch key & 7 {
+            case 0:
+                guard varint() != nil else { return nil }
+            case 1:
+                offset += 8
+            case 5:
+                offset += 4
+            case 2:
+                guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
+                let end = offset + Int(length)
+                if key >> 3 == UInt64(number) { ranges.append(offset..<end) }
+                offset = end
+            default:
+                return nil
+            }
+            guard offset <= bytes.count else { return nil }
+        }
+        return ranges
+    }
+}

@@ -321,6 +321,41 @@ func expectError(_ reply: Reply, _ status: Int, _ code: String, sourceLocation: 
     let batch = await send(shim, "POST", "/executions/batch", body: #"{"executions": [{"agent_name": "a", "success": true}, {"agent_name": "a", "success": 1}]}"#)
     #expect(batch.text.contains("executions[1].success"))
     expectError(await send(shim, "POST", "/executions/batch", body: #"{"executions": {}}"#), 422, "invalid_argument")
+}
+
+/// The batch is decoded as its elements are parsed (bench/decode-cost.sh); its answers are those of
+/// decoding the whole tree first.
+@Test func batchAnswersComeInTheOrderOfTheBodysChecks() async {
+    let (service, shim) = await registered("director")
+    let good = #"{"agent_name": "a", "success": true}"#
+    let bad = #"{"agent_name": "a", "success": 1}"#
+    // A syntax error after an invalid element: the body is malformed (400), whatever came before.
+    expectError(await send(shim, "POST", "/executions/batch", body: #"{"executions": ["# + bad + "," + good + "]"), 400, "bad_request")
+    expectError(await send(shim, "POST", "/executions/batch", body: #"{"executions": ["# + good + #"], "executions": []}"#), 400, "bad_request")
+    // The first invalid element is named, not a later one.
+    let second = await send(shim, "POST", "/executions/batch", body: #"{"executions": ["# + [good, bad, #"{"success": true}"#].joined(separator: ",") + "]}")
+    #expect(second.status == 422 && second.text.contains("executions[1].success"), "\(second.text)")
+    // The whole body's checks, in order.
+    let cases: [(String, String)] = [
+        ("[]", "body must be a JSON object, not array"),
+        (#"{"executions": null}"#, "executions is required"),
+        (#"{"other": []}"#, "executions is required"),
+        (#"{"executions": "x"}"#, "executions must be an array, not string"),
+        (#"{"executions": []}"#, "executions is empty"),
+        (#"{"executions": ["# + Array(repeating: bad, count: 10_001).joined(separator: ",") + "]}",
+         "executions has 10001 records; at most 10000 per batch"),
+    ]
+    for (body, detail) in cases {
+        let reply = await send(shim, "POST", "/executions/batch", body: body)
+        #expect(reply.status == 422, "\(body.prefix(60))")
+        #expect(reply.json?["detail"] == .string(detail), "\(reply.text)")
+    }
+    #expect(service.state.withLock { $0.executions.isEmpty }, "nothing of a refused batch is stored")
+    // Accepted: every element, in order, members besides executions ignored as before.
+    let accepted = await send(shim, "POST", "/executions/batch",
+                              body: #"{"note": {"executions": 1}, "executions": [{"agent_name": "a", "success": true}, {"agent_name": "b", "success": false}], "x": [1]}"#)
+    #expect(accepted.status == 200, "\(accepted.text)")
+    #expect(service.state.withLock { $0.executions.map(\.agentName) } == ["a", "b"])
     expectError(await send(shim, "POST", "/agents/register", body: #"{"name": "director", "tools": "Read"}"#), 422, "invalid_argument")
     expectError(await send(shim, "POST", "/agents/director/metrics", body: #"{"success_rate": 1.5}"#), 422, "invalid_argument")
     expectError(await send(shim, "POST", "/predict", body: #"{"agent_name": "director", "task_type": "x", "hour": 24}"#), 422, "invalid_argument")
