@@ -100,6 +100,7 @@ final class DecodeProbe: LearningHandlers {
         ServiceMetrics(queriesPerSec: 0, predictionAccuracy: 0, trainingTime: 0, agentResponseTime: 0, memoryUsageMB: 0,
                        cpuUsagePercent: 0, methods: [], executionsIngested: 0)
     }
+    func executionTimeHistograms() -> ExecutionTimeHistograms { ExecutionTimeHistograms() }
     func listAgents(status: String) async throws -> AgentList { throw Self.refusal }
     func agentStatus(name: String) async throws -> AgentStatusReport { throw Self.refusal }
     func agentPerformance(name: String) async throws -> AgentPerformance { throw Self.refusal }
