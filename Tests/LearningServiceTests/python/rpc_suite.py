@@ -129,7 +129,7 @@ bad_inputs = {
     "negative execution_time": execution("coder", "t", -1.0),
     "NaN execution_time": execution("coder", "t", math.nan),
     "infinite execution_time": execution("coder", "t", math.inf),
-    "a task_id that is no UUID": execution("coder", "t", 1.0, task_id="12345"),
+    "a task_id too long to be an id (mapped ids are at most 128 bytes)": execution("coder", "t", 1.0, task_id="x" * 129),
     "a timestamp in the future": execution("coder", "t", 1.0, at=time.time() + 86400),
     "a bad agent name": execution("coder one", "t", 1.0),
     "an empty agent name": execution("", "t", 1.0),
