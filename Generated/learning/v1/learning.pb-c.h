@@ -90,7 +90,7 @@ typedef struct Learning__V1__RetrainResponse Learning__V1__RetrainResponse;
 /* --- enums --- */
 
 /*
- * Health of one component or model.
+ * The state of one model; Swift and REST use the guide's words (active, insufficient_data, ...).
  */
 typedef enum _Learning__V1__ModelState {
   LEARNING__V1__MODEL_STATE__MODEL_STATE_UNSPECIFIED = 0,
@@ -144,6 +144,7 @@ typedef enum {
 
 /*
  * Resources one execution used. Field names are the guide's `resource_usage` JSON keys.
+ * [swift: external]
  */
 struct  Learning__V1__ResourceUsage
 {
@@ -179,25 +180,35 @@ typedef enum {
 
 /*
  * One agent execution, as stored in `agents.execution_log`.
+ * [swift: name=ExecutionInput]
  */
 struct  Learning__V1__Execution
 {
   ProtobufCMessage base;
   char *agent_name;
   /*
-   * UUID; collaborators on one task share it
+   * UUID; collaborators on one task share it [swift: empty_is_nil]
    */
   char *task_id;
+  /*
+   * [swift: empty_is_nil]
+   */
   char *task_type;
   protobuf_c_boolean success;
+  /*
+   * [swift: empty_is_nil]
+   */
   char *error_message;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ResourceUsage *resource_usage;
   /*
    * unset: the server's clock
    */
   Google__Protobuf__Timestamp *timestamp;
   /*
-   * optional idempotency key; retries are stored once
+   * optional idempotency key; retries are stored once [swift: empty_is_nil]
    */
   char *event_id;
   Learning__V1__Execution__HasExecutionTimeCase has_execution_time_case;
@@ -216,6 +227,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__MODEL_STATUS__HAS_ACCURACY__CASE)
 } Learning__V1__ModelStatus__HasAccuracyCase;
 
+/*
+ * Health of one component or model.
+ */
 struct  Learning__V1__ModelStatus
 {
   ProtobufCMessage base;
@@ -225,7 +239,7 @@ struct  Learning__V1__ModelStatus
   char *name;
   Learning__V1__ModelState state;
   /*
-   * the guide's word: active, training, insufficient_data, disabled, failed
+   * the guide's word: active, training, insufficient_data, disabled, failed [swift: derived=state.rawValue]
    */
   char *state_name;
   Google__Protobuf__Timestamp *trained_on;
@@ -249,6 +263,9 @@ struct  Learning__V1__GetHealthRequest
      }
 
 
+/*
+ * [swift: name=HealthReport]
+ */
 struct  Learning__V1__GetHealthResponse
 {
   ProtobufCMessage base;
@@ -265,6 +282,9 @@ struct  Learning__V1__GetHealthResponse
    */
   char *database;
   int32_t agents_registered;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *timestamp;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
@@ -283,6 +303,7 @@ struct  Learning__V1__GetHealthResponse
 
 /*
  * How far the start-up got: the figures cover every stored execution once it ends.
+ * [swift: name=StartupReport]
  */
 struct  Learning__V1__StartupProgress
 {
@@ -349,6 +370,9 @@ struct  Learning__V1__GetStatusResponse__FeaturesEntry
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * [swift: name=StatusReport, extra=replication:ReplicationReport?]
+ */
 struct  Learning__V1__GetStatusResponse
 {
   ProtobufCMessage base;
@@ -358,6 +382,9 @@ struct  Learning__V1__GetStatusResponse
   char *learning_system;
   char *database;
   int32_t agents_registered;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ServicePerformance *performance;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
@@ -387,6 +414,9 @@ struct  Learning__V1__Agent__MetadataEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * [swift: name=AgentInfo]
+ */
 struct  Learning__V1__Agent
 {
   ProtobufCMessage base;
@@ -400,6 +430,9 @@ struct  Learning__V1__Agent
    */
   char *status;
   Google__Protobuf__Timestamp *last_seen;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *registered_at;
   /*
    * api | definition_file | discovered
@@ -426,6 +459,9 @@ struct  Learning__V1__ListAgentsRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * [swift: name=AgentList]
+ */
 struct  Learning__V1__ListAgentsResponse
 {
   ProtobufCMessage base;
@@ -454,9 +490,15 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__AGENT_STATUS__HAS_SECONDS_SINCE_SEEN__CASE)
 } Learning__V1__AgentStatus__HasSecondsSinceSeenCase;
 
+/*
+ * [swift: name=AgentStatusReport]
+ */
 struct  Learning__V1__AgentStatus
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
   char *status;
   int64_t executions_total;
@@ -506,9 +548,15 @@ struct  Learning__V1__RegisterAgentRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * [swift: name=RegisterAgentResult]
+ */
 struct  Learning__V1__RegisterAgentResponse
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
   /*
    * false: an existing agent was updated
@@ -537,6 +585,9 @@ struct  Learning__V1__HeartbeatRequest
 struct  Learning__V1__HeartbeatResponse
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
 };
 #define LEARNING__V1__HEARTBEAT_RESPONSE__INIT \
@@ -606,6 +657,9 @@ struct  Learning__V1__LogExecutionRequest
     , NULL }
 
 
+/*
+ * [swift: name=LogExecutionResult]
+ */
 struct  Learning__V1__LogExecutionResponse
 {
   ProtobufCMessage base;
@@ -693,9 +747,15 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__METRICS_SAMPLE__HAS_COORDINATION_EFFECTIVENESS__CASE)
 } Learning__V1__MetricsSample__HasCoordinationEffectivenessCase;
 
+/*
+ * [swift: name=MetricsSampleInput]
+ */
 struct  Learning__V1__MetricsSample
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ResourceUsage *resource_usage;
   Learning__V1__MetricsSample__HasResponseTimeCase has_response_time_case;
   union {
@@ -724,6 +784,9 @@ struct  Learning__V1__SubmitMetricsRequest
   ProtobufCMessage base;
   char *agent_name;
   char *task_type;
+  /*
+   * [swift: required]
+   */
   Learning__V1__MetricsSample *metrics;
 };
 #define LEARNING__V1__SUBMIT_METRICS_REQUEST__INIT \
@@ -731,6 +794,9 @@ struct  Learning__V1__SubmitMetricsRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * [swift: name=SubmitMetricsResult]
+ */
 struct  Learning__V1__SubmitMetricsResponse
 {
   ProtobufCMessage base;
@@ -783,6 +849,9 @@ struct  Learning__V1__PerformanceAnalytics
   Learning__V1__AgentSummary **agents;
   size_t n_task_types;
   Learning__V1__TaskTypePerformance **task_types;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *generated_at;
 };
 #define LEARNING__V1__PERFORMANCE_ANALYTICS__INIT \
@@ -884,6 +953,9 @@ struct  Learning__V1__Insight
   size_t n_agents;
   char **agents;
   char *task_type;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *created_at;
   double score;
 };
@@ -892,6 +964,9 @@ struct  Learning__V1__Insight
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0 }
 
 
+/*
+ * [swift: name=InsightsQuery]
+ */
 struct  Learning__V1__GetInsightsRequest
 {
   ProtobufCMessage base;
@@ -987,6 +1062,9 @@ struct  Learning__V1__FailurePattern
     , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * [swift: name=PatternsReport]
+ */
 struct  Learning__V1__GetPatternsResponse
 {
   ProtobufCMessage base;
@@ -1012,6 +1090,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__PREDICT_PERFORMANCE_REQUEST__HAS_HOUR__CASE)
 } Learning__V1__PredictPerformanceRequest__HasHourCase;
 
+/*
+ * [swift: name=PredictionRequest]
+ */
 struct  Learning__V1__PredictPerformanceRequest
 {
   ProtobufCMessage base;
@@ -1068,6 +1149,9 @@ struct  Learning__V1__PerformancePrediction
    */
   double interval_low;
   double interval_high;
+  /*
+   * [swift: required]
+   */
   Learning__V1__RecommendedResources *resources;
   /*
    * below performance.prediction_confidence_threshold
@@ -1084,6 +1168,9 @@ struct  Learning__V1__PerformancePrediction
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * [swift: name=RecommendationsRequest]
+ */
 struct  Learning__V1__GetRecommendationsRequest
 {
   ProtobufCMessage base;
@@ -1119,6 +1206,9 @@ struct  Learning__V1__Recommendation
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * [swift: name=RecommendationsReport]
+ */
 struct  Learning__V1__GetRecommendationsResponse
 {
   ProtobufCMessage base;
@@ -1137,6 +1227,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__FIND_SIMILAR_AGENTS_REQUEST__HAS_THRESHOLD__CASE)
 } Learning__V1__FindSimilarAgentsRequest__HasThresholdCase;
 
+/*
+ * [swift: name=SimilarAgentsRequest]
+ */
 struct  Learning__V1__FindSimilarAgentsRequest
 {
   ProtobufCMessage base;
@@ -1166,6 +1259,9 @@ struct  Learning__V1__SimilarAgent
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * [swift: name=SimilarAgentsReport]
+ */
 struct  Learning__V1__FindSimilarAgentsResponse
 {
   ProtobufCMessage base;
@@ -1178,6 +1274,9 @@ struct  Learning__V1__FindSimilarAgentsResponse
     , (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * [swift: name=AnomaliesQuery]
+ */
 struct  Learning__V1__GetAnomaliesRequest
 {
   ProtobufCMessage base;
@@ -1208,11 +1307,17 @@ struct  Learning__V1__Anomaly
   double observed;
   double expected;
   int64_t execution_id;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *detected_at;
   char *detail;
   /*
    * Every execution the anomaly covers, oldest first (a failure burst lists each failed run it
    * reports); execution_id is the last of them.
+   */
+  /*
+   * [swift: json_optional]
    */
   size_t n_execution_ids;
   int64_t *execution_ids;
@@ -1242,6 +1347,9 @@ struct  Learning__V1__GetMetricsRequest
      }
 
 
+/*
+ * [swift: name=ServiceMethodMetrics]
+ */
 struct  Learning__V1__MethodMetrics
 {
   ProtobufCMessage base;
@@ -1256,6 +1364,9 @@ struct  Learning__V1__MethodMetrics
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * [swift: name=ServiceMetrics, extra=replication:ReplicationReport?]
+ */
 struct  Learning__V1__GetMetricsResponse
 {
   ProtobufCMessage base;
@@ -1374,6 +1485,9 @@ struct  Learning__V1__GetErrorSignaturesResponse
     , 0,NULL }
 
 
+/*
+ * [swift: name=RetrainResult]
+ */
 struct  Learning__V1__RetrainResponse
 {
   ProtobufCMessage base;
