@@ -278,7 +278,11 @@ class Registry:
             self.messages[f"{PACKAGE}.{proto.name}"] = Message(proto, index, comments.get((4, index), ""), self)
         for message in self.messages.values():
             for findex, field in enumerate(message.proto.field):
-                message.fields.append(Field(message, field, comments.get((4, message.index, 2, findex), ""), self))
+                text = comments.get((4, message.index, 2, findex), "")
+                if field.HasField("oneof_index"):
+                    # `oneof has_x { double x = 1; } // seconds`: the comment is the oneof's.
+                    text += "\n" + comments.get((4, message.index, 8, field.oneof_index), "")
+                message.fields.append(Field(message, field, text, self))
         for message in self.messages.values():
             for field in message.fields:
                 field.message_c_entry = None

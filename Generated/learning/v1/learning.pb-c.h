@@ -242,7 +242,13 @@ struct  Learning__V1__ModelStatus
    * the guide's word: active, training, insufficient_data, disabled, failed [swift: derived=state.rawValue]
    */
   char *state_name;
+  /*
+   * when the model now serving was trained
+   */
   Google__Protobuf__Timestamp *trained_on;
+  /*
+   * the serving model's version, empty when none
+   */
   char *version;
   Learning__V1__ModelStatus__HasAccuracyCase has_accuracy_case;
   union {
@@ -264,6 +270,7 @@ struct  Learning__V1__GetHealthRequest
 
 
 /*
+ * The answer of GetHealth (GET /health).
  * [swift: name=HealthReport]
  */
 struct  Learning__V1__GetHealthResponse
@@ -337,6 +344,9 @@ struct  Learning__V1__GetStatusRequest
      }
 
 
+/*
+ * The service's recent performance (GetStatus's `performance`).
+ */
 struct  Learning__V1__ServicePerformance
 {
   ProtobufCMessage base;
@@ -371,6 +381,7 @@ struct  Learning__V1__GetStatusResponse__FeaturesEntry
 
 
 /*
+ * The answer of GetStatus (GET /status).
  * [swift: name=StatusReport, extra=replication:ReplicationReport?]
  */
 struct  Learning__V1__GetStatusResponse
@@ -415,6 +426,7 @@ struct  Learning__V1__Agent__MetadataEntry
 
 
 /*
+ * A registered agent as clients see it.
  * [swift: name=AgentInfo]
  */
 struct  Learning__V1__Agent
@@ -460,6 +472,7 @@ struct  Learning__V1__ListAgentsRequest
 
 
 /*
+ * The answer of ListAgents (GET /agents/list).
  * [swift: name=AgentList]
  */
 struct  Learning__V1__ListAgentsResponse
@@ -491,6 +504,7 @@ typedef enum {
 } Learning__V1__AgentStatus__HasSecondsSinceSeenCase;
 
 /*
+ * The answer of GetAgentStatus (GET /agents/{name}/status).
  * [swift: name=AgentStatusReport]
  */
 struct  Learning__V1__AgentStatus
@@ -532,6 +546,9 @@ struct  Learning__V1__RegisterAgentRequest__MetadataEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * RegisterAgent (POST /agents/register): the agent to register or update.
+ */
 struct  Learning__V1__RegisterAgentRequest
 {
   ProtobufCMessage base;
@@ -549,6 +566,7 @@ struct  Learning__V1__RegisterAgentRequest
 
 
 /*
+ * The agent after RegisterAgent; `created` is false when an existing agent was updated.
  * [swift: name=RegisterAgentResult]
  */
 struct  Learning__V1__RegisterAgentResponse
@@ -568,6 +586,9 @@ struct  Learning__V1__RegisterAgentResponse
     , NULL, 0 }
 
 
+/*
+ * Heartbeat (POST /agents/{name}/heartbeat).
+ */
 struct  Learning__V1__HeartbeatRequest
 {
   ProtobufCMessage base;
@@ -629,11 +650,17 @@ struct  Learning__V1__GetAgentPerformanceRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * The answer of GetAgentPerformance (GET /agents/{name}/performance).
+ */
 struct  Learning__V1__AgentPerformance
 {
   ProtobufCMessage base;
   char *agent_name;
   int64_t executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -658,6 +685,7 @@ struct  Learning__V1__LogExecutionRequest
 
 
 /*
+ * The outcome of storing one execution.
  * [swift: name=LogExecutionResult]
  */
 struct  Learning__V1__LogExecutionResponse
@@ -748,6 +776,7 @@ typedef enum {
 } Learning__V1__MetricsSample__HasCoordinationEffectivenessCase;
 
 /*
+ * The guide's metrics sample (`submit_metrics`); every field optional.
  * [swift: name=MetricsSampleInput]
  */
 struct  Learning__V1__MetricsSample
@@ -779,10 +808,16 @@ struct  Learning__V1__MetricsSample
     , NULL, LEARNING__V1__METRICS_SAMPLE__HAS_RESPONSE_TIME__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_THROUGHPUT__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_SUCCESS_RATE__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_COORDINATION_EFFECTIVENESS__NOT_SET, {0} }
 
 
+/*
+ * SubmitMetrics (POST /agents/{name}/metrics).
+ */
 struct  Learning__V1__SubmitMetricsRequest
 {
   ProtobufCMessage base;
   char *agent_name;
+  /*
+   * empty when the sample is not about one task type
+   */
   char *task_type;
   /*
    * [swift: required]
@@ -795,6 +830,7 @@ struct  Learning__V1__SubmitMetricsRequest
 
 
 /*
+ * The stored `performance_metrics` row.
  * [swift: name=SubmitMetricsResult]
  */
 struct  Learning__V1__SubmitMetricsResponse
@@ -823,11 +859,17 @@ struct  Learning__V1__GetPerformanceAnalyticsRequest
     , 0 }
 
 
+/*
+ * One agent's line in the performance analytics.
+ */
 struct  Learning__V1__AgentSummary
 {
   ProtobufCMessage base;
   char *agent_name;
   int64_t executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -837,10 +879,16 @@ struct  Learning__V1__AgentSummary
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * The answer of GetPerformanceAnalytics (GET /analytics/performance).
+ */
 struct  Learning__V1__PerformanceAnalytics
 {
   ProtobufCMessage base;
   int64_t total_executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -904,6 +952,9 @@ struct  Learning__V1__CollaborationPattern
     , 0,NULL, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Work passed from one agent to another on the same task.
+ */
 struct  Learning__V1__HandoffPattern
 {
   ProtobufCMessage base;
@@ -918,6 +969,9 @@ struct  Learning__V1__HandoffPattern
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
+/*
+ * The answer of GetCoordinationPatterns (GET /analytics/coordination).
+ */
 struct  Learning__V1__CoordinationPatterns
 {
   ProtobufCMessage base;
@@ -936,6 +990,9 @@ struct  Learning__V1__CoordinationPatterns
     , 0,NULL, 0,NULL, 0, 0 }
 
 
+/*
+ * Something the system learned: an anomaly, a synergy, a drift, ...
+ */
 struct  Learning__V1__Insight
 {
   ProtobufCMessage base;
@@ -965,12 +1022,19 @@ struct  Learning__V1__Insight
 
 
 /*
+ * GetInsights (GET /analytics/insights?limit=&kind=).
  * [swift: name=InsightsQuery]
  */
 struct  Learning__V1__GetInsightsRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: the default (50); at most 1000
+   */
   int32_t limit;
+  /*
+   * empty: all kinds
+   */
   char *kind;
 };
 #define LEARNING__V1__GET_INSIGHTS_REQUEST__INIT \
@@ -1003,6 +1067,9 @@ struct  Learning__V1__GetPatternsRequest
     , 0,NULL }
 
 
+/*
+ * When a task type runs best and worst.
+ */
 struct  Learning__V1__SchedulePattern
 {
   ProtobufCMessage base;
@@ -1023,6 +1090,9 @@ struct  Learning__V1__SchedulePattern
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * A cluster of agents with similar resource use.
+ */
 struct  Learning__V1__ResourceProfile
 {
   ProtobufCMessage base;
@@ -1042,6 +1112,9 @@ struct  Learning__V1__ResourceProfile
     , 0, 0,NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Error messages grouped by their normalised signature.
+ */
 struct  Learning__V1__FailurePattern
 {
   ProtobufCMessage base;
@@ -1063,6 +1136,7 @@ struct  Learning__V1__FailurePattern
 
 
 /*
+ * The answer of GetPatterns (GET /patterns?kinds=, GET /ml/test/patterns).
  * [swift: name=PatternsReport]
  */
 struct  Learning__V1__GetPatternsResponse
@@ -1091,6 +1165,7 @@ typedef enum {
 } Learning__V1__PredictPerformanceRequest__HasHourCase;
 
 /*
+ * PredictPerformance (POST /predict, POST /ml/test/prediction).
  * [swift: name=PredictionRequest]
  */
 struct  Learning__V1__PredictPerformanceRequest
@@ -1114,6 +1189,9 @@ struct  Learning__V1__PredictPerformanceRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, LEARNING__V1__PREDICT_PERFORMANCE_REQUEST__HAS_HOUR__NOT_SET, {0} }
 
 
+/*
+ * Resources to give an execution.
+ */
 struct  Learning__V1__RecommendedResources
 {
   ProtobufCMessage base;
@@ -1126,6 +1204,9 @@ struct  Learning__V1__RecommendedResources
     , 0, 0, 0 }
 
 
+/*
+ * A performance forecast for an (agent, task type) pair.
+ */
 struct  Learning__V1__PerformancePrediction
 {
   ProtobufCMessage base;
@@ -1169,6 +1250,7 @@ struct  Learning__V1__PerformancePrediction
 
 
 /*
+ * GetRecommendations (GET /recommendations?task_type=&limit=&speed_weight=).
  * [swift: name=RecommendationsRequest]
  */
 struct  Learning__V1__GetRecommendationsRequest
@@ -1190,6 +1272,9 @@ struct  Learning__V1__GetRecommendationsRequest
     , (char *)protobuf_c_empty_string, 0, 0, NULL }
 
 
+/*
+ * One ranked agent for a task type.
+ */
 struct  Learning__V1__Recommendation
 {
   ProtobufCMessage base;
@@ -1199,6 +1284,9 @@ struct  Learning__V1__Recommendation
   double confidence;
   double score;
   char *reason;
+  /*
+   * 1-based
+   */
   int32_t rank;
 };
 #define LEARNING__V1__RECOMMENDATION__INIT \
@@ -1207,6 +1295,7 @@ struct  Learning__V1__Recommendation
 
 
 /*
+ * Agents ranked for a task type.
  * [swift: name=RecommendationsReport]
  */
 struct  Learning__V1__GetRecommendationsResponse
@@ -1228,12 +1317,16 @@ typedef enum {
 } Learning__V1__FindSimilarAgentsRequest__HasThresholdCase;
 
 /*
+ * FindSimilarAgents (GET /agents/{name}/similar?limit=&threshold=).
  * [swift: name=SimilarAgentsRequest]
  */
 struct  Learning__V1__FindSimilarAgentsRequest
 {
   ProtobufCMessage base;
   char *agent_name;
+  /*
+   * 0: 10; at most 100
+   */
   int32_t limit;
   Learning__V1__FindSimilarAgentsRequest__HasThresholdCase has_threshold_case;
   union {
@@ -1245,6 +1338,9 @@ struct  Learning__V1__FindSimilarAgentsRequest
     , (char *)protobuf_c_empty_string, 0, LEARNING__V1__FIND_SIMILAR_AGENTS_REQUEST__HAS_THRESHOLD__NOT_SET, {0} }
 
 
+/*
+ * One similar agent, by cosine similarity of embeddings.
+ */
 struct  Learning__V1__SimilarAgent
 {
   ProtobufCMessage base;
@@ -1260,6 +1356,7 @@ struct  Learning__V1__SimilarAgent
 
 
 /*
+ * Agents similar to one agent.
  * [swift: name=SimilarAgentsReport]
  */
 struct  Learning__V1__FindSimilarAgentsResponse
@@ -1275,12 +1372,19 @@ struct  Learning__V1__FindSimilarAgentsResponse
 
 
 /*
+ * GetAnomalies (GET /analytics/anomalies?limit=&agent_name=&since=).
  * [swift: name=AnomaliesQuery]
  */
 struct  Learning__V1__GetAnomaliesRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: 50; at most 1000
+   */
   int32_t limit;
+  /*
+   * empty: all agents
+   */
   char *agent_name;
   Google__Protobuf__Timestamp *since;
 };
@@ -1289,6 +1393,9 @@ struct  Learning__V1__GetAnomaliesRequest
     , 0, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * An execution (or burst of executions) that departs from its baseline.
+ */
 struct  Learning__V1__Anomaly
 {
   ProtobufCMessage base;
@@ -1306,6 +1413,9 @@ struct  Learning__V1__Anomaly
   double threshold;
   double observed;
   double expected;
+  /*
+   * 0 when not about one execution
+   */
   int64_t execution_id;
   /*
    * [swift: required]
@@ -1348,6 +1458,7 @@ struct  Learning__V1__GetMetricsRequest
 
 
 /*
+ * Per-method request figures from the transport.
  * [swift: name=ServiceMethodMetrics]
  */
 struct  Learning__V1__MethodMetrics
@@ -1365,6 +1476,7 @@ struct  Learning__V1__MethodMetrics
 
 
 /*
+ * The answer of GetMetrics (GET /metrics as JSON): every figure measured.
  * [swift: name=ServiceMetrics, extra=replication:ReplicationReport?]
  */
 struct  Learning__V1__GetMetricsResponse
@@ -1400,6 +1512,9 @@ struct  Learning__V1__GetMetricsResponse
     , 0, 0, 0, 0, 0, 0, 0,NULL, 0 }
 
 
+/*
+ * WatchInsights: which events a subscriber wants.
+ */
 struct  Learning__V1__WatchInsightsRequest
 {
   ProtobufCMessage base;
@@ -1425,6 +1540,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__INSIGHT_EVENT__EVENT__CASE)
 } Learning__V1__InsightEvent__EventCase;
 
+/*
+ * One event of the live insight stream.
+ */
 struct  Learning__V1__InsightEvent
 {
   ProtobufCMessage base;
@@ -1486,6 +1604,7 @@ struct  Learning__V1__GetErrorSignaturesResponse
 
 
 /*
+ * The answer of Retrain (POST /ml/retrain).
  * [swift: name=RetrainResult]
  */
 struct  Learning__V1__RetrainResponse
@@ -1493,6 +1612,9 @@ struct  Learning__V1__RetrainResponse
   ProtobufCMessage base;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
+  /*
+   * seconds the training took
+   */
   double training_time;
   int64_t trained_on_executions;
 };

@@ -23,7 +23,7 @@ public struct ExecutionInput: Sendable, Equatable, Codable {
     public var taskID: String?
     /// The proto field `task_type`.
     public var taskType: String?
-    /// The proto field `execution_time`.
+    /// seconds
     public var executionTime: Double?
     /// The proto field `success`.
     public var success: Bool
@@ -68,11 +68,11 @@ public struct ModelStatus: Sendable, Equatable, Codable {
     public var name: String
     /// The proto field `state`.
     public var state: ModelState
-    /// The proto field `accuracy`.
+    /// measured on a held-out window at the last training, if trained
     public var accuracy: Double?
-    /// The proto field `trained_on`.
+    /// when the model now serving was trained
     public var trainedOn: Date?
-    /// The proto field `version`.
+    /// the serving model's version, empty when none
     public var version: String
 
     /// A value with every field given; omitted ones take the proto's defaults.
@@ -100,7 +100,7 @@ public struct GetHealthRequest: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// The message `learning.v1.GetHealthResponse`.
+/// The answer of GetHealth (GET /health).
 public struct HealthReport: Sendable, Equatable, Codable {
     /// healthy | degraded | unhealthy | starting
     public var status: String
@@ -189,7 +189,7 @@ public struct GetStatusRequest: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// The message `learning.v1.ServicePerformance`.
+/// The service's recent performance (GetStatus's `performance`).
 public struct ServicePerformance: Sendable, Equatable, Codable {
     /// requests served per second over the recent window
     public var queriesPerSec: Double
@@ -216,7 +216,7 @@ public struct ServicePerformance: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetStatusResponse`.
+/// The answer of GetStatus (GET /status).
 public struct StatusReport: Sendable, Equatable, Codable {
     /// operational | degraded | starting | draining
     public var learningSystem: String
@@ -258,7 +258,7 @@ public struct StatusReport: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.Agent`.
+/// A registered agent as clients see it.
 public struct AgentInfo: Sendable, Equatable, Codable {
     /// The proto field `name`.
     public var name: String
@@ -320,7 +320,7 @@ public struct ListAgentsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.ListAgentsResponse`.
+/// The answer of ListAgents (GET /agents/list).
 public struct AgentList: Sendable, Equatable, Codable {
     /// The proto field `agents`.
     public var agents: [AgentInfo]
@@ -354,7 +354,7 @@ public struct GetAgentStatusRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.AgentStatus`.
+/// The answer of GetAgentStatus (GET /agents/{name}/status).
 public struct AgentStatusReport: Sendable, Equatable, Codable {
     /// The proto field `agent`.
     public var agent: AgentInfo
@@ -393,7 +393,7 @@ public struct AgentStatusReport: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.RegisterAgentRequest`.
+/// RegisterAgent (POST /agents/register): the agent to register or update.
 public struct RegisterAgentRequest: Sendable, Equatable, Codable {
     /// The proto field `name`.
     public var name: String
@@ -424,7 +424,7 @@ public struct RegisterAgentRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.RegisterAgentResponse`.
+/// The agent after RegisterAgent; `created` is false when an existing agent was updated.
 public struct RegisterAgentResult: Sendable, Equatable, Codable {
     /// The proto field `agent`.
     public var agent: AgentInfo
@@ -443,7 +443,7 @@ public struct RegisterAgentResult: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.HeartbeatRequest`.
+/// Heartbeat (POST /agents/{name}/heartbeat).
 public struct HeartbeatRequest: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -539,13 +539,13 @@ public struct GetAgentPerformanceRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.AgentPerformance`.
+/// The answer of GetAgentPerformance (GET /agents/{name}/performance).
 public struct AgentPerformance: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
     /// The proto field `executions`.
     public var executions: Int64
-    /// The proto field `success_rate`.
+    /// fraction 0..1
     public var successRate: Double
     /// The proto field `avg_execution_time`.
     public var avgExecutionTime: Double
@@ -597,7 +597,7 @@ public struct LogExecutionRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.LogExecutionResponse`.
+/// The outcome of storing one execution.
 public struct LogExecutionResult: Sendable, Equatable, Codable {
     /// execution_log.id (of the stored row, also for a retried event_id)
     public var id: Int64
@@ -673,17 +673,17 @@ public struct ExecutionAck: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.MetricsSample`.
+/// The guide's metrics sample (`submit_metrics`); every field optional.
 public struct MetricsSampleInput: Sendable, Equatable, Codable {
-    /// The proto field `response_time`.
+    /// seconds
     public var responseTime: Double?
-    /// The proto field `throughput`.
+    /// tasks per second
     public var throughput: Double?
     /// The proto field `resource_usage`.
     public var resourceUsage: ResourceUsage
-    /// The proto field `success_rate`.
+    /// fraction 0..1
     public var successRate: Double?
-    /// The proto field `coordination_effectiveness`.
+    /// 0..1
     public var coordinationEffectiveness: Double?
 
     /// A value with every field given; omitted ones take the proto's defaults.
@@ -704,11 +704,11 @@ public struct MetricsSampleInput: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.SubmitMetricsRequest`.
+/// SubmitMetrics (POST /agents/{name}/metrics).
 public struct SubmitMetricsRequest: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
-    /// The proto field `task_type`.
+    /// empty when the sample is not about one task type
     public var taskType: String
     /// The proto field `metrics`.
     public var metrics: MetricsSampleInput
@@ -727,7 +727,7 @@ public struct SubmitMetricsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.SubmitMetricsResponse`.
+/// The stored `performance_metrics` row.
 public struct SubmitMetricsResult: Sendable, Equatable, Codable {
     /// performance_metrics.id
     public var id: Int64
@@ -757,13 +757,13 @@ public struct GetPerformanceAnalyticsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.AgentSummary`.
+/// One agent's line in the performance analytics.
 public struct AgentSummary: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
     /// The proto field `executions`.
     public var executions: Int64
-    /// The proto field `success_rate`.
+    /// fraction 0..1
     public var successRate: Double
     /// The proto field `avg_execution_time`.
     public var avgExecutionTime: Double
@@ -788,11 +788,11 @@ public struct AgentSummary: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.PerformanceAnalytics`.
+/// The answer of GetPerformanceAnalytics (GET /analytics/performance).
 public struct PerformanceAnalytics: Sendable, Equatable, Codable {
     /// The proto field `total_executions`.
     public var totalExecutions: Int64
-    /// The proto field `success_rate`.
+    /// fraction 0..1
     public var successRate: Double
     /// The proto field `avg_execution_time`.
     public var avgExecutionTime: Double
@@ -885,7 +885,7 @@ public struct CollaborationPattern: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.HandoffPattern`.
+/// Work passed from one agent to another on the same task.
 public struct HandoffPattern: Sendable, Equatable, Codable {
     /// The proto field `from_agent`.
     public var fromAgent: String
@@ -916,7 +916,7 @@ public struct HandoffPattern: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.CoordinationPatterns`.
+/// The answer of GetCoordinationPatterns (GET /analytics/coordination).
 public struct CoordinationPatterns: Sendable, Equatable, Codable {
     /// The proto field `pairs`.
     public var pairs: [CollaborationPattern]
@@ -943,7 +943,7 @@ public struct CoordinationPatterns: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.Insight`.
+/// Something the system learned: an anomaly, a synergy, a drift, ...
 public struct Insight: Sendable, Equatable, Codable {
     /// The proto field `id`.
     public var id: String
@@ -990,11 +990,11 @@ public struct Insight: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetInsightsRequest`.
+/// GetInsights (GET /analytics/insights?limit=&kind=).
 public struct InsightsQuery: Sendable, Equatable, Codable {
-    /// The proto field `limit`.
+    /// 0: the default (50); at most 1000
     public var limit: Int
-    /// The proto field `kind`.
+    /// empty: all kinds
     public var kind: String
 
     /// A value with every field given; omitted ones take the proto's defaults.
@@ -1039,7 +1039,7 @@ public struct GetPatternsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.SchedulePattern`.
+/// When a task type runs best and worst.
 public struct SchedulePattern: Sendable, Equatable, Codable {
     /// The proto field `task_type`.
     public var taskType: String
@@ -1070,7 +1070,7 @@ public struct SchedulePattern: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.ResourceProfile`.
+/// A cluster of agents with similar resource use.
 public struct ResourceProfile: Sendable, Equatable, Codable {
     /// The proto field `cluster`.
     public var cluster: Int
@@ -1105,7 +1105,7 @@ public struct ResourceProfile: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.FailurePattern`.
+/// Error messages grouped by their normalised signature.
 public struct FailurePattern: Sendable, Equatable, Codable {
     /// the error message with its variable parts normalised
     public var signature: String
@@ -1140,7 +1140,7 @@ public struct FailurePattern: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetPatternsResponse`.
+/// The answer of GetPatterns (GET /patterns?kinds=, GET /ml/test/patterns).
 public struct PatternsReport: Sendable, Equatable, Codable {
     /// The proto field `collaboration`.
     public var collaboration: [CollaborationPattern]
@@ -1171,7 +1171,7 @@ public struct PatternsReport: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.PredictPerformanceRequest`.
+/// PredictPerformance (POST /predict, POST /ml/test/prediction).
 public struct PredictionRequest: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -1179,7 +1179,7 @@ public struct PredictionRequest: Sendable, Equatable, Codable {
     public var taskType: String
     /// forecast time; unset: now
     public var at: Date?
-    /// The proto field `hour`.
+    /// UTC hour context
     public var hour: Int?
     /// The proto field `collaborators`.
     public var collaborators: [String]
@@ -1202,7 +1202,7 @@ public struct PredictionRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.RecommendedResources`.
+/// Resources to give an execution.
 public struct RecommendedResources: Sendable, Equatable, Codable {
     /// The proto field `cpu`.
     public var cpu: Double
@@ -1225,7 +1225,7 @@ public struct RecommendedResources: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.PerformancePrediction`.
+/// A performance forecast for an (agent, task type) pair.
 public struct PerformancePrediction: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -1284,7 +1284,7 @@ public struct PerformancePrediction: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetRecommendationsRequest`.
+/// GetRecommendations (GET /recommendations?task_type=&limit=&speed_weight=).
 public struct RecommendationsRequest: Sendable, Equatable, Codable {
     /// The proto field `task_type`.
     public var taskType: String
@@ -1311,7 +1311,7 @@ public struct RecommendationsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.Recommendation`.
+/// One ranked agent for a task type.
 public struct Recommendation: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -1325,7 +1325,7 @@ public struct Recommendation: Sendable, Equatable, Codable {
     public var score: Double
     /// The proto field `reason`.
     public var reason: String
-    /// The proto field `rank`.
+    /// 1-based
     public var rank: Int
 
     /// A value with every field given; omitted ones take the proto's defaults.
@@ -1350,7 +1350,7 @@ public struct Recommendation: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetRecommendationsResponse`.
+/// Agents ranked for a task type.
 public struct RecommendationsReport: Sendable, Equatable, Codable {
     /// The proto field `task_type`.
     public var taskType: String
@@ -1369,13 +1369,13 @@ public struct RecommendationsReport: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.FindSimilarAgentsRequest`.
+/// FindSimilarAgents (GET /agents/{name}/similar?limit=&threshold=).
 public struct SimilarAgentsRequest: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
-    /// The proto field `limit`.
+    /// 0: 10; at most 100
     public var limit: Int
-    /// The proto field `threshold`.
+    /// unset: ml.similarity_threshold
     public var threshold: Double?
 
     /// A value with every field given; omitted ones take the proto's defaults.
@@ -1392,7 +1392,7 @@ public struct SimilarAgentsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.SimilarAgent`.
+/// One similar agent, by cosine similarity of embeddings.
 public struct SimilarAgent: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -1411,7 +1411,7 @@ public struct SimilarAgent: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.FindSimilarAgentsResponse`.
+/// Agents similar to one agent.
 public struct SimilarAgentsReport: Sendable, Equatable, Codable {
     /// The proto field `agent_name`.
     public var agentName: String
@@ -1430,11 +1430,11 @@ public struct SimilarAgentsReport: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetAnomaliesRequest`.
+/// GetAnomalies (GET /analytics/anomalies?limit=&agent_name=&since=).
 public struct AnomaliesQuery: Sendable, Equatable, Codable {
-    /// The proto field `limit`.
+    /// 0: 50; at most 1000
     public var limit: Int
-    /// The proto field `agent_name`.
+    /// empty: all agents
     public var agentName: String
     /// The proto field `since`.
     public var since: Date?
@@ -1453,7 +1453,7 @@ public struct AnomaliesQuery: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.Anomaly`.
+/// An execution (or burst of executions) that departs from its baseline.
 public struct Anomaly: Sendable, Equatable, Codable {
     /// The proto field `id`.
     public var id: String
@@ -1471,7 +1471,7 @@ public struct Anomaly: Sendable, Equatable, Codable {
     public var observed: Double
     /// The proto field `expected`.
     public var expected: Double
-    /// The proto field `execution_id`.
+    /// 0 when not about one execution
     public var executionID: Int64
     /// The proto field `detected_at`.
     public var detectedAt: Date
@@ -1552,7 +1552,7 @@ public struct GetMetricsRequest: Sendable, Equatable, Codable {
     public init() {}
 }
 
-/// The message `learning.v1.MethodMetrics`.
+/// Per-method request figures from the transport.
 public struct ServiceMethodMetrics: Sendable, Equatable, Codable {
     /// The proto field `method`.
     public var method: String
@@ -1583,7 +1583,7 @@ public struct ServiceMethodMetrics: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.GetMetricsResponse`.
+/// The answer of GetMetrics (GET /metrics as JSON): every figure measured.
 public struct ServiceMetrics: Sendable, Equatable, Codable {
     /// The proto field `queries_per_sec`.
     public var queriesPerSec: Double
@@ -1629,7 +1629,7 @@ public struct ServiceMetrics: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.WatchInsightsRequest`.
+/// WatchInsights: which events a subscriber wants.
 public struct WatchInsightsRequest: Sendable, Equatable, Codable {
     /// empty: all
     public var kinds: [String]
@@ -1648,7 +1648,7 @@ public struct WatchInsightsRequest: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.InsightEvent`.
+/// One event of the live insight stream.
 public enum InsightEvent: Sendable, Equatable {
     /// The `insight` case of `event`.
     case insight(Insight)
@@ -1703,11 +1703,11 @@ public struct GetErrorSignaturesResponse: Sendable, Equatable, Codable {
     }
 }
 
-/// The message `learning.v1.RetrainResponse`.
+/// The answer of Retrain (POST /ml/retrain).
 public struct RetrainResult: Sendable, Equatable, Codable {
     /// The proto field `ml_models`.
     public var mlModels: [ModelStatus]
-    /// The proto field `training_time`.
+    /// seconds the training took
     public var trainingTime: Double
     /// The proto field `trained_on_executions`.
     public var trainedOnExecutions: Int64
