@@ -341,7 +341,8 @@ def api_file(reg):
         params = [f"{f.swift_name}: {f.swift_type}" + (f" = {f.default}" if f.default is not None else "")
                   for f in message.stored]
         params += [f"{name}: {swift_type} = nil" for name, swift_type in message.extras]
-        out.append("\n    /// A value with every field given; omitted ones take the proto's defaults.\n")
+        out.append("\n    /// A value with every field given; omitted ones take the proto's defaults.\n" if params
+                   else "    /// The message, which has no fields.\n")
         if params:
             out.append(f"    public init({', '.join(params)}) {{\n")
             for field in message.stored:

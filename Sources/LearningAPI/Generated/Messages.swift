@@ -95,8 +95,7 @@ public struct ModelStatus: Sendable, Equatable, Codable {
 
 /// The message `learning.v1.GetHealthRequest`.
 public struct GetHealthRequest: Sendable, Equatable, Codable {
-
-    /// A value with every field given; omitted ones take the proto's defaults.
+    /// The message, which has no fields.
     public init() {}
 }
 
@@ -184,8 +183,7 @@ public struct StartupReport: Sendable, Equatable, Codable {
 
 /// The message `learning.v1.GetStatusRequest`.
 public struct GetStatusRequest: Sendable, Equatable, Codable {
-
-    /// A value with every field given; omitted ones take the proto's defaults.
+    /// The message, which has no fields.
     public init() {}
 }
 
@@ -1547,8 +1545,7 @@ public struct GetAnomaliesResponse: Sendable, Equatable, Codable {
 
 /// The message `learning.v1.GetMetricsRequest`.
 public struct GetMetricsRequest: Sendable, Equatable, Codable {
-
-    /// A value with every field given; omitted ones take the proto's defaults.
+    /// The message, which has no fields.
     public init() {}
 }
 
