@@ -240,7 +240,7 @@ class Enum:
         self.docs = doc_lines(comments)
         self.c_type = C_PREFIX + proto.name
         prefix = upper_snake(proto.name).upper() + "_"
-        self.cases = []  # (swift case, raw value, C constant, docs)
+        self.cases = []  # (Swift case, raw value, C constant)
         for value in proto.value:
             if value.number == 0:
                 continue  # <PREFIX>_UNSPECIFIED: the proto3 default, never a Swift value
@@ -285,7 +285,6 @@ class Registry:
                 message.fields.append(Field(message, field, text, self))
         for message in self.messages.values():
             for field in message.fields:
-                field.message_c_entry = None
                 if field.map_entry is not None:
                     entry_name = field.type_name.split(".")[-1]
                     field.entry_c_func = f"{message.c_func}__{upper_snake(entry_name)}"
@@ -595,7 +594,8 @@ def main(argv):
     if len(argv) != 5:
         sys.stderr.write(__doc__)
         return 2
-    fds = d.FileDescriptorSet.FromString(open(argv[1], "rb").read())
+    with open(argv[1], "rb") as f:
+        fds = d.FileDescriptorSet.FromString(f.read())
     try:
         reg = Registry(fds)
         outputs = [(argv[2], api_file(reg)), (argv[3], codec_file(reg)), (argv[4], arbitrary_file(reg))]
