@@ -208,6 +208,7 @@ public enum LearningRPC {
     }
 
     /// A request's value; undecodable bytes become INVALID_ARGUMENT naming the bad field.
+    @inline(__always)
     static func decode<Value: ProtoMessage>(_ bytes: [UInt8], as type: Value.Type) throws -> Value {
         do {
             return try ProtoDecode.message(bytes, as: type)

@@ -50,7 +50,8 @@ extension ProtoArena {
 }
 
 enum ProtoEncode {
-    /// The wire bytes of `value`'s message.
+    /// The wire bytes of `value`'s message (inlined: the hot path gets the message's own code).
+    @inline(__always)
     static func message<Value: ProtoMessage>(_ value: Value) -> [UInt8] {
         let arena = ProtoArena()
         return packMessage(value.proto(in: arena))
@@ -87,6 +88,7 @@ enum ProtoDecode {
 
     /// The value of a message's bytes: wire check, unpack, then the generated conversion.
     /// `field` names the message in errors (`message[3]` of a stream), when it is not the request.
+    @inline(__always)
     static func message<Value: ProtoMessage>(_ bytes: [UInt8], as type: Value.Type = Value.self,
                                              field: @autoclosure () -> String = "") throws -> Value {
         let decoded = try unpack(bytes, Value.unpackFunction, Value.protoName, field: field())
