@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Generated/ from Protos/ (and the standard gRPC and protobuf .proto files Debian ships).
+# Regenerates Generated/ from Protos/ (and the standard gRPC and protobuf .proto files Debian ships),
+# the Python client's messages, and the Swift types and codecs of learning.v1 (scripts/generate_swift.py).
 # Deterministic: the same inputs give byte-identical output. `--check` fails when Generated/ is stale.
 #
 #   scripts/generate-protos.sh          regenerate Generated/
@@ -67,6 +68,18 @@ scripts/venv-install.sh grpcio-tools==1.85.1 protobuf==7.36.2
 mkdir -p "$PY_OUT/client"
 cp "$PY_OUT/learning/v1/learning_pb2.py" "$PY_OUT/learning/v1/learning_pb2.pyi" "$PY_OUT/client/"
 
+# The Swift types and codecs of learning.v1 (scripts/generate_swift.py), from a descriptor set with
+# the proto's comments (doc comments, `[swift: ...]` annotations). Each file lives in the module
+# that compiles it: a SwiftPM target owns one directory.
+SWIFT_FILES="Sources/LearningAPI/Generated/Messages.swift Sources/LearningRPC/Generated/MessageCodecs.swift Tests/ProtoMessagesTests/Generated/Arbitrary.swift"
+SWIFT_OUT="$OUT.swift"
+mkdir -p "$SWIFT_OUT"
+trap 'rm -rf "$OUT" "$PY_OUT" "$SWIFT_OUT"' EXIT
+protoc -I Protos -I "$SYSTEM_PROTO" --include_imports --include_source_info \
+  --descriptor_set_out="$SWIFT_OUT/learning.pb" learning/v1/learning.proto
+.venv/bin/python scripts/generate_swift.py "$SWIFT_OUT/learning.pb" \
+  "$SWIFT_OUT/Messages.swift" "$SWIFT_OUT/MessageCodecs.swift" "$SWIFT_OUT/Arbitrary.swift"
+
 if [ "${1:-}" = "--check" ]; then
   stale=0
   if diff -r -q "$OUT" Generated >/dev/null 2>&1; then
@@ -82,8 +95,14 @@ if [ "${1:-}" = "--check" ]; then
       stale=1
     fi
   done
+  for f in $SWIFT_FILES; do
+    if ! cmp -s "$SWIFT_OUT/$(basename "$f")" "$f"; then
+      echo "$f is stale: run scripts/generate-protos.sh and commit the result" >&2
+      stale=1
+    fi
+  done
   [ $stale -eq 0 ] || exit 1
-  echo "$PY_CLIENT is up to date"
+  echo "$PY_CLIENT and the generated Swift are up to date"
 else
   rm -rf Generated
   mkdir -p Generated
@@ -92,4 +111,9 @@ else
   mkdir -p "$PY_CLIENT"
   cp "$PY_OUT/client/learning_pb2.py" "$PY_OUT/client/learning_pb2.pyi" "$PY_CLIENT/"
   echo "$PY_CLIENT regenerated"
+  for f in $SWIFT_FILES; do
+    mkdir -p "$(dirname "$f")"
+    cp "$SWIFT_OUT/$(basename "$f")" "$f"
+  done
+  echo "generated Swift regenerated: $SWIFT_FILES"
 fi

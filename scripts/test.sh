@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (`make test`; CI runs it through .ci/run on a fresh clone):
 #   1. installs the Debian packages it needs (scripts/install-deps.sh)
-#   2. checks that Generated/ matches Protos/ (scripts/generate-protos.sh --check)
+#   2. checks that Generated/ and the generated Swift match Protos/ (scripts/generate-protos.sh --check)
 #   3. prepares the Python test peers (scripts/python-env.sh: grpcio, stubs in .venv/gen)
 #   4. lints docker/ (scripts/validate-docker.sh: hadolint and the Compose v2 spec) and the shell
 #      scripts (scripts/lint-shell.sh: ShellCheck)
@@ -64,7 +64,7 @@ trap 'echo "interrupted"; [ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; ex
 
 
 required "install Debian packages" scripts/install-deps.sh
-check "Generated/ is up to date with Protos/" scripts/generate-protos.sh --check
+check "Generated/ and the generated Swift are up to date with Protos/" scripts/generate-protos.sh --check
 
 python_env() { LEARNING_TEST_PYTHON=$(scripts/python-env.sh) && echo "python: $LEARNING_TEST_PYTHON"; }
 export LEARNING_TEST_PYTHON="" LEARNING_TEST_PYGEN="$ROOT/.venv/gen"

@@ -20,6 +20,13 @@ public struct ResourceUsage: Sendable, Equatable, Codable {
 
     /// True when no resource is known.
     public var isEmpty: Bool { cpu == nil && memoryMB == nil && tokens == nil && other.isEmpty }
+
+    /// The guide's keys, the field names of `learning.v1.ResourceUsage` (its codec is generated
+    /// from the proto; this domain type stays here so storage need not depend on the API).
+    enum CodingKeys: String, CodingKey {
+        case cpu, tokens, other
+        case memoryMB = "memory_mb"
+    }
 }
 
 /// One agent execution: a row of `agents.execution_log`.

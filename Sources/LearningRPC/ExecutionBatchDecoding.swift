@@ -32,7 +32,7 @@ extension LearningRPC {
                 }
                 // The strings are read from protobuf-c's tree, which `execution` frees: kept alive until they are.
                 inputs.append(try withExtendedLifetime(execution) {
-                    try ProtoDecode.execution(execution.message, field: "executions[\(index)]")
+                    try ExecutionInput(proto: execution.message, path: "executions[\(index)]")
                 })
             }
         }

@@ -37,7 +37,7 @@ public enum LearningRPC {
     /// Adds every method of the service to `router`.
     public static func register(into router: inout Router, handlers: any LearningHandlers) {
         let path = { (method: String) in "/\(serviceName)/\(method)" }
-        let health = HealthEncodingCache { ProtoEncode.health($0) }
+        let health = HealthEncodingCache { ProtoEncode.message($0) }
 
         // Writes are authorized from their headers, before a byte of their request is buffered
         // (the handlers check again: the same key, a cheap comparison).
@@ -51,56 +51,54 @@ public enum LearningRPC {
         }
 
         router.register(path("GetHealth"), .unaryInline { _, bytes in
-            _ = try decode(bytes, learning__v1__get_health_request__unpack, "GetHealthRequest")
+            _ = try decode(bytes, as: GetHealthRequest.self)
             return health.bytes(for: handlers.health())
         })
         router.register(path("GetStatus"), .unaryInline { _, bytes in
-            _ = try decode(bytes, learning__v1__get_status_request__unpack, "GetStatusRequest")
-            return ProtoEncode.status(handlers.status())
+            _ = try decode(bytes, as: GetStatusRequest.self)
+            return ProtoEncode.message(handlers.status())
         })
         router.register(path("ListAgents"), unary(.listAgents, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__list_agents_request__unpack, "ListAgentsRequest")
-            return ProtoEncode.agentList(try await handlers.listAgents(status: stringField(request.message.status)))
+            let request = try decode(bytes, as: ListAgentsRequest.self)
+            return ProtoEncode.message(try await handlers.listAgents(status: request.status))
         })
         router.register(path("GetAgentStatus"), unary(.agentStatus, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_agent_status_request__unpack, "GetAgentStatusRequest")
-            return ProtoEncode.agentStatus(try await handlers.agentStatus(name: stringField(request.message.agent_name)))
+            let request = try decode(bytes, as: GetAgentStatusRequest.self)
+            return ProtoEncode.message(try await handlers.agentStatus(name: request.agentName))
         })
         router.register(path("GetAgentPerformance"), unary(.agentPerformance, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_agent_performance_request__unpack, "GetAgentPerformanceRequest")
-            return ProtoEncode.agentPerformance(try await handlers.agentPerformance(name: stringField(request.message.agent_name)))
+            let request = try decode(bytes, as: GetAgentPerformanceRequest.self)
+            return ProtoEncode.message(try await handlers.agentPerformance(name: request.agentName))
         })
         router.register(path("RegisterAgent"), unary(.registerAgent, handlers) { bytes in
-            ProtoEncode.registered(try await handlers.registerAgent(try ProtoDecode.registration(bytes)))
+            ProtoEncode.message(try await handlers.registerAgent(try decode(bytes, as: RegisterAgentRequest.self)))
         })
         router.register(path("Heartbeat"), unary(.heartbeat, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__heartbeat_request__unpack, "HeartbeatRequest")
-            let heartbeat = HeartbeatRequest(agentName: stringField(request.message.agent_name), status: stringField(request.message.status))
-            return ProtoEncode.heartbeat(try await handlers.heartbeat(heartbeat))
+            let heartbeat = try decode(bytes, as: HeartbeatRequest.self)
+            return ProtoEncode.message(HeartbeatResponse(agent: try await handlers.heartbeat(heartbeat)))
         })
         // The hottest write: served without a Swift task (see `GRPCMethodHandler.unaryCallback`).
         router.register(path("LogExecution"), .unaryCallback { context, bytes, responder in
             let input: ExecutionInput
             do {
                 try handlers.authorize(.logExecution, bearerToken: context.metadata.first("authorization"))
-                let request = try decode(bytes, learning__v1__log_execution_request__unpack, "LogExecutionRequest")
-                guard let execution = request.message.execution else {
+                guard let execution = try decode(bytes, as: LogExecutionRequest.self).execution else {
                     throw ServiceError.invalidArgument("execution is required")
                 }
-                input = try ProtoDecode.execution(execution.pointee, field: "execution")
+                input = execution
             } catch {
                 let status = grpcStatus(error, context)
                 return responder.complete { throw status }
             }
             handlers.logExecution(input) { finish in
                 responder.complete {
-                    do { return ProtoEncode.logged(try finish()) } catch { throw grpcStatus(error, context) }
+                    do { return ProtoEncode.message(try finish()) } catch { throw grpcStatus(error, context) }
                 }
             }
         })
         router.register(path("LogExecutions"), unary(.logExecutions, handlers) { bytes in
             let result = try await handlers.logExecutions(try executionBatch(bytes))
-            return ProtoEncode.loggedBatch(accepted: result.accepted, duplicates: result.duplicates)
+            return ProtoEncode.message(LogExecutionsResponse(accepted: result.accepted, duplicates: result.duplicates))
         })
         router.register(path("StreamExecutions"), .clientStreaming { context, requests in
             try await serve(.logExecutions, handlers, context) {
@@ -114,67 +112,64 @@ public enum LearningRPC {
             }
         })
         router.register(path("SubmitMetrics"), unary(.submitMetrics, handlers) { bytes in
-            ProtoEncode.metricsSubmitted(try await handlers.submitMetrics(try ProtoDecode.metricsRequest(bytes)))
+            ProtoEncode.message(try await handlers.submitMetrics(try decode(bytes, as: SubmitMetricsRequest.self)))
         })
         router.register(path("GetPerformanceAnalytics"), unary(.performanceAnalytics, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_performance_analytics_request__unpack, "GetPerformanceAnalyticsRequest")
-            return ProtoEncode.performanceAnalytics(try await handlers.performanceAnalytics(windowHours: Int(request.message.window_hours)))
+            let request = try decode(bytes, as: GetPerformanceAnalyticsRequest.self)
+            return ProtoEncode.message(try await handlers.performanceAnalytics(windowHours: request.windowHours))
         })
         router.register(path("GetCoordinationPatterns"), unary(.coordinationPatterns, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_coordination_patterns_request__unpack, "GetCoordinationPatternsRequest")
-            return ProtoEncode.coordination(try await handlers.coordinationPatterns(limit: Int(request.message.limit)))
+            let request = try decode(bytes, as: GetCoordinationPatternsRequest.self)
+            return ProtoEncode.message(try await handlers.coordinationPatterns(limit: request.limit))
         })
         router.register(path("GetInsights"), unary(.insights, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_insights_request__unpack, "GetInsightsRequest")
-            let query = InsightsQuery(limit: Int(request.message.limit), kind: stringField(request.message.kind))
-            return ProtoEncode.insights(try await handlers.insights(query))
+            let query = try decode(bytes, as: InsightsQuery.self)
+            return ProtoEncode.message(GetInsightsResponse(insights: try await handlers.insights(query)))
         })
         router.register(path("GetPatterns"), unary(.patterns, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_patterns_request__unpack, "GetPatternsRequest")
+            let request = try decode(bytes, as: GetPatternsRequest.self)
             var kinds: [PatternKind] = []
-            for name in repeatedStrings(request.message.n_kinds, request.message.kinds) {
+            for name in request.kinds {
                 guard let kind = PatternKind(rawValue: name) else {
                     throw ServiceError.invalidArgument("kinds: unknown pattern kind \"\(name.prefix(64))\" (collaboration, performance, resources, failures)")
                 }
                 kinds.append(kind)
             }
-            return ProtoEncode.patterns(try await handlers.patterns(kinds: kinds))
+            return ProtoEncode.message(try await handlers.patterns(kinds: kinds))
         })
         router.register(path("PredictPerformance"), unary(.predict, handlers) { bytes in
-            ProtoEncode.prediction(try await handlers.predict(try ProtoDecode.prediction(bytes)))
+            ProtoEncode.message(try await handlers.predict(try decode(bytes, as: PredictionRequest.self)))
         })
         router.register(path("GetRecommendations"), unary(.recommendations, handlers) { bytes in
-            ProtoEncode.recommendations(try await handlers.recommendations(try ProtoDecode.recommendations(bytes)))
+            ProtoEncode.message(try await handlers.recommendations(try decode(bytes, as: RecommendationsRequest.self)))
         })
         router.register(path("GetMetrics"), .unaryInline { _, bytes in
-            _ = try decode(bytes, learning__v1__get_metrics_request__unpack, "GetMetricsRequest")
-            return ProtoEncode.metrics(handlers.metrics())
+            _ = try decode(bytes, as: GetMetricsRequest.self)
+            return ProtoEncode.message(handlers.metrics())
         })
         router.register(path("FindSimilarAgents"), unary(.similarAgents, handlers) { bytes in
-            ProtoEncode.similar(try await handlers.similarAgents(try ProtoDecode.similar(bytes)))
+            ProtoEncode.message(try await handlers.similarAgents(try decode(bytes, as: SimilarAgentsRequest.self)))
         })
         router.register(path("GetAnomalies"), unary(.anomalies, handlers) { bytes in
-            ProtoEncode.anomalies(try await handlers.anomalies(try ProtoDecode.anomalies(bytes)))
+            ProtoEncode.message(GetAnomaliesResponse(anomalies: try await handlers.anomalies(try decode(bytes, as: AnomaliesQuery.self))))
         })
         router.register(path("WatchInsights"), .serverStreaming { context, bytes, writer in
             _ = try await serve(.watchInsights, handlers, context) {
-                let request = try ProtoDecode.watch(bytes)
+                let request = try ProtoDecode.message(bytes, as: WatchInsightsRequest.self)
                 let events = try handlers.watchInsights(request)
                 for await event in events {
-                    try await writer.send(ProtoEncode.insightEvent(event))
+                    try await writer.send(ProtoEncode.message(event))
                 }
                 return []
             }
         })
         router.register(path("Retrain"), unary(.retrain, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__retrain_request__unpack, "RetrainRequest")
-            let asOf = try ProtoDecode.date(request.message.as_of, field: "as_of")
-            return ProtoEncode.retrained(try await handlers.retrain(asOf: asOf))
+            let request = try decode(bytes, as: RetrainRequest.self)
+            return ProtoEncode.message(try await handlers.retrain(asOf: request.asOf))
         })
         router.register(path("GetErrorSignatures"), unary(.patterns, handlers) { bytes in
-            let request = try decode(bytes, learning__v1__get_error_signatures_request__unpack, "GetErrorSignaturesRequest")
-            let messages = repeatedStrings(request.message.n_error_messages, request.message.error_messages)
-            return ProtoEncode.errorSignatures(try await handlers.errorSignatures(messages))
+            let request = try decode(bytes, as: GetErrorSignaturesRequest.self)
+            return ProtoEncode.message(GetErrorSignaturesResponse(signatures: try await handlers.errorSignatures(request.errorMessages)))
         })
     }
 
@@ -211,9 +206,11 @@ public enum LearningRPC {
         return status(for: ServiceError.wrap(error))
     }
 
-    static func decode<Message>(_ bytes: [UInt8], _ unpack: ProtobufCUnpackFunction<Message>, _ name: String) throws -> UnpackedMessage<Message> {
+    /// A request's value; undecodable bytes become INVALID_ARGUMENT naming the bad field.
+    @inline(__always)
+    static func decode<Value: ProtoMessage>(_ bytes: [UInt8], as type: Value.Type) throws -> Value {
         do {
-            return try ProtoDecode.unpack(bytes, unpack, "learning.v1.\(name)")
+            return try ProtoDecode.message(bytes, as: type)
         } catch let error as UndecodableRequest {
             throw GRPCStatus(.invalidArgument, error.detail)
         }
@@ -291,7 +288,7 @@ public enum LearningRPC {
             }
             while inFlight > 0 { try await collect() }
         }
-        return ProtoEncode.loggedBatch(accepted: accepted, duplicates: duplicates)
+        return ProtoEncode.message(LogExecutionsResponse(accepted: accepted, duplicates: duplicates))
     }
 
     /// Stores one chunk; an invalid record's index is made relative to the whole stream.
@@ -323,7 +320,7 @@ public enum LearningRPC {
                             throw ServiceError.invalidArgument("message \(sequence): \(detail)")
                         }
                         window.signal()
-                        try await writer.send(ProtoEncode.ack(sequence: sequence, result: result))
+                        try await writer.send(ProtoEncode.message(ExecutionAck(sequence: sequence, id: result.id, duplicate: result.duplicate)))
                     }
                 } catch {
                     window.close()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pins that `scripts/generate-protos.sh --check` (run by scripts/test.sh and so by CI) passes on the
-# committed tree and fails whenever Generated/ (or the Python client's messages) no longer matches
+# committed tree and fails whenever Generated/ (or the Python client's messages, or the generated Swift) no longer matches
 # Protos/, and that regenerating is deterministic. Works on a copy of the repository, never on the tree itself.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -9,9 +9,11 @@ WORK=$(mktemp -d /tmp/learning-gen-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 PY_PROTO=clients/python/src/learning_system_client/_proto
+SWIFT_GENERATED="Sources/LearningAPI/Generated Sources/LearningRPC/Generated Tests/ProtoMessagesTests/Generated"
 fresh_copy() { # a pristine copy of what the generator reads and writes
   rm -rf "$WORK/repo" && mkdir -p "$WORK/repo/$PY_PROTO" && cp -r Protos Generated scripts "$WORK/repo/" &&
     cp "$PY_PROTO"/learning_pb2.py "$PY_PROTO"/learning_pb2.pyi "$WORK/repo/$PY_PROTO/" &&
+    for dir in $SWIFT_GENERATED; do mkdir -p "$WORK/repo/$dir" && cp -r "$dir"/. "$WORK/repo/$dir/" || return 1; done &&
     # The project's virtualenv (grpcio-tools for the Python client's messages), not a new one per copy.
     scripts/venv-install.sh grpcio-tools==1.85.1 protobuf==7.36.2 && ln -s "$(pwd)/.venv" "$WORK/repo/.venv"
 }
@@ -29,6 +31,23 @@ PROTO
 expect_exit 1 "check fails when a message is added to the .proto but not regenerated" check
 expect "the failure names the stale files and the fix" \
   grep -q "Generated/ is stale: run scripts/generate-protos.sh" "$WORK/out"
+expect "the failure names the stale Swift types too" \
+  grep -q "Sources/LearningAPI/Generated/Messages.swift is stale" "$WORK/out"
+
+fresh_copy
+sed -i 's|  int64 uptime_seconds = 8;|  int64 uptime_seconds = 8; // [swift: name=uptime]|' "$WORK/repo/Protos/learning/v1/learning.proto"
+expect_exit 1 "check fails when a [swift: ...] annotation changes but the Swift is not regenerated" check
+expect "the failure names the stale codecs" \
+  grep -q "Sources/LearningRPC/Generated/MessageCodecs.swift is stale" "$WORK/out"
+
+fresh_copy
+sed -i 's|  int64 uptime_seconds = 8;|  int64 uptime_seconds = 8; // [swift: nmae=uptime]|' "$WORK/repo/Protos/learning/v1/learning.proto"
+expect_exit 1 "check fails on an unknown [swift: ...] annotation (a typo is not ignored)" check
+expect "the failure names the annotation" grep -q "unknown swift annotation 'nmae'" "$WORK/out"
+
+fresh_copy
+echo "// hand edit" >>"$WORK/repo/Sources/LearningAPI/Generated/Messages.swift"
+expect_exit 1 "check fails when a generated Swift file is edited by hand" check
 
 fresh_copy
 sed -i 's/string agent_name = 1;/string agent_name_renamed = 1;/' "$WORK/repo/Protos/learning/v1/learning.proto"
@@ -58,7 +77,8 @@ expect "the failure names the Python client's stale file" grep -q "learning_pb2.
 fresh_copy
 regenerate() {
   (cd "$WORK/repo" && scripts/generate-protos.sh >/dev/null) && diff -r -q Generated "$WORK/repo/Generated" &&
-    diff -r -q "$PY_PROTO" "$WORK/repo/$PY_PROTO" -x __init__.py -x __pycache__
+    diff -r -q "$PY_PROTO" "$WORK/repo/$PY_PROTO" -x __init__.py -x __pycache__ &&
+    for dir in $SWIFT_GENERATED; do diff -r -q "$dir" "$WORK/repo/$dir" || return 1; done
 }
 expect "regenerating gives byte-identical output (deterministic)" regenerate
 

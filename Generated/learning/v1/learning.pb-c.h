@@ -90,7 +90,7 @@ typedef struct Learning__V1__RetrainResponse Learning__V1__RetrainResponse;
 /* --- enums --- */
 
 /*
- * Health of one component or model.
+ * The state of one model; Swift and REST use the guide's words (active, insufficient_data, ...).
  */
 typedef enum _Learning__V1__ModelState {
   LEARNING__V1__MODEL_STATE__MODEL_STATE_UNSPECIFIED = 0,
@@ -144,6 +144,7 @@ typedef enum {
 
 /*
  * Resources one execution used. Field names are the guide's `resource_usage` JSON keys.
+ * [swift: external]
  */
 struct  Learning__V1__ResourceUsage
 {
@@ -179,25 +180,35 @@ typedef enum {
 
 /*
  * One agent execution, as stored in `agents.execution_log`.
+ * [swift: name=ExecutionInput]
  */
 struct  Learning__V1__Execution
 {
   ProtobufCMessage base;
   char *agent_name;
   /*
-   * UUID; collaborators on one task share it
+   * UUID; collaborators on one task share it [swift: empty_is_nil]
    */
   char *task_id;
+  /*
+   * [swift: empty_is_nil]
+   */
   char *task_type;
   protobuf_c_boolean success;
+  /*
+   * [swift: empty_is_nil]
+   */
   char *error_message;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ResourceUsage *resource_usage;
   /*
    * unset: the server's clock
    */
   Google__Protobuf__Timestamp *timestamp;
   /*
-   * optional idempotency key; retries are stored once
+   * optional idempotency key; retries are stored once [swift: empty_is_nil]
    */
   char *event_id;
   Learning__V1__Execution__HasExecutionTimeCase has_execution_time_case;
@@ -216,6 +227,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__MODEL_STATUS__HAS_ACCURACY__CASE)
 } Learning__V1__ModelStatus__HasAccuracyCase;
 
+/*
+ * Health of one component or model.
+ */
 struct  Learning__V1__ModelStatus
 {
   ProtobufCMessage base;
@@ -225,10 +239,16 @@ struct  Learning__V1__ModelStatus
   char *name;
   Learning__V1__ModelState state;
   /*
-   * the guide's word: active, training, insufficient_data, disabled, failed
+   * the guide's word: active, training, insufficient_data, disabled, failed [swift: derived=state.rawValue]
    */
   char *state_name;
+  /*
+   * when the model now serving was trained
+   */
   Google__Protobuf__Timestamp *trained_on;
+  /*
+   * the serving model's version, empty when none
+   */
   char *version;
   Learning__V1__ModelStatus__HasAccuracyCase has_accuracy_case;
   union {
@@ -249,6 +269,10 @@ struct  Learning__V1__GetHealthRequest
      }
 
 
+/*
+ * The answer of GetHealth (GET /health).
+ * [swift: name=HealthReport]
+ */
 struct  Learning__V1__GetHealthResponse
 {
   ProtobufCMessage base;
@@ -265,6 +289,9 @@ struct  Learning__V1__GetHealthResponse
    */
   char *database;
   int32_t agents_registered;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *timestamp;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
@@ -283,6 +310,7 @@ struct  Learning__V1__GetHealthResponse
 
 /*
  * How far the start-up got: the figures cover every stored execution once it ends.
+ * [swift: name=StartupReport]
  */
 struct  Learning__V1__StartupProgress
 {
@@ -316,6 +344,9 @@ struct  Learning__V1__GetStatusRequest
      }
 
 
+/*
+ * The service's recent performance (GetStatus's `performance`).
+ */
 struct  Learning__V1__ServicePerformance
 {
   ProtobufCMessage base;
@@ -349,6 +380,10 @@ struct  Learning__V1__GetStatusResponse__FeaturesEntry
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * The answer of GetStatus (GET /status).
+ * [swift: name=StatusReport, extra=replication:ReplicationReport?]
+ */
 struct  Learning__V1__GetStatusResponse
 {
   ProtobufCMessage base;
@@ -358,6 +393,9 @@ struct  Learning__V1__GetStatusResponse
   char *learning_system;
   char *database;
   int32_t agents_registered;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ServicePerformance *performance;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
@@ -387,6 +425,10 @@ struct  Learning__V1__Agent__MetadataEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A registered agent as clients see it.
+ * [swift: name=AgentInfo]
+ */
 struct  Learning__V1__Agent
 {
   ProtobufCMessage base;
@@ -400,6 +442,9 @@ struct  Learning__V1__Agent
    */
   char *status;
   Google__Protobuf__Timestamp *last_seen;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *registered_at;
   /*
    * api | definition_file | discovered
@@ -426,6 +471,10 @@ struct  Learning__V1__ListAgentsRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * The answer of ListAgents (GET /agents/list).
+ * [swift: name=AgentList]
+ */
 struct  Learning__V1__ListAgentsResponse
 {
   ProtobufCMessage base;
@@ -454,9 +503,16 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__AGENT_STATUS__HAS_SECONDS_SINCE_SEEN__CASE)
 } Learning__V1__AgentStatus__HasSecondsSinceSeenCase;
 
+/*
+ * The answer of GetAgentStatus (GET /agents/{name}/status).
+ * [swift: name=AgentStatusReport]
+ */
 struct  Learning__V1__AgentStatus
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
   char *status;
   int64_t executions_total;
@@ -490,6 +546,9 @@ struct  Learning__V1__RegisterAgentRequest__MetadataEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * RegisterAgent (POST /agents/register): the agent to register or update.
+ */
 struct  Learning__V1__RegisterAgentRequest
 {
   ProtobufCMessage base;
@@ -506,9 +565,16 @@ struct  Learning__V1__RegisterAgentRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * The agent after RegisterAgent; `created` is false when an existing agent was updated.
+ * [swift: name=RegisterAgentResult]
+ */
 struct  Learning__V1__RegisterAgentResponse
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
   /*
    * false: an existing agent was updated
@@ -520,6 +586,9 @@ struct  Learning__V1__RegisterAgentResponse
     , NULL, 0 }
 
 
+/*
+ * Heartbeat (POST /agents/{name}/heartbeat).
+ */
 struct  Learning__V1__HeartbeatRequest
 {
   ProtobufCMessage base;
@@ -537,6 +606,9 @@ struct  Learning__V1__HeartbeatRequest
 struct  Learning__V1__HeartbeatResponse
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__Agent *agent;
 };
 #define LEARNING__V1__HEARTBEAT_RESPONSE__INIT \
@@ -578,11 +650,17 @@ struct  Learning__V1__GetAgentPerformanceRequest
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * The answer of GetAgentPerformance (GET /agents/{name}/performance).
+ */
 struct  Learning__V1__AgentPerformance
 {
   ProtobufCMessage base;
   char *agent_name;
   int64_t executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -606,6 +684,10 @@ struct  Learning__V1__LogExecutionRequest
     , NULL }
 
 
+/*
+ * The outcome of storing one execution.
+ * [swift: name=LogExecutionResult]
+ */
 struct  Learning__V1__LogExecutionResponse
 {
   ProtobufCMessage base;
@@ -693,9 +775,16 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__METRICS_SAMPLE__HAS_COORDINATION_EFFECTIVENESS__CASE)
 } Learning__V1__MetricsSample__HasCoordinationEffectivenessCase;
 
+/*
+ * The guide's metrics sample (`submit_metrics`); every field optional.
+ * [swift: name=MetricsSampleInput]
+ */
 struct  Learning__V1__MetricsSample
 {
   ProtobufCMessage base;
+  /*
+   * [swift: required]
+   */
   Learning__V1__ResourceUsage *resource_usage;
   Learning__V1__MetricsSample__HasResponseTimeCase has_response_time_case;
   union {
@@ -719,11 +808,20 @@ struct  Learning__V1__MetricsSample
     , NULL, LEARNING__V1__METRICS_SAMPLE__HAS_RESPONSE_TIME__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_THROUGHPUT__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_SUCCESS_RATE__NOT_SET, {0}, LEARNING__V1__METRICS_SAMPLE__HAS_COORDINATION_EFFECTIVENESS__NOT_SET, {0} }
 
 
+/*
+ * SubmitMetrics (POST /agents/{name}/metrics).
+ */
 struct  Learning__V1__SubmitMetricsRequest
 {
   ProtobufCMessage base;
   char *agent_name;
+  /*
+   * empty when the sample is not about one task type
+   */
   char *task_type;
+  /*
+   * [swift: required]
+   */
   Learning__V1__MetricsSample *metrics;
 };
 #define LEARNING__V1__SUBMIT_METRICS_REQUEST__INIT \
@@ -731,6 +829,10 @@ struct  Learning__V1__SubmitMetricsRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * The stored `performance_metrics` row.
+ * [swift: name=SubmitMetricsResult]
+ */
 struct  Learning__V1__SubmitMetricsResponse
 {
   ProtobufCMessage base;
@@ -757,11 +859,17 @@ struct  Learning__V1__GetPerformanceAnalyticsRequest
     , 0 }
 
 
+/*
+ * One agent's line in the performance analytics.
+ */
 struct  Learning__V1__AgentSummary
 {
   ProtobufCMessage base;
   char *agent_name;
   int64_t executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -771,10 +879,16 @@ struct  Learning__V1__AgentSummary
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * The answer of GetPerformanceAnalytics (GET /analytics/performance).
+ */
 struct  Learning__V1__PerformanceAnalytics
 {
   ProtobufCMessage base;
   int64_t total_executions;
+  /*
+   * fraction 0..1
+   */
   double success_rate;
   double avg_execution_time;
   double median_execution_time;
@@ -783,6 +897,9 @@ struct  Learning__V1__PerformanceAnalytics
   Learning__V1__AgentSummary **agents;
   size_t n_task_types;
   Learning__V1__TaskTypePerformance **task_types;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *generated_at;
 };
 #define LEARNING__V1__PERFORMANCE_ANALYTICS__INIT \
@@ -835,6 +952,9 @@ struct  Learning__V1__CollaborationPattern
     , 0,NULL, 0, 0, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Work passed from one agent to another on the same task.
+ */
 struct  Learning__V1__HandoffPattern
 {
   ProtobufCMessage base;
@@ -849,6 +969,9 @@ struct  Learning__V1__HandoffPattern
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
+/*
+ * The answer of GetCoordinationPatterns (GET /analytics/coordination).
+ */
 struct  Learning__V1__CoordinationPatterns
 {
   ProtobufCMessage base;
@@ -867,6 +990,9 @@ struct  Learning__V1__CoordinationPatterns
     , 0,NULL, 0,NULL, 0, 0 }
 
 
+/*
+ * Something the system learned: an anomaly, a synergy, a drift, ...
+ */
 struct  Learning__V1__Insight
 {
   ProtobufCMessage base;
@@ -884,6 +1010,9 @@ struct  Learning__V1__Insight
   size_t n_agents;
   char **agents;
   char *task_type;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *created_at;
   double score;
 };
@@ -892,10 +1021,20 @@ struct  Learning__V1__Insight
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL, 0 }
 
 
+/*
+ * GetInsights (GET /analytics/insights?limit=&kind=).
+ * [swift: name=InsightsQuery]
+ */
 struct  Learning__V1__GetInsightsRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: the default (50); at most 1000
+   */
   int32_t limit;
+  /*
+   * empty: all kinds
+   */
   char *kind;
 };
 #define LEARNING__V1__GET_INSIGHTS_REQUEST__INIT \
@@ -928,6 +1067,9 @@ struct  Learning__V1__GetPatternsRequest
     , 0,NULL }
 
 
+/*
+ * When a task type runs best and worst.
+ */
 struct  Learning__V1__SchedulePattern
 {
   ProtobufCMessage base;
@@ -948,6 +1090,9 @@ struct  Learning__V1__SchedulePattern
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * A cluster of agents with similar resource use.
+ */
 struct  Learning__V1__ResourceProfile
 {
   ProtobufCMessage base;
@@ -967,6 +1112,9 @@ struct  Learning__V1__ResourceProfile
     , 0, 0,NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * Error messages grouped by their normalised signature.
+ */
 struct  Learning__V1__FailurePattern
 {
   ProtobufCMessage base;
@@ -987,6 +1135,10 @@ struct  Learning__V1__FailurePattern
     , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * The answer of GetPatterns (GET /patterns?kinds=, GET /ml/test/patterns).
+ * [swift: name=PatternsReport]
+ */
 struct  Learning__V1__GetPatternsResponse
 {
   ProtobufCMessage base;
@@ -1012,6 +1164,10 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__PREDICT_PERFORMANCE_REQUEST__HAS_HOUR__CASE)
 } Learning__V1__PredictPerformanceRequest__HasHourCase;
 
+/*
+ * PredictPerformance (POST /predict, POST /ml/test/prediction).
+ * [swift: name=PredictionRequest]
+ */
 struct  Learning__V1__PredictPerformanceRequest
 {
   ProtobufCMessage base;
@@ -1033,6 +1189,9 @@ struct  Learning__V1__PredictPerformanceRequest
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, LEARNING__V1__PREDICT_PERFORMANCE_REQUEST__HAS_HOUR__NOT_SET, {0} }
 
 
+/*
+ * Resources to give an execution.
+ */
 struct  Learning__V1__RecommendedResources
 {
   ProtobufCMessage base;
@@ -1045,6 +1204,9 @@ struct  Learning__V1__RecommendedResources
     , 0, 0, 0 }
 
 
+/*
+ * A performance forecast for an (agent, task type) pair.
+ */
 struct  Learning__V1__PerformancePrediction
 {
   ProtobufCMessage base;
@@ -1068,6 +1230,9 @@ struct  Learning__V1__PerformancePrediction
    */
   double interval_low;
   double interval_high;
+  /*
+   * [swift: required]
+   */
   Learning__V1__RecommendedResources *resources;
   /*
    * below performance.prediction_confidence_threshold
@@ -1084,6 +1249,10 @@ struct  Learning__V1__PerformancePrediction
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0, NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
+/*
+ * GetRecommendations (GET /recommendations?task_type=&limit=&speed_weight=).
+ * [swift: name=RecommendationsRequest]
+ */
 struct  Learning__V1__GetRecommendationsRequest
 {
   ProtobufCMessage base;
@@ -1103,6 +1272,9 @@ struct  Learning__V1__GetRecommendationsRequest
     , (char *)protobuf_c_empty_string, 0, 0, NULL }
 
 
+/*
+ * One ranked agent for a task type.
+ */
 struct  Learning__V1__Recommendation
 {
   ProtobufCMessage base;
@@ -1112,6 +1284,9 @@ struct  Learning__V1__Recommendation
   double confidence;
   double score;
   char *reason;
+  /*
+   * 1-based
+   */
   int32_t rank;
 };
 #define LEARNING__V1__RECOMMENDATION__INIT \
@@ -1119,6 +1294,10 @@ struct  Learning__V1__Recommendation
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Agents ranked for a task type.
+ * [swift: name=RecommendationsReport]
+ */
 struct  Learning__V1__GetRecommendationsResponse
 {
   ProtobufCMessage base;
@@ -1137,10 +1316,17 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__FIND_SIMILAR_AGENTS_REQUEST__HAS_THRESHOLD__CASE)
 } Learning__V1__FindSimilarAgentsRequest__HasThresholdCase;
 
+/*
+ * FindSimilarAgents (GET /agents/{name}/similar?limit=&threshold=).
+ * [swift: name=SimilarAgentsRequest]
+ */
 struct  Learning__V1__FindSimilarAgentsRequest
 {
   ProtobufCMessage base;
   char *agent_name;
+  /*
+   * 0: 10; at most 100
+   */
   int32_t limit;
   Learning__V1__FindSimilarAgentsRequest__HasThresholdCase has_threshold_case;
   union {
@@ -1152,6 +1338,9 @@ struct  Learning__V1__FindSimilarAgentsRequest
     , (char *)protobuf_c_empty_string, 0, LEARNING__V1__FIND_SIMILAR_AGENTS_REQUEST__HAS_THRESHOLD__NOT_SET, {0} }
 
 
+/*
+ * One similar agent, by cosine similarity of embeddings.
+ */
 struct  Learning__V1__SimilarAgent
 {
   ProtobufCMessage base;
@@ -1166,6 +1355,10 @@ struct  Learning__V1__SimilarAgent
     , (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Agents similar to one agent.
+ * [swift: name=SimilarAgentsReport]
+ */
 struct  Learning__V1__FindSimilarAgentsResponse
 {
   ProtobufCMessage base;
@@ -1178,10 +1371,20 @@ struct  Learning__V1__FindSimilarAgentsResponse
     , (char *)protobuf_c_empty_string, 0,NULL }
 
 
+/*
+ * GetAnomalies (GET /analytics/anomalies?limit=&agent_name=&since=).
+ * [swift: name=AnomaliesQuery]
+ */
 struct  Learning__V1__GetAnomaliesRequest
 {
   ProtobufCMessage base;
+  /*
+   * 0: 50; at most 1000
+   */
   int32_t limit;
+  /*
+   * empty: all agents
+   */
   char *agent_name;
   Google__Protobuf__Timestamp *since;
 };
@@ -1190,6 +1393,9 @@ struct  Learning__V1__GetAnomaliesRequest
     , 0, (char *)protobuf_c_empty_string, NULL }
 
 
+/*
+ * An execution (or burst of executions) that departs from its baseline.
+ */
 struct  Learning__V1__Anomaly
 {
   ProtobufCMessage base;
@@ -1207,12 +1413,21 @@ struct  Learning__V1__Anomaly
   double threshold;
   double observed;
   double expected;
+  /*
+   * 0 when not about one execution
+   */
   int64_t execution_id;
+  /*
+   * [swift: required]
+   */
   Google__Protobuf__Timestamp *detected_at;
   char *detail;
   /*
    * Every execution the anomaly covers, oldest first (a failure burst lists each failed run it
    * reports); execution_id is the last of them.
+   */
+  /*
+   * [swift: json_optional]
    */
   size_t n_execution_ids;
   int64_t *execution_ids;
@@ -1242,6 +1457,10 @@ struct  Learning__V1__GetMetricsRequest
      }
 
 
+/*
+ * Per-method request figures from the transport.
+ * [swift: name=ServiceMethodMetrics]
+ */
 struct  Learning__V1__MethodMetrics
 {
   ProtobufCMessage base;
@@ -1256,6 +1475,10 @@ struct  Learning__V1__MethodMetrics
     , (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
 
 
+/*
+ * The answer of GetMetrics (GET /metrics as JSON): every figure measured.
+ * [swift: name=ServiceMetrics, extra=replication:ReplicationReport?]
+ */
 struct  Learning__V1__GetMetricsResponse
 {
   ProtobufCMessage base;
@@ -1289,6 +1512,9 @@ struct  Learning__V1__GetMetricsResponse
     , 0, 0, 0, 0, 0, 0, 0,NULL, 0 }
 
 
+/*
+ * WatchInsights: which events a subscriber wants.
+ */
 struct  Learning__V1__WatchInsightsRequest
 {
   ProtobufCMessage base;
@@ -1314,6 +1540,9 @@ typedef enum {
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(LEARNING__V1__INSIGHT_EVENT__EVENT__CASE)
 } Learning__V1__InsightEvent__EventCase;
 
+/*
+ * One event of the live insight stream.
+ */
 struct  Learning__V1__InsightEvent
 {
   ProtobufCMessage base;
@@ -1374,11 +1603,18 @@ struct  Learning__V1__GetErrorSignaturesResponse
     , 0,NULL }
 
 
+/*
+ * The answer of Retrain (POST /ml/retrain).
+ * [swift: name=RetrainResult]
+ */
 struct  Learning__V1__RetrainResponse
 {
   ProtobufCMessage base;
   size_t n_ml_models;
   Learning__V1__ModelStatus **ml_models;
+  /*
+   * seconds the training took
+   */
   double training_time;
   int64_t trained_on_executions;
 };
