@@ -96,9 +96,10 @@ struct ResponseClass: Sendable, Equatable {
 
     static let count = 5 + GRPCStatusCode.allCases.count
 
+    private static let httpClasses = (1...5).map { ResponseClass(index: $0 - 1, label: "\($0)xx") }
+
     static func http(_ status: Int) -> ResponseClass {
-        let hundreds = min(5, max(1, status / 100))
-        return ResponseClass(index: hundreds - 1, label: "\(hundreds)xx")
+        httpClasses[min(5, max(1, status / 100)) - 1]
     }
 
     static func grpc(_ code: GRPCStatusCode) -> ResponseClass {
