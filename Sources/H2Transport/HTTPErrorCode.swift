@@ -110,7 +110,7 @@ public enum HTTPErrorCode: String, CaseIterable, Sendable {
         var body = Array("{\"error\":\"".utf8)
         body += rawValue.utf8
         body += Array("\",\"detail\":".utf8)
-        JSONStringEscaper.append(detail, to: &body)
+        body += jsonString(detail).utf8 // the access log's escaping (H2Server.swift)
         body.append(UInt8(ascii: "}"))
         return HTTPResponse(status: status, headers: [Metadata("content-type", "application/json")] + headers, body: body)
     }
@@ -122,28 +122,6 @@ public enum HTTPErrorCode: String, CaseIterable, Sendable {
             out += "| \(code.status) | `\(code.rawValue)` | \(code.grpcStatus) | \(code.meaning) |\n"
         }
         return out
-    }
-}
-
-/// Writes a Swift string as a JSON string literal (quotes, backslash and control characters
-/// escaped; everything else as its UTF-8 bytes).
-enum JSONStringEscaper {
-    static func append(_ text: String, to out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0..<0x20:
-                out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }
 
