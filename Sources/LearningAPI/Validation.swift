@@ -66,8 +66,15 @@ public enum Validation {
     /// UUIDs are recognised by LearningCore's `isCanonicalUUID` (byte by byte: Foundation's
     /// `UUID(uuidString:)` goes through sscanf, which cost several percent of the ingest CPU).
     public static func taskID(_ value: String, field: @autoclosure () -> String = "task_id") throws -> String {
+        try taskIDAndReference(value, field: field()).uuid
+    }
+
+    /// `taskID`, and the id itself when it was not a UUID (the row's `task_ref`): the UUID is
+    /// recognised once.
+    static func taskIDAndReference(_ value: String, field: @autoclosure () -> String) throws -> (uuid: String, reference: String?) {
         if isCanonicalUUID(value) {
-            return value.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }) ? value.lowercased() : value
+            let uuid = value.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }) ? value.lowercased() : value
+            return (uuid, nil)
         }
         guard value.utf8.count <= ExecutionRecord.maxTaskRefBytes else {
             throw ServiceError.invalidArgument("\(field()) is neither a UUID nor an id of at most \(ExecutionRecord.maxTaskRefBytes) bytes")
@@ -75,7 +82,7 @@ public enum Validation {
         guard !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw ServiceError.invalidArgument("\(field()) \(quoted(value)) must not contain control characters")
         }
-        return TaskIdentifier.uuid(forName: value)
+        return (TaskIdentifier.uuid(forName: value), value)
     }
 
     /// Checks a number is finite and at least 0 (and at most `maximum` when given).
@@ -143,8 +150,7 @@ public enum Validation {
         var taskIDValue: String?
         var taskRef: String?
         if let id = input.taskID, !id.isEmpty {
-            taskIDValue = try taskID(id, field: "\(field()).task_id")
-            if !isCanonicalUUID(id) { taskRef = id }
+            (taskIDValue, taskRef) = try taskIDAndReference(id, field: "\(field()).task_id")
         }
         var taskTypeValue: String?
         if let type = input.taskType, !type.isEmpty {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Task ids as users have them: `agents.execution_log.task_id` is a UUID column, but the guide's
 /// tracker sends whatever id its tasks carry (`task_data.get("id")`, e.g. `task-123`). A task id
 /// that is not a UUID is stored as the name-based UUID (version 5, RFC 9562) of that text in
@@ -12,36 +14,17 @@ public enum TaskIdentifier {
 
     /// The UUID (lower-case text) a task id that is not a UUID is stored as.
     public static func uuid(forName name: String) -> String {
-        var input = uuidBytes(namespace)
+        var input = withUnsafeBytes(of: namespaceUUID.uuid) { Array($0) }
         input += name.utf8
         var digest = SHA1.hash(input)
         digest[6] = (digest[6] & 0x0F) | 0x50 // version 5
         digest[8] = (digest[8] & 0x3F) | 0x80 // RFC 9562 variant
-        let hex = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for index in 0..<16 {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(hex[Int(digest[index] >> 4)])
-            text.append(hex[Int(digest[index] & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        let uuid = UUID(uuid: (digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+                               digest[8], digest[9], digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]))
+        return uuid.uuidString.lowercased()
     }
 
-    private static func uuidBytes(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var high: UInt8?
-        for byte in text.utf8 where byte != UInt8(ascii: "-") {
-            let value: UInt8 = byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : (byte | 0x20) - UInt8(ascii: "a") + 10
-            if let first = high {
-                bytes.append(first << 4 | value)
-                high = nil
-            } else {
-                high = value
-            }
-        }
-        return bytes
-    }
+    private static let namespaceUUID = parseCanonicalUUID(namespace)!
 }
 
 /// SHA-1 (FIPS 180-4), for name-based UUIDs only: version 5 is defined on it. Not for security.
