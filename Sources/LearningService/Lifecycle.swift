@@ -41,7 +41,7 @@ extension LearningService: RuntimeStateHolder {
         let registered = (try? await store.agentCount()) ?? Int64(agents.count)
         core.withLock { state in
             state.noteRegistered(agents.map(\.name))
-            state.agentsRegistered = Int(registered)
+            state.registryCount = Int(registered)
             state.startup = StartupProgress()
         }
         logger.info("registry: \(registered) agents registered (agents.total_agents expects \(config.agents.totalAgents))")

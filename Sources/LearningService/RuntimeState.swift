@@ -97,9 +97,11 @@ struct RuntimeState: Sendable {
     var lastTraining: TrainingInfo?
     /// Set when a stored model was loaded and serves until the first training of this run.
     var loadedModel: TrainingInfo?
-    var agentsRegistered = 0
-    /// Bumped by every `noteRegistered`: a registry count read while one happened may predate it.
-    var registrations = 0
+    /// The registry's row count, as last read (start-up, then every 2 s).
+    var registryCount = 0
+    /// Agents registered: the registry's count, or more when this service knows agents the count
+    /// does not show yet (registered or first seen in an execution since it was read).
+    var agentsRegistered: Int { max(registryCount, knownAgents.count) }
     /// Executions in the retention window (= rows of execution_log once the start-up is done).
     var totalExecutions: Int64 { figures.executions }
     var knownAgents: Set<String> = []
@@ -247,17 +249,12 @@ struct RuntimeState: Sendable {
             for id in Array(confirmedEarly.keys) where summary.contains(id) { confirmedEarly[id] = nil }
         }
         figures.confirm(summary.cells)
-        var observedAlready: [WindowFigures.CellKey: AggregateCell] = [:]
-        for cell in already.cells.values {
-            observedAlready[WindowFigures.CellKey(pair: WindowFigures.PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)] = cell
-        }
         for cell in summary.cells {
             knownAgents.insert(cell.agentName)
-            agentsRegistered = max(agentsRegistered, knownAgents.count)
             figures.add(cell)
             // The times of rows applied directly were counted then; only the rest count now.
             var unseen = cell
-            if let seen = observedAlready[WindowFigures.CellKey(pair: WindowFigures.PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)] {
+            if let seen = already.cells[WindowFigures.CellKey(pair: WindowFigures.PairKey(agent: cell.agentName, task: cell.taskType), day: cell.day)] {
                 for (bucket, times) in seen.histogram { unseen.histogram[bucket, default: 0] -= times }
             }
             executionTimes.observe(unseen)
@@ -290,12 +287,11 @@ struct RuntimeState: Sendable {
 
     /// Adds a batch of stored executions to the window's figures.
     private mutating func count(_ batch: WindowFigures.Batch) {
+        // An agent first seen in an execution is registered (as discovered) when the feed
+        // reports it; `agentsRegistered` counts it from now on, as /agents/list does.
         for cell in batch.cells.values {
             knownAgents.insert(cell.agentName)
         }
-        // An agent first seen in an execution is registered (as discovered) when the feed
-        // reports it; the registry's count includes it from now on, as /agents/list does.
-        agentsRegistered = max(agentsRegistered, knownAgents.count)
         figures.add(batch)
     }
 
@@ -361,8 +357,6 @@ struct RuntimeState: Sendable {
 
     mutating func noteRegistered(_ names: [String]) {
         knownAgents.formUnion(names)
-        agentsRegistered = max(agentsRegistered, knownAgents.count)
-        registrations += 1
     }
 
     // MARK: Models

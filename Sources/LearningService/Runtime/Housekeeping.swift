@@ -33,13 +33,10 @@ final class Housekeeping: Sendable {
             .every(.seconds(30), "coordination refresh") { [self] in refreshCoordination() },
             // The registry is small: counted every 2 s. Executions are counted by the aggregates.
             .every(.seconds(2), "registry count") { [self] in
-                // A count read while an agent registered may predate it: then the registration's
-                // own figure stands until the next count (health said 0 after a 201 under load).
-                let before = state.withState { $0.registrations }
+                // A count read while an agent registered may predate it (health said 0 after a 201
+                // under load): `agentsRegistered` never falls below the agents this service knows.
                 guard let agents = try? await store.agentCount() else { return }
-                state.withState { state in
-                    if state.registrations == before { state.agentsRegistered = max(Int(agents), state.knownAgents.count) }
-                }
+                state.withState { $0.registryCount = Int(agents) }
                 state.refreshSnapshot()
             },
             .every(.seconds(3), "agent definition files") { [self] in
