@@ -40,6 +40,8 @@ do {
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
     if let v = env["ML_REC_KAPPA"].flatMap(Double.init) { params.recommendUncertainty = v }
+    if let v = env["ML_EMB_PERF"].flatMap(Double.init) { params.embeddingPerformanceWeight = v }
+    if let v = env["ML_SIM_THRESHOLD"].flatMap(Double.init) { params.similarityThreshold = v }
     if env["ML_NO_POOLED_PRIOR"] != nil { params.pooledSuccessPrior = false }
     if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
     if env["ML_NO_SOLO"] != nil { params.soloAdjustment = false }
@@ -115,6 +117,19 @@ do {
     """
     FileHandle.standardError.write(msg.data(using: .utf8)!)
     FileHandle.standardError.write("global drift: \(engine.driftSummary)\n".data(using: .utf8)!)
+    if let a = env["ML_DEBUG_AGENT"] {
+        FileHandle.standardError.write("drift of \(a): \(engine.driftSummary(agent: a) ?? "unknown")\n".data(using: .utf8)!)
+    }
+    if let path = env["ML_SIMILAR_OUT"] {
+        // Every agent's similar agents at the configured threshold, for docs/ML.md "Similar agents".
+        var sw = JSONLWriter()
+        for a in engine.agentNames {
+            let list = engine.similarAgents(to: a, limit: 1_000)
+            sw.add(["kind": .string("similar"), "agent_name": .string(a), "similar": .strings(list.map(\.agent)),
+                    "best": .number(engine.similarAgents(to: a, limit: 1, threshold: -1).first?.similarity ?? 0)])
+        }
+        try sw.write(to: path)
+    }
 } catch {
     FileHandle.standardError.write("learning-eval: \(error)\n".data(using: .utf8)!)
     exit(1)

@@ -9,13 +9,17 @@ public import LearningCore
 /// the pair's standard deviation; for cpu the same on the raw value; for failure bursts the normal
 /// quantile of the Poisson tail probability of seeing that many failures of one agent within
 /// `burstWindowMinutes` given its usual failure rate. The anomaly score is `z / zPerUnit`
-/// (`zPerUnit = 2`), and a row is flagged when `score >= threshold`: the default threshold 2.0
-/// flags deviations beyond 4 standard deviations (about 3 in 100,000 for a normal tail).
+/// (`zPerUnit = 2`; latency `EngineParameters.latencyZPerUnit`, 1.55), and a row is flagged when
+/// `score >= threshold`: the default threshold 2.0 flags deviations beyond 4 standard deviations
+/// (about 3 in 100,000 for a normal tail), a latency beyond 3.1 of its pace (docs/ML.md).
 public enum AnomalyScale {
     /// Standard deviations per unit of threshold (resources, failure bursts).
     public static let zPerUnit = 2.0
     /// Executions a pair needs before its latency and resource baselines are trusted.
     public static let minBaseline = 10
+    /// Executions a pair needs before its latency is judged once a model is fitted (the prior
+    /// pace of its agent and task type stands in for the rest).
+    public static let minLatencyBaseline = 3
 }
 
 extension LearningEngine {
@@ -27,8 +31,9 @@ extension LearningEngine {
         let t = record.taskType.map { taskID($0) }
         let day = days(record.timestamp)
         let hour = Self.hourOf(record.timestamp)
-        var out = pointAnomalies(record, a, t, day: day, hour: hour)
-        accumulate(record, agent: a, task: t, day: day, hour: hour)
+        let cluster = failureCluster(record, agent: a, task: t)
+        var out = pointAnomalies(record, a, t, day: day, hour: hour, cluster: cluster)
+        accumulate(record, agent: a, task: t, day: day, hour: hour, cluster: cluster)
         sequenceUpdate(record, a, t, day: day, hour: hour, anomalies: &out)
         refreshModelIfDue()
         return out
@@ -63,23 +68,39 @@ extension LearningEngine {
             let t = r.taskType.flatMap { tasks.id($0) }
             let day = days(r.timestamp)
             let hour = Self.hourOf(r.timestamp)
-            anomalies += pointAnomalies(r, a, t, day: day, hour: hour)
+            anomalies += pointAnomalies(r, a, t, day: day, hour: hour, cluster: knownFailureCluster(r))
             sequenceUpdate(r, a, t, day: day, hour: hour, anomalies: &anomalies)
         }
     }
 
-    /// Latency and resource checks of one execution against its pair's baselines.
-    func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int) -> [DetectedAnomaly] {
+    /// Latency and resource checks of one execution against its pair's baselines; `cluster` is the
+    /// error-signature cluster of a failure's message.
+    func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
+                        cluster: Int?) -> [DetectedAnomaly] {
         guard let t, let pi = pairIndex[Self.pairKey(a, t)] else { return [] }
         let ps = pairs[Int(pi)]
-        guard ps.n >= AnomalyScale.minBaseline else { return [] }
+        // A fitted model gives a young pair a prior pace (its agent's and task type's effects, its
+        // agent's steadiness), so its latency is judged from fewer runs.
+        let latencyBaseline = model.trained ? AnomalyScale.minLatencyBaseline : AnomalyScale.minBaseline
+        guard ps.n >= min(latencyBaseline, AnomalyScale.minBaseline) else { return [] }
         let thr = parameters.anomalyThreshold
         let unit = AnomalyScale.zPerUnit
         var out: [DetectedAnomaly] = []
         let ids = r.id.map { [$0] } ?? []
         let name = r.agentName, tt = r.taskType
-        if let x = r.executionTime, x > 0 {
-            let e = expected(a, t, day: day, hour: hour)
+        if let x = r.executionTime, x > 0, ps.n >= latencyBaseline {
+            var e = expected(a, t, day: day, hour: hour)
+            // Judged against the pair's pace given the outcome: the pace's mean and spread
+            // (failures' usual offsets for their kind taken out) replace the pair's all-outcome
+            // ones, and this execution's expected time includes its own outcome's offset.
+            var offset = 0.0
+            if let pace = ps.paceLogTime, pace.weight >= Double(latencyBaseline) {
+                let all = pairLogTime(a, t, pi: Int(pi))
+                let own = pairLogTime(a, t, pi: Int(pi), moments: pace, priorSigma: model.paceSigma(a))
+                offset = outcomeTimeOffset(r, cluster: cluster)
+                e.mu += own.mu - all.mu + offset
+                e.sigma = own.sigma
+            }
             // Predictive sd: the pair's spread plus the uncertainty of its baseline (large for
             // young pairs and before the first retrain, negligible for mature ones).
             // Student t with the degrees of freedom of the pooled sd (prior 6 + the pair's runs).
@@ -87,13 +108,15 @@ extension LearningEngine {
             let z = studentTAsNormal(t, df: 5 + Double(ps.n))
             let unit = parameters.latencyZPerUnit
             if z / unit >= thr {
+                let usual = r.success || offset == 0 ? "" : String(format: " (failures of this kind usually take %.1fx)", exp(offset))
                 out.append(DetectedAnomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
                                    timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
-                                   description: String(format: "%@ took %.1fs on %@, expected about %.1fs (%.1f sd)",
-                                                       name, x, tt ?? "", exp(e.mu), z),
+                                   description: String(format: "%@ took %.1fs on %@, expected about %.1fs%@ (%.1f sd)",
+                                                       name, x, tt ?? "", exp(e.mu), usual, z),
                                    severity: z / unit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
             }
         }
+        guard ps.n >= AnomalyScale.minBaseline else { return out }
         // Each resource against its pair's running mean and sd as a Student t predictive
         // (sd·√(1 + 1/n), n − 1 degrees of freedom), so young baselines need more evidence.
         func z(_ x: Double, _ m: Moments, floor: Double) -> Double {

@@ -36,11 +36,12 @@ extension LearningEngine {
         for f in feats { keys.formUnion(f.keys) }
         let dim = max(parameters.vectorSize, 1)
         var emb = [[Float]](repeating: [Float](repeating: 0, count: dim), count: nA)
+        let perf = parameters.embeddingPerformanceWeight ?? Self.defaultEmbeddingPerformanceWeight
         for key in keys.sorted() {
             let vals = (0..<nA).map { feats[$0][key] ?? 0 }
             let centred = key.hasPrefix("res:")
             let m = centred ? vals.reduce(0, +) / Double(nA) : 0
-            let scale = centred ? 0.5 : 1.0
+            let scale = (centred ? 0.5 : 1.0) * (key.hasPrefix("share:") ? 1 : perf)
             let dir = Self.direction(for: key, dim: dim)
             for a in 0..<nA {
                 let z = Float((vals[a] - m) * scale)
@@ -54,6 +55,9 @@ extension LearningEngine {
         }
         model.embeddings = emb
     }
+
+    /// Default of ``EngineParameters/embeddingPerformanceWeight``.
+    public static let defaultEmbeddingPerformanceWeight = 0.1
 
     /// A deterministic pseudo-random ±1/√dim direction from a name (FNV-1a seed, SplitMix64).
     static func direction(for name: String, dim: Int) -> [Float] {

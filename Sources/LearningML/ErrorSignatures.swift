@@ -13,6 +13,10 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
         var agents: Set<Int32>
         var taskTypes: Set<Int32>
         var example: String
+        /// How much longer (log seconds) this kind of failure takes than its pair's usual pace:
+        /// residuals of its failures against their pairs' outcome-adjusted log time. Nil in models
+        /// saved before it was kept.
+        var timeOffset: Moments? = nil
         var template: String { tokens.joined(separator: " ") }
     }
 
@@ -23,6 +27,10 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     /// Masked message -> cluster: most failures repeat a masked form exactly, so the Drain
     /// search runs once per distinct masked form.
     var known: [String: Int] = [:]
+    /// The same residuals over every failure (clusters' prior) and over failures without a
+    /// message. Nil in models saved before they were kept.
+    var failureTimeOffset: Moments? = nil
+    var unlabelledTimeOffset: Moments? = nil
 
     /// Adds a failure's message; returns its cluster index.
     @discardableResult
@@ -53,6 +61,48 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
                                 taskTypes: taskType.map { [$0] } ?? [], example: message))
         buckets[key, default: []].append(clusters.count - 1)
         return clusters.count - 1
+    }
+
+    /// The cluster `message` belongs to now, without adding it (nil when it matches none).
+    func cluster(of message: String) -> Int? {
+        let masked = Self.mask(message)
+        if let i = known[masked] { return i }
+        let tokens = Self.split(masked)
+        return bestMatch(tokens, key: Self.bucketKey(tokens))
+    }
+
+    /// Pseudo-failures of prior weight in ``timeOffset(cluster:)``: a kind of failure seen a few
+    /// times is taken at the all-failures offset, one seen often at its own.
+    static let offsetPriorWeight = 5.0
+
+    /// The usual log-time offset of a failure of `cluster` (nil: a failure without a message),
+    /// shrunk towards the offset of all failures, itself shrunk towards 0.
+    func timeOffset(cluster: Int?) -> Double {
+        let k = Self.offsetPriorWeight
+        let all = failureTimeOffset ?? Moments()
+        let overall = all.mean * all.weight / (all.weight + k)
+        let own = cluster.flatMap { $0 < clusters.count ? clusters[$0].timeOffset : nil } ?? (cluster == nil ? unlabelledTimeOffset : nil)
+        guard let own, own.weight > 0 else { return overall }
+        return (own.mean * own.weight + overall * k) / (own.weight + k)
+    }
+
+    /// Learns from one failure of `cluster` (nil: without a message) that took `residual` log
+    /// seconds more than its pair's outcome-adjusted pace.
+    mutating func addTimeResidual(_ residual: Double, cluster: Int?) {
+        guard residual.isFinite else { return }
+        let x = min(max(residual, -4), 4)
+        var all = failureTimeOffset ?? Moments()
+        all.add(x)
+        failureTimeOffset = all
+        if let c = cluster, c < clusters.count {
+            var m = clusters[c].timeOffset ?? Moments()
+            m.add(x)
+            clusters[c].timeOffset = m
+        } else if cluster == nil {
+            var m = unlabelledTimeOffset ?? Moments()
+            m.add(x)
+            unlabelledTimeOffset = m
+        }
     }
 
     /// The signature `message` has now (its cluster's template, or its masked form if it matches none).

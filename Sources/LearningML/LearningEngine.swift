@@ -98,20 +98,53 @@ public struct LearningEngine: Sendable {
         return pairs.count - 1
     }
 
-    /// Updates the counting statistics with one execution (no detection, no model residuals).
-    mutating func accumulate(_ r: ExecutionRecord, agent a: Int32, task t: Int32?, day: Double, hour: Int) {
+    /// Adds a failed execution's message to the error signatures and returns its cluster (nil for
+    /// a success, a failure without a message, and on the holdout copy, which keeps no signatures).
+    mutating func failureCluster(_ r: ExecutionRecord, agent a: Int32, task t: Int32?) -> Int? {
+        guard !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty else { return nil }
+        return errors.add(msg, agent: a, taskType: t)
+    }
+
+    /// The cluster of a failed execution's message already added (read only; nil as above).
+    func knownFailureCluster(_ r: ExecutionRecord) -> Int? {
+        guard !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty else { return nil }
+        return errors.cluster(of: msg)
+    }
+
+    /// The usual log-time offset of this execution's outcome: 0 for a success, the offset of its
+    /// kind of failure otherwise (``ErrorSignatures/timeOffset(cluster:)``).
+    func outcomeTimeOffset(_ r: ExecutionRecord, cluster: Int?) -> Double {
+        r.success ? 0 : errors.timeOffset(cluster: cluster)
+    }
+
+    /// Weight a pair's pace needs before its failures teach the offsets of their kinds.
+    static let paceBaselineForOffsets = 5.0
+
+    /// Runs a pair's pace needs before a run is winsorised into it (at ±3 of its sd): the sd of a
+    /// handful of runs is too unsure a yardstick, and clipping by it made young pairs' spread far
+    /// too small (then ordinary runs looked like spikes).
+    static let paceClipAfter = 20.0
+
+    /// Updates the counting statistics with one execution (no detection, no model residuals);
+    /// `cluster` is its message's error-signature cluster (``failureCluster(_:agent:task:)``).
+    mutating func accumulate(_ r: ExecutionRecord, agent a: Int32, task t: Int32?, day: Double, hour: Int,
+                             cluster: Int?) {
         recordsSeen += 1
         latest = max(latest, day)
         let logT: Double? = r.executionTime.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         Self.update(&agentStates[Int(a)], r, day: day)
-        guard let t else {
-            if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: nil) }
-            return
-        }
+        guard let t else { return }
         Self.update(&taskStates[Int(t)], r, logT: logT)
         let pi = pairID(a, t)
         Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife, sketches: !skipErrors)
-        if !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty { errors.add(msg, agent: a, taskType: t) }
+        if let lt = logT, !skipErrors {
+            var pace = pairs[pi].paceLogTime ?? Moments()
+            if !r.success && pace.weight >= Self.paceBaselineForOffsets {
+                errors.addTimeResidual(lt - pace.mean, cluster: cluster)
+            }
+            pace.addClipped(lt - outcomeTimeOffset(r, cluster: cluster), clip: 3, minCount: Self.paceClipAfter)
+            pairs[pi].paceLogTime = pace
+        }
     }
 
     // In-place updates (inout on the array element: no copy-on-write of the nested arrays).
@@ -256,8 +289,11 @@ public struct LearningEngine: Sendable {
         pairLogTime(a, t, pi: pairIndex[Self.pairKey(a, t)].map(Int.init))
     }
 
-    /// `pairLogTime` with the pair's index already looked up (nil when the pair is unseen).
-    func pairLogTime(_ a: Int32, _ t: Int32, pi: Int?) -> (mu: Double, se: Double, sigma: Double) {
+    /// `pairLogTime` with the pair's index already looked up (nil when the pair is unseen);
+    /// `moments` replaces the pair's own log-time moments (its pace, for anomalies).
+    /// `priorSigma` replaces the task type's spread as the prior of the pair's.
+    func pairLogTime(_ a: Int32, _ t: Int32, pi: Int?, moments: Moments? = nil,
+                     priorSigma: Double? = nil) -> (mu: Double, se: Double, sigma: Double) {
         let sim = pi.flatMap { $0 < model.similarLogTime.count ? model.similarLogTime[$0] : nil } ?? 0
         var prior = model.globalLogTime + model.agentLogTimeEffect(a) + model.taskLogTimeEffect(t) + sim
         var taskSigma = model.taskSigma(t)
@@ -287,8 +323,9 @@ public struct LearningEngine: Sendable {
         }
         // A pair's recent rows tell its present pace; the window's older times (summed, undated)
         // stand in only for a pair with no recent rows.
-        let m = pairs[Int(pi)].logTime.weight > 0 ? pairs[Int(pi)].logTime : historyLogTime[Int(pi)] ?? Moments()
+        let m = moments ?? (pairs[Int(pi)].logTime.weight > 0 ? pairs[Int(pi)].logTime : historyLogTime[Int(pi)] ?? Moments())
         let nu0 = 6.0
+        if let priorSigma { taskSigma = priorSigma }
         let s2 = (nu0 * taskSigma * taskSigma + max(m.weight - 1, 0) * m.variance) / (nu0 + max(m.weight - 1, 0))
         let w = m.weight / (m.weight + s2 / tau2)
         let mu = w * m.mean + (1 - w) * prior

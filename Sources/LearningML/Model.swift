@@ -14,6 +14,10 @@ struct Model: Sendable, Codable, Equatable {
     var taskLogit: [Double] = []
     var taskLogTime: [Double] = []
     var taskLogSigma: [Double] = []
+    /// Per agent: pooled within-pair sd of its pace (``PairState/paceLogTime``), the prior spread
+    /// of a pair's pace for latency anomalies (agents differ in steadiness far more than task
+    /// types do). Nil in models saved before it was kept.
+    var agentPaceSigma: [Double]? = nil
     /// Beta prior strength (pseudo-executions) of a pair's success rate around its prior.
     var successStrength = 20.0
     /// Nonparametric empirical-Bayes prior of the pairs' success offsets (logit) from the additive
@@ -57,6 +61,12 @@ struct Model: Sendable, Codable, Equatable {
     func taskLogitEffect(_ t: Int32) -> Double { Int(t) < taskLogit.count ? taskLogit[Int(t)] : 0 }
     func taskLogTimeEffect(_ t: Int32) -> Double { Int(t) < taskLogTime.count ? taskLogTime[Int(t)] : 0 }
     func taskSigma(_ t: Int32) -> Double { Int(t) < taskLogSigma.count ? taskLogSigma[Int(t)] : globalLogSigma }
+    /// The prior spread of agent `a`'s pace (nil before a fit has seen the agent: the task type's
+    /// spread stands in).
+    func paceSigma(_ a: Int32) -> Double? {
+        if let s = agentPaceSigma, Int(a) < s.count { return s[Int(a)] }
+        return nil
+    }
     func hourTimeEffect(_ t: Int32, _ h: Int) -> Double { Int(t) < hourTime.count ? hourTime[Int(t)][h] : 0 }
     func hourLogitEffect(_ t: Int32, _ h: Int) -> Double { Int(t) < hourLogit.count ? hourLogit[Int(t)][h] : 0 }
     func successDriftValue(_ a: Int32, at t: Double) -> Double {

@@ -32,7 +32,7 @@ extension LearningEngine {
             let ahead = max(0, day - model.trainedAt)
             if gd.detected {
                 let g = logistic(model.globalLogit)
-                l += gd.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation) / max(g * (1 - g), 0.05)
+                l += Self.logitShift(from: g, by: gd.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation))
                 let se = gd.se * (1 + ahead / 4)
                 pSE = (pSE * pSE + se * se).squareRoot()
             }
@@ -44,8 +44,7 @@ extension LearningEngine {
         }
         if Int(a) < model.successDrift.count {
             let d = model.successDrift[Int(a)]
-            let scale = 1 / max(rate * (1 - rate), 0.05)
-            l += d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation) * scale
+            l += Self.logitShift(from: rate, by: d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation))
             let ahead = max(0, day - model.trainedAt)
             let se = d.detected ? d.se * (1 + ahead / 4) : 0
             pSE = (pSE * pSE + se * se).squareRoot()
@@ -69,9 +68,8 @@ extension LearningEngine {
             let ahead = max(0, day - model.trainedAt)
             let d = model.pairSuccessDrift[pi]
             if d.detected {
-                let q = logistic(l)
-                l += d.value(at: day, horizon: model.trainedAt, extrapolation: parameters.driftExtrapolation)
-                    / max(q * (1 - q), 0.05)
+                l += Self.logitShift(from: logistic(l), by: d.value(at: day, horizon: model.trainedAt,
+                                                                    extrapolation: parameters.driftExtrapolation))
                 let se = d.se * (1 + ahead / 4)
                 pSE = (pSE * pSE + se * se).squareRoot()
                 drift = true
@@ -94,6 +92,15 @@ extension LearningEngine {
             l += model.typicalHourLogit[Int(t)]
         }
         return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift)
+    }
+
+    /// The change of logit that moves probability `p` by `delta` (drifts are fitted on residuals in
+    /// probability units): exact, not linearised, so a large drop of a high rate is not turned
+    /// into a far larger one (0.93 less 0.23 is 0.70, where Δ/(p(1 − p)) would give 0.29).
+    static func logitShift(from p: Double, by delta: Double) -> Double {
+        let lo = 0.005, hi = 0.995
+        let from = min(max(p, lo), hi)
+        return logit(min(max(from + delta, lo), hi)) - logit(from)
     }
 
     /// A confidence in 0...1 from the standard errors of the success and log-time estimates: 1 for

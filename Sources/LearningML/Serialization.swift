@@ -95,17 +95,24 @@ extension LearningEngine {
          "recommend_recent_mix_c": parameters.recommendRecentMixC, "latency_z_per_unit": parameters.latencyZPerUnit,
          "success_prior_strength": model.successStrength, "time_tau2": model.timeTau2,
          "pooled_success_prior": (parameters.pooledSuccessPrior ?? true) ? 1 : 0,
-         "pooled_prior_atoms": Double(model.deviationPrior?.filter { $0 > 0 }.count ?? 0)]
+         "pooled_prior_atoms": Double(model.deviationPrior?.filter { $0 > 0 }.count ?? 0),
+         "embedding_performance_weight": parameters.embeddingPerformanceWeight ?? Self.defaultEmbeddingPerformanceWeight]
     }
 
     /// The system-wide drift found at the last retrain, in words (for /status).
     public var driftSummary: String {
-        let s = model.globalSuccessDrift, t = model.globalTimeDrift
-        func d(_ x: Drift, _ unit: String) -> String {
-            x.detected ? String(format: "%@ from day %.0f: slope %.4f/day, jump %.3f %@", x.slope != 0 ? "ramp" : "step",
-                                x.start, x.slope, x.jump, unit) : "none"
-        }
-        return "success: \(d(s, "probability")); log time: \(d(t, "log s"))"
+        "success: \(Self.describe(model.globalSuccessDrift, "probability")); log time: \(Self.describe(model.globalTimeDrift, "log s"))"
+    }
+
+    /// The drift fitted to one agent's residuals at the last retrain, in the words of ``driftSummary``.
+    public func driftSummary(agent: String) -> String? {
+        guard let a = agents.id(agent), Int(a) < model.successDrift.count else { return nil }
+        return "success: \(Self.describe(model.successDrift[Int(a)], "probability")); log time: \(Self.describe(model.timeDrift[Int(a)], "log s"))"
+    }
+
+    static func describe(_ x: Drift, _ unit: String) -> String {
+        x.detected ? String(format: "%@ from day %.0f: level %.4f, slope %.4f/day, jump %.3f %@", x.slope != 0 ? "ramp" : "step",
+                            x.start, x.level, x.slope, x.jump, unit) : "none"
     }
 
     /// Accuracy measured on the held-out recent window at the last retrain (1 - Brier score).

@@ -23,6 +23,11 @@ struct PairState: Sendable, Codable, Equatable {
     /// time, so the pair's estimates describe the agent working alone (set at retrain).
     var successAdjust = 0.0
     var logTimeAdjust = 0.0
+    /// Log execution time with each failure's usual offset for its kind taken out
+    /// (``ErrorSignatures/timeOffset(cluster:)``), winsorised: the agent's pace whatever the
+    /// outcome, the baseline of latency anomalies (a timeout is not judged against the pace of
+    /// successful runs, nor a run refused at once). Nil in models saved before it was kept.
+    var paceLogTime: Moments? = nil
 
     init(agent: Int32, task: Int32) {
         self.agent = agent
@@ -80,9 +85,15 @@ struct Drift: Sendable, Codable, Equatable {
     var se = 0.0
     var detected = false
 
-    /// Value at `t`; beyond `horizon` (the training time) the slope is scaled by `extrapolation`.
+    /// Value at `t`; beyond `horizon` (the training time) the slope is scaled by `extrapolation`
+    /// and followed at most as far ahead as the ramp was seen before `horizon`: a ramp fitted on
+    /// the last day and a half is not carried on for a week.
     func value(at t: Double, horizon: Double = .infinity, extrapolation: Double = 1) -> Double {
-        let tt = t > horizon ? horizon + (t - horizon) * extrapolation : t
+        var tt = t
+        if t > horizon {
+            let seen = max(0, horizon - start)
+            tt = horizon + min(t - horizon, seen) * extrapolation
+        }
         return level + slope * max(0, tt - start) + (t > start ? jump : 0)
     }
 }

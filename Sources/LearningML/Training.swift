@@ -130,7 +130,7 @@ extension LearningEngine {
             let t = r.taskType.map { taskID($0) }
             let day = days(r.timestamp)
             let hour = Self.hourOf(r.timestamp)
-            accumulate(r, agent: a, task: t, day: day, hour: hour)
+            accumulate(r, agent: a, task: t, day: day, hour: hour, cluster: failureCluster(r, agent: a, task: t))
             rows.append(Row(agent: a, task: t ?? -1, day: day, hour: hour,
                             logTime: r.executionTime.flatMap { $0 > 0 ? log($0) : nil } ?? .nan,
                             success: r.success))
@@ -210,6 +210,16 @@ extension LearningEngine {
         }
         model.globalLogSigma = gw > 0 ? (gv / gw).squareRoot() : 0.6
         model.taskLogSigma = (0..<nT).map { sw[$0] > 0 ? ((sv[$0] + 10 * model.globalLogSigma * model.globalLogSigma) / (sw[$0] + 10)).squareRoot() : model.globalLogSigma }
+        // Per agent: pooled within-pair sd of its pace, shrunk (10 degrees of freedom) to the fleet's.
+        var aw = [Double](repeating: 0, count: agents.count), av = aw
+        var pw = 0.0, pv = 0.0
+        for p in pairs {
+            guard let pace = p.paceLogTime, pace.weight > 1 else { continue }
+            aw[Int(p.agent)] += pace.weight - 1; av[Int(p.agent)] += pace.m2
+            pw += pace.weight - 1; pv += pace.m2
+        }
+        let fleetPace = pw > 0 ? (pv / pw).squareRoot() : model.globalLogSigma
+        model.agentPaceSigma = (0..<agents.count).map { ((av[$0] + 10 * fleetPace * fleetPace) / (aw[$0] + 10)).squareRoot() }
         // Dispersion of pairs around the prior (method of moments).
         var excessS = 0.0, pqS = 0.0, cntS = 0.0, excessT = 0.0, cntT = 0.0
         for p in pairs where p.n >= 10 {
@@ -492,7 +502,7 @@ extension LearningEngine {
             let a = Int(r.agent)
             let rate = a < model.agentRate.count ? model.agentRate[a] : 0.7
             let l = logit(pairP[pi]) + model.hourLogitEffect(r.task, r.hour)
-                + model.successDrift[a].value(at: r.day) / max(rate * (1 - rate), 0.05)
+                + Self.logitShift(from: rate, by: model.successDrift[a].value(at: r.day))
             let p = logistic(l)
             let res = (r.success ? 1 : 0) - p
             sw[pi * nBins + b] += 1; ss[pi * nBins + b] += res
@@ -540,7 +550,9 @@ extension LearningEngine {
         let firstX = x.first!, lastX = x.last!
         var s = (firstX + 2).rounded(.down)
         while s <= lastX - 1.5 {
-            for ramp in [true, false] {
+            // A ramp needs three days after its start (two points do not make a trend worth
+            // extrapolating: one bad last day would be carried on for a week); a step, two.
+            for ramp in s <= lastX - 2.5 ? [true, false] : [false] {
                 var a00 = 0.0, a01 = 0.0, a11 = 0.0, b0 = 0.0, b1 = 0.0
                 for k in x.indices {
                     let f = ramp ? max(0, x[k] - s) : (x[k] > s ? 1 : 0)

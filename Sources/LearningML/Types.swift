@@ -8,6 +8,11 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var vectorSize = 256
     /// `ml.similarity_threshold`: cosine similarity above which two agents count as similar.
     public var similarityThreshold = 0.85
+    /// Weight of how an agent performs (its success and time on each task type beyond the
+    /// additive model, its overall effects, its resource use) against what it works on (its
+    /// share of each task type) in its embedding; see docs/ML.md "Similar agents". Nil means
+    /// ``LearningEngine/defaultEmbeddingPerformanceWeight``.
+    public var embeddingPerformanceWeight: Double? = nil
     /// `performance.anomaly_detection_threshold`: see ``AnomalyDetector`` for its meaning.
     public var anomalyThreshold = 2.0
     /// `performance.prediction_confidence_threshold`: predictions below it are flagged low-confidence.
@@ -16,8 +21,10 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var recencyHalfLife = 5.0
     /// Length (days) of the most recent window held out to measure a model's accuracy at retrain.
     public var holdoutDays = 2.0
-    /// Standard deviations of log time per unit of anomaly threshold for latency spikes.
-    public var latencyZPerUnit = 1.75
+    /// Standard deviations of log time (against the pace of the execution's outcome) per unit of
+    /// anomaly threshold for latency spikes: chosen on workload family members 1-8 as the largest
+    /// meeting latency-spike recall ≥ 0.60 with anomaly F1 ≥ 0.75 on each (docs/ML.md).
+    public var latencyZPerUnit = 1.55
     /// Nearest agents (by embedding) whose results on a task type inform a pair's prior; 0 = off.
     public var similarNeighbours = 5
     /// Longest window (minutes) scanned for a burst of one agent's failures.
@@ -65,8 +72,10 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// ``LearningEngine/defaultRecommendUncertainty``.
     public var recommendUncertainty: Double? = nil
     /// Fraction of a detected drift trend extrapolated beyond the training time (0 = hold the
-    /// current level, 1 = follow the fitted line).
-    public var driftExtrapolation = 1.0
+    /// current level, 1 = follow the fitted line, at most as far ahead as it was seen). 0 by
+    /// default: on workload family members 1-8 following the line changed no score, and a line
+    /// fitted on a few bad days can only run away.
+    public var driftExtrapolation = 0.0
 
     /// Defaults (the guide's values).
     public init() {}
