@@ -611,8 +611,9 @@ public final class InMemoryRepository: LearningRepository {
         }
     }
 
+    /// Saved last first (by id, as the store orders them).
     static func newestFirst(_ models: [StoredModel]) -> [StoredModel] {
-        models.sorted { ($0.trainedOn, $0.id ?? 0) > ($1.trainedOn, $1.id ?? 0) }
+        models.sorted { ($0.id ?? 0) > ($1.id ?? 0) }
     }
 
     public func latestModel(named name: String) async throws -> StoredModel? {
@@ -620,8 +621,8 @@ public final class InMemoryRepository: LearningRepository {
         return state.withLock { s in Self.newestFirst(s.models.filter { $0.name == name }).first }
     }
 
-    public func latestModelVersion(named name: String) async throws -> (version: String, trainedOn: Date)? {
-        try await latestModel(named: name).map { ($0.version, $0.trainedOn) }
+    public func latestModelVersion(named name: String) async throws -> (id: Int64, version: String, trainedOn: Date)? {
+        try await latestModel(named: name).map { ($0.id ?? 0, $0.version, $0.trainedOn) }
     }
 
     public func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64 {

@@ -138,15 +138,17 @@ public protocol PerformanceMetricsRepository: AnyObject, Sendable {
 
 /// Trained models and the agents' embeddings.
 public protocol ModelRepository: AnyObject, Sendable {
-    /// Saves a model version, keeping that model's newest `keepVersions`; returns its id.
+    /// Saves a model version, keeping that model's `keepVersions` saved last; returns its id.
     func saveModel(_ model: StoredModel, keepVersions: Int) async throws -> Int64
 
-    /// The newest saved version of a model (by `trainedOn`, then id), or nil.
+    /// The version of a model saved last (the highest id), or nil. By save order, not by
+    /// `trainedOn`: a retrain "as of" a past time is trained on that time and is still the
+    /// newest model.
     func latestModel(named name: String) async throws -> StoredModel?
 
-    /// The newest stored version of a model and when it was trained, without its data (a
-    /// follower looks for a newer one every few seconds); nil when none is stored.
-    func latestModelVersion(named name: String) async throws -> (version: String, trainedOn: Date)?
+    /// The id, version and training time of the model saved last, without its data (a follower
+    /// looks for a newer one every few seconds); nil when none is stored.
+    func latestModelVersion(named name: String) async throws -> (id: Int64, version: String, trainedOn: Date)?
 
     /// Stores an agent's embedding (per task type, or overall for nil), replacing the previous one.
     func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64

@@ -17,6 +17,9 @@ struct TrainingInfo: Sendable, Codable {
     var durationSeconds: Double
     var trainedOn: Date
     var version: String
+    /// Its row in `agents.ml_models` once saved (nil while this replica's own training is being
+    /// saved, or when the save failed): models are ordered by it, the order they were saved in.
+    var storedID: Int64? = nil
 
     init(records: Int, accuracy: Double, holdoutRecords: Int, holdoutLogTimeMAE: Double, durationSeconds: Double,
          trainedOn: Date, version: String) {

@@ -482,8 +482,8 @@ public final class LearningStore: Sendable {
     // MARK: - Models
 
     /// Saves a model version; returns its id.
-    /// Saves a model and, in the same transaction, deletes that model's versions beyond the newest
-    /// `keepVersions` (by trained_on, then id): a model saved every hour would otherwise pile up
+    /// Saves a model and, in the same transaction, deletes that model's versions beyond the
+    /// `keepVersions` saved last (by id): a model saved every hour would otherwise pile up
     /// model_data without end.
     public func saveModel(_ model: StoredModel, keepVersions: Int = 10) async throws -> Int64 {
         if model.name.isEmpty { throw StoreError.invalidInput("model name is required") }
@@ -497,19 +497,19 @@ public final class LearningStore: Sendable {
             _ = try c.query("""
                 DELETE FROM agents.ml_models WHERE model_name = $1 AND id NOT IN (
                     SELECT id FROM agents.ml_models WHERE model_name = $1
-                    ORDER BY trained_on DESC NULLS LAST, id DESC LIMIT $2)
+                    ORDER BY id DESC LIMIT $2)
                 """, [.text(model.name), .int(max(1, keepVersions))])
             return rows.int64(0, 0) ?? 0
         }
     }
 
-    /// The newest saved version of a model (by trained_on, then id), or nil.
+    /// The version of a model saved last (by id, not trained_on: see ModelRepository), or nil.
     public func latestModel(named name: String) async throws -> StoredModel? {
         let rows = try await pool.withConnection { c in
             try c.query("""
                 SELECT id, model_name, model_type, version, accuracy, extract(epoch from trained_on)::float8, model_data,
                        hyperparameters::text
-                FROM agents.ml_models WHERE model_name = $1 ORDER BY trained_on DESC NULLS LAST, id DESC LIMIT 1
+                FROM agents.ml_models WHERE model_name = $1 ORDER BY id DESC LIMIT 1
                 """, [.text(name)])
         }
         guard rows.count == 1 else { return nil }

@@ -51,9 +51,11 @@ final class ModelKeeper: Sendable {
     static let syncInterval = 2.0
 
     /// Loads a model another replica trained (docs/SCALING.md): every `syncInterval` seconds
-    /// once the start-up is complete, the newest stored model replaces the one serving here when
-    /// it is another version trained no earlier. Every replica then serves the same model; rows
-    /// that arrived here after its training are learned from from now on (and by the next training).
+    /// once the start-up is complete, the model saved last replaces the one serving here when it
+    /// was saved after it (by row id: a retrain "as of" a past time is trained on that time but is
+    /// still the newest model, and the start-up model trained on nothing must not come back over
+    /// it). Every replica then serves the same model; rows that arrived here after its training are
+    /// learned from from now on (and by the next training).
     var syncJob: PeriodicJob {
         .every(.seconds(Self.syncInterval), "model sync") { [self] in await syncFromStore() }
     }
@@ -65,7 +67,9 @@ final class ModelKeeper: Sendable {
             guard let newest = try? await store.latestModelVersion(named: Self.storedModelName) else { return false }
             let serving = state.withState { $0.lastTraining ?? $0.loadedModel }
             guard let serving else { return true }
-            return serving.version != newest.version && newest.trainedOn >= serving.trainedOn
+            // Serving its own training not saved yet (or not saved): nothing stored is newer.
+            guard let servingID = serving.storedID else { return false }
+            return newest.id > servingID
         }
         guard await newer() else { return }
         try? await gate.wait()
@@ -107,7 +111,9 @@ final class ModelKeeper: Sendable {
                 holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
                 holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
                 trainedOn: stored.trainedOn, version: stored.version)
-            return (engine, info)
+            var stamped = info
+            stamped.storedID = stored.id
+            return (engine, stamped)
         }
     }
 
@@ -180,6 +186,9 @@ final class ModelKeeper: Sendable {
                               data: data, hyperparametersJSON: json)
         do {
             let id = try await store.saveModel(row)
+            state.withState { state in
+                if state.lastTraining?.version == info.version { state.lastTraining?.storedID = id }
+            }
             logger.info("model \(info.version) saved in agents.ml_models (id \(id), \(data.count) bytes)")
         } catch {
             logger.warning("could not save the model: \(error)")
