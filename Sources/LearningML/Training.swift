@@ -377,8 +377,11 @@ extension LearningEngine {
         return g.map { $0 / kept }
     }
 
+    /// Pseudo-executions of the fleet's hour effect in each task type's (0: shrunk towards 0 only).
+    static let hourPriorWeight = 40.0
+
     /// Per task type and UTC hour: shrunk mean residuals of log time and success against the
-    /// pair baselines, centred so hours average to zero.
+    /// pair baselines (towards the fleet's hour effects), centred so hours average to zero.
     mutating func fitHourEffects(_ rows: [Row]) {
         let nT = tasks.count
         var n = [[Double]](repeating: [Double](repeating: 0, count: 24), count: nT)
@@ -402,10 +405,19 @@ extension LearningEngine {
                 tr[t][r.hour] += r.logTime - pairMu[pi]
             }
         }
+        // The fleet's hour effects (every task type together) are the prior each task type's are
+        // shrunk towards: load and shared maintenance windows move every type at the same hours.
+        var gt = [Double](repeating: 0, count: 24), gl = gt
+        for h in 0..<24 {
+            let nh = (0..<nT).reduce(0.0) { $0 + n[$1][h] }, pqh = (0..<nT).reduce(0.0) { $0 + pq[$1][h] }
+            gt[h] = (0..<nT).reduce(0.0) { $0 + tr[$1][h] } / (nh + 10)
+            gl[h] = (0..<nT).reduce(0.0) { $0 + sr[$1][h] } / (pqh + 10)
+        }
+        let k = Self.hourPriorWeight
         var ht = [[Double]](), hl = [[Double]]()
         for t in 0..<nT {
-            var et = (0..<24).map { tr[t][$0] / (n[t][$0] + 10) }
-            var el = (0..<24).map { sr[t][$0] / (pq[t][$0] + 10) }
+            var et = (0..<24).map { (tr[t][$0] + k * gt[$0]) / (n[t][$0] + 10 + k) }
+            var el = (0..<24).map { (sr[t][$0] + k * gl[$0]) / (pq[t][$0] + 10 + k) }
             let wsum = n[t].reduce(0, +)
             if wsum > 0 {
                 let mt = (0..<24).reduce(0.0) { $0 + et[$1] * n[t][$1] } / wsum

@@ -108,4 +108,27 @@ import Testing
             }
         }
     }
+
+    @Test func aTaskTypeWithFewRunsAtAnHourFollowsTheFleetsHourPattern() {
+        // Every task type fails more at 03:00 (a shared maintenance window, or load); type "u"
+        // has only a handful of runs at that hour. Its hour effect there follows the fleet's
+        // instead of being shrunk to nothing, so its forecast for 03:00 is lower than for noon.
+        var w = WorkloadBuilder()
+        var rng = SplitMix(5)
+        for (task, count) in [("t0", 3_000), ("t1", 3_000), ("t2", 3_000), ("t3", 3_000), ("u", 250)] {
+            for i in 0..<count {
+                let at = day0.addingTimeInterval(10 * 86_400 * (Double(i) + rng.uniform()) / Double(count))
+                let hour = LearningEngine.hourOf(at)
+                w.add(agent: "a\(i % 5)", task: task, at: at, success: rng.bernoulli(hour == 3 ? 0.6 : 0.9), time: 10)
+            }
+        }
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: Self.now)
+        let u = e.tasks.id("u")!
+        #expect(e.model.hourLogitEffect(u, 3) < -0.5, "\(e.model.hourLogitEffect(u, 3))")
+        #expect(abs(e.model.hourLogitEffect(u, 12)) < 0.3, "\(e.model.hourLogitEffect(u, 12))")
+        let night = e.predict(agent: "a0", taskType: "u", at: Self.now, hour: 3).successProbability
+        let noon = e.predict(agent: "a0", taskType: "u", at: Self.now, hour: 12).successProbability
+        #expect(night < noon - 0.1, "03:00 \(night), noon \(noon)")
+    }
 }
