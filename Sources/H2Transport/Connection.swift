@@ -46,7 +46,8 @@ final class Connection: LoopWatched, @unchecked Sendable {
         self.address = Self.address(of: peer)
         self.loop = loop
         self.server = server
-        buffer = ConnectionBuffer(allowance: server.configuration.connectionBufferAllowance)
+        buffer = ConnectionBuffer(allowance: server.configuration.connectionBufferAllowance,
+                                  limit: server.configuration.effectiveConnectionHeldBytes)
     }
 
     /// `peer` without its port: `127.0.0.1:5000` gives `127.0.0.1`, `[::1]:5000` gives `::1`.
@@ -447,6 +448,22 @@ final class HTTP1Handler: @unchecked Sendable {
             respond(handler(httpRequest), keepAlive: keepAlive, head: head, route: route,
                     method: request.method, path: request.path, start: start)
         case .async(let handler):
+            // The body goes to the handler, and what it costs decoded is held against the budget
+            // until the handler answers (the parser's bytes are accounted first, so the body is
+            // not counted twice).
+            guard accountBuffered() else { return }
+            let cost = max(httpRequest.body.count, connection.server.router.httpCost?(httpRequest) ?? 0)
+            if cost > connection.buffer.limit {
+                respond(HTTPErrorCode.payloadTooLarge.response(H2Handler.tooLargeMessage(cost: cost, limit: connection.buffer.limit)),
+                        keepAlive: keepAlive, head: head, route: route, method: request.method, path: request.path, start: start)
+                return
+            }
+            guard connection.holdRequestBytes(cost) else {
+                respond(HTTPErrorCode.unavailable.response(H2Handler.overBudgetMessage(cost: cost),
+                                                           headers: [Metadata("retry-after", String(Int(H2Handler.overBudgetRetryDelay)))]),
+                        keepAlive: keepAlive, head: head, route: route, method: request.method, path: request.path, start: start)
+                return
+            }
             requestInFlight = true
             let loop = connection.loop
             let operation: @Sendable () async -> Void = { [self] in
@@ -454,6 +471,7 @@ final class HTTP1Handler: @unchecked Sendable {
                 loop.execute { [self] in
                     requestInFlight = false
                     guard !connectionGone, !connection.isClosed else { return }
+                    connection.releaseRequestBytes(cost)
                     respond(response, keepAlive: keepAlive && !closeAfterCurrent, head: head, route: route,
                             method: request.method, path: request.path, start: start)
                     processRequests()

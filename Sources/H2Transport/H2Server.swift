@@ -31,7 +31,7 @@ final class ServerCore: @unchecked Sendable {
         self.router = router
         var routes: [String: GRPCRoute] = [:]
         for (path, handler) in router.grpcMethods {
-            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path])
+            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path], cost: router.grpcCosts[path])
         }
         grpcRoutes = routes
         metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
@@ -168,6 +168,8 @@ final class ServerCore: @unchecked Sendable {
 struct GRPCRoute {
     var handler: GRPCMethodHandler
     var headCheck: (@Sendable ([Metadata]) -> GRPCStatus?)?
+    /// What a request costs once decoded (nil: its size).
+    var cost: RequestCost?
 }
 
 /// A JSON string literal for `text`.
@@ -220,6 +222,10 @@ public final class H2Server: @unchecked Sendable {
         self.configuration = configuration
         self.core = ServerCore(configuration: configuration, router: router)
     }
+
+    /// Request bytes (and decoded requests' charges) the connections hold beyond their allowances
+    /// now, against `maxServerBufferedBytes`.
+    var serverHeldBytes: Int { core.bufferedRequestBytes.load(ordering: .relaxed) }
 
     /// The port the server listens on (the real one when configured with port 0), after `start()`.
     public var port: Int { startLock.withLock { boundPort } }
