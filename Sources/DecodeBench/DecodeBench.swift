@@ -353,7 +353,7 @@ struct DecodeBench {
         }
         let uncovered = rows.filter { Int64($0.charged) < Int64($0.requestBytes) + $0.figures.decodePeak }
         print("\nrequests charged less than they hold at their peak: \(uncovered.count) of \(rows.count)"
-              + uncovered.map { " [\($0.path) \($0.shape) \($0.executions)]" }.joined())
+              + uncovered.map { " [\($0.path) \($0.shape) \($0.executions): \(Int64($0.requestBytes) + $0.figures.decodePeak - Int64($0.charged)) bytes]" }.joined())
         print("")
         for shape in shapes { print("- \(shape.name): \(shape.note)") }
         print("\none decoded execution (ExecutionInput) is \(MemoryLayout<ExecutionInput>.stride) bytes before any string it holds "

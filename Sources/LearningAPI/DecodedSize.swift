@@ -21,10 +21,12 @@ public enum DecodedSize {
     public static let stringStorageHeader = 32
 
     /// Heap bytes of a `String` of `utf8Count` UTF-8 bytes: none up to 15 (stored inline), else
-    /// one storage object. Its inline 16 bytes are counted by the value that holds it.
+    /// one storage object, which the standard library asks for rounded up to 16 bytes (its
+    /// header, the bytes and a NUL: `determineCodeUnitCapacity`). Its inline 16 bytes are
+    /// counted by the value that holds it.
     @inline(__always)
     public static func string(utf8Count: Int) -> Int {
-        utf8Count <= smallStringBytes ? 0 : allocation(stringStorageHeader + utf8Count + 1)
+        utf8Count <= smallStringBytes ? 0 : allocation((stringStorageHeader + utf8Count + 1 + 15) & ~15)
     }
 
     /// The header of a native dictionary's storage object: isa and reference count, then count,
@@ -42,6 +44,15 @@ public enum DecodedSize {
         let bitmap = max(1, buckets / 64) * MemoryLayout<UInt>.stride
         return allocation(dictionaryStorageHeader + bitmap
                           + buckets * (MemoryLayout<Key>.stride + MemoryLayout<Value>.stride))
+    }
+
+    /// Heap bytes of a `Set<Element>` holding `count` elements: a dictionary's storage without values.
+    public static func set<Element>(count: Int, of _: Element.Type) -> Int {
+        guard count > 0 else { return 0 }
+        var buckets = 1
+        while buckets * 3 / 4 < count { buckets *= 2 }
+        let bitmap = max(1, buckets / 64) * MemoryLayout<UInt>.stride
+        return allocation(dictionaryStorageHeader + bitmap + buckets * MemoryLayout<Element>.stride)
     }
 
     /// The header of a native array's storage object (isa, reference count, count, capacity).
@@ -75,8 +86,17 @@ public struct DecodedExecutionsCost: Sendable, Equatable {
     public private(set) var executions = 0
     /// Heap bytes of their strings and resource maps counted so far.
     public private(set) var heapBytes = 0
+    /// What the decoder holds for one execution while it converts it (a binding's own tree of
+    /// the element: protobuf-c's unpacked message, the JSON parser's object), the largest
+    /// counted: only one exists at a time, beside the executions already decoded.
+    public private(set) var elementWorkingBytes = 0
 
     public init() {}
+
+    /// One element's working memory in the decoder (see `elementWorkingBytes`).
+    public mutating func addElementWorkingBytes(_ bytes: Int) {
+        elementWorkingBytes = max(elementWorkingBytes, bytes)
+    }
 
     /// One more execution.
     public mutating func addExecution() {
@@ -94,8 +114,9 @@ public struct DecodedExecutionsCost: Sendable, Equatable {
         heapBytes += DecodedSize.dictionary(count: count, of: String.self, Double.self)
     }
 
-    /// Heap bytes of the decoded batch: the array of executions and everything they hold.
+    /// Heap bytes of the decoded batch at its peak: the array of executions, everything they
+    /// hold, and the decoder's working memory for the last one.
     public var decodedBytes: Int {
-        DecodedSize.array(count: executions, of: ExecutionInput.self) + heapBytes
+        DecodedSize.array(count: executions, of: ExecutionInput.self) + heapBytes + elementWorkingBytes
     }
 }

@@ -25,7 +25,11 @@ public enum RESTCost {
         guard !body.isEmpty, isJSON(request) else { return body.count }
         let batch = request.method == "POST" && request.path == "/executions/batch"
         let scan = JSONCostScan.scan(body, executionBatch: batch)
-        return body.count + (batch ? scan.executions.decodedBytes + scan.largestElementTree : scan.treeBytes)
+        guard batch else { return body.count + scan.treeBytes }
+        // Beside the executions: the top-level object's key set, and the path the element being
+        // converted is named by in errors (`executions[9999]`).
+        let path = DecodedSize.string(utf8Count: "executions[\(max(0, scan.executions.executions - 1))]".utf8.count)
+        return body.count + scan.executions.decodedBytes + scan.rootKeySet + path
     }
 
     /// Whether the body is read as JSON (a JSON content type, or none).
@@ -39,24 +43,27 @@ public enum RESTCost {
 /// batch, would hold, without building either. Lenient: it counts what it meets, whether or not
 /// the text turns out valid (the parser builds the tree up to the error it stops at).
 struct JSONCostScan {
-    /// Values held in arrays' storage (and the root).
+    /// Values held in arrays (and the root).
     var arrayElements = 0
     /// Values held as object members, with their keys.
     var members = 0
-    /// Arrays and objects: one storage object each.
+    /// Arrays and objects.
     var containers = 0
+    /// Heap bytes of the containers' storage: each array's values and each object's members, in
+    /// storage grown one element at a time (as the parser appends them).
+    var storage = 0
     /// Heap bytes of strings and number texts longer than a small string.
     var stringHeap = 0
-    /// For a batch: the executions (the objects in the top-level object's arrays).
+    /// The largest set of keys the parser keeps while it reads an object (to refuse duplicates).
+    var largestKeySet = 0
+    /// The key set of the top-level object, which the parser keeps while it streams a batch.
+    var rootKeySet = 0
+    /// For a batch: the executions (the objects in the top-level object's arrays), with the tree
+    /// of the largest one as the decoder's working memory (the parser holds one at a time).
     var executions = DecodedExecutionsCost()
-    /// For a batch: the largest tree of one execution's JSON (the one the parser holds at a time).
-    var largestElementTree = 0
 
-    /// Heap bytes of the whole `JSONValue` tree.
-    var treeBytes: Int {
-        arrayElements * MemoryLayout<JSONValue>.stride + members * MemoryLayout<(String, JSONValue)>.stride
-            + containers * DecodedSize.allocation(DecodedSize.arrayStorageHeader) + stringHeap
-    }
+    /// Heap bytes of the whole `JSONValue` tree at its peak.
+    var treeBytes: Int { storage + stringHeap + largestKeySet }
 
     static func scan(_ bytes: [UInt8], executionBatch: Bool) -> JSONCostScan {
         var scan = JSONCostScan()
@@ -65,24 +72,31 @@ struct JSONCostScan {
     }
 
     private mutating func run(_ bytes: UnsafeBufferPointer<UInt8>, executionBatch: Bool) {
-        // Open containers, innermost last: true for an object.
-        var stack: [Bool] = []
+        // Open containers, innermost last: whether each is an object, and its values so far.
+        var stack: [(object: Bool, count: Int)] = []
         stack.reserveCapacity(32)
         // In an object, the next string is a key.
         var expectKey = false
-        // The execution being read (a batch): where its tree started, and its resource entries.
-        var elementTreeStart = 0
+        // The execution being read (a batch): its tree so far, and its resource entries.
+        var elementStart = 0
+        var elementKeySets = 0
         var resourceEntries = 0
         var index = 0
         let count = bytes.count
         func valueStarts() {
-            if let top = stack.last, top { members += 1 } else { arrayElements += 1 }
+            if stack.isEmpty {
+                arrayElements += 1
+                return
+            }
+            stack[stack.count - 1].count += 1
+            if stack[stack.count - 1].object { members += 1 } else { arrayElements += 1 }
         }
         func text(_ length: Int) {
-            let heap = DecodedSize.string(utf8Count: length)
-            stringHeap += heap
+            stringHeap += DecodedSize.string(utf8Count: length)
             if executionBatch && stack.count >= 3 { executions.addString(utf8Count: length) }
         }
+        /// The tree held so far, for an element's share of it.
+        func held() -> Int { storage + stringHeap }
         while index < count {
             let byte = bytes[index]
             switch byte {
@@ -93,7 +107,7 @@ struct JSONCostScan {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 let length = min(index, count) - start
-                if expectKey, stack.last == true {
+                if expectKey, stack.last?.object == true {
                     expectKey = false
                     // A member of an object inside an execution: a resource (a batch).
                     if executionBatch && stack.count == 4 { resourceEntries += 1 }
@@ -106,24 +120,35 @@ struct JSONCostScan {
                 valueStarts()
                 containers += 1
                 let object = byte == UInt8(ascii: "{")
-                if executionBatch && object && stack.count == 2 && stack[0] && !stack[1] {
+                if executionBatch && object && stack.count == 2 && stack[0].object && !stack[1].object {
                     executions.addExecution()
-                    elementTreeStart = treeBytes
+                    elementStart = held()
+                    elementKeySets = 0
                     resourceEntries = 0
                 }
-                stack.append(object)
+                stack.append((object, 0))
                 expectKey = object
                 index += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
-                if !stack.isEmpty { stack.removeLast() }
-                if executionBatch && byte == UInt8(ascii: "}") && stack.count == 2 && stack[0] && !stack[1] {
-                    executions.addResources(count: resourceEntries)
-                    largestElementTree = max(largestElementTree, treeBytes - elementTreeStart)
+                if let closed = stack.popLast() {
+                    if closed.object {
+                        storage += DecodedSize.grownArray(count: closed.count, of: (String, JSONValue).self)
+                        let keys = DecodedSize.set(count: closed.count, of: String.self)
+                        largestKeySet = max(largestKeySet, keys)
+                        elementKeySets += keys
+                        if stack.isEmpty { rootKeySet = keys }
+                    } else {
+                        storage += DecodedSize.grownArray(count: closed.count, of: JSONValue.self)
+                    }
+                    if executionBatch && closed.object && stack.count == 2 && stack[0].object && !stack[1].object {
+                        executions.addResources(count: resourceEntries)
+                        executions.addElementWorkingBytes(held() - elementStart + elementKeySets)
+                    }
                 }
                 expectKey = false
                 index += 1
             case UInt8(ascii: ","):
-                expectKey = stack.last == true
+                expectKey = stack.last?.object == true
                 index += 1
             case UInt8(ascii: ":"), 0x20, 0x09, 0x0A, 0x0D:
                 index += 1
@@ -131,20 +156,23 @@ struct JSONCostScan {
                 // A number or a literal: one value, its text kept for a number.
                 valueStarts()
                 let start = index
-                while index < count {
+                scanning: while index < count {
                     switch bytes[index] {
                     case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), UInt8(ascii: "\""),
                          UInt8(ascii: "{"), UInt8(ascii: "["), 0x20, 0x09, 0x0A, 0x0D:
-                        break
+                        break scanning
                     default:
                         index += 1
-                        continue
                     }
-                    break
                 }
                 if index == start { index += 1 } // a stray byte the parser will refuse
                 text(index - start)
             }
+        }
+        // Containers left open by a truncated text: the parser built them up to where it stopped.
+        for open in stack {
+            storage += open.object ? DecodedSize.grownArray(count: open.count, of: (String, JSONValue).self)
+                                   : DecodedSize.grownArray(count: open.count, of: JSONValue.self)
         }
     }
 }

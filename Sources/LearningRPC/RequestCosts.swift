@@ -5,6 +5,7 @@
 // on the event loop before the handler starts; the sizes are LearningAPI's `DecodedSize`.
 public import H2Transport
 import LearningAPI
+import LearningProtoC
 import LearningService
 import ProtobufCSupport
 
@@ -57,44 +58,59 @@ extension LearningRPC {
         var cost = DecodedExecutionsCost()
         let wellFormed = bytes.withUnsafeBufferPointer { addExecution($0, 0..<$0.count, to: &cost) }
         guard wellFormed else { return bytes.count }
-        return DecodedExecutionsCost.executionBytes + cost.heapBytes
+        return DecodedExecutionsCost.executionBytes + cost.heapBytes + cost.elementWorkingBytes
     }
 
     /// Counts one encoded `Execution` in `buffer[range]`: its strings (agent_name, task_id,
-    /// task_type, error_message, event_id) and its resource map (`resource_usage.other`).
+    /// task_type, error_message, event_id), its resource map (`resource_usage.other`), and what
+    /// protobuf-c's unpacked tree of it holds while it is converted (its message structs, from
+    /// their C layouts, and a NUL-terminated copy of each string).
     static func addExecution(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
                              to cost: inout DecodedExecutionsCost) -> Bool {
         cost.addExecution()
-        return ProtoWireFields.forEachField(in: buffer, range) { field in
+        var unpacked = DecodedSize.allocation(MemoryLayout<Learning__V1__Execution>.stride)
+        let wellFormed = ProtoWireFields.forEachField(in: buffer, range) { field in
             guard field.wireType == 2 else { return true }
             switch field.number {
             case 1, 2, 3, 6, 9:
                 cost.addString(utf8Count: field.value.count)
+                unpacked += DecodedSize.allocation(field.value.count + 1)
             case 7:
-                _ = addResources(buffer, field.value, to: &cost)
+                unpacked += addResources(buffer, field.value, to: &cost)
+            case 8:
+                unpacked += DecodedSize.allocation(MemoryLayout<Google__Protobuf__Timestamp>.stride)
             default:
                 break
             }
             return true
         }
+        cost.addElementWorkingBytes(unpacked)
+        return wellFormed
     }
 
     /// Counts a `ResourceUsage` in `buffer[range]`: its map entries (field 4) and their names.
+    /// Returns what protobuf-c's unpacked tree of it holds.
     @discardableResult
     static func addResources(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
-                             to cost: inout DecodedExecutionsCost) -> Bool {
+                             to cost: inout DecodedExecutionsCost) -> Int {
         var entries = 0
-        let wellFormed = ProtoWireFields.forEachField(in: buffer, range) { field in
+        var unpacked = DecodedSize.allocation(MemoryLayout<Learning__V1__ResourceUsage>.stride)
+        _ = ProtoWireFields.forEachField(in: buffer, range) { field in
             guard field.number == 4, field.wireType == 2 else { return true }
             entries += 1
+            unpacked += DecodedSize.allocation(MemoryLayout<Learning__V1__ResourceUsage__OtherEntry>.stride)
             _ = ProtoWireFields.forEachField(in: buffer, field.value) { part in
-                if part.number == 1, part.wireType == 2 { cost.addString(utf8Count: part.value.count) }
+                if part.number == 1, part.wireType == 2 {
+                    cost.addString(utf8Count: part.value.count)
+                    unpacked += DecodedSize.allocation(part.value.count + 1)
+                }
                 return true
             }
             return true
         }
+        if entries > 0 { unpacked += DecodedSize.allocation(entries * MemoryLayout<UnsafeRawPointer>.stride) }
         cost.addResources(count: entries)
-        return wellFormed
+        return unpacked
     }
 
     /// What `GetErrorSignatures` holds for its request: the request, protobuf-c's tree of it (a
@@ -158,21 +174,17 @@ extension LearningRPC {
     /// sample (`metrics.resource_usage.other`), twice (protobuf-c's entries, then the dictionary).
     public static func metricsCost(_ bytes: [UInt8]) -> Int {
         var cost = DecodedExecutionsCost()
-        var entries = 0
+        var unpacked = 0
         let wellFormed = bytes.withUnsafeBufferPointer { buffer in
             ProtoWireFields.forEachField(in: buffer, 0..<buffer.count) { field in
                 guard field.number == 3, field.wireType == 2 else { return true }
                 return ProtoWireFields.forEachField(in: buffer, field.value) { sample in
-                    guard sample.number == 3, sample.wireType == 2 else { return true }
-                    _ = ProtoWireFields.forEachField(in: buffer, sample.value) { usage in
-                        if usage.number == 4, usage.wireType == 2 { entries += 1 }
-                        return true
-                    }
-                    return addResources(buffer, sample.value, to: &cost)
+                    if sample.number == 3, sample.wireType == 2 { unpacked += addResources(buffer, sample.value, to: &cost) }
+                    return true
                 }
             }
         }
-        guard wellFormed, entries <= maxElementsPerField else { return bytes.count }
-        return bytes.count + cost.heapBytes + entries * DecodedSize.allocation(4 * MemoryLayout<UnsafeRawPointer>.stride)
+        guard wellFormed else { return bytes.count }
+        return bytes.count + cost.heapBytes + unpacked
     }
 }

@@ -36,8 +36,13 @@ private func modelCost(of inputs: [ExecutionInput]) -> Int {
         let cost = RESTCost.estimate(request)
         let scan = JSONCostScan.scan(request.body, executionBatch: true)
         #expect(scan.executions.executions == 10_000)
-        #expect(scan.executions.decodedBytes == modelCost(of: decoded))
-        #expect(cost == request.body.count + modelCost(of: decoded) + scan.largestElementTree)
+        #expect(scan.executions.decodedBytes - scan.executions.elementWorkingBytes == modelCost(of: decoded))
+        // One element's tree beside them: its members (grown to 2 places) and its key set.
+        let element = DecodedSize.grownArray(count: 2, of: (String, JSONValue).self) + DecodedSize.set(count: 2, of: String.self)
+        #expect(scan.executions.elementWorkingBytes == element)
+        // And the top-level object's key set, and the element's path "executions[9999]".
+        let parser = DecodedSize.set(count: 1, of: String.self) + DecodedSize.string(utf8Count: 16)
+        #expect(cost == request.body.count + modelCost(of: decoded) + element + parser)
         #expect(cost > request.body.count + 10_000 * MemoryLayout<ExecutionInput>.stride)
     }
 
@@ -52,17 +57,17 @@ private func modelCost(of inputs: [ExecutionInput]) -> Int {
             let decoded = try RESTDecoding.executionBatch(request)
             let scan = JSONCostScan.scan(request.body, executionBatch: true)
             #expect(scan.executions.executions == decoded.count, "shape \(index)")
-            #expect(scan.executions.decodedBytes >= modelCost(of: decoded), "shape \(index)")
+            #expect(scan.executions.decodedBytes - scan.executions.elementWorkingBytes >= modelCost(of: decoded), "shape \(index)")
             // Over by no more than the texts that decode into no string (timestamps, long numbers)
             // and the named resources counted as map entries.
-            #expect(scan.executions.decodedBytes <= modelCost(of: decoded) + 100 * 256, "shape \(index)")
+            #expect(scan.executions.decodedBytes - scan.executions.elementWorkingBytes <= modelCost(of: decoded) + 100 * 256, "shape \(index)")
         }
     }
 
     @Test func otherJSONBodiesAreChargedTheirTree() {
         let numbers = post("/agents/register", "[" + Array(repeating: "0", count: 10_000).joined(separator: ",") + "]")
         let cost = RESTCost.estimate(numbers)
-        #expect(cost == numbers.body.count + 10_001 * MemoryLayout<JSONValue>.stride + DecodedSize.allocation(DecodedSize.arrayStorageHeader))
+        #expect(cost == numbers.body.count + DecodedSize.grownArray(count: 10_000, of: JSONValue.self))
         let object = post("/agents/register", #"{"name":"a","metadata":{"k":"v"}}"#)
         let scan = JSONCostScan.scan(object.body, executionBatch: false)
         #expect(scan.members == 3)
@@ -80,6 +85,6 @@ private func modelCost(of inputs: [ExecutionInput]) -> Int {
 
     @Test func aTruncatedBodyIsChargedWhatTheParserBuildsBeforeItStops() {
         let truncated = post("/agents/register", "[" + Array(repeating: "0", count: 1_000).joined(separator: ","))
-        #expect(RESTCost.estimate(truncated) >= truncated.body.count + 1_000 * MemoryLayout<JSONValue>.stride)
+        #expect(RESTCost.estimate(truncated) == truncated.body.count + DecodedSize.grownArray(count: 1_000, of: JSONValue.self))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LearningAPI
+import LearningProtoC
 @testable import LearningRPC
 import ProtobufCSupport
 import Testing
@@ -36,7 +37,7 @@ private func batch(_ executions: [[UInt8]]) -> [UInt8] {
     @Test func theSizesComeFromTheTypesLayouts() {
         #expect(DecodedExecutionsCost.executionBytes == MemoryLayout<ExecutionInput>.stride)
         #expect(DecodedSize.string(utf8Count: 15) == 0) // a small string lives in the value
-        #expect(DecodedSize.string(utf8Count: 16) == 64) // 32-byte header + 17 bytes, malloc-rounded
+        #expect(DecodedSize.string(utf8Count: 16) == 80) // 32-byte header + 17 bytes asked as 64, malloc-rounded
         #expect(DecodedSize.dictionary(count: 0, of: String.self, Double.self) == 0)
         // 8 entries need 16 buckets (at most 3/4 full): 64 + 8 + 16 x 24 = 456, malloc-rounded.
         #expect(DecodedSize.dictionary(count: 8, of: String.self, Double.self) == 464)
@@ -49,10 +50,13 @@ private func batch(_ executions: [[UInt8]]) -> [UInt8] {
         let cost = LearningRPC.executionBatchCost(bytes)
         let decoded = try LearningRPC.executionBatch(bytes)
         let ranges = DecodedSize.grownArray(count: 10_000, of: Range<Int>.self) // 16,384 places
-        #expect(cost == bytes.count + ranges + modelCost(of: decoded))
+        // ... and protobuf-c's tree of the execution being converted: its struct and "a".
+        let unpacked = DecodedSize.allocation(MemoryLayout<Learning__V1__Execution>.stride) + DecodedSize.allocation(2)
+        #expect(cost == bytes.count + ranges + modelCost(of: decoded) + unpacked)
         // The decode's measured peak is 1.85 MiB above the request's 70,000 bytes
         // (docs/BENCHMARKS.md, bench/decode-cost.sh prints both): the charge covers it.
-        #expect(cost == 70_000 + 262_192 + 1_680_048) // the request, 16,384 ranges and 10,000 executions with their array headers, malloc-rounded
+        // The request, 16,384 ranges and 10,000 executions with their array headers, malloc-rounded.
+        #expect(cost == 70_000 + 262_192 + 1_680_048 + unpacked)
         #expect(cost >= 70_000 + 1_939_865)
         #expect(Double(cost) / Double(bytes.count) > 27)
     }
@@ -64,12 +68,18 @@ private func batch(_ executions: [[UInt8]]) -> [UInt8] {
             let bytes = ProtoEncode.message(LogExecutionsRequest(executions: inputs))
             let decoded = try LearningRPC.executionBatch(bytes)
             let ranges = DecodedSize.grownArray(count: decoded.count, of: Range<Int>.self)
-            #expect(LearningRPC.executionBatchCost(bytes) == bytes.count + ranges + modelCost(of: decoded), "seed \(seed)")
+            // What the decode yields, plus protobuf-c's tree of one execution (at most its
+            // structs and a copy of its bytes with each allocation's overhead).
+            let decodedCost = bytes.count + ranges + modelCost(of: decoded)
+            let largest = inputs.map { ProtoEncode.message($0).count }.max() ?? 0
+            let estimate = LearningRPC.executionBatchCost(bytes)
+            #expect(estimate > decodedCost && estimate <= decodedCost + 2 * largest + 4096, "seed \(seed)")
             for input in inputs {
                 let message = ProtoEncode.message(input)
                 let one = try ProtoDecode.executionBytes(message, field: "message")
-                #expect(LearningRPC.executionCost(message) == modelCost(of: [one]) - DecodedSize.array(count: 1, of: ExecutionInput.self)
-                        + DecodedExecutionsCost.executionBytes, "seed \(seed)")
+                let oneCost = modelCost(of: [one]) - DecodedSize.array(count: 1, of: ExecutionInput.self) + DecodedExecutionsCost.executionBytes
+                let messageEstimate = LearningRPC.executionCost(message)
+                #expect(messageEstimate > oneCost && messageEstimate <= oneCost + 2 * message.count + 4096, "seed \(seed)")
             }
         }
     }
