@@ -317,6 +317,10 @@ final class HTTP1Handler: @unchecked Sendable {
     /// Request bytes past which the socket is not read (the configuration's, read once: the
     /// shared configuration is not copied per request).
     private let readLimit: Int
+    /// The server, reached without the connection once it closed.
+    private let server: ServerCore
+    /// What the request in flight's handler holds against the budget (its decoded cost).
+    private var handlerCharge = 0
 
     init(connection: Connection) {
         self.connection = connection
@@ -324,6 +328,7 @@ final class HTTP1Handler: @unchecked Sendable {
         parser = HTTP1RequestParser(limits: HTTP1Limits(maxHeaderBytes: configuration.maxHeaderListBytes,
                                                         maxBodyBytes: configuration.maxHTTP1BodyBytes))
         readLimit = configuration.effectiveConnectionBufferedBytes
+        server = connection.server
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
@@ -465,13 +470,19 @@ final class HTTP1Handler: @unchecked Sendable {
                 return
             }
             requestInFlight = true
+            handlerCharge = cost
             let loop = connection.loop
             let operation: @Sendable () async -> Void = { [self] in
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false
-                    guard !connectionGone, !connection.isClosed else { return }
-                    connection.releaseRequestBytes(cost)
+                    let charge = handlerCharge
+                    handlerCharge = 0
+                    guard !connectionGone, !connection.isClosed else {
+                        server.releaseRequestBytes(charge) // kept on the server's budget when the connection closed
+                        return
+                    }
+                    connection.releaseRequestBytes(charge)
                     respond(response, keepAlive: keepAlive && !closeAfterCurrent, head: head, route: route,
                             method: request.method, path: request.path, start: start)
                     processRequests()
@@ -510,5 +521,8 @@ final class HTTP1Handler: @unchecked Sendable {
         stopped = true
         connectionGone = true
         bodyIntake = nil
+        // The connection gives its whole buffer back as it closes; a handler still running keeps
+        // what it holds on the server's budget until it answers.
+        server.keepRequestBytes(handlerCharge)
     }
 }

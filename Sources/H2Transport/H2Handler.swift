@@ -257,8 +257,11 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
 
     /// What each handler holds against the budget, by stream id, from the moment it gets its
     /// request until it finishes: possibly after its stream ended (a deadline or a reset cancels a
-    /// task, which still has to wind down; a callback handler is never cancelled).
+    /// task, which still has to wind down; a callback handler is never cancelled), or after its
+    /// connection closed (`connectionClosed` moves the charges onto the server's budget).
     private var handlerCharges: [Int32: HandlerCharge] = [:]
+    /// The connection closed: the handlers' charges are the server's alone.
+    private var chargesDetached = false
 
     /// Whether the budget took a handler's charge.
     enum ChargeOutcome: Equatable {
@@ -310,13 +313,22 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     /// The streaming handler of stream `id` took a message: the charge of the one it no longer holds goes back.
     func messageTaken(_ id: Int32) {
         guard let released = handlerCharges[id]?.took(), released > 0 else { return }
-        connection.releaseRequestBytes(released)
+        giveBack(released)
     }
 
     /// The handler of stream `id` finished (returned, threw or answered): its charge goes back.
     func handlerFinished(_ id: Int32) {
         guard var charge = handlerCharges.removeValue(forKey: id) else { return }
-        connection.releaseRequestBytes(charge.releaseAll())
+        giveBack(charge.releaseAll())
+    }
+
+    /// Gives a handler's charge back: to the connection, or once it closed to the server.
+    private func giveBack(_ count: Int) {
+        if chargesDetached {
+            if count > 0 { server.releaseRequestBytes(count) }
+        } else {
+            connection.releaseRequestBytes(count)
+        }
     }
 
     /// What the handlers of this connection hold now (tests).
@@ -520,8 +532,10 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         let all = Array(streams.values)
         streams.removeAll()
         for stream in all { closed(stream) }
-        // The connection gives its whole buffer back as it closes: handlers still winding down
-        // have nothing left to release (and must not reach the connection).
-        handlerCharges.removeAll()
+        // The connection gives its whole buffer back as it closes; handlers still running keep
+        // what they hold on the server's budget until they finish (and no longer reach the
+        // connection, which is gone by then).
+        server.keepRequestBytes(handlerChargedBytes)
+        chargesDetached = true
     }
 }

@@ -127,6 +127,14 @@ final class ServerCore: @unchecked Sendable {
         return true
     }
 
+    /// Moves `count` bytes a closing connection's handlers still hold onto the server's budget,
+    /// whatever it holds already (they are held either way): the handlers give them back as they
+    /// finish, so a client cannot free its handlers' memory by hanging up.
+    func keepRequestBytes(_ count: Int) {
+        guard count > 0 else { return }
+        bufferedRequestBytes.add(count, ordering: .relaxed)
+    }
+
     /// Gives `count` bytes back to the server's request budget.
     func releaseRequestBytes(_ count: Int) {
         bufferedRequestBytes.subtract(count, ordering: .relaxed)

@@ -222,7 +222,8 @@ final class Gate: Sendable {
         } catch let status as GRPCStatus {
             #expect(status.code == .deadlineExceeded)
         }
-        // The call is over, its handler is not (it ignores cancellation): it still holds its request.
+        // The call is over and its client gone (the client closed its connection), its handler
+        // is not (it ignores cancellation): it still holds its request, on the server's budget.
         #expect(test.server.serverHeldBytes == Self.mib)
         gate.open()
         try await waitUntil { test.server.serverHeldBytes == 0 }
