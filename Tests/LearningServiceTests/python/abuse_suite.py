@@ -405,9 +405,13 @@ def case_decoded_requests_bounded():
     client.close()
     other.close()
     grown = peak - before
-    others = sorted({c for c in codes if c not in ("3", "8")}, key=str)
+    # On a loaded machine some requests do not arrive within the server's request timeout (3 s),
+    # 100 of them sharing one connection's window: DEADLINE_EXCEEDED, which is not what this checks.
+    late = codes.count("4")
+    others = sorted({c for c in codes if c not in ("3", "4", "8")}, key=str)
     check(served > 0 and refused and not others,
-          f"{calls} LogExecutions of 10,000 executions on one connection: {served} decoded (INVALID_ARGUMENT), {len(refused)} RESOURCE_EXHAUSTED, other answers {others}")
+          f"{calls} LogExecutions of 10,000 executions on one connection: {served} decoded (INVALID_ARGUMENT), "
+          f"{len(refused)} RESOURCE_EXHAUSTED, {late} past the request timeout, other answers {others}")
     check(not untold, f"{len(refused)} refused for want of budget, {len(untold)} of them without grpc-retry-pushback-ms")
     check(other.grpc_status(probe) == "0", f"another connection served meanwhile: grpc-status {other.grpc_status(probe)}")
     check(grown <= 24 * MIB, f"server RSS grew {grown / MIB:.1f} MiB at its peak (bound 16 MiB + 8 MiB slack)")
