@@ -65,6 +65,9 @@ struct JSONCostScan {
     /// Heap bytes of the whole `JSONValue` tree at its peak.
     var treeBytes: Int { storage + stringHeap + largestKeySet }
 
+    /// The resources `ResourceUsage` keeps as fields, not in its map (`ResourceUsage(json:)`).
+    static let namedResources: [[UInt8]] = ["cpu", "memory_mb", "tokens"].map { Array($0.utf8) }
+
     static func scan(_ bytes: [UInt8], executionBatch: Bool) -> JSONCostScan {
         var scan = JSONCostScan()
         bytes.withUnsafeBufferPointer { scan.run($0, executionBatch: executionBatch) }
@@ -109,8 +112,12 @@ struct JSONCostScan {
                 let length = min(index, count) - start
                 if expectKey, stack.last?.object == true {
                     expectKey = false
-                    // A member of an object inside an execution: a resource (a batch).
-                    if executionBatch && stack.count == 4 { resourceEntries += 1 }
+                    // A member of an object inside an execution: a resource (a batch), in the
+                    // map unless it is one of the named ones, which are fields.
+                    if executionBatch && stack.count == 4
+                        && !Self.namedResources.contains(where: { $0.elementsEqual(bytes[start..<min(index, count)]) }) {
+                        resourceEntries += 1
+                    }
                 } else {
                     valueStarts()
                 }
