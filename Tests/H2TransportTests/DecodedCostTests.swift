@@ -136,10 +136,10 @@ final class Gate: Sendable {
         }, router: router)
     }
 
-    private func waitUntil(_ condition: () -> Bool) async throws {
+    private func waitUntil(_ what: @autoclosure () -> String, _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + TestTiming.patience(.seconds(2))
         while !condition() {
-            guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting") }
+            guard ContinuousClock.now < deadline else { throw TestFailure("timed out waiting until \(what())") }
             try await Task.sleep(for: .milliseconds(10))
         }
     }
@@ -181,10 +181,17 @@ final class Gate: Sendable {
         let test = try server(gate: gate, serverBudget: 2 * Self.mib + Self.mib / 2)
         defer { test.stop() }
         let port = test.port
-        // Two calls on two connections: 1 MiB each while their handlers wait.
-        let first = Task { try await offload { try GRPCClient(host: "127.0.0.1", port: port).unary(Self.hold, request: [1, 2, 3]) } }
-        let second = Task { try await offload { try GRPCClient(host: "127.0.0.1", port: port).unary(Self.hold, request: [4]) } }
-        try await waitUntil { gate.entered.load(ordering: .relaxed) == 2 }
+        // Two calls on two connections: 1 MiB each while their handlers wait. Their clients run on
+        // threads of their own from the start (a Task would wait for the concurrency pool, which
+        // other suites may keep busy for a while).
+        let answered = Mutex<[Bool]>([])
+        for request: [UInt8] in [[1, 2, 3], [4]] {
+            startThread {
+                let served = (try? GRPCClient(host: "127.0.0.1", port: port).unary(Self.hold, request: request)) != nil
+                answered.withLock { $0.append(served) }
+            }
+        }
+        try await waitUntil("both handlers run (\(gate.entered.load(ordering: .relaxed)) did, server holds \(test.server.serverHeldBytes))") { gate.entered.load(ordering: .relaxed) == 2 }
         #expect(test.server.serverHeldBytes == 2 * Self.mib) // charged their decoded cost, not their 8 and 6 bytes
         // A third does not fit: refused before its handler runs, with the over-budget status.
         do {
@@ -202,13 +209,13 @@ final class Gate: Sendable {
         #expect(gate.entered.load(ordering: .relaxed) == 2)
         // The handlers finish: their charges go back, and the next call is served.
         gate.open()
-        _ = try await first.value
-        _ = try await second.value
-        try await waitUntil { test.server.serverHeldBytes == 0 }
+        try await waitUntil("both calls are answered (\(answered.withLock { $0 }))") { answered.withLock { $0.count } == 2 }
+        #expect(answered.withLock { $0 } == [true, true])
+        try await waitUntil("the server holds nothing (\(test.server.serverHeldBytes))") { test.server.serverHeldBytes == 0 }
         _ = try await offload { try GRPCClient(host: "127.0.0.1", port: port).unary(Self.hold, request: [6]) }
         let served = try await offload { try Self.http1(port, "POST /batch HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}") }
         #expect(served.hasPrefix("HTTP/1.1 200"))
-        try await waitUntil { test.server.serverHeldBytes == 0 }
+        try await waitUntil("the server holds nothing (\(test.server.serverHeldBytes))") { test.server.serverHeldBytes == 0 }
     }
 
     @Test func aHandlerStillRunningAfterItsDeadlineKeepsItsCharge() async throws {
@@ -226,7 +233,7 @@ final class Gate: Sendable {
         // is not (it ignores cancellation): it still holds its request, on the server's budget.
         #expect(test.server.serverHeldBytes == Self.mib)
         gate.open()
-        try await waitUntil { test.server.serverHeldBytes == 0 }
+        try await waitUntil("the server holds nothing (\(test.server.serverHeldBytes))") { test.server.serverHeldBytes == 0 }
     }
 
     @Test func aRequestNoConnectionCouldHoldIsRefusedForGood() async throws {
