@@ -15,6 +15,9 @@
 // request in flight holds at most, what the transport's memory budget has to cover. Each figure
 // is the least of `repeats` runs (other threads only ever add to it). The wall time to the
 // hand-over is printed too (least of the runs; a load-sensitive figure, for comparing builds).
+// A second table puts beside each request what the transport's memory budget charges it while
+// its handler runs (the cost the route declares: LearningRPC's `executionBatchCost`, LearningREST's
+// `makeRESTCost`), against the request plus its decode peak, the most it holds at once.
 import CAllocCounter
 import Foundation
 import H2Transport
@@ -241,6 +244,8 @@ struct Row {
     var shape: String
     var executions: Int
     var requestBytes: Int
+    /// What the transport's memory budget charges the request while its handler runs.
+    var charged: Int
     var figures: HandOver
     var ratio: Double { Double(figures.decodePeak) / Double(requestBytes) }
 }
@@ -288,7 +293,14 @@ struct DecodeBench {
         guard case .unary(let logExecutions) = router.grpcMethods["/\(LearningRPC.serviceName)/LogExecutions"] else {
             throw BenchError("LogExecutions is not a registered unary method")
         }
+        guard let logExecutionsCost = router.grpcCosts["/\(LearningRPC.serviceName)/LogExecutions"] else {
+            throw BenchError("LogExecutions declares no decoded cost")
+        }
         let rest = makeRESTHandler(service: probe)
+        let restCost = makeRESTCost()
+        // What one connection may hold at once (learning-server's configuration: 4 MiB messages).
+        let connectionLimit = ServerConfiguration(maxReceiveMessageBytes: 4 << 20, maxHTTP1BodyBytes: 4 << 20)
+            .effectiveConnectionHeldBytes
         let context = GRPCCallContext(method: "/\(LearningRPC.serviceName)/LogExecutions", metadata: [], deadline: nil,
                                       peer: "127.0.0.1:1")
         var rows: [Row] = []
@@ -297,7 +309,7 @@ struct DecodeBench {
                 let bytes = grpcRequest(shape, count: count)
                 let figures = try await measure(probe, repeats: repeats) { _ = try await logExecutions(context, bytes) }
                 rows.append(Row(path: "gRPC LogExecutions", shape: shape.name, executions: count, requestBytes: bytes.count,
-                                figures: figures))
+                                charged: max(bytes.count, logExecutionsCost.message(bytes)), figures: figures))
             }
         }
         for shape in shapes where !shape.json(0).isEmpty {
@@ -313,7 +325,7 @@ struct DecodeBench {
                     }
                 }
                 rows.append(Row(path: "REST /executions/batch", shape: shape.name, executions: count, requestBytes: body.count,
-                                figures: figures))
+                                charged: max(body.count, restCost(request)), figures: figures))
             }
         }
         print("| path | shape | executions | request | decode peak | peak / request | + validation: peak / request | allocated in total / request | decode time per execution |")
@@ -326,6 +338,22 @@ struct DecodeBench {
                   + String(format: "%.2f µs", Double(row.figures.decodeTime.components.attoseconds) / 1e12 / Double(row.executions)
                            + Double(row.figures.decodeTime.components.seconds) * 1e6 / Double(row.executions)) + " |")
         }
+        print("")
+        print("What the memory budget charges each request while its handler runs (the request and its decoded cost, estimated")
+        print("before the decode), against what it holds at its peak (the request, allocated before the call, plus the decode")
+        print("peak above), and how many such requests one connection holds at most (\(mib(Int64(connectionLimit))) each):")
+        print("")
+        print("| path | shape | executions | request | charged | charged / request | charged / (request + decode peak) | at once per connection |")
+        print("|---|---|---|---|---|---|---|---|")
+        for row in rows {
+            let held = Int64(row.requestBytes) + row.figures.decodePeak
+            print("| \(row.path) | \(row.shape) | \(row.executions) | \(kib(row.requestBytes)) | \(mib(Int64(row.charged))) | "
+                  + String(format: "%.1fx", Double(row.charged) / Double(row.requestBytes)) + " | "
+                  + String(format: "**%.2f**", Double(row.charged) / Double(held)) + " | \(connectionLimit / row.charged) |")
+        }
+        let uncovered = rows.filter { Int64($0.charged) < Int64($0.requestBytes) + $0.figures.decodePeak }
+        print("\nrequests charged less than they hold at their peak: \(uncovered.count) of \(rows.count)"
+              + uncovered.map { " [\($0.path) \($0.shape) \($0.executions): \(Int64($0.requestBytes) + $0.figures.decodePeak - Int64($0.charged)) bytes]" }.joined())
         print("")
         for shape in shapes { print("- \(shape.name): \(shape.note)") }
         print("\none decoded execution (ExecutionInput) is \(MemoryLayout<ExecutionInput>.stride) bytes before any string it holds "

@@ -46,7 +46,8 @@ final class Connection: LoopWatched, @unchecked Sendable {
         self.address = Self.address(of: peer)
         self.loop = loop
         self.server = server
-        buffer = ConnectionBuffer(allowance: server.configuration.connectionBufferAllowance)
+        buffer = ConnectionBuffer(allowance: server.configuration.connectionBufferAllowance,
+                                  limit: server.configuration.effectiveConnectionHeldBytes)
     }
 
     /// `peer` without its port: `127.0.0.1:5000` gives `127.0.0.1`, `[::1]:5000` gives `::1`.
@@ -316,6 +317,10 @@ final class HTTP1Handler: @unchecked Sendable {
     /// Request bytes past which the socket is not read (the configuration's, read once: the
     /// shared configuration is not copied per request).
     private let readLimit: Int
+    /// The server, reached without the connection once it closed.
+    private let server: ServerCore
+    /// What the request in flight's handler holds against the budget (its decoded cost).
+    private var handlerCharge = 0
 
     init(connection: Connection) {
         self.connection = connection
@@ -323,6 +328,7 @@ final class HTTP1Handler: @unchecked Sendable {
         parser = HTTP1RequestParser(limits: HTTP1Limits(maxHeaderBytes: configuration.maxHeaderListBytes,
                                                         maxBodyBytes: configuration.maxHTTP1BodyBytes))
         readLimit = configuration.effectiveConnectionBufferedBytes
+        server = connection.server
     }
 
     func receive(_ bytes: UnsafeRawBufferPointer) {
@@ -447,13 +453,36 @@ final class HTTP1Handler: @unchecked Sendable {
             respond(handler(httpRequest), keepAlive: keepAlive, head: head, route: route,
                     method: request.method, path: request.path, start: start)
         case .async(let handler):
+            // The body goes to the handler, and what it costs decoded is held against the budget
+            // until the handler answers (the parser's bytes are accounted first, so the body is
+            // not counted twice).
+            guard accountBuffered() else { return }
+            let cost = max(httpRequest.body.count, connection.server.router.httpCost?(httpRequest) ?? 0)
+            if cost > connection.buffer.limit {
+                respond(HTTPErrorCode.payloadTooLarge.response(H2Handler.tooLargeMessage(cost: cost, limit: connection.buffer.limit)),
+                        keepAlive: keepAlive, head: head, route: route, method: request.method, path: request.path, start: start)
+                return
+            }
+            guard connection.holdRequestBytes(cost) else {
+                respond(HTTPErrorCode.unavailable.response(H2Handler.overBudgetMessage(cost: cost),
+                                                           headers: [Metadata("retry-after", String(Int(H2Handler.overBudgetRetryDelay)))]),
+                        keepAlive: keepAlive, head: head, route: route, method: request.method, path: request.path, start: start)
+                return
+            }
             requestInFlight = true
+            handlerCharge = cost
             let loop = connection.loop
             let operation: @Sendable () async -> Void = { [self] in
                 let response = await handler(httpRequest)
                 loop.execute { [self] in
                     requestInFlight = false
-                    guard !connectionGone, !connection.isClosed else { return }
+                    let charge = handlerCharge
+                    handlerCharge = 0
+                    guard !connectionGone, !connection.isClosed else {
+                        server.releaseRequestBytes(charge) // kept on the server's budget when the connection closed
+                        return
+                    }
+                    connection.releaseRequestBytes(charge)
                     respond(response, keepAlive: keepAlive && !closeAfterCurrent, head: head, route: route,
                             method: request.method, path: request.path, start: start)
                     processRequests()
@@ -492,5 +521,8 @@ final class HTTP1Handler: @unchecked Sendable {
         stopped = true
         connectionGone = true
         bodyIntake = nil
+        // The connection gives its whole buffer back as it closes; a handler still running keeps
+        // what it holds on the server's budget until it answers.
+        server.keepRequestBytes(handlerCharge)
     }
 }

@@ -57,7 +57,7 @@ final class GRPCCallDispatcher {
             break
         }
         let stream = GRPCStream(id: id, start: start, head: head, machine: machine,
-                                handler: context == nil ? nil : handler, context: context)
+                                handler: context == nil ? nil : handler, context: context, cost: route?.cost)
         return (stream, action)
     }
 
@@ -120,11 +120,26 @@ final class GRPCCallDispatcher {
         case .none:
             break
         case .runHandler(let request):
-            // Handed on: the handler's own limits (its queue, its statuses) take over from here.
-            owner.releaseAll(.grpc(stream))
+            if case .unaryInline = stream.handler {
+                // Runs and ends right here: the request's bytes go back at once.
+                owner.releaseAll(.grpc(stream))
+                run(stream, request)
+                return
+            }
+            // Handed on: the request's bytes leave the window, and what it costs decoded is held
+            // against the budget until the handler finishes (`taskCompleted`).
+            let cost = max(request.count, stream.cost?.message(request) ?? 0)
+            guard charge(stream, owner.handOver(.grpc(stream), cost: cost), cost: cost) else { return }
             run(stream, request)
         case .forward(let payloads, let endOfInput):
-            for payload in payloads { stream.requestContinuation?.yield(payload) }
+            for payload in payloads {
+                if let requestCost = stream.cost {
+                    let cost = max(payload.count, requestCost.message(payload))
+                    let outcome = owner.chargeMessage(stream, cost: cost, messagesHeld: requestCost.messagesHeld)
+                    guard charge(stream, outcome, cost: cost) else { return }
+                }
+                stream.requestContinuation?.yield(payload)
+            }
             if endOfInput {
                 stream.requestContinuation?.finish()
                 stream.requestContinuation = nil
@@ -139,6 +154,21 @@ final class GRPCCallDispatcher {
             stream.refusalTimer = nil
             sendRefusal(stream, refusal)
         }
+    }
+
+    /// Carries out the budget's answer to a handler's charge of `cost`: true when granted, else
+    /// the call ends with RESOURCE_EXHAUSTED (with a retry pushback unless no connection could
+    /// ever hold it) and false.
+    private func charge(_ stream: GRPCStream, _ outcome: H2Handler.ChargeOutcome, cost: Int) -> Bool {
+        switch outcome {
+        case .granted:
+            return true
+        case .overBudget:
+            owner.refuseOverBudget(.grpc(stream), message: H2Handler.overBudgetMessage(cost: cost))
+        case .tooLarge:
+            endRequest(stream, GRPCStatus(.resourceExhausted, H2Handler.tooLargeMessage(cost: cost, limit: owner.connection.buffer.limit)))
+        }
+        return false
     }
 
     // MARK: Handlers
@@ -228,6 +258,7 @@ final class GRPCCallDispatcher {
                 if let message {
                     let count = GRPCMessageFramer.prefixLength + message.count
                     loop.execute {
+                        owner.messageTaken(id)
                         guard let stream = owner.grpcStream(id) else { return }
                         owner.release(count, of: stream)
                     }
@@ -257,6 +288,7 @@ final class GRPCCallDispatcher {
 
     /// A handler's task (or callback) ended with a response message (nil for streams) or an error.
     func taskCompleted(_ id: Int32, _ result: Result<[UInt8]?, any Error>) {
+        owner.handlerFinished(id)
         guard let stream = owner.grpcStream(id), !stream.machine.isClosed else { return }
         switch result {
         case .success(let response):

@@ -50,23 +50,40 @@ final class H2HTTPResponder {
             return
         case .handle(let requestBody):
             body = requestBody
-            owner.releaseAll(.http(stream)) // handed on to the handler
         }
         let (path, query) = Self.split(stream.head.path ?? "/")
         if let refusal = owner.server.router.nonGRPCRequestRefusal(path: path, contentType: stream.head.contentType) {
+            owner.releaseAll(.http(stream))
             respond(stream, refusal, head: head)
             return
         }
         let request = HTTPRequest(method: method, path: path, query: query, headers: stream.head.metadata,
                                   body: body, peer: owner.connection.peer)
         guard let route = owner.server.router.http else {
+            owner.releaseAll(.http(stream))
             respond(stream, HTTPErrorCode.notFound.response("this server has no REST routes"), head: head)
             return
         }
         switch route(request) {
         case .inline(let function):
+            owner.releaseAll(.http(stream)) // answered right here
             respond(stream, function(request), head: head)
         case .async(let function):
+            // Handed on: the body leaves the window, and what it costs decoded is held against the
+            // budget until the handler answers.
+            let cost = max(body.count, owner.server.router.httpCost?(request) ?? 0)
+            switch owner.handOver(.http(stream), cost: cost) {
+            case .granted:
+                break
+            case .overBudget:
+                owner.refuseOverBudget(.http(stream), message: H2Handler.overBudgetMessage(cost: cost))
+                return
+            case .tooLarge:
+                owner.releaseAll(.http(stream))
+                respond(stream, HTTPErrorCode.payloadTooLarge.response(
+                    H2Handler.tooLargeMessage(cost: cost, limit: owner.connection.buffer.limit)), head: head)
+                return
+            }
             let id = stream.id
             let owner = self.owner
             let loop = owner.connection.loop
@@ -75,6 +92,7 @@ final class H2HTTPResponder {
             let operation: @Sendable () async -> Void = {
                 let response = await function(request)
                 loop.execute {
+                    owner.handlerFinished(id)
                     guard let stream = owner.httpStream(id) else { return }
                     owner.http.respond(stream, response, head: head)
                 }

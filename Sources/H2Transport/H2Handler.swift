@@ -23,15 +23,18 @@ final class GRPCStream {
     var refusalTimer: UInt64?
     /// The request bytes the call holds, and since when its request (or message) is incomplete.
     var intake = RequestIntake()
+    /// What a request message costs once decoded (nil: its size).
+    let cost: RequestCost?
 
     init(id: Int32, start: ContinuousClock.Instant, head: H2RequestHead, machine: GRPCCallStateMachine,
-         handler: GRPCMethodHandler?, context: GRPCCallContext?) {
+         handler: GRPCMethodHandler?, context: GRPCCallContext?, cost: RequestCost? = nil) {
         self.id = id
         self.start = start
         self.head = head
         self.machine = machine
         self.handler = handler
         self.context = context
+        self.cost = cost
     }
 }
 
@@ -250,6 +253,87 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         connection.loop.scheduleFlush(connection)
     }
 
+    // MARK: What handlers hold: their decoded requests
+
+    /// What each handler holds against the budget, by stream id, from the moment it gets its
+    /// request until it finishes: possibly after its stream ended (a deadline or a reset cancels a
+    /// task, which still has to wind down; a callback handler is never cancelled), or after its
+    /// connection closed (`connectionClosed` moves the charges onto the server's budget).
+    private var handlerCharges: [Int32: HandlerCharge] = [:]
+    /// The connection closed: the handlers' charges are the server's alone.
+    private var chargesDetached = false
+
+    /// Whether the budget took a handler's charge.
+    enum ChargeOutcome: Equatable {
+        case granted
+        /// The connection's limit or the server's budget cannot hold it now: retry later.
+        case overBudget
+        /// More than one connection may hold at all.
+        case tooLarge
+    }
+
+    /// Hands a single request to its handler: the request bytes its stream holds leave the
+    /// flow-control window (the client may send again) and are replaced, against the budget, by
+    /// the request's decoded `cost`, held until `handlerFinished`. Nothing changes unless granted.
+    func handOver(_ stream: H2Stream, cost: Int) -> ChargeOutcome {
+        let id: Int32
+        let held: Int
+        switch stream {
+        case .grpc(let call): (id, held) = (call.id, call.intake.heldBytes)
+        case .http(let request): (id, held) = (request.id, request.intake.heldBytes)
+        }
+        if cost > connection.buffer.limit { return .tooLarge }
+        if cost > held {
+            guard connection.holdRequestBytes(cost - held) else { return .overBudget }
+        } else {
+            connection.releaseRequestBytes(held - cost)
+        }
+        switch stream {
+        case .grpc(let call): _ = call.intake.releaseAll()
+        case .http(let request): _ = request.intake.releaseAll()
+        }
+        if held > 0 {
+            session.consumeConnection(held)
+            connection.loop.scheduleFlush(connection)
+        }
+        handlerCharges[id, default: HandlerCharge()].charged(cost)
+        return .granted
+    }
+
+    /// A message of a streaming call is forwarded to its handler: its decoded `cost` is charged
+    /// (its bytes stay the stream's until the handler takes it) and held until the handler has
+    /// taken `messagesHeld` messages after it, or finished.
+    func chargeMessage(_ call: GRPCStream, cost: Int, messagesHeld: Int) -> ChargeOutcome {
+        if cost > connection.buffer.limit { return .tooLarge }
+        guard connection.holdRequestBytes(cost) else { return .overBudget }
+        handlerCharges[call.id, default: HandlerCharge(messagesHeld: messagesHeld)].charged(cost)
+        return .granted
+    }
+
+    /// The streaming handler of stream `id` took a message: the charge of the one it no longer holds goes back.
+    func messageTaken(_ id: Int32) {
+        guard let released = handlerCharges[id]?.took(), released > 0 else { return }
+        giveBack(released)
+    }
+
+    /// The handler of stream `id` finished (returned, threw or answered): its charge goes back.
+    func handlerFinished(_ id: Int32) {
+        guard var charge = handlerCharges.removeValue(forKey: id) else { return }
+        giveBack(charge.releaseAll())
+    }
+
+    /// Gives a handler's charge back: to the connection, or once it closed to the server.
+    private func giveBack(_ count: Int) {
+        if chargesDetached {
+            if count > 0 { server.releaseRequestBytes(count) }
+        } else {
+            connection.releaseRequestBytes(count)
+        }
+    }
+
+    /// What the handlers of this connection hold now (tests).
+    var handlerChargedBytes: Int { handlerCharges.values.reduce(0) { $0 + $1.bytes } }
+
     private func intake(of stream: H2Stream) -> RequestIntake {
         switch stream {
         case .grpc(let call): return call.intake
@@ -283,16 +367,32 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
     /// time the requests ahead of it take to be handled and release their bytes.
     static let overBudgetRetryDelay: Double = 1
 
+    static let overBudgetMessage = "the server holds as many request bytes as it may; retry later"
+
+    /// Why a request whose decoded cost the budget cannot hold is refused.
+    static func overBudgetMessage(cost: Int) -> String {
+        "the server holds as much request memory as it may (this request holds \(cost) bytes once decoded); retry later"
+    }
+
+    /// Why a request that costs more than a connection may hold is refused, for good.
+    static func tooLargeMessage(cost: Int, limit: Int) -> String {
+        "this request would hold \(cost) bytes once decoded, more than one connection may hold (\(limit)); send it in smaller parts"
+    }
+
     /// Refuses a request the budget cannot hold: REST 503, gRPC RESOURCE_EXHAUSTED (the stream is
     /// reset once the answer is out, if the client still sends), and releases its bytes.
-    private func refuseOverBudget(_ stream: H2Stream) {
+    func refuseOverBudget(_ stream: H2Stream, message: String = H2Handler.overBudgetMessage) {
         switch stream {
         case .grpc(let call):
-            grpc.endRequest(call, GRPCStatus(.resourceExhausted, "the server holds as many request bytes as it may; retry later"),
+            grpc.endRequest(call, GRPCStatus(.resourceExhausted, message),
                             trailing: [.retryPushback(seconds: Self.overBudgetRetryDelay)])
         case .http(let request):
-            http.answerEarly(request, HTTPErrorCode.unavailable.response("the server holds as many request bytes as it may; retry later",
-                                                                       headers: [Metadata("retry-after", String(Int(Self.overBudgetRetryDelay)))]))
+            let response = HTTPErrorCode.unavailable.response(message, headers: [Metadata("retry-after", String(Int(Self.overBudgetRetryDelay)))])
+            if request.machine.isClientOpen {
+                http.answerEarly(request, response)
+            } else {
+                http.respond(request, response, head: request.head.method == "HEAD")
+            }
         }
         releaseAll(stream)
     }
@@ -432,5 +532,10 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         let all = Array(streams.values)
         streams.removeAll()
         for stream in all { closed(stream) }
+        // The connection gives its whole buffer back as it closes; handlers still running keep
+        // what they hold on the server's budget until they finish (and no longer reach the
+        // connection, which is gone by then).
+        server.keepRequestBytes(handlerChargedBytes)
+        chargesDetached = true
     }
 }

@@ -31,7 +31,7 @@ final class ServerCore: @unchecked Sendable {
         self.router = router
         var routes: [String: GRPCRoute] = [:]
         for (path, handler) in router.grpcMethods {
-            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path])
+            routes[path] = GRPCRoute(handler: handler, headCheck: router.grpcHeadChecks[path], cost: router.grpcCosts[path])
         }
         grpcRoutes = routes
         metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
@@ -127,6 +127,14 @@ final class ServerCore: @unchecked Sendable {
         return true
     }
 
+    /// Moves `count` bytes a closing connection's handlers still hold onto the server's budget,
+    /// whatever it holds already (they are held either way): the handlers give them back as they
+    /// finish, so a client cannot free its handlers' memory by hanging up.
+    func keepRequestBytes(_ count: Int) {
+        guard count > 0 else { return }
+        bufferedRequestBytes.add(count, ordering: .relaxed)
+    }
+
     /// Gives `count` bytes back to the server's request budget.
     func releaseRequestBytes(_ count: Int) {
         bufferedRequestBytes.subtract(count, ordering: .relaxed)
@@ -168,6 +176,8 @@ final class ServerCore: @unchecked Sendable {
 struct GRPCRoute {
     var handler: GRPCMethodHandler
     var headCheck: (@Sendable ([Metadata]) -> GRPCStatus?)?
+    /// What a request costs once decoded (nil: its size).
+    var cost: RequestCost?
 }
 
 /// A JSON string literal for `text`.
@@ -220,6 +230,10 @@ public final class H2Server: @unchecked Sendable {
         self.configuration = configuration
         self.core = ServerCore(configuration: configuration, router: router)
     }
+
+    /// Request bytes (and decoded requests' charges) the connections hold beyond their allowances
+    /// now, against `maxServerBufferedBytes`.
+    var serverHeldBytes: Int { core.bufferedRequestBytes.load(ordering: .relaxed) }
 
     /// The port the server listens on (the real one when configured with port 0), after `start()`.
     public var port: Int { startLock.withLock { boundPort } }

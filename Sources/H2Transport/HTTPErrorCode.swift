@@ -85,7 +85,7 @@ public enum HTTPErrorCode: String, CaseIterable, Sendable {
         case .failedPrecondition:
             "The operation cannot run in the current state, e.g. a feature switched off by configuration (`PATTERN_RECOGNITION_ENABLED=false` and `GET /patterns`)"
         case .payloadTooLarge:
-            "The body is larger than the server accepts (4 MiB by default: `server.max_receive_message_bytes`, the same limit as a gRPC message)"
+            "The body is larger than the server accepts (4 MiB by default: `server.max_receive_message_bytes`, the same limit as a gRPC message), or would hold more memory once decoded than one connection may hold (16 MiB)"
         case .unsupportedMediaType:
             "A body sent without `Content-Type: application/json`, or a gRPC method path (`/learning.v1.LearningSystem/...`) called without `Content-Type: application/grpc`"
         case .invalidArgument:
@@ -101,7 +101,7 @@ public enum HTTPErrorCode: String, CaseIterable, Sendable {
         case .httpVersionNotSupported:
             "A request line that is neither HTTP/1.0 nor HTTP/1.1 (HTTP/2 is spoken with the connection preface, h2c)"
         case .unavailable:
-            "The database is unavailable (with `Retry-After`); also `GET /health` while the service is unhealthy (same body as 200), and a request the server cannot buffer now (it holds `server.max_buffered_request_bytes` of request bodies; `Retry-After: 1`)"
+            "The database is unavailable (with `Retry-After`); also `GET /health` while the service is unhealthy (same body as 200), and a request the server cannot hold now (its connection holds 16 MiB, or the server `server.max_buffered_request_bytes`, of request bodies and of what running handlers hold decoded; `Retry-After: 1`)"
         }
     }
 

@@ -152,6 +152,30 @@ public enum GRPCMethodHandler: Sendable {
     case bidirectional(@Sendable (GRPCCallContext, AnyGRPCRequestStream, any GRPCResponseWriter) async throws -> Void)
 }
 
+/// What the requests of one gRPC method cost the server's memory once decoded (issue 19). The
+/// transport's budget (`ServerConfiguration.maxConnectionHeldBytes`, `maxServerBufferedBytes`)
+/// charges each request this much, not its size on the wire, from the moment its handler gets it
+/// until the handler finishes (returns, throws or answers its responder), and refuses a request
+/// the budget cannot hold before its handler sees it: RESOURCE_EXHAUSTED with
+/// `grpc-retry-pushback-ms`, the same answer as bytes over the budget.
+public struct RequestCost: Sendable {
+    /// The bytes a handler holds for one request message (already de-framed and decompressed)
+    /// once it decoded it, including the message itself: an estimate from a cheap scan, made on
+    /// the event loop before the handler starts, so it must not decode and must never block.
+    /// Values below the message's size are raised to it.
+    public var message: @Sendable ([UInt8]) -> Int
+    /// For client- and bidirectional-streaming methods: how many decoded messages the handler holds
+    /// at most at once. A message's charge is kept until the handler has taken this many messages
+    /// after it (or the call ends). Ignored for single-request methods.
+    public var messagesHeld: Int
+
+    /// A cost of `message` per request message; `messagesHeld` for streaming handlers.
+    public init(messagesHeld: Int = 1, message: @escaping @Sendable ([UInt8]) -> Int) {
+        self.message = message
+        self.messagesHeld = max(1, messagesHeld)
+    }
+}
+
 /// An HTTP request for the REST shim, whether it arrived over HTTP/1.1 or HTTP/2.
 public struct HTTPRequest: Sendable {
     /// `GET`, `POST`, ...
@@ -223,8 +247,22 @@ public struct Router: Sendable {
     /// Checks of gRPC calls by method path, run on the call's metadata when its headers arrive,
     /// before any request message is buffered: nil to go on, or the status that ends the call.
     public private(set) var grpcHeadChecks: [String: @Sendable ([Metadata]) -> GRPCStatus?] = [:]
+    /// What requests of a gRPC method cost once decoded, by method path (`chargeDecoded(_:_:)`).
+    public private(set) var grpcCosts: [String: RequestCost] = [:]
+    /// What a REST request costs once decoded, from the request (its body complete): the bytes its
+    /// handler holds at most while it runs. Called on the event loop before an `.async` handler
+    /// starts, so it must be cheap (one pass over the body at most) and never block. Nil: the
+    /// body's size. The transport charges at least the body's size whatever it answers.
+    public var httpCost: (@Sendable (HTTPRequest) -> Int)?
 
     public init() {}
+
+    /// Declares what the requests of the gRPC method at `path` cost once their handler decoded
+    /// them, so the memory budget holds that (not the request's size on the wire) while the
+    /// handler runs. Methods without a declaration are charged their request's size.
+    public mutating func chargeDecoded(_ path: String, _ cost: RequestCost) {
+        grpcCosts[path] = cost
+    }
 
     /// Checks calls of the gRPC method at `path` from their metadata before their requests are
     /// read, e.g. an API key for a write. `check` must be cheap and never block.

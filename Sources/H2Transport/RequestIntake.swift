@@ -85,17 +85,75 @@ struct RequestIntake: Equatable {
     }
 }
 
+/// What one handler holds against the memory budget once it has its request: the decoded cost of
+/// a single request (gRPC unary and server-streaming, REST), or of the messages a streaming handler
+/// took most recently (`RequestCost.messagesHeld` of them) and of those forwarded to it but not
+/// taken yet. The request bytes still waiting in the flow-control window are the stream's
+/// `RequestIntake`'s, not this. A plain value: the owner charges the connection's buffer for what
+/// `charged` adds and gives back what `took` and `releaseAll` return.
+struct HandlerCharge: Equatable {
+    /// Messages the handler holds decoded at most (1 for a single request).
+    let messagesHeld: Int
+    /// Bytes charged now.
+    private(set) var bytes = 0
+    /// The charge of each message not released yet, oldest first, from `head` on.
+    private var charges: [Int] = []
+    private var head = 0
+    /// Messages the handler took so far.
+    private var taken = 0
+
+    init(messagesHeld: Int = 1) {
+        self.messagesHeld = max(1, messagesHeld)
+    }
+
+    /// A message (or the single request) costing `cost` bytes is handed to the handler.
+    mutating func charged(_ cost: Int) {
+        charges.append(cost)
+        bytes += cost
+    }
+
+    /// The handler took the next message: once it took `messagesHeld` after one, that one is
+    /// no longer held. Returns the bytes released.
+    mutating func took() -> Int {
+        taken += 1
+        guard taken > messagesHeld, head < charges.count, head < taken - messagesHeld else { return 0 }
+        let released = charges[head]
+        head += 1
+        bytes -= released
+        if head >= 1024 && head * 2 >= charges.count {
+            charges.removeFirst(head)
+            head = 0
+        }
+        return released
+    }
+
+    /// The handler finished: everything is released. Returns the bytes.
+    mutating func releaseAll() -> Int {
+        let released = bytes
+        bytes = 0
+        charges = []
+        head = 0
+        return released
+    }
+}
+
 /// Request bytes held by one connection against its own limit and the server's budget: the first
-/// `allowance` bytes are the connection's own, the rest is drawn from the server-wide counter.
-/// A plain value; the server-wide counter is reached through the closures given to each call.
+/// `allowance` bytes are the connection's own, the rest is drawn from the server-wide counter, and
+/// the connection never holds more than `limit` in all. The bytes are those of requests still
+/// arriving or waiting for a handler, and what handlers hold of their decoded requests
+/// (`HandlerCharge`). A plain value; the server-wide counter is reached through the closures
+/// given to each call.
 struct ConnectionBuffer: Equatable {
     /// Bytes the connection holds now.
     private(set) var heldBytes = 0
     /// What the connection holds without drawing on the server's budget.
     let allowance: Int
+    /// The most the connection may hold.
+    let limit: Int
 
-    init(allowance: Int) {
+    init(allowance: Int, limit: Int = .max) {
         self.allowance = allowance
+        self.limit = limit
     }
 
     /// How many of `count` more bytes must come from the server's budget.
@@ -103,9 +161,10 @@ struct ConnectionBuffer: Equatable {
         max(0, heldBytes + count - allowance) - max(0, heldBytes - allowance)
     }
 
-    /// Takes `count` more bytes when `reserve` grants the server's share of them; false (nothing
-    /// taken) when the server's budget is exhausted.
+    /// Takes `count` more bytes when the connection's limit allows them and `reserve` grants the
+    /// server's share of them; false (nothing taken) otherwise.
     mutating func take(_ count: Int, reserve: (Int) -> Bool) -> Bool {
+        guard count <= limit - heldBytes else { return false }
         let share = serverShare(adding: count)
         if share > 0 && !reserve(share) { return false }
         heldBytes += count

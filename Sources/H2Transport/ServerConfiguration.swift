@@ -65,6 +65,13 @@ public struct ServerConfiguration: Sendable {
     /// Request bytes each connection holds without drawing on `maxServerBufferedBytes` (default
     /// 64 KiB), so that a small request is served whatever other clients hold.
     public var connectionBufferAllowance = 64 * 1024
+    /// What one connection may hold at once in all (default 0: 16 MiB, or twice
+    /// `effectiveConnectionBufferedBytes` when that is more): its request bytes still arriving or
+    /// waiting for handlers, and what its running handlers hold of their decoded requests (each
+    /// charged its `RequestCost`, or its size). A request that would take the connection past it is
+    /// refused (503 / RESOURCE_EXHAUSTED with a retry delay) until its other requests finish; one
+    /// that costs more than this alone is refused without one.
+    public var maxConnectionHeldBytes = 0
     /// Most open connections from one remote address (default 1,024); more are closed at accept.
     public var maxConnectionsPerAddress = 1024
     /// Most stream resets one remote address may send in `resetWindow`, over all its connections
@@ -78,6 +85,11 @@ public struct ServerConfiguration: Sendable {
     public var effectiveConnectionBufferedBytes: Int {
         maxConnectionBufferedBytes > 0 ? maxConnectionBufferedBytes
                                        : max(maxReceiveMessageBytes, maxHTTP1BodyBytes) + (1 << 20)
+    }
+
+    /// `maxConnectionHeldBytes`, or its default when 0.
+    public var effectiveConnectionHeldBytes: Int {
+        maxConnectionHeldBytes > 0 ? maxConnectionHeldBytes : max(16 << 20, 2 * effectiveConnectionBufferedBytes)
     }
 
     /// The swift-metrics backend request metrics are recorded through

@@ -62,8 +62,9 @@ public struct LearningConfig: Sendable, Equatable {
         public var allowUnauthenticatedRemote = false
         /// How long a request may take to arrive in full (h2 stream, h1 body), in seconds.
         public var requestTimeoutSeconds = 30
-        /// Request bytes the whole server may hold before handlers consumed them; past it
-        /// requests are refused (503, RESOURCE_EXHAUSTED).
+        /// Request bytes the whole server may hold, counting what running handlers hold of their
+        /// requests once decoded (the transport's memory budget); past it requests are refused
+        /// (503, RESOURCE_EXHAUSTED, with a retry delay).
         public var maxBufferedRequestBytes = 128 << 20
         public init() {}
     }

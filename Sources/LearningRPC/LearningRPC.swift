@@ -49,6 +49,10 @@ public enum LearningRPC {
         for (method, operation) in keyed where operation.requiresKey {
             router.checkHeaders(path(method), headCheck(operation, handlers))
         }
+        // What the requests whose decode amplifies hold once decoded, for the memory budget.
+        for (method, cost) in requestCosts() {
+            router.chargeDecoded(path(method), cost)
+        }
 
         router.register(path("GetHealth"), .unaryInline { _, bytes in
             _ = try decode(bytes, as: GetHealthRequest.self)

@@ -112,6 +112,8 @@ MetricsSystem.bootstrap(prometheus.factory)
 router.http = makeRESTHandler(service: service, maxBodyBytes: config.server.maxReceiveMessageBytes,
                               otlpTaskTypeAttributes: config.otlp.taskTypeAttributes, prometheus: prometheus)
 router.httpHeadCheck = makeRESTHeadCheck(service: service)
+// What a REST body holds once decoded, for the transport's memory budget.
+router.httpCost = makeRESTCost()
 
 var serverConfiguration = ServerConfiguration(
     host: config.server.host, port: config.server.port, loopThreads: config.server.loopThreads,

@@ -271,3 +271,66 @@ public enum ProtoWireFields {
         return ranges
     }
 }
+
+extension ProtoWireFields {
+    /// One field of an encoded message as `forEachField` reports it: its number, its wire type,
+    /// and where its value lies (a length-delimited value's bytes without their length; a
+    /// varint's or a fixed value's bytes).
+    public struct Field: Equatable {
+        public var number: Int
+        public var wireType: Int
+        public var value: Range<Int>
+
+        public init(number: Int, wireType: Int, value: Range<Int>) {
+            self.number = number
+            self.wireType = wireType
+            self.value = value
+        }
+    }
+
+    /// Calls `body` with each field of the message in `bytes[range]`, in wire order, without
+    /// decoding anything (a walk over the keys and lengths: strings and nested messages are
+    /// skipped, not read); `body` returns false to stop. False when the message is not well
+    /// formed (a truncated key, varint, length or fixed value; a group; wire type 6 or 7).
+    public static func forEachField(in bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
+                                    _ body: (Field) -> Bool) -> Bool {
+        var offset = range.lowerBound
+        let end = min(range.upperBound, bytes.count)
+        func varint() -> UInt64? {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < end, shift < 64 {
+                let byte = bytes[offset]
+                value |= UInt64(byte & 0x7F) << shift
+                offset += 1
+                if byte & 0x80 == 0 { return value }
+                shift += 7
+            }
+            return nil
+        }
+        while offset < end {
+            guard let key = varint() else { return false }
+            let wireType = Int(key & 7)
+            let start: Int
+            switch wireType {
+            case 0:
+                start = offset
+                guard varint() != nil else { return false }
+            case 1, 5:
+                start = offset
+                offset += wireType == 1 ? 8 : 4
+            case 2:
+                guard let length = varint(), length <= UInt64(end - offset) else { return false }
+                start = offset
+                offset += Int(length)
+            default:
+                return false
+            }
+            guard offset <= end else { return false }
+            guard body(Field(number: Int(truncatingIfNeeded: key >> 3), wireType: wireType, value: start..<offset)) else {
+                return true
+            }
+        }
+        return true
+    }
+}

@@ -47,6 +47,7 @@ final class ServerFixture: @unchecked Sendable {
         LearningRPC.register(into: &router, handlers: service)
         let prometheus = PrometheusExposition(expectedAgents: config.agents.totalAgents)
         router.http = makeRESTHandler(service: service, maxBodyBytes: maxBodyBytes, prometheus: prometheus)
+        router.httpCost = makeRESTCost()
         var serverConfiguration = ServerConfiguration(host: "127.0.0.1", port: 0, loopThreads: 1,
                                                       maxHTTP1BodyBytes: maxBodyBytes, metricsFactory: prometheus.factory)
         serverConfiguration.requestTimeout = requestTimeout

@@ -323,6 +323,100 @@ def case_hundred_connections_bounded():
     check(float(p99) < bound, f"probe p99 {float(p99):.1f} ms under attack, {baseline:.1f} ms without (bound {bound:.0f} ms)")
 
 
+def minimal_batch(count, invalid_last=False):
+    """A LogExecutionsRequest of `count` of the smallest valid executions (agent_name "a",
+    success): 7 bytes each on the wire, 27.7x that once decoded (docs/BENCHMARKS.md). With
+    `invalid_last` the last one has no agent_name: the whole request is decoded and validated,
+    then refused (INVALID_ARGUMENT), so nothing is stored and the server's memory afterwards is
+    what the calls in flight held, not the rows they added."""
+    execution = b"\x0a\x01a\x28\x01"
+    batch = (b"\x0a" + bytes([len(execution)]) + execution) * count
+    if invalid_last:
+        batch = batch[:-7] + b"\x0a\x02\x28\x01"
+    return batch
+
+
+def send_requests(client, payloads, seconds):
+    """Sends each stream's whole payload and ends the stream, as fast as the windows allow, while
+    reading what the server answers; samples the server's RSS all along. Returns the peak RSS."""
+    offsets = {stream: 0 for stream in payloads}
+    peak = rss_bytes()
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        client.pump()
+        progress = 0
+        for stream, payload in payloads.items():
+            offset = offsets[stream]
+            if offset >= len(payload) or stream in client.reset or client.responses.get(stream, {}).get("ended"):
+                continue
+            try:
+                allowed = min(len(payload) - offset, client.conn.local_flow_control_window(stream))
+            except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, KeyError):
+                offsets[stream] = len(payload)
+                continue
+            while allowed > 0:
+                chunk = min(allowed, client.conn.max_outbound_frame_size)
+                end = offset + chunk >= len(payload)
+                try:
+                    client.conn.send_data(stream, payload[offset:offset + chunk], end_stream=end)
+                except (h2.exceptions.StreamClosedError, h2.exceptions.ProtocolError, h2.exceptions.FlowControlError):
+                    offset = len(payload)
+                    break
+                offset += chunk
+                allowed -= chunk
+                progress += chunk
+            offsets[stream] = offset
+        client.flush()
+        peak = max(peak, rss_bytes())
+        if all(client.responses.get(s, {}).get("ended") or s in client.reset for s in payloads):
+            break
+        if progress == 0:
+            time.sleep(0.01)
+    return peak
+
+
+def case_decoded_requests_bounded():
+    """One authenticated connection opens 100 concurrent LogExecutions calls of 10,000 of the
+    smallest executions (68 KiB each, 1.85 MiB once decoded; the last execution of each is
+    invalid, so each call is decoded and validated in full and nothing is stored): the budget
+    charges each what it holds decoded until its handler finishes, so the connection holds at
+    most 16 MiB of them; the calls past that are refused with a retry delay, and another
+    connection is served meanwhile. Bound: 16 MiB plus 8 MiB of slack for what the budget does
+    not charge (the validation's records beside the decoded executions, malloc's per-thread
+    arenas, which keep freed memory)."""
+    calls = 100
+    payload = grpc_frame(minimal_batch(10_000, invalid_last=True))
+    before = rss_bytes()
+    client = H2Client()
+    auth = [("authorization", f"Bearer {API_KEY}")]
+    streams = {client.headers(GRPC_LOG_EXECUTIONS, "application/grpc", extra=auth): payload for _ in range(calls)}
+    other = H2Client()
+    peak = send_requests(client, streams, 120.0)
+    probe = other.headers(GRPC_LOG_EXECUTIONS, "application/grpc", extra=auth)
+    other.conn.send_data(probe, grpc_frame(minimal_batch(1)), end_stream=True)
+    other.flush()
+    deadline = time.time() + 10
+    while time.time() < deadline and not other.responses.get(probe, {}).get("ended"):
+        other.pump(0.05)
+    codes = [client.grpc_status(s) for s in streams]
+    served = codes.count("3")  # decoded, validated, refused for the last execution
+    refused = [s for s in streams if client.grpc_status(s) == "8"]
+    untold = [s for s in refused if not client.field(s, "grpc-retry-pushback-ms")]
+    client.close()
+    other.close()
+    grown = peak - before
+    # On a loaded machine some requests do not arrive within the server's request timeout (3 s),
+    # 100 of them sharing one connection's window: DEADLINE_EXCEEDED, which is not what this checks.
+    late = codes.count("4")
+    others = sorted({c for c in codes if c not in ("3", "4", "8")}, key=str)
+    check(served > 0 and refused and not others,
+          f"{calls} LogExecutions of 10,000 executions on one connection: {served} decoded (INVALID_ARGUMENT), "
+          f"{len(refused)} RESOURCE_EXHAUSTED, {late} past the request timeout, other answers {others}")
+    check(not untold, f"{len(refused)} refused for want of budget, {len(untold)} of them without grpc-retry-pushback-ms")
+    check(other.grpc_status(probe) == "0", f"another connection served meanwhile: grpc-status {other.grpc_status(probe)}")
+    check(grown <= 24 * MIB, f"server RSS grew {grown / MIB:.1f} MiB at its peak (bound 16 MiB + 8 MiB slack)")
+
+
 def case_silent_streams_closed():
     """HEADERS without END_STREAM, then nothing; a gRPC prefix promising more than is sent; an
     HTTP/1.1 body that never comes: each is answered within the request timeout."""
@@ -534,6 +628,7 @@ def case_descriptors_exhausted():
 ALL = {
     "auth": case_unauthenticated_writes_refused_at_headers,
     "one": case_one_connection_bounded,
+    "decoded": case_decoded_requests_bounded,
     "hundred": case_hundred_connections_bounded,
     "silent": case_silent_streams_closed,
     "grpc-timeout": case_grpc_timeout_honoured,

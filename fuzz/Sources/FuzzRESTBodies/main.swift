@@ -3,7 +3,8 @@
 // bits also pick protobuf or JSON and gzip), the rest is the body. The request goes through the
 // shim's own handler (`makeRESTHandler`: routing, JSON parsing, decoding into the service's
 // request, validation) into the real LearningService over the in-memory repository.
-// Invariants: no crash; a refusal is a 4xx whose body is the JSON object {"error": ..., "detail": ...}
+// Invariants: no crash; the memory budget's estimate of the body (`makeRESTCost`) is at least its
+// size; a refusal is a 4xx whose body is the JSON object {"error": ..., "detail": ...}
 // (two non-empty strings); anything accepted is a 2xx whose JSON body parses; never a 5xx.
 import Foundation
 import FuzzSupport
@@ -17,6 +18,9 @@ import CFuzzerDriver
 let agentName = "director"
 let service = startInMemoryService(registering: [agentName])
 let shim = makeRESTHandler(service: service)
+/// What the transport's memory budget charges a body (`Router.httpCost`): its scan runs on the
+/// event loop over whatever a client sends, so it must end and never trap on any bytes.
+let restCost = makeRESTCost()
 /// Every POST route, in a fixed order (fuzz/make-seeds.py numbers its seeds the same way).
 let routes = EndpointCatalogue.all.filter { $0.method == "POST" }.sorted { $0.path < $1.path }
 
@@ -44,6 +48,10 @@ public func fuzzRESTBodies(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     }
     let request = HTTPRequest(method: "POST", path: route.path.replacingOccurrences(of: "{name}", with: agentName),
                               query: "", headers: headers, body: body, peer: "127.0.0.1:40000")
+    let charged = restCost(request)
+    guard charged >= 0, charged >= body.count || !headers.contains(where: { $0.value == "application/json" }) else {
+        fatalError("POST \(route.path): a JSON body of \(body.count) bytes charged \(charged)")
+    }
     let response: HTTPResponse
     switch shim(request) {
     case .inline(let answer): response = answer(request)

@@ -90,6 +90,11 @@ func outcome<Value>(_ body: () async throws -> Value) async -> Result<Value, any
 
 /// Runs the handler of `method` on `body`: the response messages, or what it threw.
 func call(_ method: String, _ body: [UInt8]) -> (Result<[[UInt8]], any Error>, cancelled: Bool) {
+    // What the transport's memory budget charges the message (the method's declared cost): its
+    // scan runs on the event loop over whatever a client sends, so it must end and never trap.
+    if let cost = router.grpcCosts[method], cost.message(body) < 0 {
+        fatalError("\(method): a message of \(body.count) bytes charged a negative cost")
+    }
     let context = GRPCCallContext(method: method, metadata: [], deadline: nil, peer: "127.0.0.1:40000")
     switch router.grpcMethods[method]! {
     case .unaryInline(let handler):
