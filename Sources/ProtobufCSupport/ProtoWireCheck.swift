@@ -235,40 +235,19 @@ public enum ProtoWireFields {
     /// (protobuf-c refuses such a message). Meant for bytes that passed `checkWire`.
     public static func lengthDelimited(_ number: Int, in bytes: [UInt8]) -> [Range<Int>]? {
         var ranges: [Range<Int>] = []
-        var offset = 0
-        func varint() -> UInt64? {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < bytes.count, shift < 64 {
-                let byte = bytes[offset]
-                value |= UInt64(byte & 0x7F) << shift
-                offset += 1
-                if byte & 0x80 == 0 { return value }
-                shift += 7
+        var otherWireType = false
+        let wellFormed = bytes.withUnsafeBufferPointer { buffer in
+            forEachField(in: buffer, 0..<buffer.count) { field in
+                guard field.number == number else { return true }
+                guard field.wireType == 2 else {
+                    otherWireType = true
+                    return false
+                }
+                ranges.append(field.value)
+                return true
             }
-            return nil
         }
-        while offset < bytes.count {
-            guard let key = varint() else { return nil }
-            if key >> 3 == UInt64(number), key & 7 != 2 { return nil }
-            switch key & 7 {
-            case 0:
-                guard varint() != nil else { return nil }
-            case 1:
-                offset += 8
-            case 5:
-                offset += 4
-            case 2:
-                guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
-                let end = offset + Int(length)
-                if key >> 3 == UInt64(number) { ranges.append(offset..<end) }
-                offset = end
-            default:
-                return nil
-            }
-            guard offset <= bytes.count else { return nil }
-        }
-        return ranges
+        return wellFormed && !otherWireType ? ranges : nil
     }
 }
 
