@@ -94,6 +94,9 @@ extension LearningEngine {
         return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift)
     }
 
+    /// Pseudo-runs of no departure in a pair's median-versus-mean-log correction.
+    static let medianSkewPriorRuns = 50.0
+
     /// The change of logit that moves probability `p` by `delta` (drifts are fitted on residuals in
     /// probability units): exact, not linearised, so a large drop of a high rate is not turned
     /// into a far larger one (0.93 less 0.23 is 0.70, where Δ/(p(1 − p)) would give 0.29).
@@ -168,9 +171,17 @@ extension LearningEngine {
             res = agentResources(a)
         }
         let onlineDrift = abs(agentStates[Int(a)].successTrend.fit(at: day).slopeZ) > 3
+        // A pair's times mix successes with failures of other paces (timeouts, refusals), so
+        // their median is not exp(mean log time): the pair's own median departs from its mean log
+        // by as much as its runs show (shrunk: 20 pseudo-runs of no departure).
+        var medianLog = e.mu
+        if let pi, let m = pairs[pi].timeSketch.quantile(0.5), m > 0, pairs[pi].logTime.weight > 0 {
+            let n = pairs[pi].logTime.weight
+            medianLog += (log(m) - pairs[pi].logTime.mean) * n / (n + Self.medianSkewPriorRuns)
+        }
         return (Prediction(agentName: agent, taskType: taskType,
                            expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
-                           medianExecutionTime: exp(e.mu), successProbability: e.p, confidence: conf,
+                           medianExecutionTime: exp(medianLog), successProbability: e.p, confidence: conf,
                            lowConfidence: conf < parameters.confidenceThreshold,
                            intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
                            recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,

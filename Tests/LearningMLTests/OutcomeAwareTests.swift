@@ -131,4 +131,21 @@ import Testing
         let noon = e.predict(agent: "a0", taskType: "u", at: Self.now, hour: 12).successProbability
         #expect(night < noon - 0.1, "03:00 \(night), noon \(noon)")
     }
+
+    @Test func theMedianOfAPairWithSlowFailuresIsItsRunsMedian() {
+        // 70 % of runs take ~10 s, 30 % time out at ~100 s: the median run takes ~11 s, while
+        // exp(mean log time) is ~20 s.
+        var w = WorkloadBuilder()
+        var rng = SplitMix(9)
+        for i in 0..<1_000 {
+            let at = day0.addingTimeInterval(10 * 86_400 * (Double(i) + rng.uniform()) / 1_000)
+            let ok = rng.bernoulli(0.7)
+            w.add(agent: "a", task: "t", at: at, success: ok, time: (ok ? 10 : 100) * exp(0.25 * rng.normal()))
+        }
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: Self.now)
+        let p = e.predict(agent: "a", taskType: "t", at: Self.now)
+        #expect(p.medianExecutionTime > 9 && p.medianExecutionTime < 14, "\(p.medianExecutionTime)")
+        #expect(p.expectedExecutionTime > 30, "the mean still counts the timeouts: \(p.expectedExecutionTime)")
+    }
 }
