@@ -621,8 +621,8 @@ public final class InMemoryRepository: LearningRepository {
         return state.withLock { s in Self.newestFirst(s.models.filter { $0.name == name }).first }
     }
 
-    public func latestModelVersion(named name: String) async throws -> (id: Int64, version: String, trainedOn: Date)? {
-        try await latestModel(named: name).map { ($0.id ?? 0, $0.version, $0.trainedOn) }
+    public func latestModelID(named name: String) async throws -> Int64? {
+        try await latestModel(named: name)?.id
     }
 
     public func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64 {

@@ -95,10 +95,9 @@ extension LearningEngine {
             // ones, and this execution's expected time includes its own outcome's offset.
             var offset = 0.0
             if let pace = ps.paceLogTime, pace.weight >= Double(latencyBaseline) {
-                let all = pairLogTime(a, t, pi: Int(pi))
                 let own = pairLogTime(a, t, pi: Int(pi), moments: pace, priorSigma: model.paceSigma(a))
                 offset = outcomeTimeOffset(r, cluster: cluster)
-                e.mu += own.mu - all.mu + offset
+                e.mu += own.mu - e.pairMu + offset
                 e.sigma = own.sigma
             }
             // Predictive sd: the pair's spread plus the uncertainty of its baseline (large for

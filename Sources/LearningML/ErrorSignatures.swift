@@ -91,17 +91,11 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     mutating func addTimeResidual(_ residual: Double, cluster: Int?) {
         guard residual.isFinite else { return }
         let x = min(max(residual, -4), 4)
-        var all = failureTimeOffset ?? Moments()
-        all.add(x)
-        failureTimeOffset = all
+        failureTimeOffset.add(x)
         if let c = cluster, c < clusters.count {
-            var m = clusters[c].timeOffset ?? Moments()
-            m.add(x)
-            clusters[c].timeOffset = m
+            clusters[c].timeOffset.add(x)
         } else if cluster == nil {
-            var m = unlabelledTimeOffset ?? Moments()
-            m.add(x)
-            unlabelledTimeOffset = m
+            unlabelledTimeOffset.add(x)
         }
     }
 

@@ -10,6 +10,9 @@ struct Expectation {
     var sigma: Double
     var n: Int
     var drift: Bool
+    /// The pair's own part of `mu` (``LearningEngine/pairLogTime(_:_:pi:moments:priorSigma:)``),
+    /// before hours and drift: what the latency check swaps for the pair's pace.
+    var pairMu: Double
 }
 
 extension LearningEngine {
@@ -91,7 +94,8 @@ extension LearningEngine {
             // stays the all-hours average.
             l += model.typicalHourLogit[Int(t)]
         }
-        return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift)
+        return Expectation(p: logistic(l), pSE: pSE, mu: mu, muSE: muSE, sigma: pt.sigma, n: pr.n, drift: drift,
+                           pairMu: pt.mu)
     }
 
     /// Pseudo-runs of no departure in a pair's median-versus-mean-log correction.

@@ -67,6 +67,16 @@ struct Moments: Sendable, Codable, Equatable {
     }
 }
 
+extension Optional where Wrapped == Moments {
+    /// Adds `x`, starting the moments when there are none yet (moments kept optional so that
+    /// models saved before them still load).
+    mutating func add(_ x: Double) {
+        var m = self ?? Moments()
+        m.add(x)
+        self = m
+    }
+}
+
 /// Exponentially decayed weighted least squares of `y` on time (days): a local linear trend whose
 /// old observations fade with half-life `halfLife` days. Bounded memory, O(1) per update.
 struct DecayedTrend: Sendable, Codable, Equatable {

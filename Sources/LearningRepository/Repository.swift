@@ -146,9 +146,9 @@ public protocol ModelRepository: AnyObject, Sendable {
     /// newest model.
     func latestModel(named name: String) async throws -> StoredModel?
 
-    /// The id, version and training time of the model saved last, without its data (a follower
-    /// looks for a newer one every few seconds); nil when none is stored.
-    func latestModelVersion(named name: String) async throws -> (id: Int64, version: String, trainedOn: Date)?
+    /// The id of the model saved last, without its data (a follower looks for a newer one every
+    /// few seconds); nil when none is stored.
+    func latestModelID(named name: String) async throws -> Int64?
 
     /// Stores an agent's embedding (per task type, or overall for nil), replacing the previous one.
     func saveEmbedding(agentName: String, taskType: String?, vector: [Float]) async throws -> Int64

@@ -22,7 +22,7 @@ struct TrainingInfo: Sendable, Codable {
     var storedID: Int64? = nil
 
     init(records: Int, accuracy: Double, holdoutRecords: Int, holdoutLogTimeMAE: Double, durationSeconds: Double,
-         trainedOn: Date, version: String) {
+         trainedOn: Date, version: String, storedID: Int64? = nil) {
         self.records = records
         self.accuracy = accuracy
         self.holdoutRecords = holdoutRecords
@@ -30,6 +30,7 @@ struct TrainingInfo: Sendable, Codable {
         self.durationSeconds = durationSeconds
         self.trainedOn = trainedOn
         self.version = version
+        self.storedID = storedID
     }
 
     init(_ report: TrainingReport, trainedOn: Date, version: String) {

@@ -152,16 +152,12 @@ extension LearningStore {
     /// True while this replica leads (always without leader election).
     public var isLeader: Bool { lease?.isLeader ?? true }
 
-    /// The id, version and training time of the model saved last (without its data), or nil.
-    public func latestModelVersion(named name: String) async throws -> (id: Int64, version: String, trainedOn: Date)? {
+    /// The id of the model saved last (without its data), or nil.
+    public func latestModelID(named name: String) async throws -> Int64? {
         let rows = try await pool.withConnection { c in
-            try c.query("""
-                SELECT id, version, extract(epoch from trained_on)::float8 FROM agents.ml_models WHERE model_name = $1
-                ORDER BY id DESC LIMIT 1
-                """, [.text(name)])
+            try c.query("SELECT max(id) FROM agents.ml_models WHERE model_name = $1", [.text(name)])
         }
-        guard rows.count == 1 else { return nil }
-        return (rows.int64(0, 0) ?? 0, rows[0, 1] ?? "", PGText.date(rows[0, 2]) ?? Date(timeIntervalSince1970: 0))
+        return rows.count == 1 ? rows.int64(0, 0) : nil
     }
 
     /// True when this replica runs the leader-only work now (always without leader election);

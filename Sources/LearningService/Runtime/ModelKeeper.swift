@@ -64,12 +64,12 @@ final class ModelKeeper: Sendable {
     func syncFromStore() async {
         guard state.withState({ $0.replayDone }) else { return }
         func newer() async -> Bool {
-            guard let newest = try? await store.latestModelVersion(named: Self.storedModelName) else { return false }
+            guard let newest = try? await store.latestModelID(named: Self.storedModelName) else { return false }
             let serving = state.withState { $0.lastTraining ?? $0.loadedModel }
             guard let serving else { return true }
             // Serving its own training not saved yet (or not saved): nothing stored is newer.
             guard let servingID = serving.storedID else { return false }
-            return newest.id > servingID
+            return newest > servingID
         }
         guard await newer() else { return }
         try? await gate.wait()
@@ -110,10 +110,8 @@ final class ModelKeeper: Sendable {
                 records: Int(values["trained_on_executions"] ?? Double(engine.observedCount)), accuracy: stored.accuracy ?? 0,
                 holdoutRecords: stored.accuracy == nil ? 0 : Int(values["holdout_executions"] ?? 1),
                 holdoutLogTimeMAE: values["holdout_log_time_mae"] ?? 0, durationSeconds: values["training_seconds"] ?? 0,
-                trainedOn: stored.trainedOn, version: stored.version)
-            var stamped = info
-            stamped.storedID = stored.id
-            return (engine, stamped)
+                trainedOn: stored.trainedOn, version: stored.version, storedID: stored.id)
+            return (engine, info)
         }
     }
 
