@@ -3,21 +3,22 @@
 //
 // The request goes through the handler the server registers (LearningRPC's `LogExecutions` from
 // its `Router` table; the REST shim's `POST /executions/batch`), over a probe service whose
-// `logExecutions` takes the figures the moment the decoded requests arrive, so the decode is
-// whatever the binding does before it hands them over (wire check, protobuf-c unpack or JSON
-// parse, conversion to `ExecutionInput`s) however it is written. The allocator is counted by
-// CAllocCounter (malloc and its family replaced in this executable, forwarding to glibc).
+// `logExecutions` takes the figures the moment the decoded batch arrives, so the decode is
+// whatever the binding does before it hands it over (wire check, where each execution lies, JSON
+// parse) however it is written. The probe then reads the batch as the service does (each
+// execution decoded and validated into a record, the records kept) and takes the figures again.
+// The allocator is counted by CAllocCounter (malloc and its family replaced in this executable,
+// forwarding to glibc).
 //
 // Figures per request: the peak of live heap bytes above the level before the call, up to the
-// hand-over (the decoded inputs are alive then, and so is whatever the decode has not freed yet);
-// the same peak once the probe has also run the service's validation into records; and the bytes
-// allocated in total up to the hand-over. The peak is the figure compared with 4x: it is what a
-// request in flight holds at most, what the transport's memory budget has to cover. Each figure
-// is the least of `repeats` runs (other threads only ever add to it). The wall time to the
-// hand-over is printed too (least of the runs; a load-sensitive figure, for comparing builds).
-// A second table puts beside each request what the transport's memory budget charges it while
-// its handler runs (the cost the route declares: LearningRPC's `executionBatchCost`, LearningREST's
-// `makeRESTCost`), against the request plus its decode peak, the most it holds at once.
+// hand-over (the decode: compared with 4x); the same peak once the batch is read into records
+// (what the service holds while it stores them); and the bytes allocated in total up to the
+// hand-over. Each figure is the least of `repeats` runs (other threads only ever add to it). The
+// wall time from the call to the records read is printed too (least of the runs; a
+// load-sensitive figure, for comparing builds). A second table puts beside each request what the
+// transport's memory budget charges it while its handler runs (the cost the route declares:
+// LearningRPC's `executionBatchCost`, LearningREST's `makeRESTCost`), against the request plus the
+// larger of the two peaks, the most it holds at once.
 import CAllocCounter
 import Foundation
 import H2Transport
@@ -33,8 +34,10 @@ struct HandOver: Sendable {
     var decodePeak: Int64 = 0
     var decodeTotal: Int64 = 0
     var validatedPeak: Int64 = 0
+    /// What the handler holds at most: the decode's peak, or the records' once read (-1: refused).
+    var heldPeak: Int64 { max(decodePeak, validatedPeak) }
     var executions = 0
-    /// Wall time from the call to the hand-over.
+    /// Wall time from the call to the batch read into records (decoded whole, however lazily).
     var decodeTime: Duration = .zero
 }
 
@@ -55,18 +58,22 @@ final class DecodeProbe: LearningHandlers {
     /// What the last call handed over, if it got that far.
     var seen: HandOver? { state.withLock { $0.seen } }
 
-    private func record(_ executions: [ExecutionInput]) throws {
-        let now = ContinuousClock.now
+    /// Takes the figures at the hand-over, then reads the batch as the service does: each
+    /// execution decoded, validated into a record and kept (the records are what the service
+    /// holds while it stores them).
+    private func record(_ executions: ExecutionBatch) throws {
         let peak = alloc_counter_peak_bytes()
         let total = alloc_counter_total_bytes()
         var records: [ExecutionRecord] = []
         records.reserveCapacity(executions.count)
         var valid = true
-        for (index, input) in executions.enumerated() {
-            guard let record = try? Validation.execution(input, field: "executions[\(index)]") else { valid = false; break }
+        for index in 0..<executions.count {
+            guard let input = try? executions.input(at: index),
+                  let record = try? Validation.execution(input, field: "executions[\(index)]") else { valid = false; break }
             records.append(record)
         }
         let validatedPeak = alloc_counter_peak_bytes()
+        let now = ContinuousClock.now
         withExtendedLifetime(records) {}
         state.withLock { state in
             state.seen = HandOver(decodePeak: peak - state.baseline, decodeTotal: total - state.baselineTotal,
@@ -75,13 +82,13 @@ final class DecodeProbe: LearningHandlers {
         }
     }
 
-    func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+    func logExecutions(_ executions: ExecutionBatch) async throws -> LogBatchResult {
         try record(executions)
         return LogBatchResult(accepted: Int64(executions.count), duplicates: 0, results: [])
     }
 
     func logExecution(_ execution: ExecutionInput) async throws -> LogExecutionResult {
-        try record([execution])
+        try record(ExecutionBatch([execution]))
         return LogExecutionResult(id: 1, duplicate: false)
     }
 
@@ -328,7 +335,7 @@ struct DecodeBench {
                                 charged: max(body.count, restCost(request)), figures: figures))
             }
         }
-        print("| path | shape | executions | request | decode peak | peak / request | + validation: peak / request | allocated in total / request | decode time per execution |")
+        print("| path | shape | executions | request | decode peak | peak / request | read into records: peak / request | allocated in total / request | decode and read time per execution |")
         print("|---|---|---|---|---|---|---|---|---|")
         for row in rows {
             let validated = row.figures.validatedPeak < 0 ? "refused" : String(format: "%.1fx", Double(row.figures.validatedPeak) / Double(row.requestBytes))
@@ -339,25 +346,27 @@ struct DecodeBench {
                            + Double(row.figures.decodeTime.components.seconds) * 1e6 / Double(row.executions)) + " |")
         }
         print("")
-        print("What the memory budget charges each request while its handler runs (the request and its decoded cost, estimated")
-        print("before the decode), against what it holds at its peak (the request, allocated before the call, plus the decode")
-        print("peak above), and how many such requests one connection holds at most (\(mib(Int64(connectionLimit))) each):")
+        print("What the memory budget charges each request while its handler runs (the request and what the service holds of it,")
+        print("estimated before the decode), against what it holds at its peak (the request, allocated before the call, plus the")
+        print("larger of the decode's peak and the records' peak above), and how many such requests one connection holds at most")
+        print("(\(mib(Int64(connectionLimit))) each). A batch refused at its first execution (empty) is charged as if read whole:")
         print("")
-        print("| path | shape | executions | request | charged | charged / request | charged / (request + decode peak) | at once per connection |")
+        print("| path | shape | executions | request | charged | charged / request | charged / (request + held peak) | at once per connection |")
         print("|---|---|---|---|---|---|---|---|")
         for row in rows {
-            let held = Int64(row.requestBytes) + row.figures.decodePeak
+            let held = Int64(row.requestBytes) + row.figures.heldPeak
             print("| \(row.path) | \(row.shape) | \(row.executions) | \(kib(row.requestBytes)) | \(mib(Int64(row.charged))) | "
                   + String(format: "%.1fx", Double(row.charged) / Double(row.requestBytes)) + " | "
                   + String(format: "**%.2f**", Double(row.charged) / Double(held)) + " | \(connectionLimit / row.charged) |")
         }
-        let uncovered = rows.filter { Int64($0.charged) < Int64($0.requestBytes) + $0.figures.decodePeak }
+        let uncovered = rows.filter { Int64($0.charged) < Int64($0.requestBytes) + $0.figures.heldPeak }
         print("\nrequests charged less than they hold at their peak: \(uncovered.count) of \(rows.count)"
-              + uncovered.map { " [\($0.path) \($0.shape) \($0.executions): \(Int64($0.requestBytes) + $0.figures.decodePeak - Int64($0.charged)) bytes]" }.joined())
+              + uncovered.map { " [\($0.path) \($0.shape) \($0.executions): \(Int64($0.requestBytes) + $0.figures.heldPeak - Int64($0.charged)) bytes]" }.joined())
         print("")
         for shape in shapes { print("- \(shape.name): \(shape.note)") }
-        print("\none decoded execution (ExecutionInput) is \(MemoryLayout<ExecutionInput>.stride) bytes before any string it holds "
-              + "on the heap: the floor of any decode that hands the service an array of them")
+        print("\nthe decode hands the service the request's bytes and where each execution lies (an ExecutionBatch); the service "
+              + "reads them into records of \(MemoryLayout<ExecutionRecord>.stride) bytes each (before any string they hold on the "
+              + "heap), which it holds while they are stored: the 'read into records' column")
         let worst = rows.max { $0.ratio < $1.ratio }!
         print("\nworst: \(worst.path), \(worst.shape), \(worst.executions) executions: "
               + String(format: "%.1fx", worst.ratio) + " the request's size (target <= 4x)")

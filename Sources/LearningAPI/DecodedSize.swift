@@ -5,6 +5,8 @@
 // library and glibc's malloc lay out what they allocate; bench/decode-cost.sh prints each shape's
 // estimate beside its measured peak.
 
+public import LearningCore
+
 /// Heap bytes of decoded values, as the allocator sees them.
 public enum DecodedSize {
     /// What glibc's malloc takes for a request of `bytes`: its 8-byte chunk header, rounded up
@@ -73,22 +75,26 @@ public enum DecodedSize {
     }
 }
 
-/// What a batch of executions costs once decoded into `[ExecutionInput]`, counted from a scan of
-/// the request before it is decoded: each execution's place in the array, its strings longer than
-/// 15 bytes, and its resource map. Both bindings feed it (LearningRPC from the protobuf wire,
-/// LearningREST from the JSON text).
+/// What the service holds for a batch of executions it stores, counted from a scan of the request
+/// before it is decoded: each execution's record (the service reads the batch into
+/// `[ExecutionRecord]`, the only decoded copy it keeps while they are stored), its strings longer
+/// than 15 bytes, its resource map, the answers, and the decoder's working memory for the
+/// execution being read. Both bindings feed it (LearningRPC from the protobuf wire, LearningREST
+/// from the JSON text) and add what they keep of the request (where each execution lies).
 public struct DecodedExecutionsCost: Sendable, Equatable {
-    /// Bytes of one decoded execution in the array the service takes (`ExecutionInput`'s stride:
-    /// 168 bytes on 64-bit Linux), before any string or resource map it holds on the heap.
-    public static let executionBytes = MemoryLayout<ExecutionInput>.stride
+    /// Bytes of one record in the array the service holds (`ExecutionRecord`'s stride), before
+    /// any string or resource map it holds on the heap.
+    public static let executionBytes = MemoryLayout<ExecutionRecord>.stride
+    /// The canonical form of a task id, which every record with a task id holds (36 bytes).
+    static let taskUUIDBytes = 36
 
     /// Executions counted.
     public private(set) var executions = 0
     /// Heap bytes of their strings and resource maps counted so far.
     public private(set) var heapBytes = 0
-    /// What the decoder holds for one execution while it converts it (a binding's own tree of
-    /// the element: protobuf-c's unpacked message, the JSON parser's object), the largest
-    /// counted: only one exists at a time, beside the executions already decoded.
+    /// What the decoder holds for one execution while it reads it (a binding's own tree of the
+    /// element: protobuf-c's unpacked message, the JSON parser's object), the largest counted:
+    /// only one exists at a time, beside the records already read.
     public private(set) var elementWorkingBytes = 0
 
     public init() {}
@@ -103,9 +109,16 @@ public struct DecodedExecutionsCost: Sendable, Equatable {
         executions += 1
     }
 
-    /// A string of `utf8Count` bytes that one of the executions holds (a field or a resource's name).
+    /// A string of `utf8Count` bytes that one of the records holds (a field or a resource's name).
     public mutating func addString(utf8Count: Int) {
         heapBytes += DecodedSize.string(utf8Count: utf8Count)
+    }
+
+    /// A task id of `utf8Count` bytes: the record holds its UUID, and the id itself too when it
+    /// is not one (`task_ref`). `isCanonicalUUID` false when unsure (counts more).
+    public mutating func addTaskID(utf8Count: Int, isCanonicalUUID: Bool) {
+        heapBytes += DecodedSize.string(utf8Count: Self.taskUUIDBytes)
+        if !isCanonicalUUID { heapBytes += DecodedSize.string(utf8Count: utf8Count) }
     }
 
     /// The resource map of one execution, with `count` entries (`ResourceUsage.other`; the named
@@ -114,9 +127,30 @@ public struct DecodedExecutionsCost: Sendable, Equatable {
         heapBytes += DecodedSize.dictionary(count: count, of: String.self, Double.self)
     }
 
-    /// Heap bytes of the decoded batch at its peak: the array of executions, everything they
-    /// hold, and the decoder's working memory for the last one.
+    /// Heap bytes of `count` answers, once stored: the store's acknowledgements and the results
+    /// made of them (an id and a flag each), both alive as the call answers.
+    public static func answerBytes(count: Int) -> Int {
+        2 * DecodedSize.array(count: count, of: LogExecutionResult.self)
+    }
+
+    /// Heap bytes the service holds for the batch at its peak: the records, everything they hold,
+    /// the answers, and the decoder's working memory for the execution being read.
     public var decodedBytes: Int {
-        DecodedSize.array(count: executions, of: ExecutionInput.self) + heapBytes + elementWorkingBytes
+        DecodedSize.array(count: executions, of: ExecutionRecord.self) + heapBytes + Self.answerBytes(count: executions)
+            + elementWorkingBytes
+    }
+
+    /// What the model counts for records already read (a reference for the scans' tests): their
+    /// array, strings and resource maps, and the answers; no decoder's working memory.
+    public static func heldBytes(of records: [ExecutionRecord]) -> Int {
+        var heap = 0
+        for record in records {
+            for text in [record.agentName, record.taskID, record.taskType, record.errorMessage, record.eventID, record.taskRef] {
+                heap += DecodedSize.string(utf8Count: text?.utf8.count ?? 0)
+            }
+            for key in record.resourceUsage.other.keys { heap += DecodedSize.string(utf8Count: key.utf8.count) }
+            heap += DecodedSize.dictionary(count: record.resourceUsage.other.count, of: String.self, Double.self)
+        }
+        return DecodedSize.array(count: records.count, of: ExecutionRecord.self) + heap + answerBytes(count: records.count)
     }
 }

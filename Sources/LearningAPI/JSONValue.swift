@@ -166,6 +166,8 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
 extension JSONValue {
     /// The deepest nesting the parser accepts; deeper input is malformed for this API.
     public static let maximumDepth = 64
+    /// Objects with up to this many members are checked for duplicate keys without a set of them.
+    public static let keySetThreshold = 16
 
     /// Parses one JSON text (RFC 8259): UTF-8, no trailing garbage, no duplicate keys, at most
     /// `maximumDepth` levels. Never traps on any input.
@@ -180,12 +182,12 @@ extension JSONValue {
     }
 
     /// Parses a JSON text like `parse(_:)`, except that when it is an object whose member `key` is
-    /// an array, each element of that array goes to `element` (with its index) as soon as it is
-    /// parsed, and is not kept: the returned object holds an empty array in its place, and
+    /// an array, each element of that array goes to `element` (with its index and where its text
+    /// lies in `bytes`) as soon as it is parsed, and is not kept: the returned object holds an empty array in its place, and
     /// `streamed` is how many there were (nil when nothing was streamed). A large batch is then
     /// never held as one tree. Syntax errors are thrown as by `parse(_:)`, wherever they are,
     /// after whatever elements came before them.
-    public static func parse(_ bytes: [UInt8], streaming key: String, element: (JSONValue, Int) -> Void)
+    public static func parse(_ bytes: [UInt8], streaming key: String, element: (JSONValue, Int, Range<Int>) -> Void)
         throws(JSONParseError) -> (value: JSONValue, streamed: Int?) {
         var outcome: Result<(value: JSONValue, streamed: Int?), JSONParseError>!
         withoutActuallyEscaping(element) { element in
@@ -335,7 +337,7 @@ private struct JSONParser {
     var depth = 0
     /// The member of the top-level object whose array elements are handed over one by one, and
     /// where they go (`JSONValue.parse(_:streaming:element:)`).
-    var stream: (key: String, element: (JSONValue, Int) -> Void)?
+    var stream: (key: String, element: (JSONValue, Int, Range<Int>) -> Void)?
     /// How many elements were handed over, once the streamed member has been parsed.
     var streamed: Int?
 
@@ -396,14 +398,18 @@ private struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
+        // Duplicate keys are looked for among the members while there are few (no set to build),
+        // then in a set of the keys.
+        var seen: Set<String>?
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw fail("duplicate key \"\(key)\"") }
+            if seen == nil, members.count >= JSONValue.keySetThreshold { seen = Set(members.map(\.0)) }
+            let duplicate = seen != nil ? !seen!.insert(key).inserted : members.contains { $0.0 == key }
+            guard !duplicate else { throw fail("duplicate key \"\(key)\"") }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
@@ -442,7 +448,7 @@ private struct JSONParser {
 
     /// An array like `parseArray`'s (the same errors at the same offsets) whose elements go to
     /// `element` as they are parsed; how many there were.
-    mutating func parseStreamedArray(_ element: (JSONValue, Int) -> Void) throws(JSONParseError) -> Int {
+    mutating func parseStreamedArray(_ element: (JSONValue, Int, Range<Int>) -> Void) throws(JSONParseError) -> Int {
         try enter()
         defer { depth -= 1 }
         index += 1
@@ -451,7 +457,9 @@ private struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return 0 }
         while true {
             skipWhitespace()
-            element(try parseValue(), count)
+            let start = index
+            let value = try parseValue()
+            element(value, count, start..<index)
             count += 1
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -509,7 +517,23 @@ private struct JSONParser {
 
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1 // opening quote
-        var raw: [UInt8] = []
+        // Most strings hold no escape: read straight from the text up to the closing quote.
+        let start = index
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let string = bytes.withUnsafeBufferPointer { buffer in
+                    String(validating: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
+                }
+                index += 1
+                guard let string else { throw fail("string is not valid UTF-8") }
+                return string
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            index += 1
+        }
+        // An escape, a control character or the end of the text: byte by byte from here.
+        var raw = Array(bytes[start..<index])
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
             let byte = bytes[index]

@@ -62,11 +62,15 @@ public func appendJSONStringLiteral(_ text: String, to out: inout [UInt8]) {
 
 /// The UUID spelled `8-4-4-4-12` hex digits (either case), or nil. Byte by byte: Foundation's
 /// `UUID(uuidString:)` goes through sscanf, which showed up in ingest profiles.
-public func parseCanonicalUUID(_ text: String) -> UUID? {
+public func parseCanonicalUUID(_ text: String) -> UUID? { parseCanonicalUUID(utf8: text.utf8) }
+
+/// `parseCanonicalUUID` of UTF-8 bytes (e.g. a slice of a request being scanned).
+@inlinable
+public func parseCanonicalUUID<Bytes: Sequence>(utf8 bytes: Bytes) -> UUID? where Bytes.Element == UInt8 {
     var high: UInt64 = 0, low: UInt64 = 0
     var count = 0
     var nibbles = 0
-    for b in text.utf8 {
+    for b in bytes {
         guard count < 36 else { return nil }
         switch count {
         case 8, 13, 18, 23:

@@ -1,5 +1,6 @@
 public import H2Transport
 import LearningAPI
+import LearningCore
 
 // What a REST request holds once its handler decoded it, for the transport's memory budget
 // (`Router.httpCost`; issue 19, docs/TRANSPORT.md "Holding under abuse"). One pass over the body
@@ -29,7 +30,9 @@ public enum RESTCost {
         // Beside the executions: the top-level object's key set, and the path the element being
         // converted is named by in errors (`executions[9999]`).
         let path = DecodedSize.string(utf8Count: "executions[\(max(0, scan.executions.executions - 1))]".utf8.count)
-        return body.count + scan.executions.decodedBytes + scan.rootKeySet + path
+        // Where each element's text lies: two offsets each, reserved at once.
+        let bounds = DecodedSize.array(count: 2 * scan.executions.executions, of: UInt32.self)
+        return body.count + bounds + scan.executions.decodedBytes + scan.rootKeySet + path
     }
 
     /// Whether the body is read as JSON (a JSON content type, or none).
@@ -39,8 +42,8 @@ public enum RESTCost {
     }
 }
 
-/// One pass over a JSON text counting what its `JSONValue` tree, or the `[ExecutionInput]` of a
-/// batch, would hold, without building either. Lenient: it counts what it meets, whether or not
+/// One pass over a JSON text counting what its `JSONValue` tree, or the records the service reads
+/// a batch into, would hold, without building either. Lenient: it counts what it meets, whether or not
 /// the text turns out valid (the parser builds the tree up to the error it stops at).
 struct JSONCostScan {
     /// Values held in arrays (and the root).
@@ -59,7 +62,8 @@ struct JSONCostScan {
     /// The key set of the top-level object, which the parser keeps while it streams a batch.
     var rootKeySet = 0
     /// For a batch: the executions (the objects in the top-level object's arrays), with the tree
-    /// of the largest one as the decoder's working memory (the parser holds one at a time).
+    /// of the largest one and a copy of its text as the decoder's working memory (the parser
+    /// holds one at a time, and the service parses each again from its own text).
     var executions = DecodedExecutionsCost()
 
     /// Heap bytes of the whole `JSONValue` tree at its peak.
@@ -67,6 +71,8 @@ struct JSONCostScan {
 
     /// The resources `ResourceUsage` keeps as fields, not in its map (`ResourceUsage(json:)`).
     static let namedResources: [[UInt8]] = ["cpu", "memory_mb", "tokens"].map { Array($0.utf8) }
+    /// The execution member whose string the record holds as a UUID (and as itself when it is not one).
+    static let taskIDKey = Array("task_id".utf8)
 
     static func scan(_ bytes: [UInt8], executionBatch: Bool) -> JSONCostScan {
         var scan = JSONCostScan()
@@ -82,8 +88,11 @@ struct JSONCostScan {
         var expectKey = false
         // The execution being read (a batch): its tree so far, and its resource entries.
         var elementStart = 0
+        var elementTextStart = 0
         var elementKeySets = 0
         var resourceEntries = 0
+        // The last key read in an execution was task_id: its value is the task id.
+        var taskIDNext = false
         var index = 0
         let count = bytes.count
         func valueStarts() {
@@ -98,6 +107,11 @@ struct JSONCostScan {
             stringHeap += DecodedSize.string(utf8Count: length)
             if executionBatch && stack.count >= 3 { executions.addString(utf8Count: length) }
         }
+        func taskID(_ range: Range<Int>) {
+            stringHeap += DecodedSize.string(utf8Count: range.count)
+            executions.addTaskID(utf8Count: range.count,
+                                 isCanonicalUUID: parseCanonicalUUID(utf8: UnsafeBufferPointer(rebasing: bytes[range])) != nil)
+        }
         /// The tree held so far, for an element's share of it.
         func held() -> Int { storage + stringHeap }
         while index < count {
@@ -110,8 +124,13 @@ struct JSONCostScan {
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 let length = min(index, count) - start
+                let isTaskID = taskIDNext && !expectKey
+                taskIDNext = false
                 if expectKey, stack.last?.object == true {
                     expectKey = false
+                    if executionBatch && stack.count == 3 {
+                        taskIDNext = Self.taskIDKey.elementsEqual(bytes[start..<min(index, count)])
+                    }
                     // A member of an object inside an execution: a resource (a batch), in the
                     // map unless it is one of the named ones, which are fields.
                     if executionBatch && stack.count == 4
@@ -121,7 +140,7 @@ struct JSONCostScan {
                 } else {
                     valueStarts()
                 }
-                text(length)
+                if isTaskID && executionBatch && stack.count == 3 { taskID(start..<min(index, count)) } else { text(length) }
                 index += 1
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 valueStarts()
@@ -130,6 +149,7 @@ struct JSONCostScan {
                 if executionBatch && object && stack.count == 2 && stack[0].object && !stack[1].object {
                     executions.addExecution()
                     elementStart = held()
+                    elementTextStart = index
                     elementKeySets = 0
                     resourceEntries = 0
                 }
@@ -140,7 +160,8 @@ struct JSONCostScan {
                 if let closed = stack.popLast() {
                     if closed.object {
                         storage += DecodedSize.grownArray(count: closed.count, of: (String, JSONValue).self)
-                        let keys = DecodedSize.set(count: closed.count, of: String.self)
+                        // The parser keeps a set of an object's keys only past a few (`keySetThreshold`).
+                        let keys = closed.count > JSONValue.keySetThreshold ? DecodedSize.set(count: closed.count, of: String.self) : 0
                         largestKeySet = max(largestKeySet, keys)
                         elementKeySets += keys
                         if stack.isEmpty { rootKeySet = keys }
@@ -149,7 +170,8 @@ struct JSONCostScan {
                     }
                     if executionBatch && closed.object && stack.count == 2 && stack[0].object && !stack[1].object {
                         executions.addResources(count: resourceEntries)
-                        executions.addElementWorkingBytes(held() - elementStart + elementKeySets)
+                        executions.addElementWorkingBytes(held() - elementStart + elementKeySets
+                                                          + DecodedSize.array(count: index + 1 - elementTextStart, of: UInt8.self))
                     }
                 }
                 expectKey = false

@@ -52,45 +52,53 @@ public enum RESTDecoding {
     /// body holds more executions than its size divided by this.
     static let shortestExecutionJSON = 33
 
-    /// `POST /executions/batch` from the request itself: the executions array is streamed out of
-    /// the parser (`JSONValue.parse(_:streaming:element:)`) and each element converted as it is
-    /// read, into an array reserved from a count of the elements made before, so the decode
-    /// never holds the JSON tree of the batch beside the decoded inputs (bench/decode-cost.sh).
-    /// The answers are `executionBatch(_:)`'s: 415 and 400 for the body first (a syntax error
-    /// anywhere wins over an invalid element), then the first invalid element's 422.
-    static func executionBatch(_ request: HTTPRequest) throws -> [ExecutionInput] {
-        var inputs: [ExecutionInput] = []
-        var failure: ServiceError?
+    /// `POST /executions/batch` from the request itself. The body is parsed whole first (so that
+    /// a syntax error anywhere is a 400, and 415 and 400 come before any element is looked at)
+    /// with the executions array streamed out of the parser
+    /// (`JSONValue.parse(_:streaming:element:)`): each element is dropped once parsed, and only
+    /// where its text lies is kept (8 bytes). The service then parses and converts each element as
+    /// it reads the batch, so the first invalid element's 422 comes from there, and the decode
+    /// never holds the JSON tree of the batch or a decoded copy of every execution
+    /// (bench/decode-cost.sh). Anything but an object with an executions array is answered by
+    /// `executionBatch(_:)`'s checks.
+    static func executionBatch(_ request: HTTPRequest) throws -> ExecutionBatch {
+        let body = request.body
+        guard body.count < Int(UInt32.max) else { throw RESTError.badRequest("the body is too large") }
+        var bounds: [UInt32] = []  // each element's start and end, in pairs
         var streamed: Int?
         let value = try parseJSONBody(request, allowEmpty: false) { (bytes) throws(JSONParseError) in
-            let parsed = try JSONValue.parse(bytes, streaming: "executions") { element, index in
-                guard failure == nil, index < Validation.maxBatchSize else {
-                    inputs = []  // refused in any case: keep nothing
+            let parsed = try JSONValue.parse(bytes, streaming: "executions") { _, index, range in
+                guard index < Validation.maxBatchSize else {
+                    bounds = []  // refused in any case: keep nothing
                     return
                 }
                 if index == 0 {
                     let hint = JSONValue.arrayCountHint("executions", in: bytes) ?? 0
-                    inputs.reserveCapacity(min(hint, Validation.maxBatchSize, bytes.count / shortestExecutionJSON + 1))
+                    bounds.reserveCapacity(2 * min(hint, Validation.maxBatchSize, bytes.count / shortestExecutionJSON + 1))
                 }
-                do throws(ServiceError) {
-                    inputs.append(try ExecutionInput(json: element, path: "executions[\(index)]"))
-                } catch {
-                    failure = error
-                    inputs = []
-                }
+                bounds.append(UInt32(range.lowerBound))
+                bounds.append(UInt32(range.upperBound))
             }
             streamed = parsed.streamed
             return parsed.value
         }
         guard let value else { throw RESTError.badRequest("the request needs a JSON body") }
         // Not an object with an executions array: the tree decoder says what is wrong.
-        guard let count = streamed else { return try executionBatch(value) }
+        guard let count = streamed else { return ExecutionBatch(try executionBatch(value)) }
         guard count > 0 else { throw ServiceError.invalidArgument("executions is empty") }
         guard count <= Validation.maxBatchSize else {
             throw ServiceError.invalidArgument("executions has \(count) records; at most \(Validation.maxBatchSize) per batch")
         }
-        if let failure { throw failure }
-        return inputs
+        let elementBounds = bounds
+        return ExecutionBatch(count: count) { index in
+            let text = Array(body[Int(elementBounds[2 * index])..<Int(elementBounds[2 * index + 1])])
+            // The text parsed once already, as part of the body: it parses again.
+            let element: JSONValue
+            do { element = try JSONValue.parse(text) } catch {
+                throw ServiceError.invalidArgument("executions[\(index)] is not valid JSON: \(error)")
+            }
+            return try ExecutionInput(json: element, path: "executions[\(index)]")
+        }
     }
 
     /// `POST /agents/register`: `name`, `description`, `tools`, `model`, `metadata`.

@@ -61,8 +61,11 @@ enum ProtoEncode {
 // MARK: - Decoding
 
 /// A request that protobuf-c could not decode or that carries an impossible value.
-struct UndecodableRequest: Error {
+struct UndecodableRequest: Error, ServiceErrorConvertible {
     var detail: String
+
+    /// What the service answers when it meets one while it reads a request (an `ExecutionBatch`).
+    var serviceError: ServiceError { .invalidArgument(detail) }
 }
 
 enum ProtoDecode {

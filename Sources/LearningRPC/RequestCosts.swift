@@ -5,6 +5,7 @@
 // on the event loop before the handler starts; the sizes are LearningAPI's `DecodedSize`.
 public import H2Transport
 import LearningAPI
+import LearningCore
 import LearningProtoC
 import LearningService
 import ProtobufCSupport
@@ -29,9 +30,11 @@ extension LearningRPC {
     }
 
     /// What `LogExecutions` holds for a `LogExecutionsRequest` once decoded (`executionBatch`):
-    /// the request itself, the byte ranges of its executions (an array grown one range at a
-    /// time), and the decoded executions with their strings and resource maps. A request that is not well formed, or holds more
-    /// executions than the wire check allows, is refused before its decode: its size.
+    /// the request itself, where each execution lies (4 bytes each, allocated at once), and what
+    /// the service holds as it reads and stores them (`DecodedExecutionsCost`: the records with
+    /// their strings and resource maps, the answers, one execution's protobuf-c tree). A request
+    /// that is not well formed, or holds more executions than the wire check allows, is refused
+    /// before its decode: its size.
     public static func executionBatchCost(_ bytes: [UInt8]) -> Int {
         var cost = DecodedExecutionsCost()
         let wellFormed = bytes.withUnsafeBufferPointer { buffer in
@@ -48,21 +51,22 @@ extension LearningRPC {
             return walked && valid
         }
         guard wellFormed else { return bytes.count }
-        return bytes.count + DecodedSize.grownArray(count: cost.executions, of: Range<Int>.self) + cost.decodedBytes
+        return bytes.count + DecodedSize.array(count: cost.executions, of: UInt32.self) + cost.decodedBytes
     }
 
     /// What a streaming ingest handler holds for one `learning.v1.Execution` message once decoded:
-    /// the execution, its strings and its resource map (the message's bytes are dropped once it
-    /// is decoded).
+    /// the execution in the chunk it collects, its record once the service reads the chunk, their
+    /// strings and resource map, and its answers (the message's bytes are dropped once it is decoded).
     public static func executionCost(_ bytes: [UInt8]) -> Int {
         var cost = DecodedExecutionsCost()
         let wellFormed = bytes.withUnsafeBufferPointer { addExecution($0, 0..<$0.count, to: &cost) }
         guard wellFormed else { return bytes.count }
-        return DecodedExecutionsCost.executionBytes + cost.heapBytes + cost.elementWorkingBytes
+        return MemoryLayout<ExecutionInput>.stride + DecodedExecutionsCost.executionBytes + cost.heapBytes
+            + 2 * MemoryLayout<LogExecutionResult>.stride + cost.elementWorkingBytes
     }
 
-    /// Counts one encoded `Execution` in `buffer[range]`: its strings (agent_name, task_id,
-    /// task_type, error_message, event_id), its resource map (`resource_usage.other`), and what
+    /// Counts one encoded `Execution` in `buffer[range]`: its record's strings (agent_name, the
+    /// task id's UUID and `task_ref`, task_type, error_message, event_id), its resource map (`resource_usage.other`), and what
     /// protobuf-c's unpacked tree of it holds while it is converted (its message structs, from
     /// their C layouts, and a NUL-terminated copy of each string).
     static func addExecution(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
@@ -72,7 +76,11 @@ extension LearningRPC {
         let wellFormed = ProtoWireFields.forEachField(in: buffer, range) { field in
             guard field.wireType == 2 else { return true }
             switch field.number {
-            case 1, 2, 3, 6, 9:
+            case 2:
+                cost.addTaskID(utf8Count: field.value.count,
+                               isCanonicalUUID: parseCanonicalUUID(utf8: UnsafeBufferPointer(rebasing: buffer[field.value])) != nil)
+                unpacked += DecodedSize.allocation(field.value.count + 1)
+            case 1, 3, 6, 9:
                 cost.addString(utf8Count: field.value.count)
                 unpacked += DecodedSize.allocation(field.value.count + 1)
             case 7:

@@ -92,8 +92,9 @@ public protocol LearningHandlers: Sendable {
     /// result or the `ServiceError`. `LearningService` does without a Swift task per call.
     func logExecution(_ execution: ExecutionInput,
                       deliver: @escaping @Sendable (_ finish: @escaping @Sendable () throws -> LogExecutionResult) -> Void)
-    /// Stores a batch durably; the whole batch is rejected when one record is invalid (the detail names its index).
-    func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult
+    /// Stores a batch durably; the whole batch is rejected when one record is invalid (the detail
+    /// names its index). The executions are decoded as they are read (`ExecutionBatch`).
+    func logExecutions(_ executions: ExecutionBatch) async throws -> LogBatchResult
     /// Stores a metrics sample as a `performance_metrics` row.
     func submitMetrics(_ request: SubmitMetricsRequest) async throws -> SubmitMetricsResult
     /// Figures over all agents and task types; `windowHours` 0: all retained data.
@@ -131,6 +132,11 @@ public protocol LearningHandlers: Sendable {
 }
 
 extension LearningHandlers {
+    /// `logExecutions` of executions already decoded.
+    public func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+        try await logExecutions(ExecutionBatch(executions))
+    }
+
     /// Runs the async `logExecution` in a task (for implementations without a task-free path).
     public func logExecution(_ execution: ExecutionInput,
                              deliver: @escaping @Sendable (_ finish: @escaping @Sendable () throws -> LogExecutionResult) -> Void) {

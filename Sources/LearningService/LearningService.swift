@@ -363,34 +363,35 @@ public final class LearningService: LearningHandlers {
         }
     }
 
-    public func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+    public func logExecutions(_ executions: ExecutionBatch) async throws -> LogBatchResult {
         guard executions.count <= Validation.maxBatchSize else {
             throw ServiceError.invalidArgument("executions: at most \(Validation.maxBatchSize) records per batch (got \(executions.count))")
         }
-        if executions.isEmpty { return LogBatchResult(accepted: 0, duplicates: 0, results: []) }
+        if executions.count == 0 { return LogBatchResult(accepted: 0, duplicates: 0, results: []) }
         return try await call {
             try await self.store.withIngestAdmission(rows: executions.count) { try await self.admittedLogExecutions(executions) }
         }
     }
 
-    private func admittedLogExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+    /// Decodes, validates and stores a batch. The records are the only copy of the executions the
+    /// call holds (each input lives only while it is converted); once stored they take their ids
+    /// in place and the duplicates leave, so the same array goes on to the learning layer.
+    private func admittedLogExecutions(_ executions: ExecutionBatch) async throws -> LogBatchResult {
         let now = Date()
         var records: [ExecutionRecord] = []
         records.reserveCapacity(executions.count)
-        for (index, input) in executions.enumerated() {
-            records.append(try Validation.execution(input, field: "executions[\(index)]", now: now))
+        for index in 0..<executions.count {
+            records.append(try Validation.execution(try executions.input(at: index), field: "executions[\(index)]", now: now))
         }
         let acks = try await call { try await self.store.logExecutions(records) }
-        var stored: [ExecutionRecord] = []
-        stored.reserveCapacity(records.count)
-        for (index, ack) in acks.enumerated() where !ack.duplicate && index < records.count {
-            var record = records[index]
-            record.id = ack.id
-            stored.append(record)
+        var duplicates: Int64 = 0
+        for (index, ack) in acks.enumerated() where index < records.count {
+            records[index].id = ack.duplicate ? nil : ack.id
+            if ack.duplicate { duplicates += 1 }
         }
-        applyOwnWrites(stored)
+        records.removeAll { $0.id == nil }
+        applyOwnWrites(records)
         let results = acks.map { LogExecutionResult(id: $0.id, duplicate: $0.duplicate) }
-        let duplicates = Int64(results.filter(\.duplicate).count)
         return LogBatchResult(accepted: Int64(results.count) - duplicates, duplicates: duplicates, results: results)
     }
 

@@ -252,6 +252,52 @@ public enum ProtoWireFields {
 }
 
 extension ProtoWireFields {
+    /// Where each value of the length-delimited field `number` at the top level of `bytes` starts:
+    /// the offset of its key, in wire order (4 bytes per value, where `lengthDelimited` takes 16;
+    /// `lengthDelimitedValue(at:in:)` finds the value again). Nil as for `lengthDelimited`, and
+    /// when `bytes` is 4 GiB or more. Meant for bytes that passed `checkWire`.
+    public static func lengthDelimitedKeyOffsets(_ number: Int, in bytes: [UInt8]) -> [UInt32]? {
+        guard bytes.count < Int(UInt32.max) else { return nil }
+        return bytes.withUnsafeBufferPointer { buffer -> [UInt32]? in
+            // Counted first, so that the array is allocated once at its size.
+            var count = 0
+            var otherWireType = false
+            let wellFormed = forEachField(in: buffer, 0..<buffer.count) { field in
+                guard field.number == number else { return true }
+                guard field.wireType == 2 else {
+                    otherWireType = true
+                    return false
+                }
+                count += 1
+                return true
+            }
+            guard wellFormed, !otherWireType else { return nil }
+            var offsets: [UInt32] = []
+            offsets.reserveCapacity(count)
+            var keyOffset = 0
+            _ = forEachField(in: buffer, 0..<buffer.count) { field in
+                // Fields follow each other: each key starts where the field before it ended.
+                if field.number == number { offsets.append(UInt32(keyOffset)) }
+                keyOffset = field.value.upperBound
+                return true
+            }
+            return offsets
+        }
+    }
+
+    /// The value of the length-delimited field whose key starts at `keyOffset` in `buffer` (an
+    /// offset from `lengthDelimitedKeyOffsets`); nil when no such field starts there.
+    public static func lengthDelimitedValue(at keyOffset: Int, in buffer: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        var value: Range<Int>?
+        _ = forEachField(in: buffer, keyOffset..<buffer.count) { field in
+            if field.wireType == 2 { value = field.value }
+            return false
+        }
+        return value
+    }
+}
+
+extension ProtoWireFields {
     /// One field of an encoded message as `forEachField` reports it: its number, its wire type,
     /// and where its value lies (a length-delimited value's bytes without their length; a
     /// varint's or a fixed value's bytes).

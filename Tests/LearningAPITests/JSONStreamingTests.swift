@@ -5,8 +5,10 @@ import Testing
     /// Parses `text` streaming `key`: the elements handed over, the returned value, the count.
     func stream(_ text: String, _ key: String = "executions") throws(JSONParseError) -> ([JSONValue], JSONValue, Int?) {
         var elements: [JSONValue] = []
-        let parsed = try JSONValue.parse(Array(text.utf8), streaming: key) { element, index in
+        let bytes = Array(text.utf8)
+        let parsed = try JSONValue.parse(bytes, streaming: key) { element, index, range in
             #expect(index == elements.count, "indices in order")
+            #expect((try? JSONValue.parse(Array(bytes[range]))) == element, "the range holds the element's text")
             elements.append(element)
         }
         return (elements, parsed.value, parsed.streamed)

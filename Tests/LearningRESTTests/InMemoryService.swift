@@ -125,11 +125,11 @@ final class InMemoryService: LearningHandlers, @unchecked Sendable {
         }
     }
 
-    func logExecutions(_ executions: [ExecutionInput]) async throws -> LogBatchResult {
+    func logExecutions(_ executions: ExecutionBatch) async throws -> LogBatchResult {
         try checkFailure()
         var records: [ExecutionRecord] = []
-        for (index, input) in executions.enumerated() {
-            records.append(try Validation.execution(input, field: "executions[\(index)]"))
+        for index in 0..<executions.count {
+            records.append(try Validation.execution(try executions.input(at: index), field: "executions[\(index)]"))
         }
         return state.withLock { state in
             state.executions += records

@@ -19,6 +19,20 @@ import LearningAPI
     }
 }
 
+@Test func rejectsDuplicateKeysInSmallAndLargeObjects() throws {
+    // Up to `keySetThreshold` members the parser compares keys one by one; past it, in a set.
+    func object(_ keys: [String]) -> String { "{" + keys.map { "\"\($0)\":0" }.joined(separator: ",") + "}" }
+    let many = (0..<40).map { "key-\($0)" }
+    #expect((try? JSONValue.parse(object(many))) != nil)
+    #expect((try? JSONValue.parse(object(Array(many.prefix(JSONValue.keySetThreshold))))) != nil)
+    for duplicated in [["a", "b", "a"], Array(many.prefix(16)) + ["key-3"], Array(many.prefix(17)) + ["key-0"],
+                       many + ["key-39"], many + ["key-16"], ["x"] + many + ["x"]] {
+        #expect(throws: JSONParseError.self, "\(duplicated.count) keys") { try JSONValue.parse(object(duplicated)) }
+    }
+    // Escaped and plain spellings of one key are the same key.
+    #expect(throws: JSONParseError.self) { try JSONValue.parse(#"{"ab":1,"a\u0062":2}"#) }
+}
+
 @Test func rejectsNestingDeeperThanTheLimitWithoutRecursingFurther() {
     let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
     #expect(throws: JSONParseError.self) { try JSONValue.parse(deep) }
