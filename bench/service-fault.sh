@@ -8,7 +8,8 @@
 # event id is in agents.execution_log exactly once; prints writes, acknowledged, found, lost,
 # duplicated and exits non-zero on any loss or duplicate. UNARY=1: one LogExecution call per
 # record instead (the task-free unary path), STREAMS callers.
-# usage: bench/service-fault.sh     (env: TOTAL=100000 STREAMS=8 BATCH=250 DOWN=3 UNARY=0)
+# usage: bench/service-fault.sh     (env: TOTAL=100000 STREAMS=8 BATCH=250 DOWN=3 UNARY=0;
+#        SERVER_BIN=path instead of a release build of this checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,8 +17,12 @@ TOTAL=${TOTAL:-100000} STREAMS=${STREAMS:-8} BATCH=${BATCH:-250} DOWN=${DOWN:-3}
 PGBIN=${PGBIN:-$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -1)}
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 PY=$(scripts/python-env.sh)
-swift build -c release --product learning-server >&2
-SERVER="$(swift build -c release --show-bin-path)/learning-server"
+if [ -n "${SERVER_BIN:-}" ]; then
+  SERVER=$SERVER_BIN
+else
+  swift build -c release --product learning-server >&2
+  SERVER="$(swift build -c release --show-bin-path)/learning-server"
+fi
 RESULTS="$ROOT/bench/results/service-fault-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$RESULTS"
 PORT=$(scripts/pg-cluster.sh free-port "${BENCH_PORT:-18671}")
