@@ -37,6 +37,7 @@ do {
     if let v = env["ML_REC_MIX_C"].flatMap(Double.init) { params.recommendRecentMixC = v }
     if let v = env["ML_LAT_UNIT"].flatMap(Double.init) { params.latencyZPerUnit = v }
     if let v = env["ML_AGENT_MIX"].flatMap(Double.init) { params.agentRecentMix = v }
+    if let v = env["ML_REC_AGENT_MIX"].flatMap(Double.init) { params.recommendAgentRecentMix = v }
     if let v = env["ML_SIMILAR"].flatMap(Int.init) { params.similarNeighbours = v }
     if let v = env["ML_REC_PRIOR"].flatMap(Double.init) { params.recommendPriorScale = v }
     if let v = env["ML_REC_KAPPA"].flatMap(Double.init) { params.recommendUncertainty = v }

@@ -33,10 +33,12 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     public var driftPenalty = 16.0
     /// How far a pair's success forecast follows its recency-weighted rate when that departs
     /// from the all-time rate: the weight is `k·z²/(z² + c)` where z is the departure's
-    /// significance, `c = recentMixC` and `k = recentMix` (k > 1 extrapolates the change).
-    public var recentMix = 0.7
+    /// significance, `c = recentMixC` and `k = recentMix` (k > 1 extrapolates the change). 2 and
+    /// 2 were chosen on family members 1-16 (docs/ML.md): a departure of one standard error moves
+    /// the forecast two thirds of the way, a clear one follows the trend beyond the recent rate.
+    public var recentMix = 2.0
     /// See `recentMix`.
-    public var recentMixC = 0.0
+    public var recentMixC = 2.0
     /// Remove significant collaborators' lift from pair estimates at retrain (solo forecasts).
     public var soloAdjustment = true
     /// Fit a drift shared by all agents (system-wide change) before the agents' own drifts. Off
@@ -62,6 +64,11 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// counts fully; below that, rankings follow the pooled all-time estimate, whose noise is far
     /// smaller than that of a recency-weighted rate extrapolated forwards.
     public var recommendRecentMixC = 16.0
+    /// `agentRecentMix` used when ranking agents for a recommendation: an agent whose recent runs
+    /// of all its task types fall short of its forecasts drops in every ranking. Nil means the
+    /// default, ``LearningEngine/defaultRecommendAgentRecentMix`` (optional so models saved
+    /// before it still load).
+    public var recommendAgentRecentMix: Double? = nil
     /// The same for one (agent, task type) pair's own drift beyond its agent's; 1e6 or more
     /// turns pair-level change points off (the default: on the evaluation workloads they found
     /// more noise than drift, and the recency mix follows pair drift instead).
