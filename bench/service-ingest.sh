@@ -15,7 +15,7 @@
 #      the server's VmRSS is sampled; errors from /metrics, rows stored from psql.
 # usage: bench/service-ingest.sh   (env: N_BATCH=300 C_BATCH=4 M_BATCH=4 N_UNARY=50000 RUNS=3 OV_CONNS=32
 #        OV_STREAMS_PER_CONN=16 OV_SECS=15 PG_SECS=10 RETRIES=2 PEER=1 RATES=1 UNARY_LAST=0;
-#        PEER=0 RATES=0 runs the overload only)
+#        PEER=0 RATES=0 runs the overload only; SERVER_BIN=path instead of a release build of this checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -33,8 +33,12 @@ QUIET_MAX_WAIT=${QUIET_MAX_WAIT:-20}
 # shellcheck source=/dev/null
 . "$PEERS_DIR/lib/common.sh"
 PY=$(scripts/python-env.sh)
-swift build -c release --product learning-server >&2
-SERVER="$(swift build -c release --show-bin-path)/learning-server"
+if [ -n "${SERVER_BIN:-}" ]; then
+  SERVER=$SERVER_BIN
+else
+  swift build -c release --product learning-server >&2
+  SERVER="$(swift build -c release --show-bin-path)/learning-server"
+fi
 log() { echo "$*" | tee -a "$RESULTS/summary.txt"; }
 log "date: $(date -Is); host: $(uname -srm); cpus: $(nproc); commit: $(git rev-parse --short HEAD)"
 
@@ -116,7 +120,7 @@ batch_runs() { for r in $(seq 1 "$RUNS"); do checkpoint; measure "batch-$r" 1000
 if [ "${UNARY_LAST:-0}" = 1 ]; then batch_runs; unary_runs; else unary_runs; batch_runs; fi
 read -r b_rate b_foreign <<<"$(median batch)"
 read -r u_rate u_foreign <<<"$(median unary)"
-peer() { awk -F'\t' -v w="$1" '$2 == w { print $4 }' "$RESULTS/pg.tsv" 2>/dev/null | sort -n | awk '{ r[NR] = $1 } END { if (NR) print r[int((NR + 1) / 2)] }'; }
+peer() { [ -f "$RESULTS/pg.tsv" ] || return 0; awk -F'\t' -v w="$1" '$2 == w { print $4 }' "$RESULTS/pg.tsv" | sort -n | awk '{ r[NR] = $1 } END { if (NR) print r[int((NR + 1) / 2)] }'; }
 copy=$(peer copy-100000) one=$(peer insert-1row-txn)
 log "median of $RUNS: batch $b_rate rows/s (foreign $b_foreign) = $(awk -v a="$b_rate" -v b="${copy:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }') the COPY peer's median ${copy:-n/a};" \
   "unary $u_rate calls/s (foreign $u_foreign) = $(awk -v a="$u_rate" -v b="${one:-0}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }') the 1-row INSERT peer's median ${one:-n/a}"

@@ -174,8 +174,9 @@ final class Connection: LoopWatched, @unchecked Sendable {
                 handler.produceOutput(limit: 1 << 20)
             }
             if pendingWriteBytes == 0 { break }
+            // Not write(2): a peer gone away would raise SIGPIPE and end the process.
             let written = writeBuffer.withUnsafeBytes { buffer in
-                Glibc.write(fd, buffer.baseAddress! + writeOffset, buffer.count - writeOffset)
+                Sockets.send(fd, buffer.baseAddress! + writeOffset, buffer.count - writeOffset)
             }
             if written < 0 {
                 if errno == EINTR { continue }

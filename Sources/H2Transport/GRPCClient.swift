@@ -197,7 +197,8 @@ public final class GRPCClient {
     private func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            // A server gone away fails the call (EPIPE), not the process (SIGPIPE).
+            let count = bytes.withUnsafeBytes { Sockets.send(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw GRPCStatus(.unavailable, "write failed: \(String(cString: strerror(errno)))")

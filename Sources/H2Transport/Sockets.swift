@@ -76,6 +76,14 @@ enum Sockets {
         return family == AF_INET6 ? "[\(host)]:\(port(of: storage))" : "\(host):\(port(of: storage))"
     }
 
+    /// Writes up to `count` bytes from `bytes` to the socket `fd`, as write(2) does, except that
+    /// a peer that has gone away fails it with EPIPE instead of raising SIGPIPE, whose default
+    /// action ends the process (a client closing with responses in flight killed the server:
+    /// session 12, `PeerResetTests`). Every socket write of the transport goes through here.
+    static func send(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+        Glibc.send(fd, bytes, count, Int32(MSG_NOSIGNAL))
+    }
+
     static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
