@@ -228,34 +228,15 @@ private struct WireScan {
 
 /// Where the values of one field lie in an encoded message, so that the elements of a large
 /// repeated field can be unpacked one at a time instead of as one tree.
-public enum ProtoWireFields {
-    /// The byte ranges of every value of the length-delimited field `number` at the top level of
-    /// `bytes`, in wire order; nil when the top level is not well formed (a truncated key, varint
-    /// or length, a group, wire type 6 or 7) or when field `number` appears with another wire type
-    /// (protobuf-c refuses such a message). Meant for bytes that passed `checkWire`.
-    public static func lengthDelimited(_ number: Int, in bytes: [UInt8]) -> [Range<Int>]? {
-        var ranges: [Range<Int>] = []
-        var otherWireType = false
-        let wellFormed = bytes.withUnsafeBufferPointer { buffer in
-            forEachField(in: buffer, 0..<buffer.count) { field in
-                guard field.number == number else { return true }
-                guard field.wireType == 2 else {
-                    otherWireType = true
-                    return false
-                }
-                ranges.append(field.value)
-                return true
-            }
-        }
-        return wellFormed && !otherWireType ? ranges : nil
-    }
-}
+public enum ProtoWireFields {}
 
 extension ProtoWireFields {
     /// Where each value of the length-delimited field `number` at the top level of `bytes` starts:
-    /// the offset of its key, in wire order (4 bytes per value, where `lengthDelimited` takes 16;
-    /// `lengthDelimitedValue(at:in:)` finds the value again). Nil as for `lengthDelimited`, and
-    /// when `bytes` is 4 GiB or more. Meant for bytes that passed `checkWire`.
+    /// the offset of its key, in wire order (4 bytes per value, where its byte range would take
+    /// 16; `lengthDelimitedValue(at:in:)` finds the value again). Nil when the top level is not
+    /// well formed (a truncated key, varint or length, a group, wire type 6 or 7), when field
+    /// `number` appears with another wire type (protobuf-c refuses such a message), or when
+    /// `bytes` is 4 GiB or more. Meant for bytes that passed `checkWire`.
     public static func lengthDelimitedKeyOffsets(_ number: Int, in bytes: [UInt8]) -> [UInt32]? {
         guard bytes.count < Int(UInt32.max) else { return nil }
         return bytes.withUnsafeBufferPointer { buffer -> [UInt32]? in

@@ -66,6 +66,16 @@ private func problem(_ bytes: [UInt8], _ message: String, limits: ProtoWireLimit
     #expect(problem([0xFF, 0xFF], "opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest") == nil)
 }
 
+/// The values of field `number` as a batch decoder finds them: where each key starts
+/// (`lengthDelimitedKeyOffsets`), then each value from there (`lengthDelimitedValue`).
+private func lengthDelimited(_ number: Int, in bytes: [UInt8]) -> [Range<Int>]? {
+    guard let offsets = ProtoWireFields.lengthDelimitedKeyOffsets(number, in: bytes) else { return nil }
+    let values = bytes.withUnsafeBufferPointer { buffer in
+        offsets.compactMap { ProtoWireFields.lengthDelimitedValue(at: Int($0), in: buffer) }
+    }
+    return values.count == offsets.count ? values : nil
+}
+
 @Suite("ProtoWireFields")
 struct ProtoWireFieldsTests {
     @Test func findsEveryValueOfTheFieldAmongOthersInWireOrder() {
@@ -73,23 +83,23 @@ struct ProtoWireFieldsTests {
         let second: [UInt8] = []
         let bytes = bytesField(1, first) + key(2, 0) + varint(300) + key(3, 1) + [UInt8](repeating: 7, count: 8)
             + bytesField(1, second) + key(4, 5) + [1, 2, 3, 4] + bytesField(9, [1, 2]) + bytesField(1, text(9, "xyz"))
-        let ranges = ProtoWireFields.lengthDelimited(1, in: bytes)
+        let ranges = lengthDelimited(1, in: bytes)
         #expect(ranges?.count == 3)
         #expect(ranges.map { $0.map { Array(bytes[$0]) } } == [first, second, text(9, "xyz")])
-        #expect(ProtoWireFields.lengthDelimited(5, in: bytes) == [])
-        #expect(ProtoWireFields.lengthDelimited(1, in: []) == [])
+        #expect(lengthDelimited(5, in: bytes) == [])
+        #expect(lengthDelimited(1, in: []) == [])
     }
 
     @Test func refusesWhatIsNotWellFormed() {
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(1, 2) + [5, 1, 2]) == nil, "a length past the end")
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(2, 0) + [0x80]) == nil, "a truncated varint")
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(2, 1) + [1, 2, 3]) == nil, "a truncated fixed64")
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(2, 5) + [1]) == nil, "a truncated fixed32")
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(2, 3) + key(2, 4)) == nil, "a group")
-        #expect(ProtoWireFields.lengthDelimited(1, in: key(2, 6)) == nil, "wire type 6")
-        #expect(ProtoWireFields.lengthDelimited(1, in: [0x80]) == nil, "a truncated key")
-        #expect(ProtoWireFields.lengthDelimited(1, in: bytesField(1, []) + key(1, 0) + [1]) == nil,
+        #expect(lengthDelimited(1, in: key(1, 2) + [5, 1, 2]) == nil, "a length past the end")
+        #expect(lengthDelimited(1, in: key(2, 0) + [0x80]) == nil, "a truncated varint")
+        #expect(lengthDelimited(1, in: key(2, 1) + [1, 2, 3]) == nil, "a truncated fixed64")
+        #expect(lengthDelimited(1, in: key(2, 5) + [1]) == nil, "a truncated fixed32")
+        #expect(lengthDelimited(1, in: key(2, 3) + key(2, 4)) == nil, "a group")
+        #expect(lengthDelimited(1, in: key(2, 6)) == nil, "wire type 6")
+        #expect(lengthDelimited(1, in: [0x80]) == nil, "a truncated key")
+        #expect(lengthDelimited(1, in: bytesField(1, []) + key(1, 0) + [1]) == nil,
                 "the field as a varint: protobuf-c refuses the message, so must this")
-        #expect(ProtoWireFields.lengthDelimited(2, in: bytesField(1, []) + key(1, 0) + [1]) == [], "another field's wire type is its own")
+        #expect(lengthDelimited(2, in: bytesField(1, []) + key(1, 0) + [1]) == [], "another field's wire type is its own")
     }
 }
