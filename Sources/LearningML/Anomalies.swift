@@ -4,16 +4,19 @@ public import LearningCore
 /// How anomaly scores relate to `performance.anomaly_detection_threshold`.
 ///
 /// Every detector turns its evidence into a one-sided z value: for latency, memory and tokens the
-/// deviation of the log value from the pair's adaptive baseline (expected log time for this
-/// agent, task type, hour and drift; winsorised running mean of log memory/tokens) in units of
-/// the pair's standard deviation; for cpu the same on the raw value; for failure bursts the normal
-/// quantile of the Poisson tail probability of seeing that many failures of one agent within
+/// deviation of the log value from the pair's adaptive baseline (for latency the time the pair's
+/// runs take for this run's tokens and outcome, or without tokens the pair's pace for this hour,
+/// drift and outcome; winsorised running mean of log memory/tokens) in units of its standard
+/// deviation; for cpu the same on the raw value; for failure bursts the normal quantile of the
+/// Poisson tail probability of seeing that many failures of one agent within
 /// `burstWindowMinutes` given its usual failure rate. The anomaly score is `z / zPerUnit`
-/// (`zPerUnit = 2`; latency `EngineParameters.latencyZPerUnit`, 1.55), and a row is flagged when
-/// `score >= threshold`: the default threshold 2.0 flags deviations beyond 4 standard deviations
-/// (about 3 in 100,000 for a normal tail), a latency beyond 3.1 of its pace (docs/ML.md).
+/// (`zPerUnit = 2`; latency against the pace alone `EngineParameters.latencyZPerUnit`, 1.55),
+/// and a row is flagged when `score >= threshold`: the default threshold 2.0 flags deviations
+/// beyond 4 standard deviations (about 3 in 100,000 for a normal tail), a latency beyond 3.1 sd
+/// of its pace when its runs report no tokens (docs/ML.md).
 public enum AnomalyScale {
-    /// Standard deviations per unit of threshold (resources, failure bursts).
+    /// Standard deviations per unit of threshold (resources, failure bursts, latency for the
+    /// tokens used).
     public static let zPerUnit = 2.0
     /// Executions a pair needs before its latency and resource baselines are trusted.
     public static let minBaseline = 10
@@ -103,15 +106,32 @@ extension LearningEngine {
             // Predictive sd: the pair's spread plus the uncertainty of its baseline (large for
             // young pairs and before the first retrain, negligible for mature ones).
             // Student t with the degrees of freedom of the pooled sd (prior 6 + the pair's runs).
-            let t = (log(x) - e.mu) / max((e.sigma * e.sigma + e.muSE * e.muSE).squareRoot(), 0.05)
-            let z = studentTAsNormal(t, df: 5 + Double(ps.n))
-            let unit = parameters.latencyZPerUnit
+            var mu = e.mu, sd = max((e.sigma * e.sigma + e.muSE * e.muSE).squareRoot(), 0.05)
+            var df = 5 + Double(ps.n), forWork = "", unit = parameters.latencyZPerUnit
+            // Where the pair's time follows the tokens its runs use, the time expected for this
+            // run's tokens (and outcome) is the tighter baseline: a slow run that did more work is
+            // not a spike, a slow run with its usual tokens is. Against that baseline the
+            // threshold has its standard meaning (`AnomalyScale.zPerUnit` sd per unit, as for
+            // resources and bursts); the wider pace alone keeps its own unit. It is used when it
+            // flags a smaller slowdown than the pace would (zPerUnit·sd below the pace's unit·sd):
+            // where tokens explain little of the time, the pace stays the yardstick.
+            if parameters.latencyGivenTokens ?? true, let k = r.resourceUsage.tokens, k > 0, k.isFinite,
+               let line = ps.timeOnTokens, line.n >= Self.timeOnTokensMinRuns,
+               let f = line.predict(x: log(k), o: outcomeTimeOffset(r, cluster: cluster)),
+               AnomalyScale.zPerUnit * f.sd < parameters.latencyZPerUnit * sd {
+                mu = f.mu; sd = max(f.sd, 0.05); df = f.df
+                forWork = String(format: " for %.0f tokens", k)
+                unit = AnomalyScale.zPerUnit
+                e.mu = mu
+            }
+            let t = (log(x) - mu) / sd
+            let z = studentTAsNormal(t, df: df)
             if z / unit >= thr {
                 let usual = r.success || offset == 0 ? "" : String(format: " (failures of this kind usually take %.1fx)", exp(offset))
                 out.append(DetectedAnomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
                                    timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
-                                   description: String(format: "%@ took %.1fs on %@, expected about %.1fs%@ (%.1f sd)",
-                                                       name, x, tt ?? "", exp(e.mu), usual, z),
+                                   description: String(format: "%@ took %.1fs on %@, expected about %.1fs%@%@ (%.1f sd)",
+                                                       name, x, tt ?? "", exp(e.mu), forWork, usual, z),
                                    severity: z / unit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
             }
         }

@@ -142,9 +142,31 @@ public struct LearningEngine: Sendable {
             if !r.success && pace.weight >= Self.paceBaselineForOffsets {
                 errors.addTimeResidual(lt - pace.mean, cluster: cluster)
             }
-            pace.addClipped(lt - outcomeTimeOffset(r, cluster: cluster), clip: 3, minCount: Self.paceClipAfter)
+            let offset = outcomeTimeOffset(r, cluster: cluster)
+            pace.addClipped(lt - offset, clip: 3, minCount: Self.paceClipAfter)
             pairs[pi].paceLogTime = pace
+            if parameters.latencyGivenTokens ?? true, let k = r.resourceUsage.tokens, k > 0, k.isFinite {
+                Self.addTimeOnTokens(&pairs[pi], logTime: lt, logTokens: log(k), offset: offset)
+            }
         }
+    }
+
+    /// Runs a pair's time-on-tokens line needs before it judges latency and before a run is
+    /// winsorised into it (at ±3 of its residual sd).
+    static let timeOnTokensMinRuns = 20.0
+
+    /// Adds one run to its pair's time-on-tokens line. A run whose tokens lie beyond ±4 sd of the
+    /// pair's (a token blow-up) is left out: one such point would tilt the line.
+    static func addTimeOnTokens(_ p: inout PairState, logTime: Double, logTokens x: Double, offset: Double) {
+        let tokens = p.logTokens
+        if tokens.weight >= timeOnTokensMinRuns, abs(x - tokens.mean) > 4 * max(tokens.sd, 0.05) { return }
+        var line = p.timeOnTokens ?? TimeOnTokens()
+        var y = logTime
+        if line.n >= timeOnTokensMinRuns, let f = line.predict(x: x, o: offset) {
+            y = min(max(y, f.mu - 3 * f.sd), f.mu + 3 * f.sd)
+        }
+        line.add(x: x, o: offset, y: y)
+        p.timeOnTokens = line
     }
 
     // In-place updates (inout on the array element: no copy-on-write of the nested arrays).

@@ -28,6 +28,10 @@ struct PairState: Sendable, Codable, Equatable {
     /// outcome, the baseline of latency anomalies (a timeout is not judged against the pace of
     /// successful runs, nor a run refused at once). Nil in models saved before it was kept.
     var paceLogTime: Moments? = nil
+    /// Log execution time on log tokens and the outcome's offset (``TimeOnTokens``), runs with
+    /// token counts only, winsorised: the baseline of latency anomalies where the work done
+    /// explains time better than the pace alone. Nil before a run with tokens (and in older models).
+    var timeOnTokens: TimeOnTokens? = nil
 
     init(agent: Int32, task: Int32) {
         self.agent = agent

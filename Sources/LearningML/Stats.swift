@@ -77,6 +77,59 @@ extension Optional where Wrapped == Moments {
     }
 }
 
+/// Running least squares of a pair's log execution time `y` on its log token count `x` and its
+/// outcome's usual time offset `o` (0 for a success, ``ErrorSignatures/timeOffset(cluster:)``
+/// for a failure of that kind): `y ≈ my + β·(x − mx) + γ·(o − mo)`. Where the work an execution
+/// did (its tokens) explains much of its time, a run that took long for the tokens it used stands
+/// out far more clearly than against the pair's whole spread (docs/ML.md, "Latency for the work
+/// done"). Welford co-moments, O(1) per update, numerically stable for any count.
+struct TimeOnTokens: Sendable, Codable, Equatable {
+    var n = 0.0
+    var mx = 0.0, mo = 0.0, my = 0.0
+    var cxx = 0.0, cxo = 0.0, coo = 0.0, cxy = 0.0, coy = 0.0, cyy = 0.0
+
+    /// Ridge weight pulling `β` towards 0 and `γ` towards 1 (the pace's own reading of an
+    /// outcome's offset), in co-moment units: it decides only when a regressor hardly varies
+    /// (a pair that never failed, or tokens that are always the same).
+    static let ridge = 1.0
+
+    mutating func add(x: Double, o: Double, y: Double) {
+        guard x.isFinite, o.isFinite, y.isFinite else { return }
+        n += 1
+        let dx = x - mx, dd = o - mo, dy = y - my
+        mx += dx / n; mo += dd / n; my += dy / n
+        let ex = x - mx, eo = o - mo, ey = y - my
+        cxx += dx * ex; cxo += dx * eo; coo += dd * eo
+        cxy += dx * ey; coy += dd * ey; cyy += dy * ey
+    }
+
+    /// The fitted slopes and the residual sd (n − 3 degrees of freedom); nil below 5 runs.
+    func fit() -> (beta: Double, gamma: Double, sd: Double)? {
+        guard n >= 5 else { return nil }
+        let l = Self.ridge
+        let a = cxx + l, b = cxo, d = coo + l
+        let det = a * d - b * b
+        guard det > 1e-12 else { return nil }
+        let r1 = cxy, r2 = coy + l
+        let beta = (d * r1 - b * r2) / det
+        let gamma = (a * r2 - b * r1) / det
+        let rss = cyy - 2 * beta * cxy - 2 * gamma * coy + beta * beta * cxx + 2 * beta * gamma * cxo
+            + gamma * gamma * coo
+        let sd = (max(rss, 0) / (n - 3)).squareRoot()
+        guard beta.isFinite, gamma.isFinite, sd.isFinite else { return nil }
+        return (beta, gamma, sd)
+    }
+
+    /// Expected log time of a run with log tokens `x` and outcome offset `o`, with its predictive
+    /// sd (the residual sd widened for the uncertainty of the fitted line).
+    func predict(x: Double, o: Double) -> (mu: Double, sd: Double, df: Double)? {
+        guard let f = fit() else { return nil }
+        let mu = my + f.beta * (x - mx) + f.gamma * (o - mo)
+        let lx = cxx > 1e-12 ? (x - mx) * (x - mx) / cxx : 0
+        return (mu, f.sd * (1 + 1 / n + lx).squareRoot(), n - 3)
+    }
+}
+
 /// Exponentially decayed weighted least squares of `y` on time (days): a local linear trend whose
 /// old observations fade with half-life `halfLife` days. Bounded memory, O(1) per update.
 struct DecayedTrend: Sendable, Codable, Equatable {

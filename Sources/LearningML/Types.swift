@@ -22,9 +22,15 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// Length (days) of the most recent window held out to measure a model's accuracy at retrain.
     public var holdoutDays = 2.0
     /// Standard deviations of log time (against the pace of the execution's outcome) per unit of
-    /// anomaly threshold for latency spikes: chosen on workload family members 1-8 as the largest
-    /// meeting latency-spike recall ≥ 0.60 with anomaly F1 ≥ 0.75 on each (docs/ML.md).
+    /// anomaly threshold for latency spikes of runs judged without tokens: chosen on workload
+    /// family members 1-8 as the largest meeting latency-spike recall ≥ 0.60 with anomaly F1 ≥
+    /// 0.75 on each (docs/ML.md). Judged for the tokens used, latency has the standard
+    /// `AnomalyScale.zPerUnit`.
     public var latencyZPerUnit = 1.55
+    /// Judge latency against the time a pair's runs take for the tokens they used (and their
+    /// outcome) where that is a tighter baseline than the pair's pace (docs/ML.md, "Latency for
+    /// the work done"). Nil means on (optional so models saved before it still load).
+    public var latencyGivenTokens: Bool? = nil
     /// Nearest agents (by embedding) whose results on a task type inform a pair's prior; 0 = off.
     public var similarNeighbours = 5
     /// Longest window (minutes) scanned for a burst of one agent's failures.

@@ -1,0 +1,108 @@
+import Foundation
+import LearningCore
+@testable import LearningML
+import Testing
+
+/// Issue 16 across the workload family, session 13: latency judged for the work a run did (its
+/// tokens).
+@Suite struct LatencyForWorkTests {
+    static let now = day0.addingTimeInterval(10 * 86_400)
+
+    /// One pair whose runs vary a lot in how much work they do: log time follows that work
+    /// (sd 0.8), and the tokens of a run follow it too, so time given tokens is tight (sd ~0.2).
+    func workDrivenPair(runs: Int = 1_500) -> WorkloadBuilder {
+        var w = WorkloadBuilder()
+        for i in 0..<runs {
+            let at = day0.addingTimeInterval(10 * 86_400 * (Double(i) + w.rng.uniform()) / Double(runs))
+            let work = 0.8 * w.rng.normal()
+            w.add(agent: "a", task: "t", at: at, success: true, time: 10 * exp(work + 0.15 * w.rng.normal()),
+                  tokens: 5_000 * exp(0.9 * work + 0.1 * w.rng.normal()))
+        }
+        return w
+    }
+
+    func run(_ id: Int64, time: Double, tokens: Double) -> ExecutionRecord {
+        ExecutionRecord(id: id, agentName: "a", taskID: UUID().uuidString, taskType: "t", executionTime: time,
+                        success: true, resourceUsage: ResourceUsage(cpu: 40, memoryMB: 1_000, tokens: tokens),
+                        timestamp: Self.now)
+    }
+
+    @Test func theLineRecoversTimeOnTokensAndTheOutcome() {
+        var rng = SplitMix(7)
+        var line = TimeOnTokens()
+        for _ in 0..<20_000 {
+            let x = 8 + rng.normal()
+            let o = rng.bernoulli(0.3) ? log(2.2) : 0
+            line.add(x: x, o: o, y: 2 + 0.8 * x + o + 0.3 * rng.normal())
+        }
+        let fit = try! #require(line.fit())
+        #expect(abs(fit.beta - 0.8) < 0.01, "\(fit.beta)")
+        #expect(abs(fit.gamma - 1) < 0.02, "\(fit.gamma)")
+        #expect(abs(fit.sd - 0.3) < 0.01, "\(fit.sd)")
+        let p = try! #require(line.predict(x: 9, o: 0))
+        #expect(abs(p.mu - (2 + 0.8 * 9)) < 0.02, "\(p.mu)")
+        // Too few runs, or no spread at all in either regressor, still gives a finite answer or none.
+        var few = TimeOnTokens()
+        for i in 0..<4 { few.add(x: 8, o: 0, y: Double(i)) }
+        #expect(few.fit() == nil)
+        var flat = TimeOnTokens()
+        for i in 0..<50 { flat.add(x: 8, o: 0, y: 2 + 0.01 * Double(i % 5)) }
+        let f = try! #require(flat.fit())
+        #expect(f.beta.isFinite && f.gamma.isFinite && f.sd.isFinite)
+    }
+
+    @Test func aSlowRunWithItsUsualTokensIsASpikeAndASlowRunThatDidMoreWorkIsNot() {
+        var e = LearningEngine()
+        _ = e.retrain(on: workDrivenPair().sorted, now: Self.now)
+        // Four times the usual time for the usual tokens: 1.4 in log, ~7 sd of time given tokens
+        // (but under 2 sd of the pair's whole spread).
+        let slow = e.observe(run(90_001, time: 40, tokens: 5_000)).filter { $0.kind == .latencySpike }
+        let spike = try! #require(slow.first, "a run four times slower than its tokens explain")
+        #expect(spike.description.contains("for 5000 tokens"), "\(spike.description)")
+        #expect(spike.expected > 7 && spike.expected < 14, "expected about 10 s for the usual tokens: \(spike.expected)")
+        // The same 40 s for four times the work (tokens up by 4^0.9) is what such a run takes.
+        let busy = e.observe(run(90_002, time: 40, tokens: 5_000 * pow(4, 0.9)))
+        #expect(busy.filter { $0.kind == .latencySpike }.isEmpty, "\(busy.map(\.description))")
+
+        // Against the pace alone, the slow run is within the pair's spread: not found. This is
+        // what the token baseline adds.
+        var params = EngineParameters()
+        params.latencyGivenTokens = false
+        var pace = LearningEngine(parameters: params)
+        _ = pace.retrain(on: workDrivenPair().sorted, now: Self.now)
+        #expect(pace.observe(run(90_001, time: 40, tokens: 5_000)).filter { $0.kind == .latencySpike }.isEmpty)
+    }
+
+    @Test func whereTokensExplainNothingThePaceStaysTheYardstick() {
+        // Tokens always 5000 (the builder's series): the line explains nothing, so latency is
+        // judged against the pace with its own unit; 3.5 sd of the pace is flagged (the pace's
+        // 3.1 sd bound), which the standard 4 sd would miss.
+        var w = WorkloadBuilder()
+        for i in 0..<1_500 {
+            let at = day0.addingTimeInterval(10 * 86_400 * (Double(i) + w.rng.uniform()) / 1_500)
+            w.add(agent: "a", task: "t", at: at, success: true, time: 10 * exp(0.3 * w.rng.normal()))
+        }
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: Self.now)
+        let sd = try! #require(e.pairs.first?.paceLogTime?.sd)
+        let found = e.observe(run(90_001, time: 10 * exp(3.6 * sd), tokens: 5_000)).filter { $0.kind == .latencySpike }
+        let spike = try! #require(found.first, "3.6 sd of the pace (sd \(sd))")
+        #expect(!spike.description.contains("tokens"), "\(spike.description)")
+    }
+
+    @Test func aTokenBlowUpIsLeftOutOfTheLine() {
+        var w = workDrivenPair()
+        // Twenty runs with 30x the tokens at their usual time (resource blow-ups).
+        for i in 0..<20 {
+            w.add(agent: "a", task: "t", at: day0.addingTimeInterval(86_400 * (1 + 0.4 * Double(i))), success: true,
+                  time: 10, tokens: 150_000)
+        }
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: Self.now)
+        let fit = try! #require(e.pairs.first?.timeOnTokens?.fit())
+        // Without them: slope 0.9·0.64 / (0.81·0.64 + 0.01) = 1.09, residual sd 0.19. Twenty
+        // points at +3.4 in log tokens and no extra time would pull the slope far down.
+        #expect(abs(fit.beta - 1.09) < 0.1, "\(fit.beta)")
+        #expect(fit.sd < 0.3, "\(fit.sd)")
+    }
+}
