@@ -47,6 +47,7 @@ do {
     if env["ML_GLOBAL_DRIFT"] != nil { params.globalDrift = true }
     if env["ML_NO_SOLO"] != nil { params.soloAdjustment = false }
     if env["ML_NO_TOKEN_LATENCY"] != nil { params.latencyGivenTokens = false }
+    if env["ML_NO_INTERVAL_CALIBRATION"] != nil { params.calibratedIntervals = false }
     if let v = env["ML_DRIFT_EXTRAPOLATION"].flatMap(Double.init) { params.driftExtrapolation = v }
     if let v = env["ML_ANOMALY_THRESHOLD"].flatMap(Double.init) { params.anomalyThreshold = v }
     if let v = env["ML_HALF_LIFE"].flatMap(Double.init) { params.recencyHalfLife = v }

@@ -187,7 +187,8 @@ extension LearningEngine {
                            expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
                            medianExecutionTime: exp(medianLog), successProbability: e.p, confidence: conf,
                            lowConfidence: conf < parameters.confidenceThreshold,
-                           intervalLow: exp(e.mu - 1.2816 * predSD), intervalHigh: exp(e.mu + 1.2816 * predSD),
+                           intervalLow: exp(e.mu + model.intervalEnds.low * predSD),
+                           intervalHigh: exp(e.mu + model.intervalEnds.high * predSD),
                            recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,
                            driftDetected: e.drift || onlineDrift), e.pSE)
     }

@@ -40,6 +40,7 @@ extension LearningEngine {
         holdout.skipErrors = true
         let trainPart = order.filter { days(records[$0].timestamp) < cutoff }
         var brier = 0.0, mae = 0.0, nB = 0, nT = 0
+        var standardised: [Double] = []
         // With the window's older executions summed in, a sample that lies wholly within the
         // held-out days (a busy fleet: 500,000 executions in hours) is still scored, against a
         // model fitted on the older ones.
@@ -63,7 +64,11 @@ extension LearningEngine {
                 // A forecast that is not a number is not scored (and cannot make the accuracy NaN).
                 guard e.p.isFinite else { continue }
                 brier += (e.p - y) * (e.p - y); nB += 1
-                if let x = r.executionTime, x > 0, x.isFinite, e.mu.isFinite { mae += abs(log(x) - e.mu); nT += 1 }
+                if let x = r.executionTime, x > 0, x.isFinite, e.mu.isFinite {
+                    mae += abs(log(x) - e.mu); nT += 1
+                    let sd = (e.sigma * e.sigma + e.muSE * e.muSE).squareRoot()
+                    if sd > 0, sd.isFinite { standardised.append((log(x) - e.mu) / sd) }
+                }
             }
             if nB == 0 {
                 note = "no held-out accuracy: none of the \(heldOut) held-out executions has an agent and task type "
@@ -83,12 +88,37 @@ extension LearningEngine {
         model.holdoutLogTimeMAE = nT > 0 ? mae / Double(nT) : 0
         model.holdoutRecords = nB
         model.holdoutNote = note
+        if parameters.calibratedIntervals ?? true {
+            model.intervalZ = Self.intervalEnds(calibratedOn: &standardised)
+        }
         let elapsed = ContinuousClock.now - clock
         return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,
                               pairs: pairs.count, accuracy: model.accuracy,
                               holdoutLogTimeMAE: model.holdoutLogTimeMAE, holdoutRecords: nB, accuracyNote: note,
                               durationSeconds: elapsed / .seconds(1),
                               anomalies: anomalies)
+    }
+
+    /// Pseudo-runs of the normal ±1.2816 in the calibrated 80 % interval's ends.
+    static let intervalPriorRuns = 200.0
+
+    /// The 80 % interval's ends from held-out forecast errors in predictive sd units: their 10 %
+    /// and 90 % quantiles, shrunk towards ±1.2816 by ``intervalPriorRuns`` pseudo-runs and kept
+    /// within ±0.5...±3 (nil without held-out times). A forecast's spread mixes successes with
+    /// failures of other paces and a horizon of days; the held-out window measures how wide its
+    /// 80 % really is, on both sides.
+    static func intervalEnds(calibratedOn z: inout [Double]) -> [Double]? {
+        guard !z.isEmpty else { return nil }
+        z.sort()
+        func quantile(_ q: Double) -> Double {
+            let pos = q * Double(z.count - 1)
+            let i = Int(pos), f = pos - Double(i)
+            return i + 1 < z.count ? z[i] * (1 - f) + z[i + 1] * f : z[i]
+        }
+        let n = Double(z.count), w = intervalPriorRuns
+        let low = (n * quantile(0.1) + w * -1.2816) / (n + w)
+        let high = (n * quantile(0.9) + w * 1.2816) / (n + w)
+        return [min(max(low, -3), -0.5), min(max(high, 0.5), 3)]
     }
 
     /// Fewest executions before the held-out window for a held-out accuracy to be measured.

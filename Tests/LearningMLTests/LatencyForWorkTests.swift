@@ -4,7 +4,7 @@ import LearningCore
 import Testing
 
 /// Issue 16 across the workload family, session 13: latency judged for the work a run did (its
-/// tokens).
+/// tokens), and 80 % intervals calibrated on the held-out window.
 @Suite struct LatencyForWorkTests {
     static let now = day0.addingTimeInterval(10 * 86_400)
 
@@ -104,5 +104,57 @@ import Testing
         // points at +3.4 in log tokens and no extra time would pull the slope far down.
         #expect(abs(fit.beta - 1.09) < 0.1, "\(fit.beta)")
         #expect(fit.sd < 0.3, "\(fit.sd)")
+    }
+
+    /// Log times whose errors are far from normal: mostly tight (sd 0.2), sometimes wide (sd 1).
+    func heavyTailedPair(runs: Int, days: Double, start: Date = day0, seed: UInt64 = 42) -> [ExecutionRecord] {
+        var w = WorkloadBuilder()
+        w.rng = SplitMix(seed)
+        for i in 0..<runs {
+            let at = start.addingTimeInterval(days * 86_400 * (Double(i) + w.rng.uniform()) / Double(runs))
+            let sd = w.rng.bernoulli(0.15) ? 1.0 : 0.2
+            w.add(agent: "a", task: "t", at: at, success: true, time: 10 * exp(sd * w.rng.normal()))
+        }
+        return w.sorted
+    }
+
+    func coverage(calibrated: Bool) -> Double {
+        var params = EngineParameters()
+        params.calibratedIntervals = calibrated
+        var e = LearningEngine(parameters: params)
+        _ = e.retrain(on: heavyTailedPair(runs: 10_000, days: 10), now: Self.now)
+        let p = e.predict(agent: "a", taskType: "t", at: Self.now.addingTimeInterval(86_400))
+        let future = heavyTailedPair(runs: 4_000, days: 1, start: Self.now, seed: 99)
+        let inside = future.filter { ($0.executionTime ?? 0) >= p.intervalLow && ($0.executionTime ?? 0) <= p.intervalHigh }
+        return Double(inside.count) / Double(future.count)
+    }
+
+    @Test func theEightyPercentIntervalCoversEightyPercentWhenErrorsAreNotNormal() {
+        let normal = coverage(calibrated: false)
+        let calibrated = coverage(calibrated: true)
+        #expect(normal > 0.85, "a normal interval over-covers heavy tails: \(normal)")
+        #expect(normal - calibrated > 0.04, "\(normal) vs \(calibrated)")
+        #expect(abs(calibrated - 0.80) < 0.03, "calibrated on the held-out window: \(calibrated)")
+    }
+
+    @Test func theIntervalEndsAreTheHeldOutQuantilesShrunkTowardsTheNormal() {
+        var none: [Double] = []
+        #expect(LearningEngine.intervalEnds(calibratedOn: &none) == nil)
+        var rng = SplitMix(3)
+        var wide = (0..<20_000).map { _ in 1.5 * rng.normal() }
+        let ends = try! #require(LearningEngine.intervalEnds(calibratedOn: &wide))
+        let shrunk = (20_000 * 1.5 * 1.2816 + 200 * 1.2816) / 20_200
+        #expect(abs(ends[0] + shrunk) < 0.05 && abs(ends[1] - shrunk) < 0.05, "\(ends)")
+        // A handful of held-out runs hardly moves the normal ends; wild ones are bounded.
+        var few = [-40.0, 40, -30, 30, 50]
+        let bounded = try! #require(LearningEngine.intervalEnds(calibratedOn: &few))
+        #expect(bounded[0] >= -3 && bounded[1] <= 3, "\(bounded)")
+        #expect(bounded[0] < -1.2816 && bounded[1] > 1.2816)
+        // A model keeps its calibrated ends through serialization.
+        var e = LearningEngine()
+        _ = e.retrain(on: heavyTailedPair(runs: 3_000, days: 10), now: Self.now)
+        let z = try! #require(e.model.intervalZ)
+        let back = try! LearningEngine(serialized: e.serialize())
+        #expect(back.model.intervalZ == z)
     }
 }
