@@ -148,8 +148,17 @@ extension LearningEngine {
             if z > worst.z { worst = (z, "memory", m, exp(ps.logMemory.mean)) }
         }
         if let k = r.resourceUsage.tokens, k > 0, ps.logTokens.weight >= 5 {
-            let z = z(log(k), ps.logTokens, floor: 0.05)
-            if z > worst.z { worst = (z, "tokens", k, exp(ps.logTokens.mean)) }
+            var z = z(log(k), ps.logTokens, floor: 0.05), usual = exp(ps.logTokens.mean)
+            // Tokens for the time the run took (and its outcome), where that is the tighter
+            // baseline: a run that used many more tokens than its time explains blew them up.
+            if parameters.latencyGivenTokens ?? true, let x = r.executionTime, x > 0, x.isFinite,
+               let line = ps.timeOnTokens, line.n >= Self.timeOnTokensMinRuns,
+               let f = line.predictTokens(y: log(x), o: outcomeTimeOffset(r, cluster: cluster)),
+               f.sd < max(ps.logTokens.sd, 0.05) * (1 + 1 / ps.logTokens.weight).squareRoot() {
+                z = studentTAsNormal((log(k) - f.mu) / max(f.sd, 0.05), df: f.df)
+                usual = exp(f.mu)
+            }
+            if z > worst.z { worst = (z, "tokens", k, usual) }
         }
         if let c = r.resourceUsage.cpu, ps.cpu.weight >= 5 {
             let z = z(c, ps.cpu, floor: 1)

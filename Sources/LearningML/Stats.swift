@@ -120,6 +120,27 @@ struct TimeOnTokens: Sendable, Codable, Equatable {
         return (beta, gamma, sd)
     }
 
+    /// The other way round: expected log tokens of a run that took log time `y` with outcome offset
+    /// `o`, with its predictive sd and degrees of freedom (ridge towards no dependence on either).
+    /// A run that used far more tokens than its time explains blew up its tokens, though its time
+    /// was ordinary; nil below 5 runs.
+    func predictTokens(y: Double, o: Double) -> (mu: Double, sd: Double, df: Double)? {
+        guard n >= 5 else { return nil }
+        let l = Self.ridge
+        let a = cyy + l, b = coy, d = coo + l
+        let det = a * d - b * b
+        guard det > 1e-12 else { return nil }
+        let beta = (d * cxy - b * cxo) / det
+        let gamma = (a * cxo - b * cxy) / det
+        let rss = cxx - 2 * beta * cxy - 2 * gamma * cxo + beta * beta * cyy + 2 * beta * gamma * coy
+            + gamma * gamma * coo
+        let sd = (max(rss, 0) / (n - 3)).squareRoot()
+        let mu = mx + beta * (y - my) + gamma * (o - mo)
+        let ly = cyy > 1e-12 ? (y - my) * (y - my) / cyy : 0
+        guard mu.isFinite, sd.isFinite else { return nil }
+        return (mu, sd * (1 + 1 / n + ly).squareRoot(), n - 3)
+    }
+
     /// Expected log time of a run with log tokens `x` and outcome offset `o`, with its predictive
     /// sd (the residual sd widened for the uncertainty of the fitted line).
     func predict(x: Double, o: Double) -> (mu: Double, sd: Double, df: Double)? {

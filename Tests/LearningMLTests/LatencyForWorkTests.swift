@@ -73,6 +73,25 @@ import Testing
         #expect(pace.observe(run(90_001, time: 40, tokens: 5_000)).filter { $0.kind == .latencySpike }.isEmpty)
     }
 
+    @Test func aRunThatUsedFarMoreTokensThanItsTimeExplainsBlewThemUp() {
+        // 7.4x the usual tokens at the usual time: 2.7 sd of the pair's tokens (under the 4 sd a
+        // resource needs), but ~12 sd of the tokens its 10 s explain.
+        let tokens = 5_000 * exp(2.0)
+        var e = LearningEngine()
+        _ = e.retrain(on: workDrivenPair().sorted, now: Self.now)
+        let found = e.observe(run(90_001, time: 10, tokens: tokens)).filter { $0.kind == .resourceBlowup }
+        let blowUp = try! #require(found.first, "tokens far beyond what the run's time explains")
+        #expect(blowUp.expected > 3_500 && blowUp.expected < 7_000, "about 5000 for 10 s: \(blowUp.expected)")
+        // Tokens that follow a long run are not a blow-up.
+        #expect(e.observe(run(90_002, time: 10 * exp(2.2), tokens: tokens)).filter { $0.kind == .resourceBlowup }.isEmpty)
+
+        var params = EngineParameters()
+        params.latencyGivenTokens = false
+        var plain = LearningEngine(parameters: params)
+        _ = plain.retrain(on: workDrivenPair().sorted, now: Self.now)
+        #expect(plain.observe(run(90_001, time: 10, tokens: tokens)).filter { $0.kind == .resourceBlowup }.isEmpty)
+    }
+
     @Test func whereTokensExplainNothingThePaceStaysTheYardstick() {
         // Tokens always 5000 (the builder's series): the line explains nothing, so latency is
         // judged against the pace with its own unit; 3.5 sd of the pace is flagged (the pace's
