@@ -37,7 +37,7 @@ extension LearningEngine {
         let cluster = failureCluster(record, agent: a, task: t)
         var out = pointAnomalies(record, a, t, day: day, hour: hour, cluster: cluster)
         accumulate(record, agent: a, task: t, day: day, hour: hour, cluster: cluster)
-        sequenceUpdate(record, a, t, day: day, hour: hour, anomalies: &out)
+        sequenceUpdate(record, a, t, day: day, hour: hour, cluster: cluster, anomalies: &out)
         refreshModelIfDue()
         return out
     }
@@ -71,8 +71,9 @@ extension LearningEngine {
             let t = r.taskType.flatMap { tasks.id($0) }
             let day = days(r.timestamp)
             let hour = Self.hourOf(r.timestamp)
-            anomalies += pointAnomalies(r, a, t, day: day, hour: hour, cluster: knownFailureCluster(r))
-            sequenceUpdate(r, a, t, day: day, hour: hour, anomalies: &anomalies)
+            let cluster = knownFailureCluster(r)
+            anomalies += pointAnomalies(r, a, t, day: day, hour: hour, cluster: cluster)
+            sequenceUpdate(r, a, t, day: day, hour: hour, cluster: cluster, anomalies: &anomalies)
         }
     }
 
@@ -177,14 +178,27 @@ extension LearningEngine {
     /// Sequence-dependent updates of one execution (already accumulated): failure-burst
     /// detection, collaboration and hand-off statistics, and the agent's online drift signal.
     mutating func sequenceUpdate(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
-                                 anomalies: inout [DetectedAnomaly]) {
+                                 cluster: Int?, anomalies: inout [DetectedAnomaly]) {
         let e: Expectation? = t.map { expected(a, $0, day: day, hour: hour) }
         let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)]
             : Double(agentStates[Int(a)].successes + 1) / Double(agentStates[Int(a)].n + 2)
         // Failure bursts.
-        Self.detectBurst(&agentStates[Int(a)], r, pFail: 1 - (e?.p ?? rate), day: day,
+        let kind = cluster.map { FailureKind(cluster: Int32($0), label: errors.clusters[$0].template) }
+        let pair = t.flatMap { pairIndex[Self.pairKey(a, $0)] } ?? -1
+        var state = agentStates[Int(a)]
+        agentStates[Int(a)] = AgentState(halfLife: 1)   // moved out while scanned: no copy of its arrays
+        let agentKinds = state.failureKinds, agentLabelled = state.labelledFailures ?? 0
+        Self.detectBurst(&state, r, pFail: 1 - (e?.p ?? rate), kind: kind, pair: pair,
+                         share: { p, c, at in
+                             // The kind's share of the pair's failures, as often as it is seen at
+                             // that hour of day.
+                             let hour = min(max(Int((at - at.rounded(.down)) * 24), 0), 23)
+                             return failureShare(agentKinds: agentKinds, agentLabelled: agentLabelled, pair: p,
+                                                 cluster: Int(c)) * errors.hourFactor(of: Int(c), hour: hour)
+                         }, day: day,
                          window: parameters.burstWindowMinutes, threshold: parameters.anomalyThreshold,
                          anomalies: &anomalies)
+        agentStates[Int(a)] = state
         guard let t, let e else { return }
         _ = t
         // Residuals against the model, for drift signal and collaboration.
@@ -205,20 +219,31 @@ extension LearningEngine {
     /// reported before, and a description of the whole episode so far (count, span, expected);
     /// each later failure that extends it is reported again with the grown totals, so a stored
     /// insight can follow it (``DetectedAnomaly/startedAt`` names the episode).
-    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, day: Double, window minutes: Double,
-                            threshold: Double, anomalies: inout [DetectedAnomaly]) {
+    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, kind: FailureKind? = nil,
+                            pair: Int32 = -1, share: (Int32, Int32, Double) -> Double = { _, _, _ in 1 },
+                            day: Double, window minutes: Double, threshold: Double,
+                            anomalies: inout [DetectedAnomaly]) {
         let window = minutes / 1440
         var cut = 0
         while cut < s.recentTimes.count && s.recentTimes[cut] < day - window { cut += 1 }
+        if s.recentKinds == nil || s.recentKinds!.count != s.recentTimes.count {
+            s.recentKinds = [Int32](repeating: -1, count: s.recentTimes.count)
+        }
+        if s.recentPairs == nil || s.recentPairs!.count != s.recentTimes.count {
+            s.recentPairs = [Int32](repeating: -1, count: s.recentTimes.count)
+        }
         if cut > 0 || s.recentTimes.count >= 64 {
             let drop = max(cut, s.recentTimes.count - 63)
             s.recentTimes.removeFirst(drop); s.recentFailed.removeFirst(drop)
             s.recentIDs.removeFirst(drop); s.recentFlagged.removeFirst(drop); s.recentPFail.removeFirst(drop)
+            s.recentKinds!.removeFirst(drop); s.recentPairs!.removeFirst(drop)
         }
         let pf = min(max(pFail, 0.01), 0.99)
         s.recentTimes.append(day); s.recentFailed.append(!r.success)
         s.recentIDs.append(r.id ?? -1); s.recentFlagged.append(false)
         s.recentPFail.append(pf)
+        s.recentKinds!.append(kind?.cluster ?? -1)
+        s.recentPairs!.append(pair)
         guard !r.success else { s.streak = nil; return }
         var streak = s.streak ?? FailureStreak(start: day)
         streak.count += 1
@@ -226,17 +251,35 @@ extension LearningEngine {
         streak.expected += pf
         if streak.ids.count < FailureStreak.maxIDs, let id = r.id { streak.ids.append(id) }
         defer { s.streak = streak }
-        var f = 0, lambda = 0.0
+        // Runs of the window that start at a failure: all its failures, and (when this failure
+        // has a kind) its failures of this kind against the share of the agent's failures that
+        // kind usually takes. An outage repeats one error; 6 refused connections in 8 runs are
+        // far rarer than 6 failures of any kind.
+        var f = 0, fk = 0, lambda = 0.0, lambdaKind = 0.0
         var best = (z: -Double.infinity, start: s.recentTimes.count - 1, f: 0, lambda: 0.0)
+        var bestKind = best
+        let kinds = s.recentKinds!, pairs = s.recentPairs!
         for j in stride(from: s.recentTimes.count - 1, through: 0, by: -1) {
             lambda += s.recentPFail[j]
+            // Each run's chance of failing this way: its failure probability times the share of
+            // its pair's failures this kind takes.
+            if let kind { lambdaKind += s.recentPFail[j] * min(share(pairs[j], kind.cluster, s.recentTimes[j]), 1) }
             guard s.recentFailed[j] else { continue }
             f += 1
+            if let kind, kinds[j] == kind.cluster {
+                fk += 1
+                if fk >= Self.minKindBurst {
+                    let z = normalQuantileUpper(poissonUpperTail(fk, lambda: lambdaKind))
+                    if z > bestKind.z { bestKind = (z, j, fk, lambdaKind) }
+                }
+            }
             guard f >= 3 else { continue }
             let z = normalQuantileUpper(poissonUpperTail(f, lambda: lambda))
             if z > best.z { best = (z, j, f, lambda) }
         }
         let streakZ = streak.count >= 3 ? normalQuantileUpper(logTail: streak.logP) : -Double.infinity
+        let useKind = bestKind.z > best.z && bestKind.z > streakZ
+        if useKind { best = bestKind }
         let useStreak = streakZ > best.z
         let z = max(streakZ, best.z)
         guard z / AnomalyScale.zPerUnit >= threshold else { return }
@@ -249,6 +292,7 @@ extension LearningEngine {
             for k in s.recentIDs.indices where s.recentFailed[k] && reported.contains(s.recentIDs[k]) { s.recentFlagged[k] = true }
         } else {
             for k in best.start..<s.recentTimes.count where s.recentFailed[k] && !s.recentFlagged[k] {
+                if useKind, let kind, kinds[k] != kind.cluster { continue }
                 s.recentFlagged[k] = true
                 fresh = true
                 if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
@@ -262,6 +306,7 @@ extension LearningEngine {
         let mins = (day - first) * 1440
         let span = mins < 120 ? String(format: "%.0f minutes", mins) : String(format: "%.1f hours", mins / 60)
         let what = useStreak ? String(format: "failed %d times in a row over %@", count, span)
+            : useKind ? String(format: "failed %d times with \"%@\" in %@", count, String((kind?.label ?? "").prefix(80)), span)
             : String(format: "failed %d times in %@", count, span)
         anomalies.append(DetectedAnomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
                                  recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
@@ -269,6 +314,31 @@ extension LearningEngine {
                                  description: String(format: "%@ %@, %.1f expected", r.agentName, what, expected),
                                  severity: count >= AnomalySeverity.criticalFailures ? .critical : .warning,
                                  startedAt: Date(timeIntervalSince1970: first * 86_400)))
+    }
+
+    /// Fewest failures of one kind a burst of that kind needs: its test is repeated for every
+    /// kind and start, so it asks for more support than the all-failures scan's 3.
+    static let minKindBurst = 5
+
+    /// Pseudo-failures of the fleet's share of a kind in an agent's share of it.
+    static let failureKindPriorWeight = 10.0
+
+    /// The share of the failures on pair `pair` (an index of `pairs`, or -1) that usually fall in
+    /// error-signature `cluster`, given its agent's failures per kind (`agentKinds`, of
+    /// `agentLabelled` with a message): the pair's own failures of that kind shrunk towards its
+    /// agent's share, itself shrunk towards the whole fleet's
+    /// (``failureKindPriorWeight`` pseudo-failures each). Agents fail differently on different
+    /// task types, so one kind can be most of a pair's failures and rare for its agent.
+    func failureShare(agentKinds: [Int32: Int]?, agentLabelled: Int, pair: Int32, cluster: Int) -> Double {
+        let m = Self.failureKindPriorWeight
+        let ownA = Double(agentKinds?[Int32(cluster)] ?? 0), nA = Double(agentLabelled)
+        var share = (ownA + m * errors.share(of: cluster)) / (nA + m)
+        if pair >= 0, Int(pair) < pairs.count {
+            let p = pairs[Int(pair)]
+            let ownP = Double(p.failureKinds?[Int32(cluster)] ?? 0), nP = Double(p.labelledFailures ?? 0)
+            share = (ownP + m * share) / (nP + m)
+        }
+        return min(max(share, 0.001), 1)
     }
 
     /// Most distinct agents remembered per open task.

@@ -17,6 +17,8 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
         /// residuals of its failures against their pairs' outcome-adjusted log time. Nil in models
         /// saved before it was kept.
         var timeOffset: Moments? = nil
+        /// Its failures per UTC hour of day (nil in older models, and before one with an hour).
+        var hours: [Int]? = nil
         var template: String { tokens.joined(separator: " ") }
     }
 
@@ -31,10 +33,44 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     /// message. Nil in models saved before they were kept.
     var failureTimeOffset: Moments? = nil
     var unlabelledTimeOffset: Moments? = nil
+    /// Failures with a message added so far (the clusters' counts summed; nil in older models).
+    var labelled: Int? = nil
 
-    /// Adds a failure's message; returns its cluster index.
+    /// The share of all labelled failures that fell in `cluster`.
+    func share(of cluster: Int) -> Double {
+        guard cluster >= 0, cluster < clusters.count else { return 0 }
+        let total = labelled ?? clusters.reduce(0) { $0 + $1.count }
+        return total > 0 ? Double(clusters[cluster].count) / Double(total) : 0
+    }
+
+    /// Adds a failure's message (at UTC hour `hour`, when known); returns its cluster index.
     @discardableResult
-    mutating func add(_ message: String, agent: Int32, taskType: Int32?) -> Int {
+    mutating func add(_ message: String, agent: Int32, taskType: Int32?, hour: Int? = nil) -> Int {
+        labelled = (labelled ?? clusters.reduce(0) { $0 + $1.count }) + 1
+        let i = addMessage(message, agent: agent, taskType: taskType)
+        if let h = hour, (0..<24).contains(h) {
+            if clusters[i].hours == nil { clusters[i].hours = [Int](repeating: 0, count: 24) }
+            clusters[i].hours![h] += 1
+            if hourFailures == nil { hourFailures = [Int](repeating: 0, count: 24) }
+            hourFailures![h] += 1
+        }
+        return i
+    }
+
+    /// Labelled failures per UTC hour of day (nil in older models).
+    var hourFailures: [Int]? = nil
+
+    /// How much more often failures of `cluster` happen at UTC hour `hour` than failures in
+    /// general (Laplace-smoothed ratio of the two hour profiles; 1 without them). A kind that
+    /// belongs to a maintenance window is expected there.
+    func hourFactor(of cluster: Int, hour: Int) -> Double {
+        guard cluster >= 0, cluster < clusters.count, (0..<24).contains(hour),
+              let own = clusters[cluster].hours, let all = hourFailures else { return 1 }
+        let nOwn = Double(own.reduce(0, +)), nAll = Double(all.reduce(0, +))
+        return ((Double(own[hour]) + 1) / (nOwn + 24)) / ((Double(all[hour]) + 1) / (nAll + 24))
+    }
+
+    private mutating func addMessage(_ message: String, agent: Int32, taskType: Int32?) -> Int {
         let masked = Self.mask(message)
         if let i = known[masked] {
             clusters[i].count += 1

@@ -102,7 +102,7 @@ public struct LearningEngine: Sendable {
     /// a success, a failure without a message, and on the holdout copy, which keeps no signatures).
     mutating func failureCluster(_ r: ExecutionRecord, agent a: Int32, task t: Int32?) -> Int? {
         guard !skipErrors, !r.success, let msg = r.errorMessage, !msg.isEmpty else { return nil }
-        return errors.add(msg, agent: a, taskType: t)
+        return errors.add(msg, agent: a, taskType: t, hour: Self.hourOf(r.timestamp))
     }
 
     /// The cluster of a failed execution's message already added (read only; nil as above).
@@ -133,10 +133,20 @@ public struct LearningEngine: Sendable {
         latest = max(latest, day)
         let logT: Double? = r.executionTime.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         Self.update(&agentStates[Int(a)], r, day: day)
+        if let c = cluster {
+            if agentStates[Int(a)].failureKinds == nil { agentStates[Int(a)].failureKinds = [:] }
+            agentStates[Int(a)].failureKinds![Int32(c), default: 0] += 1
+            agentStates[Int(a)].labelledFailures = (agentStates[Int(a)].labelledFailures ?? 0) + 1
+        }
         guard let t else { return }
         Self.update(&taskStates[Int(t)], r, logT: logT)
         let pi = pairID(a, t)
         Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife, sketches: !skipErrors)
+        if let c = cluster {
+            if pairs[pi].failureKinds == nil { pairs[pi].failureKinds = [:] }
+            pairs[pi].failureKinds![Int32(c), default: 0] += 1
+            pairs[pi].labelledFailures = (pairs[pi].labelledFailures ?? 0) + 1
+        }
         if let lt = logT, !skipErrors {
             var pace = pairs[pi].paceLogTime ?? Moments()
             if !r.success && pace.weight >= Self.paceBaselineForOffsets {

@@ -32,6 +32,10 @@ struct PairState: Sendable, Codable, Equatable {
     /// token counts only, winsorised: the baseline of latency anomalies where the work done
     /// explains time better than the pace alone. Nil before a run with tokens (and in older models).
     var timeOnTokens: TimeOnTokens? = nil
+    /// The pair's failures per error-signature cluster, and how many had a message (nil before
+    /// the first, and in older models).
+    var failureKinds: [Int32: Int]? = nil
+    var labelledFailures: Int? = nil
 
     init(agent: Int32, task: Int32) {
         self.agent = agent
@@ -54,6 +58,16 @@ struct AgentState: Sendable, Codable, Equatable {
     var recentIDs: [Int64] = []
     var recentFlagged: [Bool] = []
     var recentPFail: [Double] = []
+    /// The error-signature cluster of each recent execution (-1: a success, or no message), in
+    /// step with `recentTimes`. Nil in models saved before it was kept (then read as -1).
+    var recentKinds: [Int32]? = nil
+    /// The (agent, task type) pair of each recent execution (-1 without a task type), in step
+    /// with `recentTimes`; nil in older models (then read as -1).
+    var recentPairs: [Int32]? = nil
+    /// The agent's failures per error-signature cluster (nil before its first labelled failure,
+    /// and in older models): the share of its failures each kind usually takes.
+    var failureKinds: [Int32: Int]? = nil
+    var labelledFailures: Int? = nil
     var logMemory = Moments()
     var logTokens = Moments()
     var cpu = Moments()
@@ -136,6 +150,13 @@ struct TaskMember: Sendable, Codable, Equatable {
     var pq: Double
     var timeRes: Double
     var timeVar: Double
+}
+
+/// The error-signature cluster of a failure and the cluster's template (for the burst's
+/// description).
+struct FailureKind: Sendable, Equatable {
+    var cluster: Int32
+    var label: String
 }
 
 /// An agent's consecutive failures, however far apart: their number, the log of their joint

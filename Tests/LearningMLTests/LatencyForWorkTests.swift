@@ -27,7 +27,7 @@ import Testing
                         timestamp: Self.now)
     }
 
-    @Test func theLineRecoversTimeOnTokensAndTheOutcome() {
+    @Test func theLineRecoversTimeOnTokensAndTheOutcome() throws {
         var rng = SplitMix(7)
         var line = TimeOnTokens()
         for _ in 0..<20_000 {
@@ -35,11 +35,11 @@ import Testing
             let o = rng.bernoulli(0.3) ? log(2.2) : 0
             line.add(x: x, o: o, y: 2 + 0.8 * x + o + 0.3 * rng.normal())
         }
-        let fit = try! #require(line.fit())
+        let fit = try #require(line.fit())
         #expect(abs(fit.beta - 0.8) < 0.01, "\(fit.beta)")
         #expect(abs(fit.gamma - 1) < 0.02, "\(fit.gamma)")
         #expect(abs(fit.sd - 0.3) < 0.01, "\(fit.sd)")
-        let p = try! #require(line.predict(x: 9, o: 0))
+        let p = try #require(line.predict(x: 9, o: 0))
         #expect(abs(p.mu - (2 + 0.8 * 9)) < 0.02, "\(p.mu)")
         // Too few runs, or no spread at all in either regressor, still gives a finite answer or none.
         var few = TimeOnTokens()
@@ -47,17 +47,17 @@ import Testing
         #expect(few.fit() == nil)
         var flat = TimeOnTokens()
         for i in 0..<50 { flat.add(x: 8, o: 0, y: 2 + 0.01 * Double(i % 5)) }
-        let f = try! #require(flat.fit())
+        let f = try #require(flat.fit())
         #expect(f.beta.isFinite && f.gamma.isFinite && f.sd.isFinite)
     }
 
-    @Test func aSlowRunWithItsUsualTokensIsASpikeAndASlowRunThatDidMoreWorkIsNot() {
+    @Test func aSlowRunWithItsUsualTokensIsASpikeAndASlowRunThatDidMoreWorkIsNot() throws {
         var e = LearningEngine()
         _ = e.retrain(on: workDrivenPair().sorted, now: Self.now)
         // Four times the usual time for the usual tokens: 1.4 in log, ~7 sd of time given tokens
         // (but under 2 sd of the pair's whole spread).
         let slow = e.observe(run(90_001, time: 40, tokens: 5_000)).filter { $0.kind == .latencySpike }
-        let spike = try! #require(slow.first, "a run four times slower than its tokens explain")
+        let spike = try #require(slow.first, "a run four times slower than its tokens explain")
         #expect(spike.description.contains("for 5000 tokens"), "\(spike.description)")
         #expect(spike.expected > 7 && spike.expected < 14, "expected about 10 s for the usual tokens: \(spike.expected)")
         // The same 40 s for four times the work (tokens up by 4^0.9) is what such a run takes.
@@ -73,14 +73,14 @@ import Testing
         #expect(pace.observe(run(90_001, time: 40, tokens: 5_000)).filter { $0.kind == .latencySpike }.isEmpty)
     }
 
-    @Test func aRunThatUsedFarMoreTokensThanItsTimeExplainsBlewThemUp() {
+    @Test func aRunThatUsedFarMoreTokensThanItsTimeExplainsBlewThemUp() throws {
         // 7.4x the usual tokens at the usual time: 2.7 sd of the pair's tokens (under the 4 sd a
         // resource needs), but ~12 sd of the tokens its 10 s explain.
         let tokens = 5_000 * exp(2.0)
         var e = LearningEngine()
         _ = e.retrain(on: workDrivenPair().sorted, now: Self.now)
         let found = e.observe(run(90_001, time: 10, tokens: tokens)).filter { $0.kind == .resourceBlowup }
-        let blowUp = try! #require(found.first, "tokens far beyond what the run's time explains")
+        let blowUp = try #require(found.first, "tokens far beyond what the run's time explains")
         #expect(blowUp.expected > 3_500 && blowUp.expected < 7_000, "about 5000 for 10 s: \(blowUp.expected)")
         // Tokens that follow a long run are not a blow-up.
         #expect(e.observe(run(90_002, time: 10 * exp(2.2), tokens: tokens)).filter { $0.kind == .resourceBlowup }.isEmpty)
@@ -92,7 +92,7 @@ import Testing
         #expect(plain.observe(run(90_001, time: 10, tokens: tokens)).filter { $0.kind == .resourceBlowup }.isEmpty)
     }
 
-    @Test func whereTokensExplainNothingThePaceStaysTheYardstick() {
+    @Test func whereTokensExplainNothingThePaceStaysTheYardstick() throws {
         // Tokens always 5000 (the builder's series): the line explains nothing, so latency is
         // judged against the pace with its own unit; 3.5 sd of the pace is flagged (the pace's
         // 3.1 sd bound), which the standard 4 sd would miss.
@@ -103,13 +103,13 @@ import Testing
         }
         var e = LearningEngine()
         _ = e.retrain(on: w.sorted, now: Self.now)
-        let sd = try! #require(e.pairs.first?.paceLogTime?.sd)
+        let sd = try #require(e.pairs.first?.paceLogTime?.sd)
         let found = e.observe(run(90_001, time: 10 * exp(3.6 * sd), tokens: 5_000)).filter { $0.kind == .latencySpike }
-        let spike = try! #require(found.first, "3.6 sd of the pace (sd \(sd))")
+        let spike = try #require(found.first, "3.6 sd of the pace (sd \(sd))")
         #expect(!spike.description.contains("tokens"), "\(spike.description)")
     }
 
-    @Test func aTokenBlowUpIsLeftOutOfTheLine() {
+    @Test func aTokenBlowUpIsLeftOutOfTheLine() throws {
         var w = workDrivenPair()
         // Twenty runs with 30x the tokens at their usual time (resource blow-ups).
         for i in 0..<20 {
@@ -118,7 +118,7 @@ import Testing
         }
         var e = LearningEngine()
         _ = e.retrain(on: w.sorted, now: Self.now)
-        let fit = try! #require(e.pairs.first?.timeOnTokens?.fit())
+        let fit = try #require(e.pairs.first?.timeOnTokens?.fit())
         // Without them: slope 0.9·0.64 / (0.81·0.64 + 0.01) = 1.09, residual sd 0.19. Twenty
         // points at +3.4 in log tokens and no extra time would pull the slope far down.
         #expect(abs(fit.beta - 1.09) < 0.1, "\(fit.beta)")
@@ -156,24 +156,24 @@ import Testing
         #expect(abs(calibrated - 0.80) < 0.03, "calibrated on the held-out window: \(calibrated)")
     }
 
-    @Test func theIntervalEndsAreTheHeldOutQuantilesShrunkTowardsTheNormal() {
+    @Test func theIntervalEndsAreTheHeldOutQuantilesShrunkTowardsTheNormal() throws {
         var none: [Double] = []
         #expect(LearningEngine.intervalEnds(calibratedOn: &none) == nil)
         var rng = SplitMix(3)
         var wide = (0..<20_000).map { _ in 1.5 * rng.normal() }
-        let ends = try! #require(LearningEngine.intervalEnds(calibratedOn: &wide))
+        let ends = try #require(LearningEngine.intervalEnds(calibratedOn: &wide))
         let shrunk = (20_000 * 1.5 * 1.2816 + 200 * 1.2816) / 20_200
         #expect(abs(ends[0] + shrunk) < 0.05 && abs(ends[1] - shrunk) < 0.05, "\(ends)")
         // A handful of held-out runs hardly moves the normal ends; wild ones are bounded.
         var few = [-40.0, 40, -30, 30, 50]
-        let bounded = try! #require(LearningEngine.intervalEnds(calibratedOn: &few))
+        let bounded = try #require(LearningEngine.intervalEnds(calibratedOn: &few))
         #expect(bounded[0] >= -3 && bounded[1] <= 3, "\(bounded)")
         #expect(bounded[0] < -1.2816 && bounded[1] > 1.2816)
         // A model keeps its calibrated ends through serialization.
         var e = LearningEngine()
         _ = e.retrain(on: heavyTailedPair(runs: 3_000, days: 10), now: Self.now)
-        let z = try! #require(e.model.intervalZ)
-        let back = try! LearningEngine(serialized: e.serialize())
+        let z = try #require(e.model.intervalZ)
+        let back = try LearningEngine(serialized: e.serialize())
         #expect(back.model.intervalZ == z)
     }
 }
