@@ -82,7 +82,10 @@ extension LearningEngine {
     func pointAnomalies(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, hour: Int,
                         cluster: Int?) -> [DetectedAnomaly] {
         guard let t, let pi = pairIndex[Self.pairKey(a, t)] else { return [] }
-        let ps = pairs[Int(pi)]
+        // Only the baselines read here (field by field: a copy of the whole pair state, with its
+        // sketches and failure kinds, costs more than these checks).
+        let ps = (n: pairs[Int(pi)].n, paceLogTime: pairs[Int(pi)].paceLogTime, timeOnTokens: pairs[Int(pi)].timeOnTokens,
+                  logMemory: pairs[Int(pi)].logMemory, logTokens: pairs[Int(pi)].logTokens, cpu: pairs[Int(pi)].cpu)
         // A fitted model gives a young pair a prior pace (its agent's and task type's effects, its
         // agent's steadiness), so its latency is judged from fewer runs.
         let latencyBaseline = model.trained ? AnomalyScale.minLatencyBaseline : AnomalyScale.minBaseline
@@ -183,25 +186,40 @@ extension LearningEngine {
         let rate = Int(a) < model.agentRate.count ? model.agentRate[Int(a)]
             : Double(agentStates[Int(a)].successes + 1) / Double(agentStates[Int(a)].n + 2)
         // Failure bursts.
-        let kind = cluster.map { FailureKind(cluster: Int32($0), label: errors.clusters[$0].template) }
         let pair = t.flatMap { pairIndex[Self.pairKey(a, $0)] } ?? -1
+        guard let cluster else {
+            Self.detectBurst(&agentStates[Int(a)], r, pFail: 1 - (e?.p ?? rate), pair: pair, day: day,
+                             window: parameters.burstWindowMinutes, threshold: parameters.anomalyThreshold,
+                             anomalies: &anomalies)
+            residuals(r, a, t, day: day, e: e)
+            return
+        }
+        let kind = FailureKind(cluster: Int32(cluster))
         var state = agentStates[Int(a)]
-        agentStates[Int(a)] = AgentState(halfLife: 1)   // moved out while scanned: no copy of its arrays
+        agentStates[Int(a)] = Self.placeholderAgent   // moved out while scanned: no copy of its arrays
         let agentKinds = state.failureKinds, agentLabelled = state.labelledFailures ?? 0
+        let hours = errors.hourFactors(of: cluster)
         Self.detectBurst(&state, r, pFail: 1 - (e?.p ?? rate), kind: kind, pair: pair,
                          share: { p, c, at in
                              // The kind's share of the pair's failures, as often as it is seen at
                              // that hour of day.
                              let hour = min(max(Int((at - at.rounded(.down)) * 24), 0), 23)
                              return failureShare(agentKinds: agentKinds, agentLabelled: agentLabelled, pair: p,
-                                                 cluster: Int(c)) * errors.hourFactor(of: Int(c), hour: hour)
-                         }, day: day,
+                                                 cluster: Int(c)) * (hours?[hour] ?? 1)
+                         }, label: { errors.clusters[Int($0)].template }, day: day,
                          window: parameters.burstWindowMinutes, threshold: parameters.anomalyThreshold,
                          anomalies: &anomalies)
         agentStates[Int(a)] = state
-        guard let t, let e else { return }
-        _ = t
-        // Residuals against the model, for drift signal and collaboration.
+        residuals(r, a, t, day: day, e: e)
+    }
+
+    /// Stands in for an agent's state while it is moved out to be scanned.
+    static let placeholderAgent = AgentState(halfLife: 1)
+
+    /// The agent's online drift signal and collaboration statistics from one execution's
+    /// residuals against the model.
+    mutating func residuals(_ r: ExecutionRecord, _ a: Int32, _ t: Int32?, day: Double, e: Expectation?) {
+        guard t != nil, let e else { return }
         let y = r.success ? 1.0 : 0.0
         let logT = r.executionTime.flatMap { $0 > 0 ? log($0) : nil }
         agentStates[Int(a)].successTrend.add(t: day, y: y - e.p)
@@ -221,6 +239,7 @@ extension LearningEngine {
     /// insight can follow it (``DetectedAnomaly/startedAt`` names the episode).
     static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, kind: FailureKind? = nil,
                             pair: Int32 = -1, share: (Int32, Int32, Double) -> Double = { _, _, _ in 1 },
+                            label: (Int32) -> String = { _ in "" },
                             day: Double, window minutes: Double, threshold: Double,
                             anomalies: inout [DetectedAnomaly]) {
         let window = minutes / 1440
@@ -306,7 +325,7 @@ extension LearningEngine {
         let mins = (day - first) * 1440
         let span = mins < 120 ? String(format: "%.0f minutes", mins) : String(format: "%.1f hours", mins / 60)
         let what = useStreak ? String(format: "failed %d times in a row over %@", count, span)
-            : useKind ? String(format: "failed %d times with \"%@\" in %@", count, String((kind?.label ?? "").prefix(80)), span)
+            : useKind ? String(format: "failed %d times with \"%@\" in %@", count, String(kind.map { label($0.cluster) }?.prefix(80) ?? ""), span)
             : String(format: "failed %d times in %@", count, span)
         anomalies.append(DetectedAnomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
                                  recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,
@@ -333,10 +352,9 @@ extension LearningEngine {
         let m = Self.failureKindPriorWeight
         let ownA = Double(agentKinds?[Int32(cluster)] ?? 0), nA = Double(agentLabelled)
         var share = (ownA + m * errors.share(of: cluster)) / (nA + m)
-        if pair >= 0, Int(pair) < pairs.count {
-            let p = pairs[Int(pair)]
-            let ownP = Double(p.failureKinds?[Int32(cluster)] ?? 0), nP = Double(p.labelledFailures ?? 0)
-            share = (ownP + m * share) / (nP + m)
+        if pair >= 0, Int(pair) < pairs.count, let nP = pairs[Int(pair)].labelledFailures {
+            let ownP = Double(pairs[Int(pair)].failureKinds?[Int32(cluster)] ?? 0)
+            share = (ownP + m * share) / (Double(nP) + m)
         }
         return min(max(share, 0.001), 1)
     }

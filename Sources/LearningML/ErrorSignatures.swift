@@ -60,14 +60,14 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     /// Labelled failures per UTC hour of day (nil in older models).
     var hourFailures: [Int]? = nil
 
-    /// How much more often failures of `cluster` happen at UTC hour `hour` than failures in
-    /// general (Laplace-smoothed ratio of the two hour profiles; 1 without them). A kind that
+    /// Per UTC hour, how much more often failures of `cluster` happen then than failures in
+    /// general (Laplace-smoothed ratio of the two hour profiles; nil without them). A kind that
     /// belongs to a maintenance window is expected there.
-    func hourFactor(of cluster: Int, hour: Int) -> Double {
-        guard cluster >= 0, cluster < clusters.count, (0..<24).contains(hour),
-              let own = clusters[cluster].hours, let all = hourFailures else { return 1 }
+    func hourFactors(of cluster: Int) -> [Double]? {
+        guard cluster >= 0, cluster < clusters.count, let own = clusters[cluster].hours, let all = hourFailures,
+              own.count == 24, all.count == 24 else { return nil }
         let nOwn = Double(own.reduce(0, +)), nAll = Double(all.reduce(0, +))
-        return ((Double(own[hour]) + 1) / (nOwn + 24)) / ((Double(all[hour]) + 1) / (nAll + 24))
+        return (0..<24).map { ((Double(own[$0]) + 1) / (nOwn + 24)) / ((Double(all[$0]) + 1) / (nAll + 24)) }
     }
 
     private mutating func addMessage(_ message: String, agent: Int32, taskType: Int32?) -> Int {

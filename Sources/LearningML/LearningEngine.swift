@@ -241,7 +241,11 @@ public struct LearningEngine: Sendable {
             : untrainedSuccessPrior(t)
         let m = model.successStrength
         if let pi {
-            let ps = pairs[Int(pi)]
+            // Read field by field: a copy of the whole pair state (sketches, detection lines)
+            // costs more than this forecast.
+            let ps = (successes: pairs[pi].successes, n: pairs[pi].n, successAdjust: pairs[pi].successAdjust,
+                      recentWeight: pairs[pi].recentWeight, lastSeen: pairs[pi].lastSeen,
+                      recentSuccess: pairs[pi].recentSuccess)
             var p = min(max((Double(ps.successes) + ps.successAdjust + m * prior) / (Double(ps.n) + m), 0.001), 0.999)
             if parameters.pooledSuccessPrior ?? true, let g = model.deviationPrior, g.count == Self.deviationGrid.count {
                 p = min(max(Self.posteriorRate(prior: logit(prior), successes: Double(ps.successes) + ps.successAdjust,

@@ -50,22 +50,18 @@ struct Model: Sendable, Codable, Equatable {
     var accuracy = 0.0
     var holdoutLogTimeMAE = 0.0
     var holdoutRecords = 0
-    /// Quantiles (10 % and 90 %) of the held-out executions' log times in units of their
+    /// The 80 % interval's ends in predictive sd units around a forecast's mean log time: the
+    /// quantiles (10 % and 90 %) of the held-out executions' log times in units of their
     /// forecasts' predictive sd, shrunk towards the normal ±1.2816 by ``LearningEngine/intervalPriorRuns``
     /// pseudo-runs: the 80 % interval's ends (split-conformal calibration at retrain). Nil before
     /// a retrain with a held-out window (and in models saved before it).
-    var intervalZ: [Double]? = nil
+    var intervalLowZ: Double? = nil
+    var intervalHighZ: Double? = nil
     /// Why there is no held-out accuracy (see ``TrainingReport/accuracyNote``).
     var holdoutNote: String? = nil
     /// Executions the priors were last fitted on, at a retrain or an online refresh (nil in
     /// models saved before online refreshes).
     var fittedRecords: Int? = nil
-
-    /// The 80 % interval's ends in predictive sd units around the forecast's mean log time.
-    var intervalEnds: (low: Double, high: Double) {
-        if let z = intervalZ, z.count == 2, z[0].isFinite, z[1].isFinite { return (z[0], z[1]) }
-        return (-1.2816, 1.2816)
-    }
 
     func agentLogitEffect(_ a: Int32) -> Double { Int(a) < agentLogit.count ? agentLogit[Int(a)] : 0 }
     func agentLogTimeEffect(_ a: Int32) -> Double { Int(a) < agentLogTime.count ? agentLogTime[Int(a)] : 0 }

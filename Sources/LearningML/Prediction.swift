@@ -167,10 +167,9 @@ extension LearningEngine {
         let conf = Self.confidence(pSE: e.pSE, muSE: e.muSE)
         var res = ResourceUsage()
         if let pi {
-            let ps = pairs[pi]
-            res.memoryMB = ps.memorySketch.quantile(0.5)
-            res.tokens = ps.tokenSketch.quantile(0.5)
-            res.cpu = ps.cpu.weight > 0 ? ps.cpu.mean : nil
+            res.memoryMB = pairs[pi].memorySketch.quantile(0.5)
+            res.tokens = pairs[pi].tokenSketch.quantile(0.5)
+            res.cpu = pairs[pi].cpu.weight > 0 ? pairs[pi].cpu.mean : nil
         } else {
             res = agentResources(a)
         }
@@ -187,8 +186,8 @@ extension LearningEngine {
                            expectedExecutionTime: exp(e.mu + sigma * sigma / 2),
                            medianExecutionTime: exp(medianLog), successProbability: e.p, confidence: conf,
                            lowConfidence: conf < parameters.confidenceThreshold,
-                           intervalLow: exp(e.mu + model.intervalEnds.low * predSD),
-                           intervalHigh: exp(e.mu + model.intervalEnds.high * predSD),
+                           intervalLow: exp(e.mu + (model.intervalLowZ ?? -1.2816) * predSD),
+                           intervalHigh: exp(e.mu + (model.intervalHighZ ?? 1.2816) * predSD),
                            recommendedResources: res, sampleSize: e.n, basis: basis, basisExecutions: basisExecutions,
                            driftDetected: e.drift || onlineDrift), e.pSE)
     }

@@ -152,11 +152,9 @@ struct TaskMember: Sendable, Codable, Equatable {
     var timeVar: Double
 }
 
-/// The error-signature cluster of a failure and the cluster's template (for the burst's
-/// description).
+/// The error-signature cluster of a failure.
 struct FailureKind: Sendable, Equatable {
     var cluster: Int32
-    var label: String
 }
 
 /// An agent's consecutive failures, however far apart: their number, the log of their joint

@@ -89,7 +89,9 @@ extension LearningEngine {
         model.holdoutRecords = nB
         model.holdoutNote = note
         if parameters.calibratedIntervals ?? true {
-            model.intervalZ = Self.intervalEnds(calibratedOn: &standardised)
+            let ends = Self.intervalEnds(calibratedOn: &standardised)
+            model.intervalLowZ = ends?[0]
+            model.intervalHighZ = ends?[1]
         }
         let elapsed = ContinuousClock.now - clock
         return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,

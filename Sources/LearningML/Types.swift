@@ -31,7 +31,7 @@ public struct EngineParameters: Sendable, Codable, Equatable {
     /// outcome) where that is a tighter baseline than the pair's pace (docs/ML.md, "Latency for
     /// the work done"). Nil means on (optional so models saved before it still load).
     public var latencyGivenTokens: Bool? = nil
-    /// Calibrate the 80 % interval's ends on the held-out window at retrain (``Model/intervalZ``).
+    /// Calibrate the 80 % interval's ends on the held-out window at retrain (``Model/intervalLowZ``).
     /// Nil means on (optional so models saved before it still load).
     public var calibratedIntervals: Bool? = nil
     /// Nearest agents (by embedding) whose results on a task type inform a pair's prior; 0 = off.

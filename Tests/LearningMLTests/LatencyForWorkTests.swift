@@ -172,8 +172,9 @@ import Testing
         // A model keeps its calibrated ends through serialization.
         var e = LearningEngine()
         _ = e.retrain(on: heavyTailedPair(runs: 3_000, days: 10), now: Self.now)
-        let z = try #require(e.model.intervalZ)
+        let low = try #require(e.model.intervalLowZ), high = try #require(e.model.intervalHighZ)
+        #expect(low < 0 && high > 0)
         let back = try LearningEngine(serialized: e.serialize())
-        #expect(back.model.intervalZ == z)
+        #expect(back.model.intervalLowZ == low && back.model.intervalHighZ == high)
     }
 }
