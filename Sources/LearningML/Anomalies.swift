@@ -194,7 +194,7 @@ extension LearningEngine {
             residuals(r, a, t, day: day, e: e)
             return
         }
-        let kind = FailureKind(cluster: Int32(cluster))
+        let kind = Int32(cluster)
         var state = agentStates[Int(a)]
         agentStates[Int(a)] = Self.placeholderAgent   // moved out while scanned: no copy of its arrays
         let agentKinds = state.failureKinds, agentLabelled = state.labelledFailures ?? 0
@@ -237,7 +237,7 @@ extension LearningEngine {
     /// reported before, and a description of the whole episode so far (count, span, expected);
     /// each later failure that extends it is reported again with the grown totals, so a stored
     /// insight can follow it (``DetectedAnomaly/startedAt`` names the episode).
-    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, kind: FailureKind? = nil,
+    static func detectBurst(_ s: inout AgentState, _ r: ExecutionRecord, pFail: Double, kind: Int32? = nil,
                             pair: Int32 = -1, share: (Int32, Int32, Double) -> Double = { _, _, _ in 1 },
                             label: (Int32) -> String = { _ in "" },
                             day: Double, window minutes: Double, threshold: Double,
@@ -261,7 +261,7 @@ extension LearningEngine {
         s.recentTimes.append(day); s.recentFailed.append(!r.success)
         s.recentIDs.append(r.id ?? -1); s.recentFlagged.append(false)
         s.recentPFail.append(pf)
-        s.recentKinds!.append(kind?.cluster ?? -1)
+        s.recentKinds!.append(kind ?? -1)
         s.recentPairs!.append(pair)
         guard !r.success else { s.streak = nil; return }
         var streak = s.streak ?? FailureStreak(start: day)
@@ -282,10 +282,10 @@ extension LearningEngine {
             lambda += s.recentPFail[j]
             // Each run's chance of failing this way: its failure probability times the share of
             // its pair's failures this kind takes.
-            if let kind { lambdaKind += s.recentPFail[j] * min(share(pairs[j], kind.cluster, s.recentTimes[j]), 1) }
+            if let kind { lambdaKind += s.recentPFail[j] * min(share(pairs[j], kind, s.recentTimes[j]), 1) }
             guard s.recentFailed[j] else { continue }
             f += 1
-            if let kind, kinds[j] == kind.cluster {
+            if let kind, kinds[j] == kind {
                 fk += 1
                 if fk >= Self.minKindBurst {
                     let z = normalQuantileUpper(poissonUpperTail(fk, lambda: lambdaKind))
@@ -311,7 +311,7 @@ extension LearningEngine {
             for k in s.recentIDs.indices where s.recentFailed[k] && reported.contains(s.recentIDs[k]) { s.recentFlagged[k] = true }
         } else {
             for k in best.start..<s.recentTimes.count where s.recentFailed[k] && !s.recentFlagged[k] {
-                if useKind, let kind, kinds[k] != kind.cluster { continue }
+                if useKind, let kind, kinds[k] != kind { continue }
                 s.recentFlagged[k] = true
                 fresh = true
                 if s.recentIDs[k] >= 0 { ids.append(s.recentIDs[k]) }
@@ -325,7 +325,7 @@ extension LearningEngine {
         let mins = (day - first) * 1440
         let span = mins < 120 ? String(format: "%.0f minutes", mins) : String(format: "%.1f hours", mins / 60)
         let what = useStreak ? String(format: "failed %d times in a row over %@", count, span)
-            : useKind ? String(format: "failed %d times with \"%@\" in %@", count, String(kind.map { label($0.cluster) }?.prefix(80) ?? ""), span)
+            : useKind ? String(format: "failed %d times with \"%@\" in %@", count, String(kind.map { label($0) }?.prefix(80) ?? ""), span)
             : String(format: "failed %d times in %@", count, span)
         anomalies.append(DetectedAnomaly(kind: .failureBurst, agentName: r.agentName, taskType: r.taskType,
                                  recordIDs: ids, timestamp: r.timestamp, score: z / AnomalyScale.zPerUnit,

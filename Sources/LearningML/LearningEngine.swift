@@ -134,8 +134,7 @@ public struct LearningEngine: Sendable {
         let logT: Double? = r.executionTime.flatMap { $0 > 0 && $0.isFinite ? log($0) : nil }
         Self.update(&agentStates[Int(a)], r, day: day)
         if let c = cluster {
-            if agentStates[Int(a)].failureKinds == nil { agentStates[Int(a)].failureKinds = [:] }
-            agentStates[Int(a)].failureKinds![Int32(c), default: 0] += 1
+            Self.countFailure(kind: Int32(c), in: &agentStates[Int(a)].failureKinds, limit: Self.maxKindsPerAgent)
             agentStates[Int(a)].labelledFailures = (agentStates[Int(a)].labelledFailures ?? 0) + 1
         }
         guard let t else { return }
@@ -143,8 +142,7 @@ public struct LearningEngine: Sendable {
         let pi = pairID(a, t)
         Self.update(&pairs[pi], r, logT: logT, day: day, halfLife: parameters.recencyHalfLife, sketches: !skipErrors)
         if let c = cluster {
-            if pairs[pi].failureKinds == nil { pairs[pi].failureKinds = [:] }
-            pairs[pi].failureKinds![Int32(c), default: 0] += 1
+            Self.countFailure(kind: Int32(c), in: &pairs[pi].failureKinds, limit: Self.maxKindsPerPair)
             pairs[pi].labelledFailures = (pairs[pi].labelledFailures ?? 0) + 1
         }
         if let lt = logT, !skipErrors {
@@ -177,6 +175,18 @@ public struct LearningEngine: Sendable {
         }
         line.add(x: x, o: offset, y: y)
         p.timeOnTokens = line
+    }
+
+    /// Most error kinds counted per pair and per agent: state stays bounded however many distinct
+    /// messages arrive. A kind beyond them still counts among the failures: its bursts on that
+    /// pair are judged as if the pair had never failed that way (the agent's and fleet's share,
+    /// diluted by the pair's other failures).
+    static let maxKindsPerPair = 32
+    static let maxKindsPerAgent = 128
+
+    static func countFailure(kind: Int32, in counts: inout [Int32: Int]?, limit: Int) {
+        if counts == nil { counts = [:] }
+        if counts![kind] != nil || counts!.count < limit { counts![kind, default: 0] += 1 }
     }
 
     // In-place updates (inout on the array element: no copy-on-write of the nested arrays).

@@ -152,11 +152,6 @@ struct TaskMember: Sendable, Codable, Equatable {
     var timeVar: Double
 }
 
-/// The error-signature cluster of a failure.
-struct FailureKind: Sendable, Equatable {
-    var cluster: Int32
-}
-
 /// An agent's consecutive failures, however far apart: their number, the log of their joint
 /// probability under the model (Σ log expected failure probability), the expected failures among
 /// them, when the first happened, and their ids (the first `maxIDs`).

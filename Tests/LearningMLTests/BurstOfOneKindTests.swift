@@ -100,4 +100,30 @@ import Testing
         let midday = Self.now.addingTimeInterval(12 * 3_600)
         #expect(!episode(&noon, task: "y", start: midday, every: 300) { Self.maintenance($0) }.isEmpty)
     }
+
+    /// A word of letters only for `n` (no digits for the signatures to mask).
+    static func word(_ n: Int) -> String {
+        let letters = Array("abcdefghijklmnopqrstuvwxyz")
+        return String([letters[n % 26], letters[(n / 26) % 26], letters[(n / 676) % 26]]).capitalized
+    }
+
+    @Test func failureKindsPerPairAndAgentAreBounded() {
+        var counts: [Int32: Int]? = nil
+        for kind in 0..<40 { for _ in 0..<2 { LearningEngine.countFailure(kind: Int32(kind), in: &counts, limit: 32) } }
+        #expect(counts?.count == 32)
+        #expect(counts?[31] == 2 && counts?[32] == nil)
+        // A pair whose failures fall in more kinds than it keeps counts only the first 32.
+        var w = WorkloadBuilder()
+        for i in 0..<2_000 {
+            let failed = i % 4 == 0
+            w.add(agent: "a", task: "t", at: day0.addingTimeInterval(Double(i) * 300), success: !failed, time: 10,
+                  error: failed ? "\(Self.word(i % 200))Error: stage failed" : nil)
+        }
+        var e = LearningEngine()
+        _ = e.retrain(on: w.sorted, now: day0.addingTimeInterval(8 * 86_400))
+        #expect(e.errors.clusters.count > LearningEngine.maxKindsPerPair, "distinct kinds: \(e.errors.clusters.count)")
+        #expect(e.pairs.first?.failureKinds?.count == LearningEngine.maxKindsPerPair)
+        #expect((e.agentStates.first?.failureKinds?.count ?? 0) <= LearningEngine.maxKindsPerAgent)
+        #expect(e.pairs.first?.labelledFailures == 500)
+    }
 }
