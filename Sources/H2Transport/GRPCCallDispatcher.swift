@@ -132,11 +132,18 @@ final class GRPCCallDispatcher {
             guard charge(stream, owner.handOver(.grpc(stream), cost: cost), cost: cost) else { return }
             run(stream, request)
         case .forward(let payloads, let endOfInput):
+            // A message waiting for the handler holds only its bytes, which the flow-control
+            // window bounds: a handler that reads slowly slows its client. Its decoded cost is
+            // charged when the handler takes it (`chargeTaken`); one that no connection could
+            // ever hold is refused at once.
             for payload in payloads {
                 if let requestCost = stream.cost {
                     let cost = max(payload.count, requestCost.message(payload))
-                    let outcome = owner.chargeMessage(stream, cost: cost, messagesHeld: requestCost.messagesHeld)
-                    guard charge(stream, outcome, cost: cost) else { return }
+                    guard cost <= owner.connection.buffer.limit else {
+                        _ = charge(stream, .tooLarge, cost: cost)
+                        return
+                    }
+                    stream.forwarded(cost: cost)
                 }
                 stream.requestContinuation?.yield(payload)
             }
@@ -154,6 +161,14 @@ final class GRPCCallDispatcher {
             stream.refusalTimer = nil
             sendRefusal(stream, refusal)
         }
+    }
+
+    /// The handler of a streaming call took its oldest forwarded message: charges its decoded
+    /// cost. False when the budget cannot hold it (the call then ends with RESOURCE_EXHAUSTED
+    /// and a retry pushback: other requests hold the server's memory).
+    func chargeTaken(_ stream: GRPCStream) -> Bool {
+        guard let requestCost = stream.cost, let cost = stream.takeForwardedCost() else { return true }
+        return charge(stream, owner.chargeMessage(stream, cost: cost, messagesHeld: requestCost.messagesHeld), cost: cost)
     }
 
     /// Carries out the budget's answer to a handler's charge of `cost`: true when granted, else
@@ -258,8 +273,12 @@ final class GRPCCallDispatcher {
                 if let message {
                     let count = GRPCMessageFramer.prefixLength + message.count
                     loop.execute {
+                        guard let stream = owner.grpcStream(id) else {
+                            owner.messageTaken(id)
+                            return
+                        }
+                        guard owner.grpc.chargeTaken(stream) else { return }
                         owner.messageTaken(id)
-                        guard let stream = owner.grpcStream(id) else { return }
                         owner.release(count, of: stream)
                     }
                 }

@@ -25,6 +25,27 @@ final class GRPCStream {
     var intake = RequestIntake()
     /// What a request message costs once decoded (nil: its size).
     let cost: RequestCost?
+    /// The decoded costs of the messages forwarded to a streaming handler and not taken yet,
+    /// oldest first from `untakenHead`: each is charged when the handler takes its message.
+    private var untakenCosts: [Int] = []
+    private var untakenHead = 0
+
+    /// A message costing `cost` once decoded was forwarded to the handler.
+    func forwarded(cost: Int) {
+        untakenCosts.append(cost)
+    }
+
+    /// The handler took the oldest forwarded message: its cost (nil when none was recorded).
+    func takeForwardedCost() -> Int? {
+        guard untakenHead < untakenCosts.count else { return nil }
+        let cost = untakenCosts[untakenHead]
+        untakenHead += 1
+        if untakenHead >= 1024 && untakenHead * 2 >= untakenCosts.count {
+            untakenCosts.removeFirst(untakenHead)
+            untakenHead = 0
+        }
+        return cost
+    }
 
     init(id: Int32, start: ContinuousClock.Instant, head: H2RequestHead, machine: GRPCCallStateMachine,
          handler: GRPCMethodHandler?, context: GRPCCallContext?, cost: RequestCost? = nil) {
@@ -300,8 +321,8 @@ final class H2Handler: H2ResponseDataSource, @unchecked Sendable {
         return .granted
     }
 
-    /// A message of a streaming call is forwarded to its handler: its decoded `cost` is charged
-    /// (its bytes stay the stream's until the handler takes it) and held until the handler has
+    /// The handler of a streaming call took a message: its decoded `cost` is charged (until then
+    /// its bytes were the stream's, in the flow-control window) and held until the handler has
     /// taken `messagesHeld` messages after it, or finished.
     func chargeMessage(_ call: GRPCStream, cost: Int, messagesHeld: Int) -> ChargeOutcome {
         if cost > connection.buffer.limit { return .tooLarge }

@@ -218,6 +218,45 @@ final class Gate: Sendable {
         try await waitUntil("the server holds nothing (\(test.server.serverHeldBytes))") { test.server.serverHeldBytes == 0 }
     }
 
+    @Test func aStreamOutrunningItsHandlerIsSlowedNotRefused() async throws {
+        // Each message costs 256 KiB decoded and the connection may hold 4 MiB: 3,000 messages of
+        // 100 bytes all fit the flow-control window, so they reach the transport long before the
+        // slow handler takes them. Charged as they arrive, the 17th was refused
+        // (RESOURCE_EXHAUSTED: what a fast ingest client saw whenever the database slowed). Charged
+        // as the handler takes them, the connection holds at most the handler's last two.
+        var router = Router()
+        let slow = "/test.Budget/Slow"
+        let peak = Atomic<Int>(0)
+        let testServer = Mutex<TestServer?>(nil)
+        router.register(slow, .clientStreaming { _, requests in
+            var count: UInt32 = 0
+            for try await _ in requests {
+                count += 1
+                if count % 100 == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                let held = testServer.withLock { $0?.server.serverHeldBytes ?? 0 }
+                if held > peak.load(ordering: .relaxed) { peak.store(held, ordering: .relaxed) }
+            }
+            return withUnsafeBytes(of: count.bigEndian) { Array($0) }
+        })
+        router.chargeDecoded(slow, RequestCost(messagesHeld: 2) { _ in 256 << 10 })
+        let test = try TestServer(configure: { configuration in
+            configuration.loopThreads = 1
+            configuration.connectionBufferAllowance = 0
+            configuration.maxConnectionHeldBytes = 4 * Self.mib
+        }, router: router)
+        testServer.withLock { $0 = test }
+        defer { test.stop() }
+        let port = test.port
+        let messages = (0..<3_000).map { i in [UInt8](repeating: UInt8(i & 0xff), count: 100) }
+        let response = try await offload {
+            try GRPCClient(host: "127.0.0.1", port: port).clientStreaming(slow, requests: messages, timeout: .seconds(60))
+        }
+        let count = response.messages.first.map { $0.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
+        #expect(count == 3_000)
+        #expect(peak.load(ordering: .relaxed) <= 3 * (256 << 10) + Self.mib, "held at most \(peak.load(ordering: .relaxed)) bytes")
+        try await waitUntil("the server holds nothing (\(test.server.serverHeldBytes))") { test.server.serverHeldBytes == 0 }
+    }
+
     @Test func aHandlerStillRunningAfterItsDeadlineKeepsItsCharge() async throws {
         let gate = Gate()
         let test = try server(gate: gate, serverBudget: 64 * Self.mib)
