@@ -230,7 +230,10 @@ extension LearningEngine {
     /// Failure-burst scan: over the agent's executions of the last `window` minutes, every run
     /// that starts at a failure and ends at this failure is tested: observed failures against
     /// the Poisson tail with mean Σ(expected failure probability) of those executions (so hours
-    /// and task types that usually fail more do not count). A failure streak (the agent's
+    /// and task types that usually fail more do not count). For a failure with an error kind
+    /// (`kind`, its cluster), the runs of failures of that kind are tested the same way against
+    /// Σ p_fail·`share(pair, kind, day)` (how much of each run's pair's failures that kind usually
+    /// takes at that hour), from `minKindBurst` failures on. A failure streak (the agent's
     /// consecutive failures, however far apart) is tested too: the probability of them all under
     /// the model is the product of their expected failure probabilities. The more significant of
     /// the two, if its score reaches the threshold, is reported with all its failures not
