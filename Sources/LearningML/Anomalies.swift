@@ -95,6 +95,8 @@ extension LearningEngine {
         var out: [DetectedAnomaly] = []
         let ids = r.id.map { [$0] } ?? []
         let name = r.agentName, tt = r.taskType
+        // How much longer than a success this execution's outcome usually takes (0 for one).
+        let outcomeOffset = outcomeTimeOffset(r, cluster: cluster)
         if let x = r.executionTime, x > 0, ps.n >= latencyBaseline {
             var e = expected(a, t, day: day, hour: hour)
             // Judged against the pair's pace given the outcome: the pace's mean and spread
@@ -103,15 +105,15 @@ extension LearningEngine {
             var offset = 0.0
             if let pace = ps.paceLogTime, pace.weight >= Double(latencyBaseline) {
                 let own = pairLogTime(a, t, pi: Int(pi), moments: pace, priorSigma: model.paceSigma(a))
-                offset = outcomeTimeOffset(r, cluster: cluster)
+                offset = outcomeOffset
                 e.mu += own.mu - e.pairMu + offset
                 e.sigma = own.sigma
             }
             // Predictive sd: the pair's spread plus the uncertainty of its baseline (large for
             // young pairs and before the first retrain, negligible for mature ones).
             // Student t with the degrees of freedom of the pooled sd (prior 6 + the pair's runs).
-            var mu = e.mu, sd = max((e.sigma * e.sigma + e.muSE * e.muSE).squareRoot(), 0.05)
-            var df = 5 + Double(ps.n), forWork = "", unit = parameters.latencyZPerUnit
+            var mu = e.mu, sd = max(e.predictiveSD, 0.05)
+            var df = 5 + Double(ps.n), forWork = "", latencyUnit = parameters.latencyZPerUnit
             // Where the pair's time follows the tokens its runs use, the time expected for this
             // run's tokens (and outcome) is the tighter baseline: a slow run that did more work is
             // not a spike, a slow run with its usual tokens is. Against that baseline the
@@ -121,22 +123,21 @@ extension LearningEngine {
             // where tokens explain little of the time, the pace stays the yardstick.
             if parameters.latencyGivenTokens ?? true, let k = r.resourceUsage.tokens, k > 0, k.isFinite,
                let line = ps.timeOnTokens, line.n >= Self.timeOnTokensMinRuns,
-               let f = line.predict(x: log(k), o: outcomeTimeOffset(r, cluster: cluster)),
+               let f = line.predict(x: log(k), o: outcomeOffset),
                AnomalyScale.zPerUnit * f.sd < parameters.latencyZPerUnit * sd {
                 mu = f.mu; sd = max(f.sd, 0.05); df = f.df
                 forWork = String(format: " for %.0f tokens", k)
-                unit = AnomalyScale.zPerUnit
-                e.mu = mu
+                latencyUnit = AnomalyScale.zPerUnit
             }
             let t = (log(x) - mu) / sd
             let z = studentTAsNormal(t, df: df)
-            if z / unit >= thr {
+            if z / latencyUnit >= thr {
                 let usual = r.success || offset == 0 ? "" : String(format: " (failures of this kind usually take %.1fx)", exp(offset))
                 out.append(DetectedAnomaly(kind: .latencySpike, agentName: name, taskType: tt, recordIDs: ids,
-                                   timestamp: r.timestamp, score: z / unit, observed: x, expected: exp(e.mu),
+                                   timestamp: r.timestamp, score: z / latencyUnit, observed: x, expected: exp(mu),
                                    description: String(format: "%@ took %.1fs on %@, expected about %.1fs%@%@ (%.1f sd)",
-                                                       name, x, tt ?? "", exp(e.mu), forWork, usual, z),
-                                   severity: z / unit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
+                                                       name, x, tt ?? "", exp(mu), forWork, usual, z),
+                                   severity: z / latencyUnit >= 2 * thr ? .warning : .info, startedAt: r.timestamp))
             }
         }
         guard ps.n >= AnomalyScale.minBaseline else { return out }
@@ -157,7 +158,7 @@ extension LearningEngine {
             // baseline: a run that used many more tokens than its time explains blew them up.
             if parameters.latencyGivenTokens ?? true, let x = r.executionTime, x > 0, x.isFinite,
                let line = ps.timeOnTokens, line.n >= Self.timeOnTokensMinRuns,
-               let f = line.predictTokens(y: log(x), o: outcomeTimeOffset(r, cluster: cluster)),
+               let f = line.predictTokens(y: log(x), o: outcomeOffset),
                f.sd < max(ps.logTokens.sd, 0.05) * (1 + 1 / ps.logTokens.weight).squareRoot() {
                 z = studentTAsNormal((log(k) - f.mu) / max(f.sd, 0.05), df: f.df)
                 usual = exp(f.mu)
@@ -197,15 +198,16 @@ extension LearningEngine {
         let kind = Int32(cluster)
         var state = agentStates[Int(a)]
         agentStates[Int(a)] = Self.placeholderAgent   // moved out while scanned: no copy of its arrays
-        let agentKinds = state.failureKinds, agentLabelled = state.labelledFailures ?? 0
+        // The agent's usual share of this kind and the kind's hour profile, once per failure.
+        let agentShare = failureShare(agentKinds: state.failureKinds, agentLabelled: state.labelledFailures ?? 0,
+                                      cluster: cluster)
         let hours = errors.hourFactors(of: cluster)
         Self.detectBurst(&state, r, pFail: 1 - (e?.p ?? rate), kind: kind, pair: pair,
                          share: { p, c, at in
                              // The kind's share of the pair's failures, as often as it is seen at
                              // that hour of day.
-                             let hour = min(max(Int((at - at.rounded(.down)) * 24), 0), 23)
-                             return failureShare(agentKinds: agentKinds, agentLabelled: agentLabelled, pair: p,
-                                                 cluster: Int(c)) * (hours?[hour] ?? 1)
+                             let hour = Self.hourOf(Date(timeIntervalSince1970: at * 86_400))
+                             return failureShare(agentShare: agentShare, pair: p, cluster: Int(c)) * (hours?[hour] ?? 1)
                          }, label: { errors.clusters[Int($0)].template }, day: day,
                          window: parameters.burstWindowMinutes, threshold: parameters.anomalyThreshold,
                          anomalies: &anomalies)
@@ -345,16 +347,22 @@ extension LearningEngine {
     /// Pseudo-failures of the fleet's share of a kind in an agent's share of it.
     static let failureKindPriorWeight = 10.0
 
-    /// The share of the failures on pair `pair` (an index of `pairs`, or -1) that usually fall in
-    /// error-signature `cluster`, given its agent's failures per kind (`agentKinds`, of
-    /// `agentLabelled` with a message): the pair's own failures of that kind shrunk towards its
-    /// agent's share, itself shrunk towards the whole fleet's
-    /// (``failureKindPriorWeight`` pseudo-failures each). Agents fail differently on different
-    /// task types, so one kind can be most of a pair's failures and rare for its agent.
-    func failureShare(agentKinds: [Int32: Int]?, agentLabelled: Int, pair: Int32, cluster: Int) -> Double {
+    /// The share of an agent's failures that usually fall in error-signature `cluster`, given its
+    /// failures per kind (`agentKinds`, of `agentLabelled` with a message): its own shrunk towards
+    /// the whole fleet's share (``failureKindPriorWeight`` pseudo-failures).
+    func failureShare(agentKinds: [Int32: Int]?, agentLabelled: Int, cluster: Int) -> Double {
         let m = Self.failureKindPriorWeight
-        let ownA = Double(agentKinds?[Int32(cluster)] ?? 0), nA = Double(agentLabelled)
-        var share = (ownA + m * errors.share(of: cluster)) / (nA + m)
+        let own = Double(agentKinds?[Int32(cluster)] ?? 0)
+        return (own + m * errors.share(of: cluster)) / (Double(agentLabelled) + m)
+    }
+
+    /// The share of the failures on pair `pair` (an index of `pairs`, or -1) that usually fall in
+    /// error-signature `cluster`: the pair's own failures of that kind shrunk towards its agent's
+    /// share `agentShare` (``failureKindPriorWeight`` pseudo-failures). Agents fail differently on
+    /// different task types, so one kind can be most of a pair's failures and rare for its agent.
+    func failureShare(agentShare: Double, pair: Int32, cluster: Int) -> Double {
+        let m = Self.failureKindPriorWeight
+        var share = agentShare
         if pair >= 0, Int(pair) < pairs.count, let nP = pairs[Int(pair)].labelledFailures {
             let ownP = Double(pairs[Int(pair)].failureKinds?[Int32(cluster)] ?? 0)
             share = (ownP + m * share) / (Double(nP) + m)

@@ -33,20 +33,24 @@ struct ErrorSignatures: Sendable, Codable, Equatable {
     /// message. Nil in models saved before they were kept.
     var failureTimeOffset: Moments? = nil
     var unlabelledTimeOffset: Moments? = nil
-    /// Failures with a message added so far (the clusters' counts summed; nil in older models).
+    /// Failures with a message added so far (the clusters' counts summed; nil in older models,
+    /// then summed once read: ``labelledCount``).
     var labelled: Int? = nil
+
+    /// Failures with a message added so far.
+    var labelledCount: Int { labelled ?? clusters.reduce(0) { $0 + $1.count } }
 
     /// The share of all labelled failures that fell in `cluster`.
     func share(of cluster: Int) -> Double {
         guard cluster >= 0, cluster < clusters.count else { return 0 }
-        let total = labelled ?? clusters.reduce(0) { $0 + $1.count }
+        let total = labelledCount
         return total > 0 ? Double(clusters[cluster].count) / Double(total) : 0
     }
 
     /// Adds a failure's message (at UTC hour `hour`, when known); returns its cluster index.
     @discardableResult
     mutating func add(_ message: String, agent: Int32, taskType: Int32?, hour: Int? = nil) -> Int {
-        labelled = (labelled ?? clusters.reduce(0) { $0 + $1.count }) + 1
+        labelled = labelledCount + 1
         let i = addMessage(message, agent: agent, taskType: taskType)
         if let h = hour, (0..<24).contains(h) {
             if clusters[i].hours == nil { clusters[i].hours = [Int](repeating: 0, count: 24) }

@@ -13,6 +13,10 @@ struct Expectation {
     /// The pair's own part of `mu` (``LearningEngine/pairLogTime(_:_:pi:moments:priorSigma:)``),
     /// before hours and drift: what the latency check swaps for the pair's pace.
     var pairMu: Double
+
+    /// The sd of one execution's log time around `mu`: its spread and the uncertainty of `mu`.
+    /// The 80 % interval's width, and the unit its ends are calibrated in at retrain.
+    var predictiveSD: Double { (sigma * sigma + muSE * muSE).squareRoot() }
 }
 
 extension LearningEngine {
@@ -163,7 +167,7 @@ extension LearningEngine {
             basis = .taskType; basisExecutions = taskStates[Int(t)].n
         }
         let sigma = e.sigma
-        let predSD = (sigma * sigma + e.muSE * e.muSE).squareRoot()
+        let predSD = e.predictiveSD
         let conf = Self.confidence(pSE: e.pSE, muSE: e.muSE)
         var res = ResourceUsage()
         if let pi {

@@ -105,19 +105,7 @@ struct TimeOnTokens: Sendable, Codable, Equatable {
 
     /// The fitted slopes and the residual sd (n − 3 degrees of freedom); nil below 5 runs.
     func fit() -> (beta: Double, gamma: Double, sd: Double)? {
-        guard n >= 5 else { return nil }
-        let l = Self.ridge
-        let a = cxx + l, b = cxo, d = coo + l
-        let det = a * d - b * b
-        guard det > 1e-12 else { return nil }
-        let r1 = cxy, r2 = coy + l
-        let beta = (d * r1 - b * r2) / det
-        let gamma = (a * r2 - b * r1) / det
-        let rss = cyy - 2 * beta * cxy - 2 * gamma * coy + beta * beta * cxx + 2 * beta * gamma * cxo
-            + gamma * gamma * coo
-        let sd = (max(rss, 0) / (n - 3)).squareRoot()
-        guard beta.isFinite, gamma.isFinite, sd.isFinite else { return nil }
-        return (beta, gamma, sd)
+        regress(cuu: cxx, cuo: cxo, cut: cxy, cot: coy, ctt: cyy, gammaPrior: 1)
     }
 
     /// The other way round: expected log tokens of a run that took log time `y` with outcome offset
@@ -125,20 +113,32 @@ struct TimeOnTokens: Sendable, Codable, Equatable {
     /// A run that used far more tokens than its time explains blew up its tokens, though its time
     /// was ordinary; nil below 5 runs.
     func predictTokens(y: Double, o: Double) -> (mu: Double, sd: Double, df: Double)? {
+        guard let f = regress(cuu: cyy, cuo: coy, cut: cxy, cot: cxo, ctt: cxx, gammaPrior: 0) else { return nil }
+        let mu = mx + f.beta * (y - my) + f.gamma * (o - mo)
+        let ly = cyy > 1e-12 ? (y - my) * (y - my) / cyy : 0
+        guard mu.isFinite else { return nil }
+        return (mu, f.sd * (1 + 1 / n + ly).squareRoot(), n - 3)
+    }
+
+    /// Ridge least squares of a target on one regressor `u` and the outcome offset `o`, from their
+    /// co-moments (`cuu`, `cuo`, `coo`; with the target `cut`, `cot`; the target's own `ctt`): the
+    /// slopes (pulled by ``ridge`` towards 0 for `u` and `gammaPrior` for `o`) and the residual sd
+    /// on n − 3 degrees of freedom; nil below 5 runs or when the system is singular.
+    private func regress(cuu: Double, cuo: Double, cut: Double, cot: Double, ctt: Double,
+                         gammaPrior: Double) -> (beta: Double, gamma: Double, sd: Double)? {
         guard n >= 5 else { return nil }
         let l = Self.ridge
-        let a = cyy + l, b = coy, d = coo + l
+        let a = cuu + l, b = cuo, d = coo + l
         let det = a * d - b * b
         guard det > 1e-12 else { return nil }
-        let beta = (d * cxy - b * cxo) / det
-        let gamma = (a * cxo - b * cxy) / det
-        let rss = cxx - 2 * beta * cxy - 2 * gamma * cxo + beta * beta * cyy + 2 * beta * gamma * coy
+        let r1 = cut, r2 = cot + l * gammaPrior
+        let beta = (d * r1 - b * r2) / det
+        let gamma = (a * r2 - b * r1) / det
+        let rss = ctt - 2 * beta * cut - 2 * gamma * cot + beta * beta * cuu + 2 * beta * gamma * cuo
             + gamma * gamma * coo
         let sd = (max(rss, 0) / (n - 3)).squareRoot()
-        let mu = mx + beta * (y - my) + gamma * (o - mo)
-        let ly = cyy > 1e-12 ? (y - my) * (y - my) / cyy : 0
-        guard mu.isFinite, sd.isFinite else { return nil }
-        return (mu, sd * (1 + 1 / n + ly).squareRoot(), n - 3)
+        guard beta.isFinite, gamma.isFinite, sd.isFinite else { return nil }
+        return (beta, gamma, sd)
     }
 
     /// Expected log time of a run with log tokens `x` and outcome offset `o`, with its predictive

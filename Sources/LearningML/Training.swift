@@ -66,7 +66,7 @@ extension LearningEngine {
                 brier += (e.p - y) * (e.p - y); nB += 1
                 if let x = r.executionTime, x > 0, x.isFinite, e.mu.isFinite {
                     mae += abs(log(x) - e.mu); nT += 1
-                    let sd = (e.sigma * e.sigma + e.muSE * e.muSE).squareRoot()
+                    let sd = e.predictiveSD
                     if sd > 0, sd.isFinite { standardised.append((log(x) - e.mu) / sd) }
                 }
             }
@@ -90,8 +90,8 @@ extension LearningEngine {
         model.holdoutNote = note
         if parameters.calibratedIntervals ?? true {
             let ends = Self.intervalEnds(calibratedOn: &standardised)
-            model.intervalLowZ = ends?[0]
-            model.intervalHighZ = ends?[1]
+            model.intervalLowZ = ends?.low
+            model.intervalHighZ = ends?.high
         }
         let elapsed = ContinuousClock.now - clock
         return TrainingReport(records: records.count, agents: agents.count, taskTypes: tasks.count,
@@ -109,7 +109,7 @@ extension LearningEngine {
     /// within ±0.5...±3 (nil without held-out times). A forecast's spread mixes successes with
     /// failures of other paces and a horizon of days; the held-out window measures how wide its
     /// 80 % really is, on both sides.
-    static func intervalEnds(calibratedOn z: inout [Double]) -> [Double]? {
+    static func intervalEnds(calibratedOn z: inout [Double]) -> (low: Double, high: Double)? {
         guard !z.isEmpty else { return nil }
         z.sort()
         func quantile(_ q: Double) -> Double {
@@ -120,7 +120,7 @@ extension LearningEngine {
         let n = Double(z.count), w = intervalPriorRuns
         let low = (n * quantile(0.1) + w * -1.2816) / (n + w)
         let high = (n * quantile(0.9) + w * 1.2816) / (n + w)
-        return [min(max(low, -3), -0.5), min(max(high, 0.5), 3)]
+        return (min(max(low, -3), -0.5), min(max(high, 0.5), 3))
     }
 
     /// Fewest executions before the held-out window for a held-out accuracy to be measured.

@@ -163,12 +163,12 @@ import Testing
         var wide = (0..<20_000).map { _ in 1.5 * rng.normal() }
         let ends = try #require(LearningEngine.intervalEnds(calibratedOn: &wide))
         let shrunk = (20_000 * 1.5 * 1.2816 + 200 * 1.2816) / 20_200
-        #expect(abs(ends[0] + shrunk) < 0.05 && abs(ends[1] - shrunk) < 0.05, "\(ends)")
+        #expect(abs(ends.low + shrunk) < 0.05 && abs(ends.high - shrunk) < 0.05, "\(ends)")
         // A handful of held-out runs hardly moves the normal ends; wild ones are bounded.
         var few = [-40.0, 40, -30, 30, 50]
         let bounded = try #require(LearningEngine.intervalEnds(calibratedOn: &few))
-        #expect(bounded[0] >= -3 && bounded[1] <= 3, "\(bounded)")
-        #expect(bounded[0] < -1.2816 && bounded[1] > 1.2816)
+        #expect(bounded.low >= -3 && bounded.high <= 3, "\(bounded)")
+        #expect(bounded.low < -1.2816 && bounded.high > 1.2816)
         // A model keeps its calibrated ends through serialization.
         var e = LearningEngine()
         _ = e.retrain(on: heavyTailedPair(runs: 3_000, days: 10), now: Self.now)
