@@ -26,9 +26,8 @@ final class GRPCStream {
     /// What a request message costs once decoded (nil: its size).
     let cost: RequestCost?
     /// The decoded costs of the messages forwarded to a streaming handler and not taken yet,
-    /// oldest first from `untakenHead`: each is charged when the handler takes its message.
-    private var untakenCosts: [Int] = []
-    private var untakenHead = 0
+    /// oldest first: each is charged when the handler takes its message.
+    private var untakenCosts = CostQueue()
 
     /// A message costing `cost` once decoded was forwarded to the handler.
     func forwarded(cost: Int) {
@@ -37,14 +36,7 @@ final class GRPCStream {
 
     /// The handler took the oldest forwarded message: its cost (nil when none was recorded).
     func takeForwardedCost() -> Int? {
-        guard untakenHead < untakenCosts.count else { return nil }
-        let cost = untakenCosts[untakenHead]
-        untakenHead += 1
-        if untakenHead >= 1024 && untakenHead * 2 >= untakenCosts.count {
-            untakenCosts.removeFirst(untakenHead)
-            untakenHead = 0
-        }
-        return cost
+        untakenCosts.popFirst()
     }
 
     init(id: Int32, start: ContinuousClock.Instant, head: H2RequestHead, machine: GRPCCallStateMachine,

@@ -87,8 +87,8 @@ struct RequestIntake: Equatable {
 
 /// What one handler holds against the memory budget once it has its request: the decoded cost of
 /// a single request (gRPC unary and server-streaming, REST), or of the messages a streaming handler
-/// took most recently (`RequestCost.messagesHeld` of them) and of those forwarded to it but not
-/// taken yet. The request bytes still waiting in the flow-control window are the stream's
+/// took most recently (`RequestCost.messagesHeld` of them: each is charged as the handler takes
+/// it). The request bytes still waiting in the flow-control window are the stream's
 /// `RequestIntake`'s, not this. A plain value: the owner charges the connection's buffer for what
 /// `charged` adds and gives back what `took` and `releaseAll` return.
 struct HandlerCharge: Equatable {
@@ -96,9 +96,10 @@ struct HandlerCharge: Equatable {
     let messagesHeld: Int
     /// Bytes charged now.
     private(set) var bytes = 0
-    /// The charge of each message not released yet, oldest first, from `head` on.
-    private var charges: [Int] = []
-    private var head = 0
+    /// The charge of each message not released yet, oldest first.
+    private var charges = CostQueue()
+    /// Messages whose charge went back so far.
+    private var released = 0
     /// Messages the handler took so far.
     private var taken = 0
 
@@ -116,24 +117,47 @@ struct HandlerCharge: Equatable {
     /// no longer held. Returns the bytes released.
     mutating func took() -> Int {
         taken += 1
-        guard taken > messagesHeld, head < charges.count, head < taken - messagesHeld else { return 0 }
-        let released = charges[head]
-        head += 1
-        bytes -= released
-        if head >= 1024 && head * 2 >= charges.count {
-            charges.removeFirst(head)
-            head = 0
-        }
-        return released
+        guard taken > messagesHeld, released < taken - messagesHeld, let cost = charges.popFirst() else { return 0 }
+        released += 1
+        bytes -= cost
+        return cost
     }
 
     /// The handler finished: everything is released. Returns the bytes.
     mutating func releaseAll() -> Int {
         let released = bytes
         bytes = 0
-        charges = []
-        head = 0
+        charges.removeAll()
         return released
+    }
+}
+
+/// Byte costs in arrival order, taken from the front (a handler's charges, a stream's messages
+/// not taken yet). The taken prefix is dropped once it is 1,024 entries and half the array, so
+/// a long stream costs amortised O(1) per entry and keeps only what is still queued.
+struct CostQueue: Equatable {
+    private var costs: [Int] = []
+    private var head = 0
+
+    mutating func append(_ cost: Int) {
+        costs.append(cost)
+    }
+
+    /// The oldest cost, removed (nil when none is queued).
+    mutating func popFirst() -> Int? {
+        guard head < costs.count else { return nil }
+        let cost = costs[head]
+        head += 1
+        if head >= 1024 && head * 2 >= costs.count {
+            costs.removeFirst(head)
+            head = 0
+        }
+        return cost
+    }
+
+    mutating func removeAll() {
+        costs = []
+        head = 0
     }
 }
 
